@@ -1,0 +1,40 @@
+# dcplan: two commands do all the set-up (see README.md).
+#   make run    create/refresh .venv from pyproject.toml, then run the main job
+#   make test   create/refresh .venv (with dev tools), install what the browser and PDF tests
+#               need (Debian chromium, chromium-driver, poppler-utils), then run every test
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# torch comes from the CPU wheel pip already finds on machines like CI's; users with GPUs
+# install a CUDA build first (README, "GPUs") and this step then keeps theirs.
+TORCH_PIN ?= torch==2.13.0
+
+.PHONY: run test setup setup-dev system-deps lint clean
+
+$(VENV)/.stamp-base: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --quiet "$(TORCH_PIN)"
+	$(PY) -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.stamp-dev: $(VENV)/.stamp-base pyproject.toml
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+setup: $(VENV)/.stamp-base
+setup-dev: $(VENV)/.stamp-dev
+
+system-deps:
+	@scripts/system-deps.sh
+
+run: setup
+	$(PY) -m dcplan run $(ARGS)
+
+test: setup-dev system-deps
+	DCPLAN_REQUIRE_BROWSER=1 $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: setup-dev
+	$(PY) -m ruff check dcplan dashboards tests
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,5 @@
+import sys
+
+from dcplan.cli.main import main
+
+sys.exit(main())

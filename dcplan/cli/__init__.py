@@ -1,0 +1,1 @@
+"""Command-line faces of dcplan: each module registers one command."""

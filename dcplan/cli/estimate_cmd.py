@@ -1,0 +1,204 @@
+"""``dcplan estimate train|infer``: the analytical model on one hardware option."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from dcplan.cli.main import quantity, whole
+from dcplan.cli.output import fmt, pct, print_json, table, usd
+from dcplan.specs import PRECISIONS, RECOMPUTE_MODES
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    est = sub.add_parser("estimate", help="estimate a training job or an inference deployment")
+    kinds = est.add_subparsers(dest="kind", metavar="KIND", parser_class=type(est))
+    kinds.required = True
+
+    train = kinds.add_parser("train", help="time, memory, energy and cost of a training job")
+    _model_args(train)
+    train.add_argument("--tokens", type=quantity, required=True, help="training tokens (15T, 2e12)")
+    _hardware_args(train)
+    train.add_argument("--seq-len", type=whole, help="sequence length [tokens] (default: model context, at most 8192)")
+    for name in ("tp", "pp", "dp", "ep", "cp"):
+        train.add_argument(f"--{name}", type=whole, help=f"{name} size (searched when not given)")
+    train.add_argument("--zero", type=int, choices=(0, 1, 2, 3), help="ZeRO stage (searched when not given)")
+    train.add_argument("--recompute", choices=RECOMPUTE_MODES, help="activation recomputation (searched when not given)")
+    train.add_argument("--micro-batch", type=whole, help="sequences per micro-batch (searched when not given)")
+    train.add_argument("--global-batch", type=whole, help="sequences per optimizer step (default ~4M tokens)")
+    train.set_defaults(handler=run_train)
+
+    infer = kinds.add_parser("infer", help="throughput and latency of serving a model")
+    _model_args(infer)
+    _hardware_args(infer)
+    infer.add_argument("--input-len", type=whole, required=True, help="prompt tokens per request")
+    infer.add_argument("--output-len", type=whole, required=True, help="generated tokens per request")
+    infer.add_argument("--batch", default="auto", help="concurrent sequences per replica, or 'auto' (largest that fits and meets SLOs)")
+    infer.add_argument("--tp", type=whole, help="tensor-parallel size of one replica (default: best of the powers of two)")
+    infer.add_argument("--ttft-slo", type=quantity, help="time-to-first-token limit [s]")
+    infer.add_argument("--tpot-slo", type=quantity, help="time-per-output-token limit [s]")
+    infer.set_defaults(handler=run_infer)
+
+
+def _model_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--model", help="catalog model name (dcplan models list)")
+    g.add_argument("--params", type=quantity, help="parameter count, e.g. 70B: a shape is derived (see README)")
+    p.add_argument("--active-params", type=quantity, help="with --params: active parameters of an MoE")
+
+
+def _hardware_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--hardware", help="catalog accelerator name (dcplan hardware list); optional with a CPU --profile")
+    p.add_argument("--gpus", type=whole, required=True, help="number of accelerators")
+    p.add_argument("--precision", choices=PRECISIONS, default="bf16", help="compute precision (default bf16)")
+    p.add_argument("--profile", help="a calibrated profile (dcplan calibrate) to take efficiencies from")
+    p.add_argument("--usd-per-hour", type=quantity, help="price per accelerator-hour [USD] (default: catalog cloud price)")
+    p.add_argument("--pue", type=quantity, help="power usage effectiveness (default 1.25)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def resolve_model(args: argparse.Namespace):
+    from dcplan.errors import InputError
+    from dcplan.io.catalog import get_model
+    from dcplan.model.shapes import derive_dense, derive_moe
+
+    if args.model:
+        if args.active_params is not None:
+            raise InputError("active-params", "only with --params (catalog models carry their own MoE shape)")
+        return get_model(args.model)
+    if args.active_params is not None:
+        return derive_moe(args.params, args.active_params)
+    return derive_dense(args.params)
+
+
+def resolve_hardware_and_calibration(args: argparse.Namespace):
+    """(HardwareSpec, Calibration) from --hardware and --profile."""
+    from dcplan.errors import InputError
+    from dcplan.io.catalog import default_calibration, get_hardware
+
+    if args.profile:
+        from dcplan.io.calibration import read_calibration
+
+        cal = read_calibration(args.profile)
+        if args.hardware:
+            hw = get_hardware(args.hardware)
+            if cal.hardware and cal.hardware != hw.name:
+                raise InputError(
+                    "profile",
+                    f"{args.profile} calibrates {cal.hardware}, not {hw.name}; drop --hardware or use a profile of {hw.name}",
+                )
+            return hw, cal
+        if cal.device is not None:
+            return cal.device, cal
+        if cal.hardware:
+            return get_hardware(cal.hardware), cal
+        raise InputError("hardware", "the profile names no device: give --hardware")
+    if not args.hardware:
+        raise InputError("hardware", "required unless --profile names the device (e.g. --hardware h100-sxm)")
+    hw = get_hardware(args.hardware)
+    return hw, default_calibration(hw.name)
+
+
+def _site(args: argparse.Namespace):
+    from dcplan.estimate import with_site
+
+    return with_site(None, usd_per_accelerator_hour=args.usd_per_hour, pue=args.pue)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from dcplan.estimate import estimate_training
+
+    model = resolve_model(args)
+    hw, cal = resolve_hardware_and_calibration(args)
+    layout = {k: getattr(args, k) for k in ("tp", "pp", "dp", "ep", "cp", "zero", "recompute", "micro_batch")}
+    est = estimate_training(
+        model,
+        hw,
+        tokens=args.tokens,
+        n_accelerators=args.gpus,
+        seq_len=args.seq_len,
+        precision=args.precision,
+        layout=layout,
+        global_batch=args.global_batch,
+        calibration=cal,
+        site=_site(args),
+    )
+    if args.json:
+        print_json(est.to_dict())
+    else:
+        show_train(est)
+    return 0
+
+
+def show_train(e: Any) -> None:
+    lay = e.layout
+    rows = [
+        ("model", f"{e.model} ({fmt(e.params_total)} params" + (f", {fmt(e.params_active)} active)" if e.params_active != e.params_total else ")")),
+        ("hardware", f"{e.n_accelerators} x {e.hardware}, {e.precision}"),
+        ("tokens", f"{fmt(e.tokens)} (seq {e.seq_len}, global batch {e.global_batch} sequences)"),
+        ("training FLOPs", f"{e.flops_total:.3e} (6ND {e.six_nd_flops:.3e})"),
+        ("wall clock", f"{e.wall_clock_days:,.2f} days"),
+        ("accelerator-hours", f"{e.accelerator_hours:,.0f}"),
+        ("MFU / HFU", f"{pct(e.mfu_frac)} / {pct(e.hfu_frac)} (goodput {pct(e.goodput_frac, 0)})"),
+        ("throughput", f"{fmt(e.tokens_per_s, 'tokens/s')}, step {e.step_time_s:.3g} s"),
+        ("memory / accelerator", f"{fmt(e.memory_per_accelerator_bytes, 'B')} of {fmt(e.memory_capacity_bytes, 'B')}"),
+        ("layout" + (" (searched)" if e.layout_searched else ""), f"tp={lay.tp} pp={lay.pp} cp={lay.cp} dp={lay.dp} ep={lay.ep} zero={lay.zero} recompute={lay.recompute} micro_batch={lay.micro_batch}"),
+        ("energy (IT / facility)", f"{fmt(e.energy_kwh * 1e3, 'Wh')} / {fmt(e.facility_energy_kwh * 1e3, 'Wh')}"),
+        ("emissions", f"{e.tco2e:,.1f} tCO2e"),
+        ("cost", f"{usd(e.cost_usd)} at {usd(e.usd_per_accelerator_hour)}/accelerator-hour" if e.cost_usd is not None else "- (no published price: pass --usd-per-hour)"),
+    ]
+    table("Training estimate", ["quantity", "value"], rows)
+    parts = [(k.replace("_s", ""), f"{v:.4g} s", pct(v / e.step_time_s)) for k, v in e.step_breakdown_s.items() if v > 0]
+    table("Step time", ["part", "time", "share"], parts)
+    mem = [(k, fmt(v, "B"), pct(v / e.memory_per_accelerator_bytes)) for k, v in e.memory_breakdown_bytes.items() if v > 0]
+    table("Memory per accelerator", ["part", "bytes", "share"], mem)
+
+
+def run_infer(args: argparse.Namespace) -> int:
+    from dcplan.errors import InputError
+    from dcplan.estimate import estimate_inference
+
+    model = resolve_model(args)
+    hw, cal = resolve_hardware_and_calibration(args)
+    batch = None
+    if str(args.batch).lower() != "auto":
+        try:
+            batch = whole(args.batch)
+        except argparse.ArgumentTypeError as exc:
+            raise InputError("batch", f"must be a whole number or 'auto': {exc}") from None
+    est = estimate_inference(
+        model,
+        hw,
+        n_accelerators=args.gpus,
+        input_len=args.input_len,
+        output_len=args.output_len,
+        precision=args.precision,
+        batch=batch,
+        tp=args.tp,
+        ttft_slo_s=args.ttft_slo,
+        tpot_slo_s=args.tpot_slo,
+        calibration=cal,
+        site=_site(args),
+    )
+    if args.json:
+        print_json(est.to_dict())
+    else:
+        show_infer(est)
+    return 0
+
+
+def show_infer(e: Any) -> None:
+    rows = [
+        ("model", e.model),
+        ("hardware", f"{e.n_accelerators} x {e.hardware}, {e.precision}: {e.replicas} replica(s) of tp={e.tp}"),
+        ("request", f"{e.input_len} in / {e.output_len} out tokens"),
+        ("batch per replica", f"{e.batch_size} (limited by {e.binding_limit})"),
+        ("output throughput", f"{fmt(e.tokens_per_s, 'tokens/s')} ({fmt(e.tokens_per_s_per_accelerator, 'tokens/s')} per accelerator, {e.requests_per_s:.3g} requests/s)"),
+        ("TTFT", f"{e.ttft_s * 1e3:.4g} ms (prefill {e.prefill_s * 1e3:.4g} ms)"),
+        ("TPOT", f"{e.tpot_s * 1e3:.4g} ms (decode step {e.decode_step_s * 1e3:.4g} ms, {e.bound}-bound)"),
+        ("KV cache", f"{fmt(e.kv_bytes_per_token, 'B')}/token"),
+        ("memory / accelerator", f"{fmt(e.memory_per_accelerator_bytes, 'B')} of {fmt(e.memory_capacity_bytes, 'B')} usable"),
+        ("energy", f"{e.energy_kwh_per_mtok:.3g} kWh (IT) per million output tokens"),
+        ("cost", f"{usd(e.usd_per_mtok)} per million output tokens at {usd(e.usd_per_accelerator_hour)}/h" if e.usd_per_mtok is not None else "- (no published price: pass --usd-per-hour)"),
+    ]
+    table("Inference estimate", ["quantity", "value"], rows)

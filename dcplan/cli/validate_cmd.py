@@ -1,0 +1,118 @@
+"""``dcplan validate``: the model against published training runs and serving benchmarks."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("validate", help="score the model on published training runs and serving benchmarks")
+    p.add_argument("--json", action="store_true", help="print rows and summaries as JSON")
+    p.set_defaults(handler=run)
+
+
+def validation_results() -> dict[str, Any]:
+    """Predictions for every published row with the shipped defaults, and their summaries."""
+    from dcplan.calibrate.at_scale import predict_bench, predict_run, summary
+    from dcplan.io.catalog import default_calibration, get_hardware, get_model
+    from dcplan.io.validation import read_inference_benchmarks, read_training_runs
+
+    runs = []
+    for row in read_training_runs():
+        hw = get_hardware(row.hardware)
+        runs.append(predict_run(row, get_model(row.model), hw, default_calibration(hw.name)))
+    benches = []
+    for row in read_inference_benchmarks():
+        hw = get_hardware(row.hardware)
+        benches.append(predict_bench(row, get_model(row.model), hw, default_calibration(hw.name)))
+    return {
+        "training": runs,
+        "inference": benches,
+        "summary": {
+            "training_flops_per_s": summary([p.flops_ratio for p in runs]),
+            "training_accelerator_hours": summary([p.hours_ratio for p in runs]),
+            "inference_tokens_per_s": summary([p.ratio for p in benches]),
+        },
+    }
+
+
+def to_json(res: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "training": [
+            {
+                "id": p.row.id,
+                "model": p.row.model,
+                "hardware": p.row.hardware,
+                "n_accelerators": p.row.n_accelerators,
+                "counting": p.row.published.counting,
+                "published_flops_per_s": p.row.published.flops_per_s,
+                "predicted_flops_per_s": p.flops_per_s,
+                "published_accelerator_hours": p.row.published.accelerator_hours,
+                "predicted_accelerator_hours": p.accelerator_hours,
+                "predicted_mfu_frac": p.mfu_frac,
+                "layout": p.layout,
+                "error": p.error,
+                "source": p.row.source,
+                "quality": p.row.quality,
+                "assumed": dict(p.row.assumed),
+            }
+            for p in res["training"]
+        ],
+        "inference": [
+            {
+                "id": p.row.id,
+                "n_accelerators": p.row.n_accelerators,
+                "precision": p.row.precision,
+                "published_tokens_per_s": p.row.tokens_per_s,
+                "predicted_tokens_per_s": p.tokens_per_s,
+                "predicted_batch": p.batch,
+                "error": p.error,
+                "source": p.row.source,
+                "quality": p.row.quality,
+            }
+            for p in res["inference"]
+        ],
+        "summary": res["summary"],
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    from dcplan.cli.output import print_json, table
+
+    res = validation_results()
+    if args.json:
+        print_json(to_json(res))
+        return 0
+
+    def ratio(r: float | None) -> str:
+        return "-" if r is None else f"{r:.2f}"
+
+    rows = []
+    for p in res["training"]:
+        pub, pr = p.row.published, p
+        rows.append((
+            p.row.id,
+            f"{p.row.n_accelerators} x {p.row.hardware}",
+            f"{pub.flops_per_s / 1e12:.0f} ({pub.counting})" if pub.flops_per_s else "-",
+            f"{pr.flops_per_s / 1e12:.0f}" if pr.flops_per_s else "-",
+            ratio(pr.flops_ratio),
+            f"{pub.accelerator_hours:,.0f}" if pub.accelerator_hours else "-",
+            f"{pr.accelerator_hours:,.0f}" if pr.accelerator_hours else "-",
+            ratio(pr.hours_ratio),
+            p.error or p.layout,
+        ))
+    table("Training: published vs predicted (shipped defaults, no constant per run)",
+          ["run", "accelerators", "TFLOP/s pub", "pred", "ratio", "acc-hours pub", "pred", "ratio", "layout / note"], rows,
+          caption="TFLOP/s per accelerator in the row's counting (model: causal-aware MFU; hardware: with recompute; palm: 6N+12LHQT; sixn: 6N). Sources: data/validation/training_runs.yaml")
+    brows = [
+        (p.row.id, p.row.n_accelerators, p.row.precision, f"{p.row.tokens_per_s:,.0f}", f"{p.tokens_per_s:,.0f}" if p.tokens_per_s else "-", ratio(p.ratio), p.batch or p.error)
+        for p in res["inference"]
+    ]
+    table("Serving: TensorRT-LLM max throughput vs predicted (output tokens/s)", ["benchmark", "accel.", "prec.", "published", "predicted", "ratio", "batch"], brows)
+    srows = [
+        (k, s.get("n"), *(f"{s[x]:.1f}" if x in s else "-" for x in ("median_ape_pct", "p90_ape_pct", "max_ape_pct", "bias_pct")))
+        for k, s in res["summary"].items()
+    ]
+    table("Summary (absolute percentage errors of predicted vs published)", ["metric", "n", "median %", "p90 %", "max %", "bias %"], srows)
+    return 0

@@ -1,0 +1,39 @@
+"""Error types shared by every stage: bad input versus things the model cannot answer."""
+
+from __future__ import annotations
+
+
+class DcplanError(Exception):
+    """Base class of the errors dcplan raises on purpose."""
+
+
+class InputError(DcplanError, ValueError):
+    """Bad input: names the field (and, for files, the file and line) and what is allowed.
+
+    The CLI turns it into one line on stderr and exit status 2.
+    """
+
+    def __init__(
+        self,
+        field: str,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+    ) -> None:
+        self.field = field
+        self.message = message
+        self.file = file
+        self.line = line
+        super().__init__(self.one_line())
+
+    def one_line(self) -> str:
+        where = ""
+        if self.file:
+            where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
+        field = f"{self.field}: " if self.field else ""
+        return f"{where}{field}{self.message}"
+
+
+class InfeasibleError(InputError):
+    """The question has no answer for this input (no layout fits memory, no batch meets an SLO)."""

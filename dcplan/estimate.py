@@ -1,0 +1,563 @@
+"""The performance model's face: estimate a training job or an inference deployment.
+
+``estimate_training`` and ``estimate_inference`` take typed specs (model, hardware, optional
+calibration and site parameters) and return typed, immutable results whose ``to_dict()`` is
+the documented ``--json`` output of ``dcplan estimate``. Pure: no file, clock or network.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any, Mapping
+
+from dcplan.errors import InfeasibleError, InputError
+from dcplan.model import energy as E
+from dcplan.model import flops as F
+from dcplan.model.layout import TrainSetup, evaluate_fixed, search_layout
+from dcplan.model.memory import InferMemory, infer_memory, kv_bytes_per_token
+from dcplan.model.params import ParamCounts, count_params
+from dcplan.model.time import decode_step_time, prefill_time
+from dcplan.specs import Calibration, HardwareSpec, ModelSpec, ParallelLayout, SiteParams
+from dcplan.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
+
+#: Share of accelerator memory a serving engine plans for weights and KV cache (vLLM's default
+#: ``gpu_memory_utilization=0.9``).
+SERVING_MEMORY_FRAC = 0.9
+#: Training sequence length when none is given and the model's context is longer (Llama 3's
+#: main pre-training stage ran at 8,192 tokens, arXiv:2407.21783 §3.4).
+DEFAULT_MAX_TRAIN_SEQ = 8192
+LAYOUT_FIELDS = ("tp", "pp", "dp", "ep", "cp", "zero", "recompute", "micro_batch", "vpp")
+#: Fields that must all be given for a layout to be evaluated without search (vpp defaults to 1).
+REQUIRED_LAYOUT_FIELDS = LAYOUT_FIELDS[:-1]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Assumption:
+    """One parameter an estimate used, with its unit and source."""
+
+    name: str
+    value: Any
+    unit: str
+    source: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "value": self.value, "unit": self.unit, "source": self.source}
+
+
+def _check_positive(field_name: str, value: float | int | None, *, whole: bool = False) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise InputError(field_name, f"must be a finite number > 0, got {value!r}")
+    if whole and value != int(value):
+        raise InputError(field_name, f"must be a whole number, got {value!r}")
+
+
+def _calibration_assumptions(cal: Calibration, phase: str) -> list[Assumption]:
+    curve = cal.train if phase == "train" else cal.prefill
+    out = [
+        Assumption(name="gemm.eta_max", value=cal.gemm.eta_max, unit="fraction of dense peak", source=cal.source("gemm")),
+        Assumption(name="gemm.x_half", value=cal.gemm.x_half, unit="FLOP", source=cal.source("gemm")),
+        Assumption(name=f"{phase}.eta_max", value=curve.eta_max, unit="fraction of GEMM ceiling", source=cal.source(phase)),
+        Assumption(name=f"{phase}.x_half", value=curve.x_half, unit="FLOP", source=cal.source(phase)),
+        Assumption(name=f"{phase}.t0_s", value=curve.t0_s, unit="s", source=cal.source(phase)),
+        Assumption(name="memory_factor", value=cal.memory_factor, unit="ratio", source=cal.source("memory_factor")),
+        Assumption(name="memory_constant_bytes", value=cal.memory_constant_bytes, unit="bytes", source=cal.source("memory_constant_bytes")),
+    ]
+    return out
+
+
+def _site_assumptions(site: SiteParams, hw: HardwareSpec, load_frac: float, load_name: str, cal: Calibration) -> list[Assumption]:
+    server_src = (
+        f"data/hardware/{hw.name}.yaml node_power_w / accelerators_per_node"
+        if hw.node_power_w and hw.accelerators_per_node
+        else site.sources.get("server_power_ratio", "Epoch AI training-cost-trends/energy.py: server/chip power 1.82 (DGX H100 10.2 kW / 8 / 0.7 kW)")
+    )
+    return [
+        Assumption(name="server_power_per_accelerator_w", value=E.server_power_per_accelerator_w(hw, site), unit="W", source=server_src),
+        Assumption(name=load_name, value=load_frac, unit="fraction of peak power", source=cal.source(load_name)),
+        Assumption(name="pue", value=site.pue, unit="ratio", source=site.sources.get("pue", "Epoch AI training-cost-trends/energy.py: PUE 1.25 outside hyperscalers (1.1 for hyperscalers)")),
+        Assumption(name="grid_gco2_per_kwh", value=site.grid_gco2_per_kwh, unit="gCO2e/kWh", source=site.sources.get("grid_gco2_per_kwh", "CodeCarbon methodology: 475 g/kWh world average")),
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# Training
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainingEstimate:
+    """What a training job needs and costs on one hardware option (SI units)."""
+
+    model: str
+    hardware: str
+    n_accelerators: int
+    tokens: float
+    seq_len: int
+    precision: str
+    global_batch: int
+    """Sequences per optimizer step."""
+    params_total: float
+    params_active: float
+    flops_per_token: float
+    """Model FLOPs per token (causal-aware, no recomputation)."""
+    hardware_flops_per_token: float
+    """With recomputation (HFU numerator)."""
+    flops_total: float
+    six_nd_flops: float
+    palm_flops_per_token: float
+    step_time_s: float
+    step_breakdown_s: Mapping[str, float]
+    tokens_per_s: float
+    """Training throughput while the job runs (before goodput losses)."""
+    mfu_frac: float
+    hfu_frac: float
+    goodput_frac: float
+    wall_clock_days: float
+    accelerator_hours: float
+    memory_per_accelerator_bytes: float
+    memory_breakdown_bytes: Mapping[str, float]
+    memory_capacity_bytes: float
+    it_power_per_accelerator_w: float
+    energy_kwh: float
+    """IT energy."""
+    facility_energy_kwh: float
+    tco2e: float
+    usd_per_accelerator_hour: float | None
+    cost_usd: float | None
+    layout: ParallelLayout
+    layout_searched: bool
+    assumptions: tuple[Assumption, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        lay = self.layout
+        return {
+            "model": self.model,
+            "hardware": self.hardware,
+            "n_accelerators": self.n_accelerators,
+            "tokens": self.tokens,
+            "seq_len": self.seq_len,
+            "precision": self.precision,
+            "global_batch": self.global_batch,
+            "params_total": self.params_total,
+            "params_active": self.params_active,
+            "flops_total": self.flops_total,
+            "flops_per_token": self.flops_per_token,
+            "hardware_flops_per_token": self.hardware_flops_per_token,
+            "six_nd_flops": self.six_nd_flops,
+            "palm_flops_per_token": self.palm_flops_per_token,
+            "accelerator_hours": self.accelerator_hours,
+            "wall_clock_days": self.wall_clock_days,
+            "mfu_frac": self.mfu_frac,
+            "hfu_frac": self.hfu_frac,
+            "goodput_frac": self.goodput_frac,
+            "tokens_per_s": self.tokens_per_s,
+            "step_time_s": self.step_time_s,
+            "step_breakdown_s": dict(self.step_breakdown_s),
+            "memory_per_accelerator_bytes": self.memory_per_accelerator_bytes,
+            "memory_breakdown_bytes": dict(self.memory_breakdown_bytes),
+            "memory_capacity_bytes": self.memory_capacity_bytes,
+            "it_power_per_accelerator_w": self.it_power_per_accelerator_w,
+            "energy_kwh": self.energy_kwh,
+            "facility_energy_kwh": self.facility_energy_kwh,
+            "tco2e": self.tco2e,
+            "usd_per_accelerator_hour": self.usd_per_accelerator_hour,
+            "cost_usd": self.cost_usd,
+            "parallelism": {
+                "tp": lay.tp,
+                "pp": lay.pp,
+                "dp": lay.dp,
+                "ep": lay.ep,
+                "cp": lay.cp,
+                "zero": lay.zero,
+                "recompute": lay.recompute,
+                "micro_batch": lay.micro_batch,
+                "vpp": lay.vpp,
+                "searched": self.layout_searched,
+            },
+            "assumptions": [a.to_dict() for a in self.assumptions],
+        }
+
+
+def estimate_training(
+    model: ModelSpec,
+    hardware: HardwareSpec,
+    *,
+    tokens: float,
+    n_accelerators: int,
+    seq_len: int | None = None,
+    precision: str = "bf16",
+    layout: Mapping[str, Any] | None = None,
+    global_batch: int | None = None,
+    calibration: Calibration,
+    site: SiteParams | None = None,
+) -> TrainingEstimate:
+    """Estimate time, memory, energy and cost to train ``model`` on ``tokens`` tokens.
+
+    ``layout`` may give any of tp, pp, dp, ep, cp, zero, recompute, micro_batch; the rest are
+    searched (fastest layout that fits memory). All eight given means no search.
+    """
+    site = site or SiteParams()
+    _check_positive("tokens", tokens)
+    _check_positive("gpus", n_accelerators, whole=True)
+    _check_positive("seq_len", seq_len, whole=True)
+    _check_positive("global_batch", global_batch, whole=True)
+    seq = int(seq_len) if seq_len else min(model.max_seq_len, DEFAULT_MAX_TRAIN_SEQ)
+    peak = hardware.peak(precision)
+    counts = count_params(model)
+    setup = TrainSetup(
+        model=model,
+        counts=counts,
+        hardware=hardware,
+        calibration=calibration,
+        seq_len=seq,
+        precision=precision,
+        global_batch=global_batch,
+        capacity_bytes=hardware.require("hbm_bytes"),
+    )
+    fixed = {k: v for k, v in (layout or {}).items() if v is not None}
+    unknown = set(fixed) - set(LAYOUT_FIELDS)
+    if unknown:
+        raise InputError(sorted(unknown)[0], f"not a layout field; use {', '.join(LAYOUT_FIELDS)}")
+    if all(k in fixed for k in REQUIRED_LAYOUT_FIELDS):
+        lay = ParallelLayout(**fixed)
+        result = evaluate_fixed(setup, lay, n_accelerators)
+        searched = False
+    else:
+        if {"tp", "pp", "dp", "cp"} <= set(fixed):
+            product = fixed["tp"] * fixed["pp"] * fixed["dp"] * fixed["cp"]
+            if product != n_accelerators:
+                raise InputError("gpus", f"tp x pp x cp x dp = {product} must equal the accelerator count {n_accelerators}")
+        if "tp" in fixed and model.n_heads % int(fixed["tp"]):
+            raise InputError("tp", f"must divide the {model.n_heads} attention heads of {model.name}, got {fixed['tp']}")
+        result = search_layout(setup, n_accelerators, fixed)
+        searched = True
+    step = result.step
+    tokens_per_step = result.global_batch * seq
+    tokens_per_s = tokens_per_step / step.total_s
+    flops_per_token = F.train_flops_per_token(model, seq)
+    hfu_per_token = F.hardware_flops_per_token(model, seq, result.layout.recompute)
+    wall_s = tokens / tokens_per_s / calibration.goodput_frac
+    acc_hours = n_accelerators * wall_s / SECONDS_PER_HOUR
+    it_w = E.it_power_per_accelerator_w(hardware, site, calibration.train_load_frac)
+    it_kwh = E.energy_kwh(acc_hours, it_w)
+    fac_kwh = it_kwh * site.pue
+    price = E.rental_price(hardware, site)
+    assumptions = [
+        Assumption(name="precision", value=precision, unit="", source="given"),
+        Assumption(name="peak_flops_per_s", value=peak, unit="FLOP/s", source=_src(hardware, "peak_flops_per_s")),
+        Assumption(name="hbm_bytes", value=hardware.hbm_bytes, unit="bytes", source=_src(hardware, "hbm_bytes")),
+        Assumption(name="flops_convention", value="causal-aware matmul FLOPs, 3 passes; MFU excludes recomputation", unit="", source="Megatron-LM num_floating_point_operations; PaLM Appendix B"),
+        Assumption(name="global_batch", value=result.global_batch, unit="sequences", source="given" if global_batch else "~4M tokens (Llama 2 §2.2), power of two"),
+        Assumption(name="goodput_frac", value=calibration.goodput_frac, unit="fraction", source=calibration.source("goodput_frac")),
+        *_calibration_assumptions(calibration, "train"),
+        *_site_assumptions(site, hardware, calibration.train_load_frac, "train_load_frac", calibration),
+        Assumption(name="usd_per_accelerator_hour", value=price.usd_per_hour, unit="USD/h", source=price.source),
+    ]
+    return TrainingEstimate(
+        model=model.name,
+        hardware=hardware.name,
+        n_accelerators=n_accelerators,
+        tokens=tokens,
+        seq_len=seq,
+        precision=precision,
+        global_batch=result.global_batch,
+        params_total=counts.total,
+        params_active=counts.active,
+        flops_per_token=flops_per_token,
+        hardware_flops_per_token=hfu_per_token,
+        flops_total=flops_per_token * tokens,
+        six_nd_flops=F.six_nd(counts.active, tokens),
+        palm_flops_per_token=F.palm_flops_per_token(model, counts.active, seq),
+        step_time_s=step.total_s,
+        step_breakdown_s=step.as_dict(),
+        tokens_per_s=tokens_per_s,
+        mfu_frac=flops_per_token * tokens_per_s / (n_accelerators * peak),
+        hfu_frac=hfu_per_token * tokens_per_s / (n_accelerators * peak),
+        goodput_frac=calibration.goodput_frac,
+        wall_clock_days=wall_s / SECONDS_PER_DAY,
+        accelerator_hours=acc_hours,
+        memory_per_accelerator_bytes=result.memory.total,
+        memory_breakdown_bytes=result.memory.as_dict(),
+        memory_capacity_bytes=setup.capacity_bytes,
+        it_power_per_accelerator_w=it_w,
+        energy_kwh=it_kwh,
+        facility_energy_kwh=fac_kwh,
+        tco2e=E.tco2e(fac_kwh, site),
+        usd_per_accelerator_hour=price.usd_per_hour,
+        cost_usd=acc_hours * price.usd_per_hour if price.usd_per_hour is not None else None,
+        layout=result.layout,
+        layout_searched=searched,
+        assumptions=tuple(assumptions),
+    )
+
+
+def _src(hw: HardwareSpec, name: str) -> str:
+    note = hw.source_of(name)
+    return f"{note.source} (quality {note.quality})" if note else f"data/hardware/{hw.name}.yaml"
+
+
+# --------------------------------------------------------------------------------------------
+# Inference
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class InferenceEstimate:
+    """Throughput, latency and memory of serving a model on a set of accelerators (SI units)."""
+
+    model: str
+    hardware: str
+    n_accelerators: int
+    tp: int
+    replicas: int
+    input_len: int
+    output_len: int
+    precision: str
+    batch_size: int
+    """Concurrent sequences per replica."""
+    tokens_per_s: float
+    """Generated (output) tokens per second over all replicas."""
+    tokens_per_s_per_accelerator: float
+    requests_per_s: float
+    ttft_s: float
+    """Time to first token: the request's prefill plus one running decode step."""
+    tpot_s: float
+    """Time per output token, prefill interruptions amortised."""
+    prefill_s: float
+    decode_step_s: float
+    bound: str
+    """'memory' or 'compute': what limits the decode step."""
+    kv_bytes_per_token: float
+    """KV-cache bytes per token of one sequence, whole model."""
+    memory_per_accelerator_bytes: float
+    memory_breakdown_bytes: Mapping[str, float]
+    memory_capacity_bytes: float
+    it_power_per_accelerator_w: float
+    energy_kwh_per_mtok: float
+    """IT energy per million generated tokens."""
+    usd_per_accelerator_hour: float | None
+    usd_per_mtok: float | None
+    """Rental cost per million generated tokens at full load."""
+    binding_limit: str
+    """What stopped the batch from growing: memory, ttft_slo, tpot_slo, max_batch or given."""
+    assumptions: tuple[Assumption, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "hardware": self.hardware,
+            "n_accelerators": self.n_accelerators,
+            "tp": self.tp,
+            "replicas": self.replicas,
+            "input_len": self.input_len,
+            "output_len": self.output_len,
+            "precision": self.precision,
+            "batch_size": self.batch_size,
+            "tokens_per_s": self.tokens_per_s,
+            "tokens_per_s_per_accelerator": self.tokens_per_s_per_accelerator,
+            "requests_per_s": self.requests_per_s,
+            "ttft_s": self.ttft_s,
+            "tpot_s": self.tpot_s,
+            "prefill_s": self.prefill_s,
+            "decode_step_s": self.decode_step_s,
+            "bound": self.bound,
+            "binding_limit": self.binding_limit,
+            "kv_bytes_per_token": self.kv_bytes_per_token,
+            "memory_per_accelerator_bytes": self.memory_per_accelerator_bytes,
+            "memory_breakdown_bytes": dict(self.memory_breakdown_bytes),
+            "memory_capacity_bytes": self.memory_capacity_bytes,
+            "it_power_per_accelerator_w": self.it_power_per_accelerator_w,
+            "energy_kwh_per_mtok": self.energy_kwh_per_mtok,
+            "usd_per_accelerator_hour": self.usd_per_accelerator_hour,
+            "usd_per_mtok": self.usd_per_mtok,
+            "assumptions": [a.to_dict() for a in self.assumptions],
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Point:
+    batch: int
+    memory: InferMemory
+    prefill_s: float
+    decode_s: float
+    bound: str
+
+    def ttft(self) -> float:
+        return self.prefill_s + self.decode_s
+
+    def tpot(self, output_len: int) -> float:
+        return self.decode_s + self.batch * self.prefill_s / output_len
+
+    def tokens_per_s(self, output_len: int) -> float:
+        return self.batch / self.tpot(output_len)
+
+
+#: Largest concurrent batch per replica the search considers (TensorRT-LLM's engine maximum).
+MAX_BATCH = 8192
+
+
+def _point(m: ModelSpec, counts: ParamCounts, hw: HardwareSpec, cal: Calibration, *, tp: int, batch: int,
+           input_len: int, output_len: int, precision: str) -> _Point:
+    ctx = input_len + output_len
+    mem = infer_memory(counts, m, tp=tp, batch=batch, context_len=ctx, prompt_len=input_len, precision=precision, calibration=cal)
+    pre = prefill_time(m, counts, hw, cal, tp=tp, batch=1, prompt_len=input_len, precision=precision)
+    dec, bound = decode_step_time(m, counts, hw, cal, tp=tp, batch=batch, context_len=input_len + output_len / 2, precision=precision)
+    return _Point(batch=batch, memory=mem, prefill_s=pre, decode_s=dec, bound=bound)
+
+
+def _largest_batch(ok, hi: int) -> int:
+    """Largest b in [1, hi] with ok(b) true, ok monotone decreasing; 0 if ok(1) is false."""
+    if not ok(1):
+        return 0
+    lo = 1
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if ok(mid):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _serve_on_tp(m, counts, hw, cal, *, tp, batch, input_len, output_len, precision, ttft_slo, tpot_slo, capacity):
+    """(point, binding limit) for a replica of tp accelerators, or (None, reason)."""
+    def at(b: int) -> _Point:
+        return _point(m, counts, hw, cal, tp=tp, batch=b, input_len=input_len, output_len=output_len, precision=precision)
+
+    if batch is not None:
+        p = at(batch)
+        if p.memory.total > capacity:
+            return None, f"batch {batch} needs {p.memory.total / 1e9:.1f} GB per accelerator at tp={tp}, {capacity / 1e9:.1f} GB usable"
+        return p, "given"
+    fits = _largest_batch(lambda b: at(b).memory.total <= capacity, MAX_BATCH)
+    if fits == 0:
+        return None, f"the weights and one sequence need {at(1).memory.total / 1e9:.1f} GB per accelerator at tp={tp}, {capacity / 1e9:.1f} GB usable"
+    limits = [("memory", fits)]
+    if ttft_slo is not None:
+        limits.append(("ttft_slo", _largest_batch(lambda b: at(b).ttft() <= ttft_slo, fits)))
+    if tpot_slo is not None:
+        limits.append(("tpot_slo", _largest_batch(lambda b: at(b).tpot(output_len) <= tpot_slo, fits)))
+    name, best = min(limits, key=lambda kv: kv[1])
+    if best == 0:
+        p1 = at(1)
+        value, slo = (p1.ttft(), ttft_slo) if name == "ttft_slo" else (p1.tpot(output_len), tpot_slo)
+        return None, f"{name.replace('_', ' ').upper()} of {slo:g} s cannot be met at tp={tp}: batch 1 already takes {value:.4g} s"
+    if name == "memory" and fits == MAX_BATCH:
+        name = "max_batch"
+    return at(best), name
+
+
+def estimate_inference(
+    model: ModelSpec,
+    hardware: HardwareSpec,
+    *,
+    n_accelerators: int,
+    input_len: int,
+    output_len: int,
+    precision: str = "bf16",
+    batch: int | None = None,
+    tp: int | None = None,
+    ttft_slo_s: float | None = None,
+    tpot_slo_s: float | None = None,
+    calibration: Calibration,
+    site: SiteParams | None = None,
+) -> InferenceEstimate:
+    """Estimate serving throughput and latency of ``model`` on ``n_accelerators``.
+
+    Each replica is tp accelerators (tensor parallel); the accelerators are split into
+    n/tp replicas. Without ``tp``, every power-of-two tp that divides the count and the heads
+    is tried and the one with the most tokens/s per accelerator that meets the SLOs wins.
+    Without ``batch``, the largest batch that fits memory and meets the SLOs is used.
+    """
+    site = site or SiteParams()
+    _check_positive("gpus", n_accelerators, whole=True)
+    _check_positive("input_len", input_len, whole=True)
+    _check_positive("output_len", output_len, whole=True)
+    _check_positive("batch", batch, whole=True)
+    _check_positive("tp", tp, whole=True)
+    _check_positive("ttft_slo", ttft_slo_s)
+    _check_positive("tpot_slo", tpot_slo_s)
+    hardware.peak(precision)
+    counts = count_params(model)
+    capacity = hardware.require("hbm_bytes") * SERVING_MEMORY_FRAC
+    if tp is not None:
+        if n_accelerators % tp:
+            raise InputError("tp", f"must divide the accelerator count {n_accelerators}, got {tp}")
+        if model.n_heads % tp:
+            raise InputError("tp", f"must divide the {model.n_heads} attention heads of {model.name}, got {tp}")
+        tps = [tp]
+    else:
+        tps = [t for t in (2**i for i in range(0, 11)) if t <= n_accelerators and n_accelerators % t == 0 and model.n_heads % t == 0]
+    best: tuple[float, int, _Point, str] | None = None
+    reasons = []
+    for t in tps:
+        point, why = _serve_on_tp(model, counts, hardware, calibration, tp=t, batch=batch, input_len=input_len,
+                                  output_len=output_len, precision=precision, ttft_slo=ttft_slo_s, tpot_slo=tpot_slo_s,
+                                  capacity=capacity)
+        if point is None:
+            reasons.append(why)
+            continue
+        per_acc = point.tokens_per_s(output_len) / t
+        if best is None or per_acc > best[0]:
+            best = (per_acc, t, point, why)
+    if best is None:
+        field_name = "tpot_slo" if any("TPOT" in r for r in reasons[-1:]) else "ttft_slo" if any("TTFT" in r for r in reasons[-1:]) else "gpus"
+        raise InfeasibleError(field_name, f"{model.name} on {n_accelerators} x {hardware.name}: {reasons[-1]}")
+    _, t, point, binding = best
+    replicas = n_accelerators // t
+    tok_s = point.tokens_per_s(output_len) * replicas
+    it_w = E.it_power_per_accelerator_w(hardware, site, calibration.infer_load_frac)
+    kwh_per_mtok = it_w * n_accelerators / tok_s * 1e6 / SECONDS_PER_HOUR / 1e3
+    price = E.rental_price(hardware, site)
+    usd_mtok = price.usd_per_hour * n_accelerators / tok_s * 1e6 / SECONDS_PER_HOUR if price.usd_per_hour is not None else None
+    assumptions = [
+        Assumption(name="precision", value=precision, unit="", source="given"),
+        Assumption(name="peak_flops_per_s", value=hardware.peak(precision), unit="FLOP/s", source=_src(hardware, "peak_flops_per_s")),
+        Assumption(name="hbm_bytes_per_s", value=hardware.hbm_bytes_per_s, unit="bytes/s", source=_src(hardware, "hbm_bytes_per_s")),
+        Assumption(name="serving_memory_frac", value=SERVING_MEMORY_FRAC, unit="fraction of HBM", source="vLLM default gpu_memory_utilization=0.9"),
+        Assumption(name="decode_bw_frac", value=calibration.decode_bw_frac, unit="fraction of HBM bandwidth", source=calibration.source("decode_bw_frac")),
+        Assumption(name="decode_t0_s", value=calibration.decode_t0_s, unit="s", source=calibration.source("decode_t0_s")),
+        Assumption(name="batching", value="continuous batching: each new request's prefill interrupts decoding once", unit="", source="Orca (Yu et al. OSDI'22) / vLLM scheduling; TPOT includes prefill stalls"),
+        *_calibration_assumptions(calibration, "prefill"),
+        *_site_assumptions(site, hardware, calibration.infer_load_frac, "infer_load_frac", calibration),
+        Assumption(name="usd_per_accelerator_hour", value=price.usd_per_hour, unit="USD/h", source=price.source),
+    ]
+    return InferenceEstimate(
+        model=model.name,
+        hardware=hardware.name,
+        n_accelerators=n_accelerators,
+        tp=t,
+        replicas=replicas,
+        input_len=input_len,
+        output_len=output_len,
+        precision=precision,
+        batch_size=point.batch,
+        tokens_per_s=tok_s,
+        tokens_per_s_per_accelerator=tok_s / n_accelerators,
+        requests_per_s=tok_s / output_len,
+        ttft_s=point.ttft(),
+        tpot_s=point.tpot(output_len),
+        prefill_s=point.prefill_s,
+        decode_step_s=point.decode_s,
+        bound=point.bound,
+        kv_bytes_per_token=kv_bytes_per_token(model, precision, 1),
+        memory_per_accelerator_bytes=point.memory.total,
+        memory_breakdown_bytes=point.memory.as_dict(),
+        memory_capacity_bytes=capacity,
+        it_power_per_accelerator_w=it_w,
+        energy_kwh_per_mtok=kwh_per_mtok,
+        usd_per_accelerator_hour=price.usd_per_hour,
+        usd_per_mtok=usd_mtok,
+        binding_limit=binding,
+        assumptions=tuple(assumptions),
+    )
+
+
+def with_site(site: SiteParams | None, **changes: Any) -> SiteParams:
+    """``site`` (or the defaults) with ``changes`` applied, skipping None values."""
+    base = site or SiteParams()
+    given = {k: v for k, v in changes.items() if v is not None}
+    return replace(base, **given) if given else base

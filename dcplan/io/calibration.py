@@ -1,0 +1,62 @@
+"""Read and write calibration files (what ``dcplan calibrate`` produces from a profile).
+
+A calibration file is JSON::
+
+    {"schema_version": 1, "kind": "dcplan-calibration",
+     "calibration": {<Calibration fields>, "device": {<HardwareSpec fields>} | null},
+     "profile": {"path": ..., "device": ..., "created": ...},
+     "heldout": {...}, "fit": {...}}
+
+Loaders reject what they cannot read (wrong kind, newer schema) with a clear error.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from dcplan.errors import InputError
+from dcplan.io.schema import build
+from dcplan.io.yamlio import Located
+from dcplan.specs import Calibration
+
+CALIBRATION_SCHEMA_VERSION = 1
+CALIBRATION_KIND = "dcplan-calibration"
+
+
+def _read_json(path: str | Path) -> Any:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("profile", "file not found", file=str(p)) from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+        raise InputError("profile", f"cannot read: {exc.__class__.__name__}", file=str(p)) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError("profile", f"not valid JSON (truncated?): {exc.msg}", file=str(p), line=exc.lineno) from None
+
+
+def calibration_from_dict(data: Any, file: str) -> Calibration:
+    """Validate a calibration document and build its :class:`Calibration`."""
+    doc = Located(data=data, file=file)
+    if not isinstance(data, dict):
+        raise doc.error((), "must be a JSON object")
+    kind = data.get("kind")
+    if kind != CALIBRATION_KIND:
+        if kind == "dcplan-profile" or "measurements" in data:
+            raise InputError("profile", f"is a raw profile, not a calibration: run `dcplan calibrate {file}` first", file=file)
+        raise doc.error(("kind",), f"must be {CALIBRATION_KIND!r}, got {kind!r}")
+    version = data.get("schema_version")
+    if version != CALIBRATION_SCHEMA_VERSION:
+        raise doc.error(("schema_version",), f"this dcplan reads version {CALIBRATION_SCHEMA_VERSION}, got {version!r}")
+    if "calibration" not in data:
+        raise doc.error(("calibration",), "missing")
+    return build(Calibration, data["calibration"], doc, ("calibration",))
+
+
+def read_calibration(path: str | Path) -> Calibration:
+    """Load a calibration written by ``dcplan calibrate``."""
+    return calibration_from_dict(_read_json(path), str(path))

@@ -1,0 +1,1 @@
+"""The analytical performance model: pure functions of specs (no I/O, no torch)."""

@@ -1,0 +1,236 @@
+"""FLOP counts of Transformer training and inference, matrix multiply by matrix multiply.
+
+Convention (recorded in every report): one fused multiply-add is 2 FLOPs; only matrix
+multiplies are counted (norms, softmax, activations are a few percent at most and are
+bandwidth-bound); attention under a causal mask is halved, as in current Megatron-LM
+``megatron/training/training.py::num_floating_point_operations`` ("q*s/2*2"). A training step
+is 3 forwards (forward, data-gradient and weight-gradient GEMMs). Model FLOPs (MFU) count no
+recomputation; hardware FLOPs (HFU) add the recomputed forward work (PaLM, Chowdhery et al.
+2022, Appendix B).
+
+With ``causal=False`` and no GQA the count equals Narayanan et al. 2021 §5.1:
+72·B·s·L·h²·(1 + s/(6h) + V/(12·L·h)) per iteration, or 96·B·s·L·h²·(1 + s/(6h) + V/(16·L·h))
+with full recomputation (tested in tests/model/test_flops.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dcplan.specs import ModelSpec
+
+#: Forward, data-gradient and weight-gradient GEMMs: training is 3x the forward.
+TRAIN_PASSES = 3.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class FlopsBreakdown:
+    """Forward FLOPs per token by part, summed over layers [FLOP/token]."""
+
+    attn_proj: float
+    """Q/K/V/O projections (and MLA down/up projections)."""
+    attn_core: float
+    """QK^T and softmax(QK^T)V."""
+    mlp: float
+    """Dense FFN, routed (top_k) and shared experts."""
+    router: float
+    logits: float
+
+    @property
+    def layers(self) -> float:
+        """Everything a layer recomputes (all but the logits)."""
+        return self.attn_proj + self.attn_core + self.mlp + self.router
+
+    @property
+    def total(self) -> float:
+        return self.layers + self.logits
+
+
+def _attn_proj_weights(m: ModelSpec) -> float:
+    """Matrix elements of one layer's attention projections (biases excluded)."""
+    h, a = m.d_model, m.n_heads
+    if m.mla is not None:
+        mla = m.mla
+        qk = mla.qk_nope_head_dim + mla.qk_rope_head_dim
+        q = (h * mla.q_lora_rank + mla.q_lora_rank * a * qk) if mla.q_lora_rank else h * a * qk
+        kv = h * (mla.kv_lora_rank + mla.qk_rope_head_dim) + mla.kv_lora_rank * a * (mla.qk_nope_head_dim + mla.v_head_dim)
+        return float(q + kv + a * mla.v_head_dim * h)
+    q_dim, kv_dim = a * m.d_head, m.kv_heads * m.d_head
+    return float(2 * h * q_dim + 2 * h * kv_dim)
+
+
+def _head_dims(m: ModelSpec) -> tuple[int, int]:
+    """(query/key head dim, value head dim)."""
+    if m.mla is not None:
+        return m.mla.qk_nope_head_dim + m.mla.qk_rope_head_dim, m.mla.v_head_dim
+    return m.d_head, m.d_head
+
+
+def attn_core_flops_per_token(m: ModelSpec, kv_len: float, *, causal: bool) -> float:
+    """QK^T + AV FLOPs for one query token over ``kv_len`` keys in one layer [FLOP].
+
+    2·a·kv_len·(d_qk + d_v); halved under a causal mask, where a query sees kv_len/2 keys on
+    average (Megatron's explicit causal discount).
+    """
+    qk, v = _head_dims(m)
+    flops = 2.0 * m.n_heads * kv_len * (qk + v)
+    return flops / 2.0 if causal else flops
+
+
+def _mlp_matrix_flops(m: ModelSpec, d_ff: int) -> float:
+    mats = 3 if m.gated else 2
+    return 2.0 * mats * m.d_model * d_ff
+
+
+def mlp_flops_per_token(m: ModelSpec) -> tuple[float, float]:
+    """(FFN FLOPs, router FLOPs) per token summed over decoder layers [FLOP]."""
+    moe = m.moe
+    if moe is None:
+        return _mlp_matrix_flops(m, m.d_ff) * m.n_layers, 0.0
+    moe_layers = m.n_layers - moe.first_dense_layers
+    dense = _mlp_matrix_flops(m, m.d_ff) * moe.first_dense_layers
+    experts = _mlp_matrix_flops(m, moe.d_ff_expert) * (moe.top_k + moe.n_shared_experts) * moe_layers
+    router = 2.0 * m.d_model * moe.n_experts * moe_layers
+    return dense + experts, router
+
+
+def forward_flops_per_token(m: ModelSpec, seq_len: float, *, causal: bool = True) -> FlopsBreakdown:
+    """Forward FLOPs per token of a decoder stack at sequence length ``seq_len`` [FLOP/token].
+
+    For decoding one token against a cache of c tokens use ``seq_len=c, causal=False``.
+    """
+    L = m.n_layers
+    mlp, router = mlp_flops_per_token(m)
+    return FlopsBreakdown(
+        attn_proj=2.0 * _attn_proj_weights(m) * L,
+        attn_core=attn_core_flops_per_token(m, seq_len, causal=causal) * L,
+        mlp=mlp,
+        router=router,
+        logits=2.0 * m.d_model * m.vocab_size,
+    )
+
+
+def train_flops_per_token(m: ModelSpec, seq_len: float, *, causal: bool = True) -> float:
+    """Model FLOPs per trained token (no recomputation; the MFU numerator) [FLOP/token]."""
+    if m.architecture == "encoder-decoder":
+        return seq2seq_train_flops(m, seq_len, seq_len) / seq_len
+    return TRAIN_PASSES * forward_flops_per_token(m, seq_len, causal=causal).total
+
+
+def recompute_flops_per_token(m: ModelSpec, seq_len: float, recompute: str, *, causal: bool = True) -> float:
+    """Extra forward FLOPs spent recomputing activations [FLOP/token].
+
+    full: every layer's forward again (not the logits), Narayanan 2021 (4 passes instead of 3);
+    selective: only the attention core (Korthikanti et al. 2022, §4); none: 0.
+    """
+    fwd = forward_flops_per_token(m, seq_len, causal=causal)
+    if recompute == "full":
+        return fwd.layers
+    if recompute == "selective":
+        return fwd.attn_core
+    return 0.0
+
+
+def hardware_flops_per_token(m: ModelSpec, seq_len: float, recompute: str, *, causal: bool = True) -> float:
+    """FLOPs the hardware executes per trained token, recomputation included (HFU numerator)."""
+    return train_flops_per_token(m, seq_len, causal=causal) + recompute_flops_per_token(
+        m, seq_len, recompute, causal=causal
+    )
+
+
+def six_nd(active_params: float, tokens: float) -> float:
+    """Kaplan et al. 2020's C = 6·N·D training FLOPs [FLOP]."""
+    return 6.0 * active_params * tokens
+
+
+def palm_flops_per_token(m: ModelSpec, active_params: float, seq_len: float) -> float:
+    """PaLM Appendix B: 6N + 12·L·H·Q·T per token (attention non-causal) [FLOP/token]."""
+    qk, _ = _head_dims(m)
+    return 6.0 * active_params + 12.0 * m.n_layers * m.n_heads * qk * seq_len
+
+
+def megatron_2021_flops_per_iteration(
+    batch: int, seq_len: int, n_layers: int, d_model: int, vocab: int, *, recompute: bool
+) -> float:
+    """Narayanan et al. 2021 §5.1 closed form (MHA, f = 4h, non-causal) [FLOP/iteration]."""
+    B, s, L, h, V = batch, seq_len, n_layers, d_model, vocab
+    if recompute:
+        return 96.0 * B * s * L * h * h * (1 + s / (6 * h) + V / (16 * L * h))
+    return 72.0 * B * s * L * h * h * (1 + s / (6 * h) + V / (12 * L * h))
+
+
+def prefill_flops(m: ModelSpec, batch: float, prompt_len: float) -> float:
+    """Forward FLOPs to process ``batch`` prompts of ``prompt_len`` tokens [FLOP].
+
+    Causal attention over the prompt; logits only for the last position of each prompt (what
+    serving engines compute to sample the first token).
+    """
+    fwd = forward_flops_per_token(m, prompt_len, causal=True)
+    return batch * (prompt_len * fwd.layers + fwd.logits)
+
+
+def decode_flops_per_token(m: ModelSpec, context_len: float) -> float:
+    """Forward FLOPs to generate one token with ``context_len`` tokens cached [FLOP]."""
+    return forward_flops_per_token(m, context_len, causal=False).total
+
+
+def seq2seq_forward_flops(m: ModelSpec, enc_len: float, dec_len: float) -> float:
+    """Forward FLOPs of one encoder-decoder example (T5-style) [FLOP/sequence].
+
+    Encoder: bidirectional self-attention over enc_len. Decoder: causal self-attention over
+    dec_len, cross-attention from dec_len queries to enc_len keys (K/V projected once per
+    encoder token per decoder layer), FFN and logits per decoder token.
+    """
+    h, a = m.d_model, m.n_heads
+    q_dim, kv_dim = a * m.d_head, m.kv_heads * m.d_head
+    self_proj = 2.0 * _attn_proj_weights(m)
+    ffn = _mlp_matrix_flops(m, m.d_ff)
+    enc = enc_len * m.n_encoder_layers * (self_proj + attn_core_flops_per_token(m, enc_len, causal=False) + ffn)
+    cross_q_o = 2.0 * (2 * h * q_dim)
+    cross_kv = 2.0 * (2 * h * kv_dim)
+    per_dec_token = (
+        self_proj
+        + attn_core_flops_per_token(m, dec_len, causal=True)
+        + cross_q_o
+        + attn_core_flops_per_token(m, enc_len, causal=False)
+        + ffn
+    )
+    dec = m.n_layers * (dec_len * per_dec_token + enc_len * cross_kv) + dec_len * 2.0 * h * m.vocab_size
+    return enc + dec
+
+
+def seq2seq_train_flops(m: ModelSpec, enc_len: float, dec_len: float) -> float:
+    """Model FLOPs of one encoder-decoder training example [FLOP/sequence]."""
+    return TRAIN_PASSES * seq2seq_forward_flops(m, enc_len, dec_len)
+
+
+def largest_layer_gemm_flops(m: ModelSpec, tokens: float, tp: int = 1) -> float:
+    """FLOPs of the largest GEMM one layer runs on one device: the FFN up-projection [FLOP].
+
+    This is the work size ``x`` the efficiency curves are functions of (Vidur profiles sharded
+    shapes on one GPU; performance-methods.md §5.4 point 1).
+    """
+    d_ff = m.moe.d_ff_expert if m.moe is not None else m.d_ff
+    if m.moe is not None:
+        # tokens routed to one expert: top_k of n_experts share the batch
+        tokens = tokens * m.moe.top_k / m.moe.n_experts
+    return 2.0 * tokens * m.d_model * d_ff / tp
+
+
+__all__ = [
+    "FlopsBreakdown",
+    "TRAIN_PASSES",
+    "attn_core_flops_per_token",
+    "decode_flops_per_token",
+    "forward_flops_per_token",
+    "hardware_flops_per_token",
+    "largest_layer_gemm_flops",
+    "megatron_2021_flops_per_iteration",
+    "palm_flops_per_token",
+    "prefill_flops",
+    "recompute_flops_per_token",
+    "seq2seq_forward_flops",
+    "seq2seq_train_flops",
+    "six_nd",
+    "train_flops_per_token",
+]

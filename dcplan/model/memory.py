@@ -1,0 +1,283 @@
+"""Bytes per accelerator: model states (ZeRO), activations (Korthikanti), KV cache, overhead.
+
+Sources, convention by convention:
+- Model states: mixed-precision Adam keeps 2 (bf16 weights) + 2 (grads) + 12 (fp32 master, m,
+  v) = 16 bytes/param; ZeRO stages shard optimizer, gradients and weights over the
+  data-parallel group (Rajbhandari et al. 2020, §3/§5, Fig. 1).
+- Shards: the most-loaded pipeline stage holds layers/p plus an embedding, split over tp
+  (Megatron-LM ``theoretical_memory_usage.py``); experts are split over ep·tp (expert tensor
+  parallelism defaults to tp in Megatron-Core) and ZeRO-sharded over dp/ep.
+- Activations: Korthikanti et al. 2022 Table 2, per layer s·b·h·(34 + 5·a·s/h) bytes with
+  16-bit activations and dropout masks, generalised as in Megatron's code to any FFN width
+  (18 + 4f/h) and here, term by term, to gated FFNs (+4f/h), GQA and MoE (derivation in
+  :func:`activation_bytes_per_layer`). Fused (flash) attention stores no a·s² terms.
+- KV cache: 2·L·n_kv·d_head·bytes per token (llm-analysis ``get_memory_kv_cache_per_layer``),
+  heads split over tp with at least one per rank; MLA caches the compressed latent
+  (kv_lora_rank + qk_rope_head_dim) per layer (DeepSeek-V2 §2.1).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from dcplan.model.params import ParamCounts
+from dcplan.specs import BYTES_PER_ELEMENT, Calibration, ModelSpec, ParallelLayout
+
+#: Adam optimizer state bytes per parameter: fp32 master copy + m + v (ZeRO paper's K = 12).
+ADAM_MIXED_BYTES_PER_PARAM = 12.0
+#: Adam in pure fp32 keeps m and v only (the weights are the master copy).
+ADAM_FP32_BYTES_PER_PARAM = 8.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainMemory:
+    """Peak bytes on the most-loaded accelerator of a training job [bytes]."""
+
+    weights: float
+    gradients: float
+    optimizer: float
+    activations: float
+    logits: float
+    """fp32 logits and loss of the last stage's micro-batch."""
+    overhead: float
+    """Calibrated allocator/context overhead on top of the analytical bytes."""
+
+    @property
+    def total(self) -> float:
+        return self.weights + self.gradients + self.optimizer + self.activations + self.logits + self.overhead
+
+    def as_dict(self) -> dict[str, float]:
+        return {
+            "weights": self.weights,
+            "gradients": self.gradients,
+            "optimizer": self.optimizer,
+            "activations": self.activations,
+            "logits": self.logits,
+            "overhead": self.overhead,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class InferMemory:
+    """Bytes on one accelerator of a serving replica [bytes]."""
+
+    weights: float
+    kv_cache: float
+    activations: float
+    overhead: float
+
+    @property
+    def total(self) -> float:
+        return self.weights + self.kv_cache + self.activations + self.overhead
+
+    def as_dict(self) -> dict[str, float]:
+        return {
+            "weights": self.weights,
+            "kv_cache": self.kv_cache,
+            "activations": self.activations,
+            "overhead": self.overhead,
+        }
+
+
+def state_bytes_per_param(precision: str) -> tuple[float, float, float]:
+    """(weight, gradient, optimizer) bytes per parameter for Adam training in ``precision``.
+
+    16-bit and fp8 training keep bf16 weights/grads and fp32 Adam state (16 B/param in all, the
+    ZeRO paper's baseline); fp32 training keeps 4 + 4 + 8.
+    """
+    if precision in ("fp32", "tf32"):
+        return 4.0, 4.0, ADAM_FP32_BYTES_PER_PARAM
+    return 2.0, 2.0, ADAM_MIXED_BYTES_PER_PARAM
+
+
+def params_on_device(counts: ParamCounts, m: ModelSpec, layout: ParallelLayout) -> tuple[float, float]:
+    """(non-expert, expert) parameters held by the most-loaded accelerator.
+
+    Layers are split evenly over pp stages and within a stage over tp (Megatron). The first
+    stage also holds the token embedding and the last the output layer; with p = 1 one device
+    holds both.
+    """
+    tp, pp = layout.tp, layout.pp
+    embed = counts.embedding
+    head = counts.lm_head if counts.lm_head else (counts.embedding if pp > 1 else 0.0)
+    layer_params = counts.total - counts.embedding - counts.lm_head - counts.expert_total
+    on_stage = layer_params / pp + (embed + head if pp == 1 else max(embed, head))
+    experts = counts.expert_total / (pp * layout.ep * tp)
+    return on_stage / tp, experts
+
+
+def model_state_bytes(
+    counts: ParamCounts, m: ModelSpec, layout: ParallelLayout, precision: str
+) -> tuple[float, float, float]:
+    """(weights, gradients, optimizer) bytes on the most-loaded device under ZeRO.
+
+    Stage 1 shards optimizer states, 2 adds gradients, 3 adds weights, each over the
+    data-parallel group (dp for dense parameters, dp/ep for experts). Rajbhandari et al. 2020.
+    """
+    w_b, g_b, o_b = state_bytes_per_param(precision)
+    dense, expert = params_on_device(counts, m, layout)
+    out = [0.0, 0.0, 0.0]
+    for n_params, group in ((dense, layout.dp), (expert, layout.dp // layout.ep)):
+        group = max(group, 1)
+        w = n_params * w_b
+        g = n_params * g_b
+        o = n_params * o_b
+        if layout.zero >= 1:
+            o /= group
+        if layout.zero >= 2:
+            g /= group
+        if layout.zero >= 3:
+            w /= group
+        out[0] += w
+        out[1] += g
+        out[2] += o
+    return out[0], out[1], out[2]
+
+
+def activation_bytes_per_layer(
+    m: ModelSpec,
+    seq_len: float,
+    micro_batch: float,
+    *,
+    tp: int = 1,
+    sequence_parallel: bool = False,
+    recompute: str = "none",
+    flash_attention: bool = True,
+    act_bytes: float = 2.0,
+) -> float:
+    """Activation bytes one layer stores for the backward pass [bytes].
+
+    Korthikanti et al. 2022 count, per s·b·h element with 2-byte activations and 1-byte
+    dropout masks: attention 11 (LN output 2, Q 2, K 2, V 2, projection input 2, mask 1) plus
+    5·a·s/h for scores, softmax and dropout; MLP 19 (input 2, up 8, activation 8, mask 1 when
+    f = 4h); two LayerNorm inputs 4: 34 in all, 18 + 4f/h for any FFN width (Megatron-LM
+    ``theoretical_memory_usage.py``). Generalised term by term: K and V scale with
+    n_kv/n_heads (GQA); a gated FFN stores its fc1 output (gate and up, 4f/h) and the fc2 input
+    (2f/h), the activation being recomputed inside the fused SwiGLU backward (Transformer
+    Engine), so 6f/h; an MoE token stores the tensors of its top_k (and shared) experts. Tensor
+    parallelism splits all but the 10 LN/input/mask terms (all of them with sequence
+    parallelism). Selective recompute and fused attention drop the a·s² terms; full
+    recompute keeps only the layer input (2·s·b·h).
+    """
+    s, b, h = seq_len, micro_batch, m.d_model
+    scale = act_bytes / 2.0
+    replicated = 10.0 if not (sequence_parallel and tp > 1) else 0.0
+    if recompute == "full":
+        return s * b * h * 2.0 * scale / (tp if sequence_parallel else 1)
+    r = m.kv_heads / m.n_heads
+    attention = 7.0 + 4.0 * r
+    if m.moe is not None:
+        f_over_h = m.moe.d_ff_expert * (m.moe.top_k + m.moe.n_shared_experts) / h
+    else:
+        f_over_h = m.d_ff / h
+    mlp = 3.0 + (6.0 if m.gated else 4.0) * f_over_h
+    norms = 4.0
+    per_elem = attention + mlp + norms
+    sharded = per_elem - 10.0 + (10.0 - replicated)
+    scores = 0.0 if (flash_attention or recompute == "selective") else 5.0 * m.n_heads * s / h
+    linear = s * b * h * (replicated + sharded / tp) * scale
+    return linear + s * b * h * scores / tp * scale
+
+
+def train_memory(
+    counts: ParamCounts,
+    m: ModelSpec,
+    layout: ParallelLayout,
+    *,
+    seq_len: int,
+    precision: str,
+    n_microbatches: int,
+    calibration: Calibration,
+    flash_attention: bool = True,
+) -> TrainMemory:
+    """Peak bytes on the most-loaded accelerator of a training job.
+
+    1F1B keeps min(p, m) micro-batches of activations in flight on the first stage, i.e. up to
+    all L layers' worth (Narayanan et al. 2021 §2.2; Korthikanti §4.2); interleaving adds a
+    factor 1 + (p−1)/(p·v). Sequences are split
+    over cp. The last stage also holds one micro-batch of fp32 logits (split over tp).
+    """
+    weights, grads, optim = model_state_bytes(counts, m, layout, precision)
+    act_bytes = 4.0 if precision in ("fp32", "tf32") else 2.0
+    s_local = seq_len / layout.cp
+    per_layer = activation_bytes_per_layer(
+        m,
+        s_local,
+        layout.micro_batch,
+        tp=layout.tp,
+        sequence_parallel=layout.sequence_parallel,
+        recompute=layout.recompute,
+        flash_attention=flash_attention,
+        act_bytes=act_bytes,
+    )
+    layers = (m.n_layers + m.n_encoder_layers) / layout.pp
+    in_flight = min(layout.pp, n_microbatches)
+    activations = per_layer * layers * in_flight
+    if layout.vpp > 1:
+        # interleaved schedule penalty (Megatron-LM theoretical_memory_usage.py)
+        activations *= 1 + (layout.pp - 1) / (layout.pp * layout.vpp)
+    if layout.recompute == "full":
+        # the layer being recomputed holds its full activations during its backward
+        activations += activation_bytes_per_layer(
+            m, s_local, layout.micro_batch, tp=layout.tp, sequence_parallel=layout.sequence_parallel,
+            recompute="none", flash_attention=flash_attention, act_bytes=act_bytes,
+        )
+    logits = 4.0 * s_local * layout.micro_batch * m.vocab_size / layout.tp
+    analytical = weights + grads + optim + activations + logits
+    overhead = analytical * (calibration.memory_factor - 1.0) + calibration.memory_constant_bytes
+    return TrainMemory(
+        weights=weights,
+        gradients=grads,
+        optimizer=optim,
+        activations=activations,
+        logits=logits,
+        overhead=overhead,
+    )
+
+
+def kv_bytes_per_token(m: ModelSpec, precision: str, tp: int = 1) -> float:
+    """KV-cache bytes per token on one accelerator of a tp-way replica [bytes/token].
+
+    2·L·n_kv·d_head·bytes, with kv heads split over tp but at least one per rank; MLA caches
+    L·(kv_lora_rank + qk_rope_head_dim) values, replicated over tp.
+    """
+    elem = BYTES_PER_ELEMENT[precision] if precision != "fp4" else 1.0  # KV caches stay >= 8-bit
+    layers = m.n_layers
+    if m.mla is not None:
+        return layers * (m.mla.kv_lora_rank + m.mla.qk_rope_head_dim) * elem
+    heads_per_rank = math.ceil(m.kv_heads / tp)
+    return 2.0 * layers * heads_per_rank * m.d_head * elem
+
+
+def weight_bytes(counts: ParamCounts, precision: str) -> float:
+    """Bytes of all weights stored in ``precision`` [bytes]."""
+    return counts.total * BYTES_PER_ELEMENT[precision]
+
+
+def infer_memory(
+    counts: ParamCounts,
+    m: ModelSpec,
+    *,
+    tp: int,
+    batch: int,
+    context_len: float,
+    prompt_len: float,
+    precision: str,
+    calibration: Calibration,
+) -> InferMemory:
+    """Bytes per accelerator of a tp-way serving replica holding ``batch`` sequences.
+
+    Weights split over tp; KV cache for ``batch`` x ``context_len`` tokens; transient
+    activations of one layer for a prefill of ``prompt_len`` tokens (llm-analysis
+    ``inference()``: peak = one layer's activations plus the cache).
+    """
+    weights = weight_bytes(counts, precision) / tp
+    kv = kv_bytes_per_token(m, precision, tp) * batch * context_len
+    act_elem = 2.0
+    f = m.moe.d_ff_expert * m.moe.top_k if m.moe is not None else m.d_ff
+    acts = prompt_len * (4.0 * m.d_model + (3.0 if m.gated else 2.0) * f / tp) * act_elem
+    acts += 4.0 * m.vocab_size / tp  # fp32 logits of the sampled position
+    analytical = weights + kv + acts
+    overhead = analytical * (calibration.memory_factor - 1.0) + calibration.memory_constant_bytes
+    return InferMemory(weights=weights, kv_cache=kv, activations=acts, overhead=overhead)

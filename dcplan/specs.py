@@ -1,0 +1,448 @@
+"""Frozen specifications every stage passes inward: hardware, model, layout, efficiency, site.
+
+They are plain keyword-only dataclasses, validated in ``__post_init__`` (raising
+:class:`~dcplan.errors.InputError` naming the field) and varied with ``dataclasses.replace``.
+Parsing from YAML/JSON lives in :mod:`dcplan.io`; nothing here reads files.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+from typing import Literal, Mapping
+
+from dcplan.errors import InputError
+
+Precision = Literal["fp32", "tf32", "bf16", "fp16", "fp8", "int8", "fp4"]
+PRECISIONS: tuple[str, ...] = ("fp32", "tf32", "bf16", "fp16", "fp8", "int8", "fp4")
+
+#: Bytes per element of weights/activations stored in a precision. tf32 is stored as fp32.
+BYTES_PER_ELEMENT: Mapping[str, float] = {
+    "fp32": 4.0,
+    "tf32": 4.0,
+    "bf16": 2.0,
+    "fp16": 2.0,
+    "fp8": 1.0,
+    "int8": 1.0,
+    "fp4": 0.5,
+}
+
+Recompute = Literal["none", "selective", "full"]
+RECOMPUTE_MODES: tuple[str, ...] = ("none", "selective", "full")
+
+
+def _positive(obj: object, *names: str, allow_zero: bool = False) -> None:
+    """Raise InputError unless each named attribute is a finite number > 0 (or >= 0)."""
+    for name in names:
+        value = getattr(obj, name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise InputError(name, f"must be a finite number, got {value!r}")
+        if value < 0 or (value == 0 and not allow_zero):
+            bound = ">= 0" if allow_zero else "> 0"
+            raise InputError(name, f"must be {bound}, got {value!r}")
+
+
+def _fraction(obj: object, *names: str) -> None:
+    """Raise InputError unless each named attribute lies in (0, 1]."""
+    for name in names:
+        value = getattr(obj, name)
+        if value is None:
+            continue
+        if not isinstance(value, (int, float)) or not (0 < value <= 1):
+            raise InputError(name, f"must be a fraction in (0, 1], got {value!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SourceNote:
+    """Where a group of figures comes from."""
+
+    fields: tuple[str, ...]
+    """Names of the fields this source covers."""
+    source: str
+    """Document, table or page, with its date where known."""
+    quality: str
+    """A: read in the primary source; B: faithful copy or one minor field uncertain; C: secondary."""
+
+
+# --------------------------------------------------------------------------------------------
+# Hardware
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class HardwareSpec:
+    """One accelerator as the catalog describes it (all SI units, dense peaks)."""
+
+    name: str
+    """Lowercase slug, e.g. ``h100-sxm``."""
+    display_name: str
+    aliases: tuple[str, ...] = ()
+    vendor: str = ""
+    kind: str = "gpu"
+    """gpu | tpu | gaudi | cpu"""
+    form_factor: str = ""
+    launch_year: int | None = None
+    peak_flops_per_s: Mapping[str, float] = field(default_factory=dict)
+    """Dense peak FLOP/s per precision [FLOP/s] (no 2:4 sparsity)."""
+    hbm_bytes: float | None = None
+    """Accelerator memory [bytes, 1 GB = 1e9]."""
+    hbm_bytes_per_s: float | None = None
+    """Accelerator memory bandwidth [bytes/s]."""
+    tdp_w: float | None = None
+    """Board/module power limit [W]."""
+    intra_node_bytes_per_s: float | None = None
+    """Scale-up fabric bandwidth per accelerator per direction (NVLink, ICI) [bytes/s]."""
+    inter_node_bytes_per_s: float | None = None
+    """Scale-out network bandwidth per accelerator per direction [bytes/s]."""
+    accelerators_per_node: int | None = None
+    """Accelerators per server / host."""
+    scale_up_domain: int | None = None
+    """Accelerators that share the intra-node fabric (8 for HGX, 72 for NVL72, a TPU pod)."""
+    node_power_w: float | None = None
+    """Maximum power of one server of ``accelerators_per_node`` accelerators [W]."""
+    price_usd: float | None = None
+    """Published price per accelerator [USD]."""
+    cloud_usd_per_hour: float | None = None
+    """A published cloud rental price per accelerator-hour [USD/h]."""
+    sources: tuple[SourceNote, ...] = ()
+    notes: str = ""
+
+    def __post_init__(self) -> None:
+        _positive(
+            self,
+            "hbm_bytes",
+            "hbm_bytes_per_s",
+            "tdp_w",
+            "intra_node_bytes_per_s",
+            "inter_node_bytes_per_s",
+            "accelerators_per_node",
+            "scale_up_domain",
+            "node_power_w",
+            "price_usd",
+            "cloud_usd_per_hour",
+        )
+        for prec, value in self.peak_flops_per_s.items():
+            if prec not in BYTES_PER_ELEMENT and prec != "fp64":
+                raise InputError(f"peak_flops_per_s.{prec}", f"unknown precision; use one of {', '.join(PRECISIONS)}")
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise InputError(f"peak_flops_per_s.{prec}", f"must be > 0, got {value!r}")
+
+    def peak(self, precision: str) -> float:
+        """Dense peak FLOP/s in ``precision``; an :class:`InputError` if none is published."""
+        if precision in self.peak_flops_per_s:
+            return float(self.peak_flops_per_s[precision])
+        have = ", ".join(sorted(self.peak_flops_per_s)) or "none"
+        raise InputError(
+            "precision",
+            f"{self.name} has no published dense {precision} peak (published: {have})",
+        )
+
+    def require(self, name: str) -> float:
+        """The value of a catalog field, or an InputError saying it is unknown for this entry."""
+        value = getattr(self, name)
+        if value is None:
+            raise InputError(name, f"not known for {self.name} (no published figure in data/hardware/{self.name}.yaml)")
+        return float(value)
+
+    def source_of(self, name: str) -> SourceNote | None:
+        for note in self.sources:
+            if name in note.fields:
+                return note
+        return None
+
+
+# --------------------------------------------------------------------------------------------
+# Model architecture
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class MoESpec:
+    """Mixture-of-experts feed-forward layers."""
+
+    n_experts: int
+    """Routed experts per MoE layer."""
+    top_k: int
+    """Routed experts each token goes through."""
+    d_ff_expert: int
+    """Hidden size of one expert."""
+    n_shared_experts: int = 0
+    """Experts every token goes through (DeepSeek)."""
+    first_dense_layers: int = 0
+    """Leading layers that keep a dense FFN of size ``d_ff`` (DeepSeek-V3: 3)."""
+
+    def __post_init__(self) -> None:
+        _positive(self, "n_experts", "top_k", "d_ff_expert")
+        _positive(self, "n_shared_experts", "first_dense_layers", allow_zero=True)
+        if self.top_k > self.n_experts:
+            raise InputError("moe.top_k", f"must be <= n_experts ({self.n_experts}), got {self.top_k}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class MLASpec:
+    """Multi-head latent attention (DeepSeek-V2/V3): low-rank compressed K/V and Q."""
+
+    q_lora_rank: int | None
+    kv_lora_rank: int
+    qk_nope_head_dim: int
+    qk_rope_head_dim: int
+    v_head_dim: int
+
+
+ACTIVATIONS = ("gelu", "relu", "swiglu", "geglu")
+POSITIONS = ("sinusoidal", "learned", "rope", "alibi", "relative")
+NORMS = ("layernorm", "rmsnorm")
+ARCHITECTURES = ("decoder", "encoder-decoder")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelSpec:
+    """A Transformer architecture, as in its public config."""
+
+    name: str
+    display_name: str = ""
+    aliases: tuple[str, ...] = ()
+    family: str = ""
+    architecture: str = "decoder"
+    """decoder | encoder-decoder"""
+    n_layers: int
+    """Decoder layers (the only layers for a decoder-only model)."""
+    n_encoder_layers: int = 0
+    d_model: int
+    n_heads: int
+    n_kv_heads: int | None = None
+    """Key/value heads (grouped-query attention); None means n_heads."""
+    head_dim: int | None = None
+    """None means d_model / n_heads."""
+    d_ff: int
+    vocab_size: int
+    max_seq_len: int = 2048
+    activation: str = "gelu"
+    position: str = "learned"
+    norm: str = "layernorm"
+    tied_embeddings: bool = True
+    bias: bool = False
+    """Linear layers carry biases (GPT-2, OPT, BLOOM)."""
+    moe: MoESpec | None = None
+    mla: MLASpec | None = None
+    published_params: float | None = None
+    published_active_params: float | None = None
+    source: str = ""
+    quality: str = ""
+    notes: str = ""
+
+    def __post_init__(self) -> None:
+        _positive(self, "n_layers", "d_model", "n_heads", "d_ff", "vocab_size", "max_seq_len")
+        _positive(self, "n_kv_heads", "head_dim", "published_params", "published_active_params")
+        _positive(self, "n_encoder_layers", allow_zero=True)
+        for name, allowed in (
+            ("activation", ACTIVATIONS),
+            ("position", POSITIONS),
+            ("norm", NORMS),
+            ("architecture", ARCHITECTURES),
+        ):
+            if getattr(self, name) not in allowed:
+                raise InputError(name, f"must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
+        if self.head_dim is None and self.d_model % self.n_heads:
+            raise InputError("n_heads", f"must divide d_model ({self.d_model}) unless head_dim is given")
+        if self.n_heads % self.kv_heads:
+            raise InputError("n_kv_heads", f"must divide n_heads ({self.n_heads}), got {self.kv_heads}")
+        if self.architecture == "encoder-decoder" and self.n_encoder_layers <= 0:
+            raise InputError("n_encoder_layers", "an encoder-decoder model needs n_encoder_layers > 0")
+
+    @property
+    def kv_heads(self) -> int:
+        return self.n_kv_heads if self.n_kv_heads is not None else self.n_heads
+
+    @property
+    def d_head(self) -> int:
+        return self.head_dim if self.head_dim is not None else self.d_model // self.n_heads
+
+    @property
+    def gated(self) -> bool:
+        """The MLP has a gate projection (SwiGLU/GeGLU: three matrices instead of two)."""
+        return self.activation in ("swiglu", "geglu")
+
+    @property
+    def is_moe(self) -> bool:
+        return self.moe is not None
+
+
+# --------------------------------------------------------------------------------------------
+# Parallel layout
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ParallelLayout:
+    """How one training job is split over accelerators (Megatron-Core conventions).
+
+    accelerators = tp x pp x cp x dp. Expert parallelism is carved out of the data-parallel
+    group (ep divides dp), as Megatron-Core does, so it does not multiply the count.
+    """
+
+    tp: int = 1
+    """Tensor-parallel size."""
+    pp: int = 1
+    """Pipeline stages."""
+    dp: int = 1
+    """Data-parallel replicas."""
+    ep: int = 1
+    """Expert-parallel size (divides dp)."""
+    cp: int = 1
+    """Context-parallel size (splits the sequence)."""
+    zero: int = 1
+    """ZeRO stage 0-3 over the data-parallel group (1 = distributed optimizer)."""
+    recompute: str = "selective"
+    """none | selective | full activation recomputation."""
+    micro_batch: int = 1
+    """Sequences per micro-batch per data-parallel replica."""
+    vpp: int = 1
+    """Virtual pipeline stages per device (interleaved 1F1B, Narayanan et al. 2021 §2.2.2)."""
+    sequence_parallel: bool = True
+    """Megatron sequence parallelism with tp > 1."""
+
+    def __post_init__(self) -> None:
+        _positive(self, "tp", "pp", "dp", "ep", "cp", "micro_batch", "vpp")
+        for name in ("tp", "pp", "dp", "ep", "cp", "micro_batch", "vpp"):
+            if not isinstance(getattr(self, name), int):
+                raise InputError(name, f"must be a whole number, got {getattr(self, name)!r}")
+        if self.zero not in (0, 1, 2, 3):
+            raise InputError("zero", f"must be 0, 1, 2 or 3, got {self.zero!r}")
+        if self.recompute not in RECOMPUTE_MODES:
+            raise InputError("recompute", f"must be one of {', '.join(RECOMPUTE_MODES)}, got {self.recompute!r}")
+        if self.vpp > 1 and self.pp == 1:
+            raise InputError("vpp", f"interleaving needs pipeline stages (pp > 1), got vpp={self.vpp} with pp=1")
+        if self.dp % self.ep:
+            raise InputError("ep", f"must divide dp ({self.dp}): experts are sharded inside the data-parallel group, got ep={self.ep}")
+
+    @property
+    def n_devices(self) -> int:
+        return self.tp * self.pp * self.cp * self.dp
+
+    def as_dict(self) -> dict[str, object]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+# --------------------------------------------------------------------------------------------
+# Efficiency (what calibration produces and the model consumes)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class EfficiencyCurve:
+    """eta(x) = eta_max * x / (x + x_half): a saturating efficiency in the work size x.
+
+    The continuous form of Calculon's step table by operation size (Isaev et al. SC'23;
+    performance-methods.md §5.1). ``x`` is FLOPs for compute curves.
+    """
+
+    eta_max: float
+    x_half: float
+    """Work size at which eta reaches half of eta_max [same unit as x]."""
+    t0_s: float = 0.0
+    """Fixed overhead per operation (launch, sync, framework) [s]."""
+
+    def __post_init__(self) -> None:
+        _fraction(self, "eta_max")
+        _positive(self, "x_half", "t0_s", allow_zero=True)
+
+    def eta(self, x: float) -> float:
+        return self.eta_max * x / (x + self.x_half) if x > 0 else 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Calibration:
+    """Efficiency parameters of the performance model, with where each came from.
+
+    The model takes one of these as an argument; calibration code produces them. Defaults ship
+    in ``data/efficiency/defaults.yaml``; ``dcplan calibrate`` writes fitted ones.
+    """
+
+    name: str
+    """``defaults`` or the profile it was fitted on."""
+    hardware: str | None = None
+    """Catalog entry it applies to; None applies to every accelerator."""
+    gemm: EfficiencyCurve
+    """Achieved fraction of dense peak by a single GEMM of x FLOPs."""
+    train: EfficiencyCurve
+    """Train-step efficiency relative to the GEMM ceiling, by per-layer GEMM FLOPs; t0 per micro-batch."""
+    prefill: EfficiencyCurve
+    """Prefill efficiency relative to the GEMM ceiling, by per-layer GEMM FLOPs; t0 per forward."""
+    decode_bw_frac: float
+    """Achieved fraction of memory bandwidth in a decode step."""
+    decode_t0_s: float
+    """Fixed overhead per decode step (kernel launches, sampling) [s]."""
+    memory_factor: float = 1.0
+    """Measured / analytical bytes (allocator reserve, fragmentation)."""
+    memory_constant_bytes: float = 0.0
+    """Bytes on top of the analytical count (CUDA context, workspaces) [bytes]."""
+    intra_alpha_s: float = 10e-6
+    """Collective latency per step on the scale-up fabric [s]."""
+    intra_bw_frac: float = 0.65
+    """Achieved fraction of scale-up bandwidth by collectives."""
+    inter_alpha_s: float = 10e-6
+    inter_bw_frac: float = 0.9
+    train_load_frac: float = 0.75
+    """Average accelerator power while training / TDP."""
+    infer_load_frac: float = 0.75
+    """Average accelerator power while serving / TDP."""
+    goodput_frac: float = 0.9
+    """Share of wall-clock time that advances training (failures, restarts, checkpoints)."""
+    sources: Mapping[str, str] = field(default_factory=dict)
+    """Parameter name -> where its value comes from."""
+    device: HardwareSpec | None = None
+    """For a profiled device that is not in the catalog (a CPU): its measured spec."""
+
+    def __post_init__(self) -> None:
+        _fraction(
+            self,
+            "decode_bw_frac",
+            "intra_bw_frac",
+            "inter_bw_frac",
+            "train_load_frac",
+            "infer_load_frac",
+            "goodput_frac",
+        )
+        _positive(self, "decode_t0_s", "memory_constant_bytes", "intra_alpha_s", "inter_alpha_s", allow_zero=True)
+        _positive(self, "memory_factor")
+
+    def source(self, name: str) -> str:
+        return self.sources.get(name, self.sources.get("*", "unspecified"))
+
+
+# --------------------------------------------------------------------------------------------
+# Energy and cost
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class SiteParams:
+    """Facility, electricity and money parameters used by energy and cost estimates."""
+
+    pue: float = 1.25
+    """Facility energy / IT energy."""
+    usd_per_kwh: float = 0.0806
+    """Electricity price [USD/kWh]."""
+    grid_gco2_per_kwh: float = 475.0
+    """Grid carbon intensity [gCO2e/kWh]."""
+    server_power_ratio: float = 1.82
+    """Server power / accelerator TDP when the catalog has no node power (host CPUs, NICs, fans)."""
+    usd_per_accelerator_hour: float | None = None
+    """Rental price; None uses the catalog's cloud price or owned capex."""
+    depreciation_years: float = 5.0
+    """Life of owned accelerators for amortisation [years]."""
+    utilization_frac: float = 0.8
+    """Share of owned hours that do paid work, for amortising owned capex."""
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _positive(self, "pue", "usd_per_kwh", "server_power_ratio", "depreciation_years")
+        _positive(self, "grid_gco2_per_kwh", "usd_per_accelerator_hour", allow_zero=True)
+        _fraction(self, "utilization_frac")
+        if self.pue < 1:
+            raise InputError("pue", f"must be >= 1 (facility energy includes IT energy), got {self.pue}")
+        if self.server_power_ratio < 1:
+            raise InputError("server_power_ratio", f"must be >= 1, got {self.server_power_ratio}")

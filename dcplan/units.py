@@ -1,0 +1,98 @@
+"""Unit constants, converters and the parser for numbers written by people (``70B``, ``15T``).
+
+SI base units are used everywhere inside dcplan; only text a person reads shows TFLOP/s, GB,
+MW or %. GB is 1e9 bytes and GiB is 2**30 bytes: both exist here under their own names and
+are never mixed.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+# --- sizes -----------------------------------------------------------------------------------
+KB = 1e3
+MB = 1e6
+GB = 1e9
+TB = 1e12
+KiB = 2.0**10
+MiB = 2.0**20
+GiB = 2.0**30
+
+# --- time ------------------------------------------------------------------------------------
+SECONDS_PER_HOUR = 3600.0
+SECONDS_PER_DAY = 86400.0
+HOURS_PER_YEAR = 8766.0  # Julian year, 365.25 d x 24 h
+SECONDS_PER_YEAR = HOURS_PER_YEAR * SECONDS_PER_HOUR
+
+# --- energy and power ------------------------------------------------------------------------
+J_PER_KWH = 3.6e6
+W_PER_MW = 1e6
+KWH_PER_MWH = 1e3
+KWH_PER_TWH = 1e9
+
+# --- counting --------------------------------------------------------------------------------
+TERA = 1e12
+PETA = 1e15
+
+#: Suffixes accepted by :func:`parse_quantity`. "B" is billion (model sizes: 70B) and "G" the
+#: same; "T" is trillion (tokens: 15T). Byte sizes are written in plain numbers or "GB" in YAML
+#: fields documented as bytes, never through these suffixes.
+_SUFFIX = {
+    "": 1.0,
+    "k": 1e3,
+    "K": 1e3,
+    "M": 1e6,
+    "B": 1e9,
+    "G": 1e9,
+    "T": 1e12,
+    "P": 1e15,
+    "Q": 1e18,
+}
+_NUMBER = re.compile(r"^\s*([+-]?(?:\d+(?:_\d+)*(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*([kKMBGTPQ]?)\s*$")
+
+
+def parse_quantity(text: str | float | int) -> float:
+    """Parse ``70e9``, ``70B``, ``15T``, ``1.5M``, ``4_096`` or a number into a float.
+
+    Raises ``ValueError`` with a message naming what is accepted. NaN and infinities are
+    rejected here: no field in dcplan accepts them.
+    """
+    if isinstance(text, bool):
+        raise ValueError("expected a number, got a boolean")
+    if isinstance(text, (int, float)):
+        value = float(text)
+    else:
+        match = _NUMBER.match(str(text))
+        if not match:
+            raise ValueError(
+                f"{text!r} is not a number (use e.g. 70e9, 70B, 15T, 1.5M, 4096)"
+            )
+        value = float(match.group(1).replace("_", "")) * _SUFFIX[match.group(2)]
+    if not math.isfinite(value):
+        raise ValueError(f"{text!r} is not a finite number")
+    return value
+
+
+def kwh_from_joules(energy_j: float) -> float:
+    """Joules to kilowatt-hours [kWh]."""
+    return energy_j / J_PER_KWH
+
+
+def human(value: float, unit: str = "", digits: int = 3) -> str:
+    """Format ``value`` with an SI prefix for people: ``human(9.894e14, 'FLOP/s')`` -> ``989 TFLOP/s``."""
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g} {unit}".strip()
+    prefixes = [(1e18, "E"), (1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")]
+    for scale, prefix in prefixes:
+        if abs(value) >= scale:
+            return f"{value / scale:.{digits}g} {prefix}{unit}".strip()
+    return f"{value:.{digits}g} {unit}".strip()
+
+
+def human_count(value: float, digits: int = 3) -> str:
+    """Counts the way model cards write them: ``405B``, ``15.6T``, ``1.2M``."""
+    for scale, suffix in [(1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")]:
+        if abs(value) >= scale:
+            return f"{value / scale:.{digits}g}{suffix}"
+    return f"{value:.{digits}g}"

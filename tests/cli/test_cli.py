@@ -1,0 +1,92 @@
+"""The dcplan command: exit statuses, one-line errors, JSON, and what estimate imports."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+
+def test_estimate_train_json(run_cli):
+    r = run_cli("estimate", "train", "--model", "llama-2-7b", "--tokens", "2T", "--hardware", "a100-80gb", "--gpus", "256", "--json")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert d["tokens"] == 2e12 and d["n_accelerators"] == 256
+    assert d["parallelism"]["tp"] * d["parallelism"]["pp"] * d["parallelism"]["dp"] * d["parallelism"]["cp"] == 256
+
+
+def test_estimate_infer_table(run_cli):
+    r = run_cli("estimate", "infer", "--model", "llama-2-70b", "--hardware", "H100", "--gpus", "8", "--input-len", "1000", "--output-len", "500")
+    assert r.returncode == 0, r.stderr
+    assert "TPOT" in r.stdout and "TTFT" in r.stdout
+
+
+def test_params_instead_of_model(run_cli):
+    r = run_cli("estimate", "train", "--params", "70B", "--tokens", "1.5T", "--hardware", "h100", "--gpus", "512", "--json")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert abs(d["params_total"] / 70e9 - 1) < 0.05
+
+
+@pytest.mark.parametrize("args,field", [
+    (["--tokens", "-5"], "tokens"),
+    (["--tokens", "0"], "tokens"),
+    (["--tokens", "abc"], "--tokens"),
+    (["--tokens", "1T", "--gpus", "0"], "gpus"),
+    (["--tokens", "1T", "--hardware", "h1000"], "hardware"),
+    (["--tokens", "1T", "--tp", "3"], "tp"),
+    (["--tokens", "1T", "--tp", "8", "--pp", "2", "--dp", "1", "--cp", "1"], "gpus"),
+])
+def test_bad_input_is_one_line_exit_2(run_cli, args, field):
+    base = {"--model": "llama-2-70b", "--hardware": "h100", "--gpus": "8", "--tokens": "1T"}
+    for i in range(0, len(args), 2):
+        base[args[i]] = args[i + 1]
+    flat = [x for kv in base.items() for x in kv]
+    r = run_cli("estimate", "train", *flat)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert "Traceback" not in r.stderr
+    assert field in lines[0]
+    assert r.stdout == ""
+
+
+def test_model_that_fits_nowhere_exit_2(run_cli):
+    r = run_cli("estimate", "train", "--model", "llama-3.1-405b", "--tokens", "1T", "--hardware", "h100", "--gpus", "8")
+    assert r.returncode == 2
+    assert "fits no layout" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_unknown_command_exit_2(run_cli):
+    r = run_cli("estimat")
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_estimate_imports_neither_torch_nor_dash():
+    code = (
+        "import sys, io, contextlib\n"
+        "from dcplan.cli.main import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    rc = main(['estimate','train','--model','llama-2-7b','--tokens','1T','--hardware','h100','--gpus','64','--json'])\n"
+        "bad = [m for m in ('torch','dash','plotly','scipy','pandas') if m in sys.modules]\n"
+        "print(rc, bad)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "0 []"
+
+
+def test_hardware_and_models_commands(run_cli):
+    for args in (["hardware", "list"], ["hardware", "show", "h100"], ["models", "list"], ["models", "show", "llama-2-70b"]):
+        r = run_cli(*args)
+        assert r.returncode == 0, r.stderr
+    r = run_cli("hardware", "list", "--json")
+    names = {h["name"] for h in json.loads(r.stdout)}
+    assert {"v100", "a100-40gb", "a100-80gb", "h100-sxm", "h100-pcie", "h800", "h200", "b200", "gb200", "l40s", "rtx-4090",
+            "mi250x", "mi300x", "mi325x", "gaudi2", "gaudi3", "tpu-v3", "tpu-v4", "tpu-v5e", "tpu-v5p", "tpu-v6e"} <= names
+
+
+def test_internal_error_is_one_line_exit_1(tmp_path, run_cli):
+    # a corrupted catalog entry is a bad input; a broken data dir path is an internal surprise
+    r = run_cli("hardware", "list", env={"DCPLAN_DATA": str(tmp_path / "nowhere")})
+    assert r.returncode == 2
+    assert len(r.stderr.strip().splitlines()) == 1

@@ -1,0 +1,101 @@
+"""Memory model against published numbers: KV cache, ZeRO stages, Korthikanti activations."""
+
+import pytest
+
+from dcplan.io.catalog import default_calibration, get_model
+from dcplan.model.memory import activation_bytes_per_layer, kv_bytes_per_token, model_state_bytes
+from dcplan.model.params import ParamCounts
+from dcplan.specs import ModelSpec, ParallelLayout
+
+
+def test_kv_llama2_70b_bf16():
+    assert kv_bytes_per_token(get_model("llama-2-70b"), "bf16") == 327_680
+
+
+def test_kv_llama31_405b_bf16():
+    # performance-methods.md §2.3: 516 KB/token, ~66 GB for 128K tokens
+    kv = kv_bytes_per_token(get_model("llama-3.1-405b"), "bf16")
+    assert kv == 516_096
+    assert kv * 128_000 / 1e9 == pytest.approx(66, abs=0.1)
+
+
+def test_kv_split_over_tp_keeps_one_head_per_rank():
+    m = get_model("llama-2-70b")  # 8 kv heads
+    assert kv_bytes_per_token(m, "bf16", tp=8) == 327_680 / 8
+    assert kv_bytes_per_token(m, "bf16", tp=16) == 327_680 / 8
+
+
+def test_kv_mla_caches_the_latent():
+    m = get_model("deepseek-v3")
+    assert kv_bytes_per_token(m, "bf16") == 61 * (512 + 64) * 2
+
+
+def _flat(psi: float) -> ParamCounts:
+    return ParamCounts(embedding=0, lm_head=0, attention=0, mlp_dense=psi, experts_routed=0, experts_shared=0,
+                       router=0, norms=0, experts_active_routed=0)
+
+
+@pytest.mark.parametrize("zero,expected_gb", [(0, 120.0), (1, 31.4), (2, 16.6), (3, 1.9)])
+def test_zero_paper_figure1(zero, expected_gb):
+    # Rajbhandari et al. 2020, Fig. 1: 7.5B parameters, 64 GPUs, K = 12
+    m = get_model("llama-2-7b")
+    lay = ParallelLayout(dp=64, zero=zero)
+    total = sum(model_state_bytes(_flat(7.5e9), m, lay, "bf16"))
+    assert total / 1e9 == pytest.approx(expected_gb, abs=0.06)
+
+
+def _std(h=12288, a=96, L=96):
+    return ModelSpec(name="t", n_layers=L, d_model=h, n_heads=a, d_ff=4 * h, vocab_size=51200, activation="gelu")
+
+
+S, B = 2048, 1
+
+
+def test_korthikanti_no_parallelism():
+    m = _std()
+    h, a = m.d_model, m.n_heads
+    got = activation_bytes_per_layer(m, S, B, flash_attention=False)
+    assert got == pytest.approx(S * B * h * (34 + 5 * a * S / h))
+
+
+def test_korthikanti_tensor_parallel():
+    m, t = _std(), 8
+    h, a = m.d_model, m.n_heads
+    got = activation_bytes_per_layer(m, S, B, tp=t, flash_attention=False)
+    assert got == pytest.approx(S * B * h * (10 + 24 / t + 5 * a * S / (h * t)))
+
+
+def test_korthikanti_tp_sequence_parallel():
+    m, t = _std(), 8
+    h, a = m.d_model, m.n_heads
+    got = activation_bytes_per_layer(m, S, B, tp=t, sequence_parallel=True, flash_attention=False)
+    assert got == pytest.approx(S * B * h * (34 / t + 5 * a * S / (h * t)))
+
+
+def test_korthikanti_selective_and_full():
+    m, t = _std(), 8
+    h = m.d_model
+    assert activation_bytes_per_layer(m, S, B, tp=t, recompute="selective", flash_attention=False) == pytest.approx(S * B * h * (10 + 24 / t))
+    assert activation_bytes_per_layer(m, S, B, tp=t, sequence_parallel=True, recompute="selective") == pytest.approx(S * B * h * 34 / t)
+    assert activation_bytes_per_layer(m, S, B, recompute="full") == pytest.approx(2 * S * B * h)
+
+
+def test_megatron_generalised_ffn_width():
+    # Megatron-LM theoretical_memory_usage.py: 18 + 4 f/h for non-gated FFNs of any width
+    m = ModelSpec(name="t", n_layers=2, d_model=1024, n_heads=16, d_ff=2816, vocab_size=1000, activation="gelu")
+    assert activation_bytes_per_layer(m, S, B) == pytest.approx(S * B * 1024 * (18 + 4 * 2816 / 1024))
+
+
+def test_calibrated_overhead_is_added():
+    from dataclasses import replace
+
+    from dcplan.model.memory import train_memory
+    from dcplan.model.params import count_params
+
+    m = get_model("gpt-2-small")
+    cal = default_calibration()
+    base = train_memory(count_params(m), m, ParallelLayout(), seq_len=1024, precision="bf16", n_microbatches=1,
+                        calibration=replace(cal, memory_factor=1.0, memory_constant_bytes=0.0))
+    more = train_memory(count_params(m), m, ParallelLayout(), seq_len=1024, precision="bf16", n_microbatches=1,
+                        calibration=replace(cal, memory_factor=1.5, memory_constant_bytes=1e9))
+    assert more.total == pytest.approx(base.total * 1.5 + 1e9)
