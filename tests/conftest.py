@@ -28,3 +28,56 @@ def run_cli():
         )
 
     return _run
+
+
+# --- browser tests (dash[testing]'s dash_duo driving Debian's chromium) ---------------------
+
+CHROMIUM_FLAGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-extensions", "--disable-default-apps", "--no-pings", "--disable-domain-reliability",
+    "--disable-features=AutofillServerCommunication,OptimizationHints,MediaRouter,Translate",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
+    "--window-size=1280,800",
+]
+
+
+def chromium_path() -> str | None:
+    import shutil
+
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def pytest_setup_options():
+    """Chrome options for dash_duo: Debian's chromium, headless, offline."""
+    import tempfile
+
+    from selenium.webdriver.chrome.options import Options
+
+    opts = Options()
+    path = chromium_path()
+    if path:
+        opts.binary_location = path
+    for flag in CHROMIUM_FLAGS:
+        opts.add_argument(flag)
+    opts.add_argument(f"--user-data-dir={tempfile.mkdtemp(prefix='dcplan-chromium-')}")
+    return opts
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests need chromium + chromedriver: skip without them, unless the test command
+    demands them (DCPLAN_REQUIRE_BROWSER=1, set by `make test`), in which case fail loudly."""
+    import shutil
+
+    if chromium_path() and shutil.which("chromedriver"):
+        return
+    if os.environ.get("DCPLAN_REQUIRE_BROWSER") == "1":
+        raise pytest.UsageError("browser tests need chromium and chromedriver (run scripts/system-deps.sh)")
+    skip = pytest.mark.skip(reason="chromium/chromedriver not installed (scripts/system-deps.sh)")
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(skip)

@@ -1,0 +1,87 @@
+"""App factory: the shell (header, navigation, routing) and each page's callbacks."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from dashboards.ids import Shell
+
+#: Largest upload accepted (workload/scenario YAML, profiles) [bytes].
+MAX_UPLOAD_BYTES = 2_000_000
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the dashboard finds its inputs; read-only for callbacks."""
+
+    profiles_dir: Path
+    results_dir: Path | None = None
+    """Results written by the main job (plan/forecast JSON), shown on first load when present."""
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        root = Path(__file__).resolve().parents[1]
+        res = os.environ.get("DCPLAN_RESULTS_DIR")
+        return cls(
+            profiles_dir=Path(os.environ.get("DCPLAN_PROFILES_DIR", root / "profiles")),
+            results_dir=Path(res) if res else None,
+        )
+
+
+def _pages():
+    from dashboards.pages import hardware, market, planner, reports
+
+    return [hardware, planner, market, reports]
+
+
+def _preload() -> None:
+    """Import the heavy libraries before serving: lazy imports racing in threaded workers can
+    see a half-initialised numpy (plotly's optional-import check)."""
+    import numpy  # noqa: F401
+    import plotly.graph_objects  # noqa: F401
+
+
+def create_app(settings: Settings | None = None):
+    """Build the Dash app. Callbacks never mutate server state; per-user state is in dcc.Store."""
+    from dash import Dash, Input, Output, dcc, html
+
+    settings = settings or Settings.from_env()
+    _preload()
+    pages = _pages()
+    app = Dash(
+        __name__,
+        title="dcplan",
+        suppress_callback_exceptions=True,
+        assets_folder=str(Path(__file__).parent / "assets"),
+        update_title=None,
+    )
+    app.server.config["MAX_CONTENT_LENGTH"] = MAX_UPLOAD_BYTES * 2
+    nav = html.Nav(
+        [dcc.Link(p.TITLE, href=p.PATH, className="nav-link", id=f"nav-{p.__name__.rsplit('.', 1)[-1]}") for p in pages],
+        id=Shell.NAV,
+        className="nav",
+    )
+    app.layout = html.Div(
+        [
+            dcc.Location(id=Shell.URL),
+            html.Header([html.Span("dcplan", className="brand"), html.Span("AI datacenter capacity and market planner", className="tagline"), nav],
+                        className="header"),
+            html.Main(id=Shell.PAGE, className="page"),
+        ],
+        className="shell",
+    )
+
+    by_path = {p.PATH: p for p in pages}
+
+    @app.callback(Output(Shell.PAGE, "children"), Input(Shell.URL, "pathname"))
+    def route(pathname: str | None):
+        page = by_path.get(pathname or "/", pages[0] if (pathname or "/") == "/" else None)
+        if page is None:
+            return html.Div([html.H2("Page not found"), html.P(f"No page at {pathname}. Use the navigation above.")])
+        return page.layout(settings)
+
+    for p in pages:
+        p.register_callbacks(app, settings)
+    return app

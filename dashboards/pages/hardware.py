@@ -1,0 +1,119 @@
+"""Hardware page: the accelerator catalog compared, the roofline, and measured profiles."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from dashboards.ids import Hardware as ID
+
+PATH = "/hardware"
+TITLE = "Hardware"
+DEFAULT_SELECTION = ("a100-80gb", "h100-sxm", "h200", "b200", "mi300x", "gaudi3", "tpu-v5p")
+
+
+def catalog_rows() -> list[dict[str, Any]]:
+    """One row per catalog accelerator, numbers in display units, with source quality."""
+    from dcplan.io.catalog import hardware_catalog
+
+    rows = []
+    for h in hardware_catalog().values():
+        peak = h.peak_flops_per_s
+        note = h.source_of("peak_flops_per_s")
+        rows.append({
+            "name": h.name,
+            "product": h.display_name,
+            "year": h.launch_year,
+            "bf16_tflops": _r((peak.get("bf16") or peak.get("fp16") or 0) / 1e12),
+            "fp8_tflops": _r((peak.get("fp8") or 0) / 1e12) or None,
+            "memory_gb": _r((h.hbm_bytes or 0) / 1e9) or None,
+            "bandwidth_tbs": _r((h.hbm_bytes_per_s or 0) / 1e12) or None,
+            "tdp_w": h.tdp_w,
+            "cloud_usd_per_hour": h.cloud_usd_per_hour,
+            "quality": note.quality if note else "",
+            "source": note.source if note else "",
+        })
+    return rows
+
+
+def simple_table(columns, rows, *, table_id=None):
+    """An HTML table of dict rows; columns are (key, label) pairs; None shows as '-'."""
+    from dash import html
+
+    head = html.Thead(html.Tr([html.Th(label) for _, label in columns]))
+    body = html.Tbody([html.Tr([html.Td("-" if r.get(k) in (None, "") else r.get(k)) for k, _ in columns]) for r in rows])
+    return html.Table([head, body], className="simple", **({"id": table_id} if table_id else {}))
+
+
+def _r(v: float) -> float:
+    return float(f"{v:.4g}")
+
+
+@functools.lru_cache(maxsize=64)
+def bars_figure(names: tuple[str, ...], metric: str):
+    from dcplan.figures.hardware import catalog_bars
+    from dcplan.io.catalog import get_hardware
+
+    return catalog_bars([get_hardware(n) for n in names], metric)
+
+
+@functools.lru_cache(maxsize=64)
+def roofline_figure(names: tuple[str, ...], precision: str):
+    from dcplan.figures.hardware import decode_prefill_markers, roofline
+    from dcplan.io.catalog import get_hardware
+
+    return roofline([get_hardware(n) for n in names], precision, decode_prefill_markers())
+
+
+def layout(settings):
+    from dash import dcc, html
+
+    from dcplan.figures.hardware import METRICS
+    from dcplan.io.catalog import hardware_catalog
+
+    names = list(hardware_catalog())
+    columns = [
+        ("name", "Name"), ("product", "Product"), ("year", "Year"), ("bf16_tflops", "BF16 [TFLOP/s]"),
+        ("fp8_tflops", "FP8 [TFLOP/s]"), ("memory_gb", "Memory [GB]"), ("bandwidth_tbs", "Bandwidth [TB/s]"),
+        ("tdp_w", "TDP [W]"), ("cloud_usd_per_hour", "Cloud [$/h]"), ("quality", "Quality"), ("source", "Source"),
+    ]
+    from dashboards.pages import profiles
+
+    return html.Div([
+        html.H2("Hardware"),
+        html.P("Dense peaks (no sparsity) from data/hardware, every figure with its source. "
+               "Missing values are unknown, not zero.", className="hint"),
+        html.Div([
+            html.Div([
+                html.Label("Accelerators"),
+                dcc.Dropdown(id=ID.SELECT, options=[{"label": n, "value": n} for n in names], value=list(DEFAULT_SELECTION), multi=True),
+                html.Label("Metric"),
+                dcc.RadioItems(id=ID.METRIC, options=[{"label": lab, "value": k} for k, (lab, _) in METRICS.items()], value="bf16"),
+                html.Label("Roofline precision"),
+                dcc.RadioItems(id=ID.PRECISION, options=[{"label": p, "value": p} for p in ("bf16", "fp8", "fp32")], value="bf16", inline=True),
+            ], className="col-narrow card controls"),
+            html.Div([
+                dcc.Loading(dcc.Graph(id=ID.BARS, config={"displaylogo": False})),
+            ], className="col card"),
+        ], className="row"),
+        html.Div([dcc.Loading(dcc.Graph(id=ID.ROOFLINE, config={"displaylogo": False}))], className="card"),
+        html.H3("Catalog"),
+        html.Div(simple_table(columns, catalog_rows(), table_id=ID.TABLE), className="card", style={"overflowX": "auto"}),
+        profiles.section(settings),
+    ])
+
+
+def register_callbacks(app, settings) -> None:
+    from dash import Input, Output
+
+    from dashboards.pages import profiles
+
+    @app.callback(Output(ID.BARS, "figure"), Input(ID.SELECT, "value"), Input(ID.METRIC, "value"))
+    def update_bars(selected, metric):
+        return bars_figure(tuple(selected or DEFAULT_SELECTION), metric or "bf16")
+
+    @app.callback(Output(ID.ROOFLINE, "figure"), Input(ID.SELECT, "value"), Input(ID.PRECISION, "value"))
+    def update_roofline(selected, precision):
+        return roofline_figure(tuple(selected or DEFAULT_SELECTION), precision or "bf16")
+
+    profiles.register_callbacks(app, settings)

@@ -1,0 +1,33 @@
+"""Serve the dashboard with gunicorn (a production WSGI server), or Dash's debug server."""
+
+from __future__ import annotations
+
+import os
+
+
+def serve(*, host: str = "127.0.0.1", port: int = 8050, workers: int = 2, debug: bool = False, env: dict[str, str] | None = None) -> None:
+    """Serve until interrupted. Workers each build their own app (no shared mutable state)."""
+    os.environ.update(env or {})
+    if debug:
+        from dashboards.app import create_app
+
+        create_app().run(host=host, port=port, debug=True)
+        return
+    from gunicorn.app.base import BaseApplication
+
+    class _App(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("threads", 2)
+            self.cfg.set("timeout", 120)
+            self.cfg.set("accesslog", None)
+            self.cfg.set("loglevel", "warning")
+            self.cfg.set("proc_name", "dcplan-dashboard")
+
+        def load(self):
+            from dashboards.wsgi import application
+
+            return application
+
+    _App().run()

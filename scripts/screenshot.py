@@ -1,0 +1,42 @@
+"""Screenshot dashboard pages in headless Chromium (for looking at the UI; not a test).
+
+usage: python scripts/screenshot.py OUT_DIR [PATH ...]   (serves the app on a free port)
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+from werkzeug.serving import make_server
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.conftest import CHROMIUM_FLAGS, chromium_path  # noqa: E402
+
+from dashboards import create_app  # noqa: E402
+
+
+def main() -> None:
+    out = Path(sys.argv[1])
+    out.mkdir(parents=True, exist_ok=True)
+    paths = sys.argv[2:] or ["/hardware"]
+    server = make_server("127.0.0.1", 0, create_app().server, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), args=[f for f in CHROMIUM_FLAGS if not f.startswith("--headless")])
+        for width, height, tag in ((1280, 800, "wide"), (420, 900, "narrow")):
+            page = browser.new_page(viewport={"width": width, "height": height})
+            for path in paths:
+                page.goto(base + path)
+                page.wait_for_timeout(7000)
+                name = path.strip("/").replace("/", "_") or "index"
+                page.screenshot(path=str(out / f"{name}-{tag}.png"), full_page=True)
+        browser.close()
+    server.shutdown()
+
+
+if __name__ == "__main__":
+    main()
