@@ -1,0 +1,76 @@
+"""The report as a document: sections of text, tables and figures, independent of format.
+
+Assembly (``dcplan.report.assemble``) turns result objects into a :class:`Report`; writers
+(``dcplan.report.writers``) turn a Report into HTML, PDF, XLSX, Markdown and JSON. Neither
+computes anything of its own: numbers come from the result objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+
+@dataclass(frozen=True, kw_only=True)
+class Column:
+    key: str
+    label: str
+    unit: str = ""
+    """Shown in headers as "label [unit]"; the XLSX column header carries it too."""
+    digits: int = 4
+    """Significant digits shown in text formats (XLSX keeps full precision)."""
+
+    @property
+    def header(self) -> str:
+        return f"{self.label} [{self.unit}]" if self.unit else self.label
+
+
+@dataclass(frozen=True, kw_only=True)
+class Table:
+    title: str
+    columns: tuple[Column, ...]
+    rows: tuple[Mapping[str, Any], ...]
+    sheet: str | None = None
+    """XLSX sheet name (<= 31 characters); tables without one are not exported to XLSX."""
+    note: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Figure:
+    title: str
+    figure: Any
+    """A plotly.graph_objects.Figure."""
+    caption: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Text:
+    paragraphs: tuple[str, ...]
+    """Plain text; **bold** is rendered in HTML/PDF/Markdown."""
+
+
+Block = Table | Figure | Text
+
+
+@dataclass(frozen=True, kw_only=True)
+class Section:
+    id: str
+    title: str
+    blocks: tuple[Block, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Report:
+    title: str
+    subtitle: str
+    created: str
+    """When the inputs were produced (ISO date), passed in: assembly never reads the clock."""
+    sections: tuple[Section, ...]
+    data: Mapping[str, Any] = field(default_factory=dict)
+    """The machine-readable content (the JSON format): plan, forecast, calibration, validation."""
+
+    def tables(self) -> list[Table]:
+        return [b for s in self.sections for b in s.blocks if isinstance(b, Table)]
+
+    def figures(self) -> list[Figure]:
+        return [b for s in self.sections for b in s.blocks if isinstance(b, Figure)]

@@ -1,0 +1,283 @@
+"""Write a :class:`~dcplan.report.document.Report` as HTML, PDF, XLSX, Markdown or JSON.
+
+- HTML: one self-contained file, plotly.js embedded once, interactive charts, works offline.
+- PDF: the same HTML in print mode rendered by headless Chromium (Playwright ``page.pdf``) with
+  page numbers in the footer; charts are vector, text stays selectable.
+- XLSX: one sheet per table that names a sheet, numbers as numbers, units in the headers.
+- Markdown and JSON: for version control and scripting.
+Each writer writes atomically (temporary file + rename) and refuses to overwrite unless asked.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any, Callable
+
+from dcplan.io.yamlio import write_atomic
+from dcplan.report.document import Figure, Report, Section, Table, Text
+
+FORMATS = ("html", "pdf", "xlsx", "md", "json")
+
+
+# --------------------------------------------------------------------------------------------
+# formatting shared by the text formats
+# --------------------------------------------------------------------------------------------
+
+
+def fmt_cell(value: Any, digits: int = 4) -> str:
+    """A cell for people: numbers to ``digits`` significant digits with thousands separators."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if value == 0:
+            return "0"
+        if abs(value) >= 1e15 or abs(value) < 1e-3:
+            return f"{value:.{max(1, digits - 1)}e}"
+        magnitude = int(math.floor(math.log10(abs(value))))
+        decimals = max(0, digits - 1 - magnitude)
+        return f"{value:,.{decimals}f}"
+    return str(value)
+
+
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+
+
+def _html_text(text: str) -> str:
+    return _BOLD.sub(r"<strong>\1</strong>", html.escape(text))
+
+
+def _json_clean(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {str(k): _json_clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_clean(v) for v in obj]
+    return obj
+
+
+# --------------------------------------------------------------------------------------------
+# HTML (and the print variant the PDF is made from)
+# --------------------------------------------------------------------------------------------
+
+_CSS = """
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1d2733;margin:0;line-height:1.45}
+.wrap{max-width:1100px;margin:0 auto;padding:1.5rem}
+h1{font-size:1.7rem;margin:0 0 .2rem}h2{font-size:1.3rem;margin:2rem 0 .6rem;border-bottom:2px solid #1d3557;padding-bottom:.2rem}
+h3{font-size:1.02rem;margin:1.2rem 0 .4rem}.subtitle{color:#5b6775;margin:0 0 1rem}
+table{border-collapse:collapse;width:100%;font-size:.82rem;margin:.3rem 0 .4rem}
+th,td{border-bottom:1px solid #dde2e8;padding:.25rem .45rem;text-align:right;vertical-align:top}
+th:first-child,td:first-child{text-align:left}th{background:#f1f4f8}
+td.text{text-align:left}.note{color:#5b6775;font-size:.8rem;margin:.1rem 0 1rem}
+.figure{margin:.6rem 0 1.2rem;break-inside:avoid}.caption{color:#5b6775;font-size:.8rem}
+nav.toc ol{padding-left:1.2rem}nav.toc a{color:#1d3557;text-decoration:none}
+"""
+_PRINT_CSS = """
+@page{size:A4;margin:14mm 12mm 16mm 12mm}
+.wrap{max-width:none;padding:0}h2{break-before:page}h2.first{break-before:avoid}
+table{font-size:.72rem}tr{break-inside:avoid}.figure{break-inside:avoid}
+"""
+
+
+def _table_html(t: Table) -> str:
+    head = "".join(f"<th>{html.escape(c.header)}</th>" for c in t.columns)
+    body = []
+    for row in t.rows:
+        cells = []
+        for c in t.columns:
+            v = row.get(c.key)
+            cls = ' class="text"' if isinstance(v, str) else ""
+            cells.append(f"<td{cls}>{html.escape(fmt_cell(v, c.digits))}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    note = f'<p class="note">{_html_text(t.note)}</p>' if t.note else ""
+    return f"<h3>{html.escape(t.title)}</h3><table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{note}"
+
+
+def _figure_html(f: Figure, div_id: str, static: bool) -> str:
+    fig_json = f.figure.to_json()
+    config = json.dumps({"displaylogo": False, "responsive": True, "staticPlot": static})
+    caption = f'<div class="caption">{_html_text(f.caption)}</div>' if f.caption else ""
+    return (
+        f'<div class="figure"><div id="{div_id}" class="plot" style="width:100%;height:{_height(f)}px"></div>{caption}'
+        f"<script>(function(){{var f={fig_json};Plotly.newPlot('{div_id}',f.data,f.layout,{config});}})();</script></div>"
+    )
+
+
+def _height(f: Figure) -> int:
+    h = getattr(f.figure.layout, "height", None)
+    return int(h) if h else 420
+
+
+def _section_html(s: Section, index: int, static: bool) -> str:
+    parts = [f'<h2 id="{s.id}"{" class=first" if index == 0 else ""}>{index + 1}. {html.escape(s.title)}</h2>']
+    for j, b in enumerate(s.blocks):
+        if isinstance(b, Text):
+            parts.extend(f"<p>{_html_text(p)}</p>" for p in b.paragraphs)
+        elif isinstance(b, Table):
+            parts.append(_table_html(b))
+        elif isinstance(b, Figure):
+            parts.append(_figure_html(b, f"fig-{s.id}-{j}", static))
+    return "\n".join(parts)
+
+
+def render_html(report: Report, *, print_mode: bool = False) -> str:
+    """The report as one self-contained HTML document (plotly.js embedded, no network)."""
+    from plotly.offline import get_plotlyjs
+
+    toc = "".join(f'<li><a href="#{s.id}">{html.escape(s.title)}</a></li>' for s in report.sections)
+    body = "\n".join(_section_html(s, i, print_mode) for i, s in enumerate(report.sections))
+    css = _CSS + (_PRINT_CSS if print_mode else "")
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<meta name='viewport' content='width=device-width,initial-scale=1'><title>{html.escape(report.title)}</title>"
+        f"<style>{css}</style><script>{get_plotlyjs()}</script></head><body><div class='wrap'>"
+        f"<h1>{html.escape(report.title)}</h1><p class='subtitle'>{html.escape(report.subtitle)} · inputs of {html.escape(report.created)}</p>"
+        f"<nav class='toc'><strong>Contents</strong><ol>{toc}</ol></nav>{body}</div></body></html>"
+    )
+
+
+def write_html(report: Report, path: Path, *, overwrite: bool = False) -> Path:
+    text = render_html(report)
+    return write_atomic(path, lambda fh: fh.write(text), overwrite=overwrite)
+
+
+# --------------------------------------------------------------------------------------------
+# PDF
+# --------------------------------------------------------------------------------------------
+
+_FOOTER = (
+    "<div style='font-size:8px;width:100%;padding:0 12mm;color:#5b6775;display:flex;justify-content:space-between'>"
+    "<span>{title}</span><span>page <span class='pageNumber'></span> of <span class='totalPages'></span></span></div>"
+)
+
+
+def render_pdf(report: Report, *, chromium: str | None = None, timeout_s: float = 60.0) -> bytes:
+    """PDF bytes of the report's print HTML, rendered by headless Chromium."""
+    import tempfile
+
+    from playwright.sync_api import sync_playwright
+
+    from dcplan.report.browser import CHROMIUM_FLAGS, find_chromium
+
+    exe = chromium or find_chromium()
+    with tempfile.TemporaryDirectory(prefix="dcplan-report-") as tmp:
+        src = Path(tmp) / "report.html"
+        src.write_text(render_html(report, print_mode=True), encoding="utf-8")
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=exe, args=CHROMIUM_FLAGS)
+            try:
+                page = browser.new_page(viewport={"width": 1000, "height": 1400})
+                page.goto(src.as_uri(), wait_until="load", timeout=timeout_s * 1000)
+                page.wait_for_function(
+                    "() => Array.from(document.querySelectorAll('.plot')).every(d => d.querySelector('.main-svg'))",
+                    timeout=timeout_s * 1000,
+                )
+                return page.pdf(
+                    format="A4",
+                    print_background=True,
+                    display_header_footer=True,
+                    header_template="<div></div>",
+                    footer_template=_FOOTER.format(title=html.escape(report.title)),
+                    margin={"top": "14mm", "bottom": "16mm", "left": "12mm", "right": "12mm"},
+                )
+            finally:
+                browser.close()
+
+
+def write_pdf(report: Report, path: Path, *, overwrite: bool = False) -> Path:
+    data = render_pdf(report)
+    return write_atomic(path, lambda fh: fh.write(data), binary=True, overwrite=overwrite)
+
+
+# --------------------------------------------------------------------------------------------
+# XLSX, Markdown, JSON
+# --------------------------------------------------------------------------------------------
+
+
+def _sheet_name(name: str, used: set[str]) -> str:
+    base = re.sub(r"[\[\]:*?/\\]", " ", name)[:31].strip() or "Sheet"
+    out, i = base, 2
+    while out in used:
+        suffix = f" {i}"
+        out, i = base[: 31 - len(suffix)] + suffix, i + 1
+    used.add(out)
+    return out
+
+
+def write_xlsx(report: Report, path: Path, *, overwrite: bool = False) -> Path:
+    """One sheet per named table; headers carry units; values stay numbers."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    used: set[str] = set()
+    for t in report.tables():
+        if not t.sheet:
+            continue
+        ws = wb.create_sheet(_sheet_name(t.sheet, used))
+        ws.append([c.header for c in t.columns])
+        for cell in ws[1]:
+            cell.font = Font(bold=True)
+        for row in t.rows:
+            ws.append([_xlsx_value(row.get(c.key)) for c in t.columns])
+        for i, c in enumerate(t.columns, start=1):
+            ws.column_dimensions[ws.cell(1, i).column_letter].width = max(10, min(48, len(c.header) + 2))
+        ws.freeze_panes = "B2"
+    if not wb.sheetnames:
+        wb.create_sheet("empty")
+    return write_atomic(path, lambda fh: wb.save(fh), binary=True, overwrite=overwrite)
+
+
+def _xlsx_value(v: Any) -> Any:
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, (dict, list, tuple)):
+        return json.dumps(v)
+    return v
+
+
+def render_markdown(report: Report) -> str:
+    out = [f"# {report.title}", "", f"{report.subtitle} · inputs of {report.created}", ""]
+    out += ["## Contents", ""] + [f"{i + 1}. [{s.title}](#{s.id})" for i, s in enumerate(report.sections)] + [""]
+    for i, s in enumerate(report.sections):
+        out += [f'<a id="{s.id}"></a>', f"## {i + 1}. {s.title}", ""]
+        for b in s.blocks:
+            if isinstance(b, Text):
+                for p in b.paragraphs:
+                    out += [p, ""]
+            elif isinstance(b, Table):
+                out += [f"### {b.title}", "", "| " + " | ".join(c.header for c in b.columns) + " |",
+                        "|" + "|".join(":--" if j == 0 else "--:" for j in range(len(b.columns))) + "|"]
+                out += ["| " + " | ".join(fmt_cell(r.get(c.key), c.digits).replace("|", "/") for c in b.columns) + " |" for r in b.rows]
+                out += ([f"", f"_{b.note}_"] if b.note else []) + [""]
+            elif isinstance(b, Figure):
+                out += [f"*Figure: {b.title}.* {b.caption} (interactive in the HTML report)", ""]
+    return "\n".join(out) + "\n"
+
+
+def write_md(report: Report, path: Path, *, overwrite: bool = False) -> Path:
+    text = render_markdown(report)
+    return write_atomic(path, lambda fh: fh.write(text), overwrite=overwrite)
+
+
+def write_json(report: Report, path: Path, *, overwrite: bool = False) -> Path:
+    doc = {"title": report.title, "subtitle": report.subtitle, "created": report.created, **_json_clean(dict(report.data))}
+    return write_atomic(path, lambda fh: json.dump(doc, fh, indent=1, allow_nan=False), overwrite=overwrite)
+
+
+WRITERS: dict[str, Callable[..., Path]] = {
+    "html": write_html,
+    "pdf": write_pdf,
+    "xlsx": write_xlsx,
+    "md": write_md,
+    "json": write_json,
+}
