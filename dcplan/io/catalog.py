@@ -45,13 +45,13 @@ def _load_dir(sub: str, cls: type[T]) -> dict[str, T]:
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def hardware_catalog() -> Mapping[str, HardwareSpec]:
     """Every accelerator in data/hardware, by name."""
     return _load_dir("hardware", HardwareSpec)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def model_catalog() -> Mapping[str, ModelSpec]:
     """Every model architecture in data/models, by name."""
     return _load_dir("models", ModelSpec)
@@ -87,7 +87,7 @@ def get_model(name: str) -> ModelSpec:
     return _resolve("model", "model", name, model_catalog())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _efficiency_doc() -> tuple[Calibration, Mapping[str, Calibration]]:
     path = data_dir() / "efficiency" / "defaults.yaml"
     doc = read_yaml(path)

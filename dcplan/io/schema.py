@@ -19,7 +19,7 @@ from dcplan.io.yamlio import Located, Path_, dotted
 from dcplan.units import parse_quantity
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 

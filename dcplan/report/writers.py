@@ -258,7 +258,7 @@ def render_markdown(report: Report) -> str:
                 out += [f"### {b.title}", "", "| " + " | ".join(c.header for c in b.columns) + " |",
                         "|" + "|".join(":--" if j == 0 else "--:" for j in range(len(b.columns))) + "|"]
                 out += ["| " + " | ".join(fmt_cell(r.get(c.key), c.digits).replace("|", "/") for c in b.columns) + " |" for r in b.rows]
-                out += ([f"", f"_{b.note}_"] if b.note else []) + [""]
+                out += (["", f"_{b.note}_"] if b.note else []) + [""]
             elif isinstance(b, Figure):
                 out += [f"*Figure: {b.title}.* {b.caption} (interactive in the HTML report)", ""]
     return "\n".join(out) + "\n"
