@@ -13,9 +13,8 @@ from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.conftest import CHROMIUM_FLAGS, chromium_path  # noqa: E402
-
 from dashboards import create_app  # noqa: E402
+from tests.conftest import CHROMIUM_FLAGS, chromium_path  # noqa: E402
 
 
 def main() -> None:

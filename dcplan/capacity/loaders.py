@@ -1,0 +1,261 @@
+"""Read a workload file and resolve it for planning: the only I/O of the capacity package.
+
+Catalog names become :class:`~dcplan.specs.HardwareSpec` / :class:`~dcplan.specs.ModelSpec`,
+profile paths become calibrations, and every economic number becomes a
+:class:`~dcplan.capacity.costs.SourcedValue`: given in the workload (file and line) or taken
+from ``data/costs/defaults.yaml`` (source and grade). An unknown name, a missing price or a bad
+profile is an :class:`~dcplan.errors.InputError` at the workload's ``file:line: field``.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any, Sequence
+
+from dcplan.capacity.costs import CostDefaults, SourcedValue, cost_defaults_from_doc, given
+from dcplan.capacity.inputs import Economics, JobInputs, OptionInputs, PlanInputs, ServiceInputs
+from dcplan.capacity.workload import HardwareOptionSpec, Origin, WorkloadSpec, parse_workload
+from dcplan.errors import InputError
+from dcplan.io.catalog import data_dir, default_calibration, get_hardware, get_model
+from dcplan.io.yamlio import Path_, dotted, parse_yaml, read_yaml
+from dcplan.specs import Calibration, HardwareSpec, ModelSpec
+
+#: Economics field -> (section of the workload file, unit).
+_ECONOMICS = {
+    "pue": ("site", "ratio (facility energy / IT energy)"),
+    "usd_per_kwh": ("site", "USD/kWh"),
+    "grid_gco2_per_kwh": ("site", "gCO2e/kWh"),
+    "facility_usd_per_mw": ("finance", "USD per MW of critical IT power"),
+    "it_life_years": ("finance", "years"),
+    "facility_life_years": ("finance", "years"),
+    "wacc_frac": ("finance", "per year"),
+    "maintenance_frac_per_year": ("finance", "share of capex per year"),
+    "staff_usd_per_year": ("finance", "USD/year"),
+    "utilization_frac": ("finance", "share of owned accelerator-hours"),
+}
+
+
+def defaults_path() -> Path:
+    return data_dir() / "costs" / "defaults.yaml"
+
+
+@functools.lru_cache(maxsize=4)
+def read_cost_defaults(path: str | None = None) -> CostDefaults:
+    """The planner's sourced defaults (``data/costs/defaults.yaml`` unless ``path``)."""
+    return cost_defaults_from_doc(read_yaml(path or defaults_path()))
+
+
+def load_workload(path: str | Path) -> tuple[WorkloadSpec, Origin]:
+    """Read and validate a workload YAML file."""
+    return parse_workload(read_yaml(path))
+
+
+def parse_workload_text(text: str, file: str = "<workload>") -> tuple[WorkloadSpec, Origin]:
+    return parse_workload(parse_yaml(text, file))
+
+
+def load_plan_inputs(path: str | Path, *, hardware: Sequence[str] | None = None, profile: str | None = None,
+                     costs: CostDefaults | None = None) -> PlanInputs:
+    """Read ``path`` and resolve it; ``hardware`` replaces the option list, ``profile`` calibrates one option."""
+    spec, origin = load_workload(path)
+    return resolve(spec, origin, costs or read_cost_defaults(), hardware=hardware, profile=profile)
+
+
+class _Resolver:
+    """Turns one workload's names and blanks into resolved, sourced inputs."""
+
+    def __init__(self, spec: WorkloadSpec, origin: Origin, costs: CostDefaults) -> None:
+        self.spec, self.origin, self.costs = spec, origin, costs
+
+    def where(self, path: Path_) -> str:
+        line = self.origin.line(path)
+        return f"{self.origin.file}:{line} ({dotted(path)})" if line else f"{self.origin.file} ({dotted(path)})"
+
+    def value(self, given_value: float | None, path: Path_, default: str, unit: str | None = None) -> SourcedValue:
+        """The workload's value at ``path`` if given, else the named default."""
+        d = self.costs.get(default)
+        if given_value is None:
+            return d
+        return given(given_value, unit or d.unit, self.where(path))
+
+    def relocate(self, exc: InputError, path: Path_) -> InputError:
+        return self.origin.error(path, exc.message)
+
+    # -- models --------------------------------------------------------------------------
+    def model(self, item: Any, path: Path_) -> ModelSpec:
+        from dcplan.model.shapes import derive_dense, derive_moe
+
+        try:
+            if item.model is not None:
+                return get_model(item.model)
+            if item.active_params is not None:
+                return derive_moe(item.params, item.active_params)
+            return derive_dense(item.params)
+        except InputError as exc:
+            key = "model" if item.model is not None else ("active_params" if exc.field == "active_params" else "params")
+            raise self.relocate(exc, path + (key,)) from None
+
+    def economics(self) -> Economics:
+        values = {}
+        for name, (section, unit) in _ECONOMICS.items():
+            got = getattr(getattr(self.spec, section), name)
+            values[name] = self.value(got, (section, name), name, unit)
+        return Economics(**values)
+
+    def jobs(self) -> tuple[JobInputs, ...]:
+        return tuple(
+            JobInputs(path=("training", i), spec=j, model=self.model(j, ("training", i)),
+                      runs_per_year=self.value(j.runs_per_year, ("training", i, "runs_per_year"), "runs_per_year"))
+            for i, j in enumerate(self.spec.training)
+        )
+
+    def services(self) -> tuple[ServiceInputs, ...]:
+        out = []
+        for i, s in enumerate(self.spec.inference):
+            p = ("inference", i)
+            out.append(ServiceInputs(
+                path=p, spec=s, model=self.model(s, p),
+                growth_per_year_frac=self.value(s.growth_per_year_frac, p + ("growth_per_year_frac",), "growth_per_year_frac"),
+                min_replicas=self.value(s.min_replicas, p + ("min_replicas",), "min_replicas"),
+            ))
+        return tuple(out)
+
+    # -- hardware options ----------------------------------------------------------------
+    def option_specs(self, names: Sequence[str] | None) -> list[tuple[Path_, HardwareOptionSpec, HardwareSpec]]:
+        """(path, spec, catalog entry) of each option; ``names`` (from --hardware) replaces the list."""
+        listed = []
+        for i, o in enumerate(self.spec.hardware):
+            try:
+                listed.append((("hardware", i), o, get_hardware(o.name)))
+            except InputError as exc:
+                if names is None:
+                    raise self.relocate(exc, ("hardware", i, "name")) from None
+        if names is None:
+            chosen = listed
+        else:
+            by_name = {hw.name: (p, o, hw) for p, o, hw in listed}
+            chosen = []
+            for n in names:
+                hw = get_hardware(n)
+                chosen.append(by_name.get(hw.name, (("hardware",), HardwareOptionSpec(name=hw.name), hw)))
+        seen: set[str] = set()
+        for p, _, hw in chosen:
+            if hw.name in seen:
+                raise self.origin.error(p + ("name",), f"{hw.name} is listed twice (names and aliases resolve to the same accelerator)")
+            seen.add(hw.name)
+        return chosen
+
+    def calibration(self, o: HardwareOptionSpec, hw: HardwareSpec, path: Path_, cli: Calibration | None) -> Calibration:
+        from dcplan.io.calibration import read_calibration
+
+        if o.profile is not None:
+            file = Path(o.profile)
+            if not file.is_absolute():
+                file = Path(self.origin.file).parent / file
+            try:
+                cal = read_calibration(file)
+            except InputError as exc:
+                raise self.relocate(exc, path + ("profile",)) from None
+            if cal.hardware and cal.hardware != hw.name:
+                raise self.origin.error(path + ("profile",), f"{o.profile} calibrates {cal.hardware}, not {hw.name}")
+            return cal
+        if cli is not None and cli.hardware == hw.name:
+            return cli
+        return default_calibration(hw.name)
+
+    def price(self, o: HardwareOptionSpec, hw: HardwareSpec, path: Path_) -> SourcedValue:
+        if o.price_usd is not None:
+            return given(o.price_usd, "USD per accelerator", self.where(path + ("price_usd",)))
+        known = self.costs.prices(hw.name).accelerator_usd
+        if known is not None:
+            return known
+        if hw.price_usd is not None:
+            note = hw.source_of("price_usd")
+            return SourcedValue(value=hw.price_usd, unit="USD per accelerator", source=note.source if note else f"data/hardware/{hw.name}.yaml",
+                                quality=note.quality if note and note.quality in ("A", "B", "C") else "C")
+        msg = (f"no published purchase price for {hw.name} (data/costs/defaults.yaml, data/hardware/{hw.name}.yaml): "
+               f"give price_usd [USD per accelerator] under this hardware option")
+        if path == ("hardware",):
+            raise InputError("hardware", msg + f", e.g. hardware: [{{name: {hw.name}, price_usd: 20000}}]", file=self.origin.file)
+        raise self.origin.error(path + ("price_usd",), msg)
+
+    def per_node(self, o: HardwareOptionSpec, hw: HardwareSpec, path: Path_, key: str, fin_key: str, unit: str) -> SourcedValue | None:
+        own = getattr(o, key)
+        if own is not None:
+            return given(own, unit, self.where(path + (key,)))
+        fin = getattr(self.spec.finance, fin_key)
+        if fin is not None:
+            return given(fin, unit, self.where(("finance", fin_key)))
+        return getattr(self.costs.prices(hw.name), key)
+
+    def cloud(self, o: HardwareOptionSpec, hw: HardwareSpec, path: Path_) -> SourcedValue | None:
+        unit = "USD per accelerator-hour"
+        if o.cloud_usd_per_hour is not None:
+            return given(o.cloud_usd_per_hour, unit, self.where(path + ("cloud_usd_per_hour",)))
+        if self.spec.finance.cloud_usd_per_accelerator_hour is not None:
+            return given(self.spec.finance.cloud_usd_per_accelerator_hour, unit, self.where(("finance", "cloud_usd_per_accelerator_hour")))
+        known = self.costs.prices(hw.name).cloud_usd_per_hour
+        if known is not None:
+            return known
+        if hw.cloud_usd_per_hour is not None:
+            note = hw.source_of("cloud_usd_per_hour")
+            return SourcedValue(value=hw.cloud_usd_per_hour, unit=unit, source=note.source if note else f"data/hardware/{hw.name}.yaml",
+                                quality=note.quality if note and note.quality in ("A", "B", "C") else "C")
+        return None
+
+    def node(self, o: HardwareOptionSpec, hw: HardwareSpec, path: Path_) -> tuple[int, SourcedValue]:
+        """Accelerators per node and the node's nameplate power."""
+        n = o.accelerators_per_node or hw.accelerators_per_node
+        if n is None:
+            raise self.origin.error(path + ("accelerators_per_node",), f"data/hardware/{hw.name}.yaml gives no node size: give accelerators_per_node")
+        try:
+            if o.node_overhead_w is not None:
+                w = n * hw.require("tdp_w") + o.node_overhead_w
+                return n, given(w, "W per node", f"derived: {n} x TDP {hw.tdp_w:g} W + node_overhead_w from {self.where(path + ('node_overhead_w',))}")
+            if hw.node_power_w and hw.accelerators_per_node:
+                note = hw.source_of("node_power_w")
+                per = hw.node_power_w / hw.accelerators_per_node
+                src = (note.source if note else f"data/hardware/{hw.name}.yaml") + (f"; derived: scaled to {n} accelerators" if n != hw.accelerators_per_node else "")
+                return n, SourcedValue(value=per * n, unit="W per node", source=src, quality=note.quality if note and note.quality in ("A", "B", "C") else "B")
+            ratio = self.costs.get("server_power_ratio")
+            return n, SourcedValue(value=n * hw.require("tdp_w") * ratio.value, unit="W per node",
+                                   source=f"derived: {n} x TDP {hw.tdp_w:g} W x {ratio.value:g} ({ratio.source})", quality=ratio.quality)
+        except InputError:
+            raise self.origin.error(path + ("name",), f"{hw.name} has no published TDP or node power (data/hardware/{hw.name}.yaml), so its racks and megawatts cannot be sized") from None
+
+    def options(self, names: Sequence[str] | None, cli_profile: Calibration | None) -> tuple[OptionInputs, ...]:
+        out = []
+        for path, o, hw in self.option_specs(names):
+            per_node, node_w = self.node(o, hw, path)
+            rack_acc = (given(o.accelerators_per_rack, "accelerators per rack", self.where(path + ("accelerators_per_rack",)))
+                        if o.accelerators_per_rack is not None else self.value(self.spec.rack.accelerators, ("rack", "accelerators"), "accelerators_per_rack"))
+            out.append(OptionInputs(
+                path=path, hardware=hw, calibration=self.calibration(o, hw, path, cli_profile),
+                accelerator_usd=self.price(o, hw, path),
+                server_usd_per_node=self.per_node(o, hw, path, "server_usd_per_node", "server_usd_per_node", "USD per node"),
+                server_cost_frac=self.value(self.spec.finance.server_cost_frac, ("finance", "server_cost_frac"), "server_cost_frac"),
+                network_usd_per_node=self.per_node(o, hw, path, "network_usd_per_node", "network_usd_per_node", "USD per node"),
+                network_cost_frac=self.value(self.spec.finance.network_cost_frac, ("finance", "network_cost_frac"), "network_cost_frac"),
+                cloud_usd_per_hour=self.cloud(o, hw, path), accelerators_per_node=per_node, node_power_w=node_w,
+                accelerators_per_rack=rack_acc, rack_power_kw=self.value(self.spec.rack.power_kw, ("rack", "power_kw"), "rack_power_kw"),
+            ))
+        if cli_profile is not None and cli_profile.hardware not in {o.hardware.name for o in out}:
+            names_ = ", ".join(o.hardware.name for o in out)
+            what = cli_profile.hardware or "a device that is not a catalog accelerator"
+            raise InputError("profile", f"the profile calibrates {what}, which is not among the hardware options ({names_})")
+        return tuple(out)
+
+
+def resolve(spec: WorkloadSpec, origin: Origin, costs: CostDefaults, *, hardware: Sequence[str] | None = None,
+            profile: str | None = None) -> PlanInputs:
+    """Resolve a parsed workload against the catalogs and the cost defaults."""
+    from dcplan.io.calibration import read_calibration
+
+    r = _Resolver(spec, origin, costs)
+    cli_profile = read_calibration(profile) if profile else None
+    return PlanInputs(
+        name=spec.name, description=spec.description, origin=origin,
+        horizon_years=r.value(spec.horizon_years, ("horizon_years",), "horizon_years"), start_quarter=spec.start_quarter,
+        jobs=r.jobs(), services=r.services(), options=r.options(hardware, cli_profile), economics=r.economics(),
+    )

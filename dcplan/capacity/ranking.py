@@ -1,0 +1,66 @@
+"""Rank hardware options by what the workload costs on them, and say what decides it.
+
+Every option meets the same deadlines, latency targets and demand, so the cheapest annualised
+TCO wins. The deciding factor is the TCO component (annualised accelerators, servers, network,
+facility; electricity, maintenance, staff) with the largest difference between two options,
+explained by what drives it: accelerator counts and prices, or power.
+"""
+
+from __future__ import annotations
+
+from dcplan.capacity.result import OptionPlan, RankEntry
+
+_LABELS = {
+    "accelerators": "accelerator capex",
+    "servers": "server capex",
+    "network": "network capex",
+    "facility": "facility capex",
+    "electricity": "electricity",
+    "maintenance": "maintenance",
+    "staff": "staff",
+}
+
+
+def _usd(x: float) -> str:
+    for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(x) >= scale:
+            return f"${x / scale:,.3g}{suffix}"
+    return f"${x:,.0f}"
+
+
+def _driver(part: str, a: OptionPlan, b: OptionPlan) -> str:
+    """Why ``a`` and ``b`` differ on ``part``."""
+    if part in ("electricity", "facility"):
+        return f"{a.hardware} draws {a.it_mw:.3g} MW IT vs {b.it_mw:.3g} MW for {b.hardware}"
+    per_a = a.capex_breakdown_usd["accelerators"] / a.accelerators
+    per_b = b.capex_breakdown_usd["accelerators"] / b.accelerators
+    return f"{a.hardware} needs {a.accelerators:,} accelerators at {_usd(per_a)} vs {b.accelerators:,} at {_usd(per_b)} for {b.hardware}"
+
+
+def deciding_factor(win: OptionPlan, lose: OptionPlan) -> str:
+    """The TCO component that separates ``win`` (cheaper) from ``lose`` most, with its driver."""
+    diffs = {k: lose.tco_breakdown_usd_per_year[k] - win.tco_breakdown_usd_per_year[k] for k in win.tco_breakdown_usd_per_year}
+    part = max(diffs, key=lambda k: abs(diffs[k]))
+    saving = diffs[part]
+    side = "lower" if saving > 0 else "higher"
+    return f"{_LABELS[part]} {_usd(abs(saving))}/yr {side} on {win.hardware} than {lose.hardware}: {_driver(part, win, lose)}"
+
+
+def rank_options(options: list[OptionPlan]) -> list[RankEntry]:
+    """Options cheapest first; the winner's factor is against the runner-up, the others' against the winner."""
+    order = sorted(options, key=lambda o: o.tco_usd_per_year)
+    best = order[0]
+    out = []
+    for i, o in enumerate(order):
+        if len(order) == 1:
+            why = "the only option that can run this workload"
+        elif i == 0:
+            why = deciding_factor(o, order[1])
+        else:
+            why = deciding_factor(best, o)
+        out.append(RankEntry(
+            rank=i + 1, hardware=o.hardware, tco_usd_per_year=o.tco_usd_per_year, usd_per_mtok=o.usd_per_mtok,
+            usd_per_accelerator_hour=o.usd_per_accelerator_hour, tco_vs_best_frac=o.tco_usd_per_year / best.tco_usd_per_year - 1.0,
+            deciding_factor=why,
+        ))
+    return out

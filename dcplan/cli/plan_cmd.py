@@ -1,0 +1,174 @@
+"""``dcplan plan``: a workload to accelerators, racks, megawatts and dollars on each hardware option."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from dcplan.cli.output import fmt, pct, print_json, table, usd
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "plan",
+        help="size and cost a workload (training jobs, services with latency targets) on hardware options",
+        description="Accelerators, nodes, racks, MW, capex, opex, TCO, $/accelerator-hour, $/million tokens, "
+                    "a quarterly timeline, a ranking and rent-versus-own for each hardware option (docs/plan.md).",
+    )
+    p.add_argument("workload", nargs="?", help="workload YAML file (print an example with --template)")
+    p.add_argument("--hardware", help="comma-separated catalog names that replace the workload's options, e.g. h100-sxm,h200,mi300x")
+    p.add_argument("--profile", help="a calibration (dcplan calibrate) applied to the option it calibrates")
+    p.add_argument("--json", action="store_true", help="print the whole plan as JSON")
+    p.add_argument("--out", help="directory to write the plan's tables to (CSV, and Parquet when pyarrow is installed) and plan.json")
+    p.add_argument("--force", action="store_true", help="with --out: replace files that exist")
+    p.add_argument("--template", action="store_true", help="print a commented example workload and exit")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from dcplan.capacity.loaders import load_plan_inputs, read_cost_defaults
+    from dcplan.capacity.plan import plan_capacity
+    from dcplan.errors import InputError
+
+    if args.template:
+        from dcplan.capacity.template import template_text
+
+        sys.stdout.write(template_text(read_cost_defaults()))
+        return 0
+    if not args.workload:
+        raise InputError("workload", "give a workload YAML file (dcplan plan --template prints an example)")
+    hardware = None
+    if args.hardware is not None:
+        hardware = [h.strip() for h in args.hardware.split(",") if h.strip()]
+        if not hardware:
+            raise InputError("hardware", "give one or more catalog names separated by commas, e.g. h100-sxm,h200")
+    plan = plan_capacity(load_plan_inputs(args.workload, hardware=hardware, profile=args.profile))
+    if args.out:
+        write_tables(plan, Path(args.out), force=args.force)
+    if args.json:
+        print_json(plan.to_dict())
+    else:
+        show(plan)
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# Files
+# --------------------------------------------------------------------------------------------
+
+
+def write_tables(plan: Any, out: Path, *, force: bool) -> list[Path]:
+    """Write every table as CSV (and Parquet with pyarrow) plus plan.json; nothing if any exists without force."""
+    import csv
+    import io
+    import json
+
+    from dcplan.capacity.tables import plan_tables
+    from dcplan.cli.output import _clean
+    from dcplan.errors import InputError
+    from dcplan.io.yamlio import write_atomic
+
+    if out.exists() and not out.is_dir():
+        raise InputError("out", f"{out} is a file; give a directory")
+    tables = plan_tables(plan)
+    try:
+        import pyarrow  # noqa: F401
+        parquet = True
+    except ImportError:
+        parquet = False
+    targets = [out / f"{n}.csv" for n in tables] + ([out / f"{n}.parquet" for n in tables] if parquet else []) + [out / "plan.json"]
+    existing = [t for t in targets if t.exists()]
+    if existing and not force:
+        raise InputError("out", f"{existing[0]} exists (and {len(existing) - 1} more); choose another directory or pass --force")
+    written = []
+    for name, (cols, rows) in tables.items():
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(cols)
+        w.writerows(rows)
+        written.append(write_atomic(out / f"{name}.csv", lambda fh, text=buf.getvalue(): fh.write(text), overwrite=force))
+        if parquet:
+            written.append(write_atomic(out / f"{name}.parquet", lambda fh, c=cols, r=rows: _parquet(fh, c, r), binary=True, overwrite=force))
+    text = json.dumps(_clean(plan.to_dict()), indent=1)
+    written.append(write_atomic(out / "plan.json", lambda fh: fh.write(text), overwrite=force))
+    if not parquet:
+        print(f"dcplan: note: pyarrow is not installed, so {out} has CSV tables only (pip install pyarrow for Parquet)", file=sys.stderr)
+    return written
+
+
+def _parquet(fh: Any, cols: list[str], rows: list[list[Any]]) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    data = {c: [r[i] for r in rows] for i, c in enumerate(cols)}
+    pq.write_table(pa.table(data), fh)
+
+
+# --------------------------------------------------------------------------------------------
+# Tables for people
+# --------------------------------------------------------------------------------------------
+
+
+def _days(x: float | None) -> str:
+    return "-" if x is None else f"{x:,.1f}"
+
+
+def show(plan: Any) -> None:
+    best = plan.ranking[0].hardware
+    mark = {o.hardware: o.hardware + (" *" if o.hardware == best else "") for o in plan.options}
+    table(f"Plan '{plan.workload}': capacity at the end of {plan.horizon_years} year(s)",
+          ["option", "accelerators", "train / serve", "nodes", "racks (limit)", "MW IT", "MW facility", "MWh/yr", "tCO2e/yr"],
+          [(mark[o.hardware], f"{o.accelerators:,}", f"{o.accelerators_training:,} / {o.accelerators_serving:,}", f"{o.nodes:,}",
+            f"{o.racks:,} ({o.rack_binding})", f"{o.it_mw:.3g}", f"{o.facility_mw:.3g}", f"{o.energy_mwh_per_year:,.0f}", f"{o.tco2e_per_year:,.0f}")
+           for o in plan.options], caption="* cheapest; a rack holds what its power or its space allows, whichever is less")
+    table("Cost", ["option", "capex", "opex/yr", "TCO/yr", "$/accelerator-h", "$/Mtok out", "$/Mtok in+out"],
+          [(mark[o.hardware], usd(o.capex_usd), usd(o.opex_usd_per_year), usd(o.tco_usd_per_year), usd(o.usd_per_accelerator_hour),
+            usd(o.usd_per_mtok), usd(o.usd_per_mtok_total)) for o in plan.options],
+          caption="TCO: capex annualised with the capital recovery factor (IT and facility lives) plus opex")
+    table("Capex and annualised cost by component", ["option", "accelerators", "servers", "network", "facility", "electricity/yr", "maintenance/yr", "staff/yr"],
+          [(o.hardware, *(usd(o.capex_breakdown_usd[k]) for k in ("accelerators", "servers", "network", "facility")),
+            *(usd(o.opex_breakdown_usd_per_year[k]) for k in ("electricity", "maintenance", "staff"))) for o in plan.options])
+    _show_jobs(plan)
+    _show_services(plan)
+    _show_rent(plan)
+    table("Ranking", ["rank", "option", "TCO/yr", "vs best", "deciding factor"],
+          [(r.rank, r.hardware, usd(r.tco_usd_per_year), f"+{pct(r.tco_vs_best_frac, 0)}" if r.rank > 1 else "-", r.deciding_factor) for r in plan.ranking])
+    table(f"Timeline on {best}: when to add what", ["quarter", "required", "installed", "racks", "MW IT", "capex added", "action"],
+          [(r.quarter, f"{r.required_accelerators:,}", f"{r.installed_accelerators:,}", r.racks, f"{r.it_mw:.3g}", usd(r.capex_added_usd), r.action)
+           for r in plan.timeline if r.hardware == best])
+    if plan.excluded:
+        table("Options that cannot run this workload", ["option", "field", "why"], [(e.hardware, e.field, e.reason) for e in plan.excluded])
+    table("Assumptions", ["name", "value", "unit", "source", "quality"],
+          [(a.name, a.value if isinstance(a.value, str) else f"{a.value:g}", a.unit, a.source, a.quality) for a in plan.assumptions])
+
+
+def _show_jobs(plan: Any) -> None:
+    rows = [(o.hardware, j.name, f"{j.accelerators:,}", f"{_days(j.training_days)} (limit {_days(j.deadline_days)})", pct(j.mfu_frac),
+             f"{j.runs_per_year:g}", usd(j.cost_usd_owned), usd(j.cost_usd_owned_dedicated), usd(j.cost_usd_rented))
+            for o in plan.options for j in o.training_jobs]
+    if rows:
+        table("Training jobs (one run)", ["option", "job", "accelerators", "days", "MFU", "runs/yr", "owned", "owned, dedicated", "rented"], rows,
+              caption="owned: accelerator-hours at the owner's $/accelerator-hour; dedicated: the run's share of the training cluster's TCO")
+
+
+def _show_services(plan: Any) -> None:
+    def slo(value: float, target: float | None) -> str:
+        return f"{value * 1e3:.3g} ms" + (f" (<= {target * 1e3:g})" if target is not None else "")
+
+    rows = [(o.hardware, s.name, f"{s.tp} x {s.replicas} = {s.accelerators:,}", f"{s.batch_size} ({s.binding_limit})",
+             fmt(s.design_peak_output_tokens_per_s, "tok/s"), slo(s.ttft_s, s.ttft_target_s), slo(s.tpot_s, s.tpot_target_s), usd(s.usd_per_mtok))
+            for o in plan.options for s in o.services]
+    if rows:
+        table("Services at the design peak", ["option", "service", "tp x replicas", "batch (limit)", "peak output", "TTFT", "TPOT", "$/Mtok out"], rows)
+
+
+def _show_rent(plan: Any) -> None:
+    rows = []
+    for o in plan.options:
+        r = o.rent_vs_own
+        rows.append((o.hardware, usd(r.cloud_usd_per_accelerator_hour), f"{r.used_accelerator_hours_per_year:,.0f}", usd(r.own_usd_per_year),
+                     usd(r.rent_usd_per_year), usd(r.break_even_usd_per_accelerator_hour), pct(r.break_even_utilization_frac, 0), r.cheaper or "-"))
+    table("Rent versus own (accelerator-hours the workload uses)",
+          ["option", "cloud $/h", "used acc-h/yr", "own/yr", "rent/yr", "break-even $/h", "break-even util.", "cheaper"], rows)
