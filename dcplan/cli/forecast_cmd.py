@@ -1,0 +1,276 @@
+"""``dcplan forecast``: Monte Carlo market forecast; ``forecast sensitivity``; ``forecast backtest``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from dcplan.cli.main import whole
+
+HEADLINE = (
+    "accelerators_installed", "h100e_installed", "it_power_mw", "facility_power_mw", "energy_twh", "ai_energy_twh",
+    "capex_usd", "market_size_usd", "usd_per_mtok", "emissions_tco2e", "unmet_demand_frac",
+)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("forecast", help="AI datacenter market forecast with Monte Carlo uncertainty")
+    _common(p)
+    p.add_argument("--years", help="years to report, FIRST-LAST or one year (default: the 11 years after the scenario's start)")
+    p.add_argument("--metric", action="append", help="metric(s) to show (repeatable; default: the headline set)")
+    p.add_argument("--raw", action="store_true", help="with --csv/--parquet: write every sample, not only P10/P50/P90/mean")
+    p.add_argument("--backtest", action="store_true", help="also run the vintage backtest and include it in --json")
+    _outputs(p, json_only=False)
+    p.set_defaults(handler=run)
+    acts = p.add_subparsers(dest="forecast_action", metavar="ACTION", parser_class=type(p))
+
+    s = acts.add_parser("sensitivity", help="tornado (P10/P90 one at a time) or Sobol indices of a metric in a year")
+    _common(s)
+    s.add_argument("--metric", default="energy_twh", help="metric to explain (default energy_twh)")
+    s.add_argument("--year", type=whole, default=2030, help="year (default 2030)")
+    s.add_argument("--method", choices=("tornado", "sobol"), default="tornado")
+    s.add_argument("--top", type=whole, default=15, help="rows to show (default 15)")
+    s.add_argument("--json", action="store_true", help="print JSON")
+    s.set_defaults(handler=run_sensitivity)
+
+    b = acts.add_parser("backtest", help="start from earlier vintages, score against history; published forecasts beside")
+    _common(b, samples_default=2000)
+    b.add_argument("--vintages", default="2019,2021,2022", help="comma-separated start years (default 2019,2021,2022)")
+    _outputs(b, json_only=False)
+    b.set_defaults(handler=run_backtest)
+
+
+def _common(p: argparse.ArgumentParser, samples_default: int = 10_000) -> None:
+    p.add_argument("--scenario", default="base", help="scenario name in data/scenarios (base, high, low) or a YAML path")
+    p.add_argument("--samples", type=whole, default=samples_default, help=f"Monte Carlo samples (default {samples_default:,}; Sobol: base samples N)")
+    p.add_argument("--seed", type=whole, default=0, help="random seed (same seed, same numbers)")
+    p.add_argument("--region", default="world", help="world, us, china, europe, apac or row")
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="fix a driver to a value (repeatable), e.g. --set pue_ai=1.2")
+
+
+def _outputs(p: argparse.ArgumentParser, json_only: bool) -> None:
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--json", action="store_true", help="print JSON")
+    g.add_argument("--csv", metavar="PATH", help="write a CSV file")
+    g.add_argument("--parquet", metavar="PATH", help="write a Parquet file (needs pyarrow)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+
+
+def _overrides(items: list[str]) -> dict[str, float]:
+    from dcplan.errors import InputError
+    from dcplan.units import parse_quantity
+
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise InputError("set", f"expected NAME=VALUE, got {item!r}")
+        try:
+            out[name.strip()] = parse_quantity(value)
+        except ValueError as exc:
+            raise InputError(f"set {name.strip()}", str(exc)) from None
+    return out
+
+
+def _years(text: str | None) -> tuple[int, ...] | None:
+    from dcplan.errors import InputError
+
+    if not text:
+        return None
+    a, sep, b = text.partition("-")
+    try:
+        first, last = int(a), int(b) if sep else int(a)
+    except ValueError:
+        raise InputError("years", f"expected FIRST-LAST (2025-2035) or one year, got {text!r}") from None
+    if last < first:
+        raise InputError("years", f"last year {last} is before first year {first}")
+    return tuple(range(first, last + 1))
+
+
+def run(args: argparse.Namespace) -> int:
+    from dcplan.forecast.backtest import run_backtest
+    from dcplan.forecast.engine import run_forecast, with_backtest
+    from dcplan.io.market import read_observations
+    from dcplan.io.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    metrics = args.metric or []
+    fc = run_forecast(scenario, samples=args.samples, seed=args.seed, years=_years(args.years), region=args.region,
+                      overrides=_overrides(args.set), keep_samples=bool(args.raw and (args.csv or args.parquet)), observations=read_observations())
+    for m in metrics:
+        fc.metric(m)
+    if args.backtest:
+        from dcplan.forecast.sampling import apply_overrides
+
+        bt = run_backtest(apply_overrides(scenario, _overrides(args.set)), read_observations(), samples=min(args.samples, 2000), seed=args.seed)
+        fc = with_backtest(fc, bt.to_dict())
+    if args.json:
+        from dcplan.cli.output import print_json
+
+        d = fc.to_dict()
+        if metrics:
+            d["metrics"] = {k: v for k, v in d["metrics"].items() if k in metrics}
+        print_json(d)
+    elif args.csv or args.parquet:
+        path = _write_table(_forecast_frame(fc, metrics, args.raw), args)
+        print(f"wrote {path}")
+    else:
+        show(fc, metrics)
+    return 0
+
+
+def _forecast_frame(fc: Any, metrics: list[str], raw: bool):
+    import pandas as pd
+
+    names = metrics or list(fc.metrics)
+    if raw and fc.raw is not None:
+        import numpy as np
+
+        n, years = fc.raw[names[0]].shape
+        data = {"scenario": fc.scenario, "region": fc.region, "sample": np.repeat(np.arange(n), years), "year": np.tile(fc.years, n)}
+        data.update({m: fc.raw[m].ravel() for m in names})
+        return pd.DataFrame(data)
+    rows = []
+    for m in names:
+        s = fc.metrics[m]
+        for i, y in enumerate(fc.years):
+            rows.append({"scenario": fc.scenario, "region": fc.region, "metric": m, "unit": s.unit, "year": y,
+                         "p10": s.p10[i], "p50": s.p50[i], "p90": s.p90[i], "mean": s.mean[i]})
+    return pd.DataFrame(rows)
+
+
+def _write_table(df: Any, args: argparse.Namespace) -> str:
+    from dcplan.errors import InputError
+    from dcplan.io.yamlio import write_atomic
+
+    if args.parquet:
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise InputError("parquet", "writing Parquet needs pyarrow (pip install pyarrow); use --csv instead") from None
+        return str(write_atomic(args.parquet, lambda fh: df.to_parquet(fh, index=False), binary=True, overwrite=args.force))
+    return str(write_atomic(args.csv, lambda fh: df.to_csv(fh, index=False), overwrite=args.force))
+
+
+def _fmt(value: float, unit: str) -> str:
+    import math
+
+    from dcplan.cli.output import fmt, usd
+
+    if value is None or not math.isfinite(value):
+        return "-"
+    if unit.startswith("USD/yr") or unit == "USD":
+        return usd(value)
+    if unit.startswith("USD/"):
+        return f"${value:.3g}"
+    if unit == "fraction":
+        return f"{100 * value:.0f} %"
+    if unit.startswith("TWh"):
+        return f"{value:,.0f}"
+    if unit.startswith("MW"):
+        return f"{value / 1e3:,.1f} GW"
+    return fmt(value)
+
+
+def show(fc: Any, metrics: list[str]) -> None:
+    from dcplan.cli.output import table
+
+    names = metrics or [m for m in HEADLINE if m in fc.metrics]
+    ys = list(fc.years)
+    shown = ys if len(ys) <= 4 else sorted({ys[0], ys[len(ys) // 2], ys[-1], *[y for y in ys if y % 5 == 0]})[:6]
+    rows = []
+    for m in names:
+        s = fc.metrics[m]
+        cells = [f"{_fmt(s.p50[ys.index(y)], s.unit)} ({_fmt(s.p10[ys.index(y)], s.unit)}-{_fmt(s.p90[ys.index(y)], s.unit)})" for y in shown]
+        rows.append([f"{m} [{s.unit.split(' (')[0]}]", *cells])
+    table(f"dcplan forecast: {fc.title or fc.scenario}, {fc.region}, {fc.samples:,} samples, seed {fc.seed}: P50 (P10-P90)",
+          ["metric", *map(str, shown)], rows, caption="MW shown as GW; USD with B (1e9) / T (1e12); energy in TWh/yr. --json for every year and metric.")
+    comps = [c for c in fc.comparisons if c.region == fc.region and c.scope == "like-for-like"]
+    if comps:
+        rows = [[f"{c.metric} {c.year}", c.kind, c.label[:48], f"{c.value:,.4g}" + (f" ({c.low:,.4g}-{c.high:,.4g})" if c.low is not None else ""),
+                 f"{c.p50:,.4g} ({c.p10:,.4g}-{c.p90:,.4g})", "yes" if c.covered else "no"] for c in comps]
+        table("History and published forecasts beside dcplan (same units)", ["what", "kind", "label", "published", "dcplan P50 (P10-P90)", "in band"], rows)
+
+
+def run_sensitivity(args: argparse.Namespace) -> int:
+    from dcplan.forecast.engine import _check_region
+    from dcplan.forecast.sampling import apply_overrides
+    from dcplan.forecast.sensitivity import sobol, tornado
+    from dcplan.io.scenario import load_scenario
+
+    scenario = apply_overrides(load_scenario(args.scenario), _overrides(args.set))
+    region = _check_region(args.region)
+    if args.method == "tornado":
+        res = tornado(scenario, metric=args.metric, year=args.year, region=region)
+    else:
+        res = sobol(scenario, metric=args.metric, year=args.year, region=region, base_samples=min(args.samples, 4096), seed=args.seed)
+    if args.json:
+        from dcplan.cli.output import print_json
+
+        print_json(res.to_dict())
+        return 0
+    from dcplan.cli.output import table
+
+    d = res.to_dict()
+    if args.method == "tornado":
+        rows = [[b["name"], f"{b['low_input']:.4g} / {b['high_input']:.4g}", f"{b['at_low']:,.4g}", f"{b['at_high']:,.4g}", f"{b['swing']:,.4g}"] for b in d["bars"][: args.top]]
+        table(f"Tornado: {args.metric} in {args.year} ({region}), drivers at P10/P90, others at median; base {d['base_value']:,.4g} {d['unit']}",
+              ["driver", "P10 / P90 input", "at P10", "at P90", "swing"], rows)
+    else:
+        rows = [[x["name"], f"{x['first_order']:.3f}", f"{x['total_order']:.3f}"] for x in d["indices"][: args.top]]
+        table(f"Sobol indices: {args.metric} in {args.year} ({region}), N = {d['base_samples']} ({d['base_samples'] * (len(d['indices']) + 2):,} runs)",
+              ["driver", "first order S1", "total order ST"], rows)
+    return 0
+
+
+def run_backtest(args: argparse.Namespace) -> int:
+    from dcplan.errors import InputError
+    from dcplan.forecast.backtest import run_backtest as backtest
+    from dcplan.forecast.sampling import apply_overrides
+    from dcplan.io.market import read_observations
+    from dcplan.io.scenario import load_scenario
+
+    try:
+        vintages = tuple(int(v) for v in str(args.vintages).split(",") if v.strip())
+    except ValueError:
+        raise InputError("vintages", f"expected comma-separated years, got {args.vintages!r}") from None
+    scenario = apply_overrides(load_scenario(args.scenario), _overrides(args.set))
+    bt = backtest(scenario, read_observations(), vintages=vintages, samples=args.samples, seed=args.seed)
+    d = bt.to_dict()
+    if args.json:
+        from dcplan.cli.output import print_json
+
+        print_json(d)
+        return 0
+    rows = [{"vintage": v["vintage"], **c} for v in d["vintages"] for c in v["comparisons"]]
+    if args.csv or args.parquet:
+        import pandas as pd
+
+        print(f"wrote {_write_table(pd.DataFrame(rows), args)}")
+        return 0
+    from dcplan.cli.output import table
+
+    out = [[r["vintage"], f"{r['metric']} {r['region']} {r['year']}", f"{r['value']:,.4g}", f"{r['p50']:,.4g} ({r['p10']:,.4g}-{r['p90']:,.4g})",
+            f"{100 * r['error_frac']:+.0f} %", ("yes" if r["covered"] else "no") if r["scope"] == "like-for-like" else "(not scored)"] for r in rows]
+    table(f"Backtest of {d['scenario']}: vintages start from history to that year and extrapolate the trailing fleet trend",
+          ["vintage", "actual", "value", "dcplan P50 (P10-P90)", "P50 error", "in P10-P90"], out)
+    summary = [[v["vintage"], f"{100 * (v['coverage_frac'] or 0):.0f} %", f"{v['median_abs_log_error']:.3f}", f"{v['bias_log']:+.3f}"] for v in d["vintages"]]
+    summary.append(["all", f"{100 * (d['coverage_frac'] or 0):.0f} % of {d['n_scored']}", "", ""])
+    table("Scores (like-for-like actuals; target: 80 % bands cover 70-90 %)", ["vintage", "P10-P90 coverage", "median |log error|", "bias (mean log)"], summary)
+    _published_table(scenario, args)
+    return 0
+
+
+def _published_table(scenario: Any, args: argparse.Namespace) -> None:
+    """Today's run of the scenario beside the published forecasts, in the same units."""
+    from dcplan.cli.output import table
+    from dcplan.forecast.engine import compare_with, simulate
+    from dcplan.io.market import read_observations
+
+    pub = [o for o in read_observations() if o.kind == "published"]
+    comps = compare_with(simulate(scenario, args.samples, args.seed), scenario, pub)
+    rows = [[f"{c.metric} {c.region} {c.year}", c.label[:46], f"{c.value:,.4g}" + (f" ({c.low:,.4g}-{c.high:,.4g})" if c.low is not None else ""),
+             f"{c.p50:,.4g} ({c.p10:,.4g}-{c.p90:,.4g})", "yes" if c.covered else "no",
+             "-" if c.range_overlap_frac is None else f"{100 * c.range_overlap_frac:.0f} %"] for c in comps]
+    table(f"Published forecasts beside dcplan {scenario.name} (start {scenario.start_year}), same units",
+          ["what", "published as", "value (range)", "dcplan P50 (P10-P90)", "value in band", "range in band"], rows)

@@ -1,0 +1,102 @@
+"""Forecast figures: fan chart, tornado, scenario comparison, backtest beside history and published forecasts.
+
+Pure functions from result objects (``Forecast``, ``Tornado``, ``Backtest``) to plotly Figures;
+titles and axes carry units. plotly is imported here only.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import plotly.graph_objects as go
+
+from dcplan.forecast.backtest import Backtest
+from dcplan.forecast.result import Forecast
+from dcplan.forecast.sensitivity import Tornado
+
+_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
+
+
+def _unit(fc: Forecast, metric: str) -> str:
+    return fc.metric(metric).unit
+
+
+def _band(fig: go.Figure, fc: Forecast, metric: str, colour: str, name: str) -> None:
+    s = fc.metric(metric)
+    x = list(fc.years)
+    fig.add_trace(go.Scatter(x=x + x[::-1], y=list(s.p90) + list(s.p10)[::-1], fill="toself", fillcolor=colour, opacity=0.2,
+                             line={"width": 0}, name=f"{name} P10-P90", hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=x, y=list(s.p50), mode="lines", line={"color": colour, "width": 2}, name=f"{name} P50"))
+
+
+def fan_chart(fc: Forecast, metric: str = "energy_twh") -> go.Figure:
+    """P10-P90 band and median of one metric over the years, with published numbers in the same units."""
+    fig = go.Figure()
+    _band(fig, fc, metric, _COLOURS[0], fc.title or fc.scenario)
+    _published(fig, fc, metric)
+    fig.update_layout(title=f"{metric} ({fc.region}), scenario {fc.title or fc.scenario}: P50 and P10-P90, {fc.samples:,} samples",
+                      xaxis_title="year", yaxis_title=f"{metric} [{_unit(fc, metric)}]", template="plotly_white")
+    return fig
+
+
+def _published(fig: go.Figure, fc: Forecast, metric: str) -> None:
+    for kind, symbol in (("actual", "circle"), ("published", "diamond")):
+        pts = [c for c in fc.comparisons if c.metric == metric and c.region == fc.region and c.kind == kind]
+        if not pts:
+            continue
+        err = [((c.high - c.value) if c.high is not None else 0, (c.value - c.low) if c.low is not None else 0) for c in pts]
+        fig.add_trace(go.Scatter(
+            x=[c.year for c in pts], y=[c.value for c in pts], mode="markers", marker={"symbol": symbol, "size": 9, "color": "black" if kind == "actual" else "#ff7f0e"},
+            error_y={"type": "data", "symmetric": False, "array": [e[0] for e in err], "arrayminus": [e[1] for e in err]},
+            text=[f"{c.label} ({c.source})" for c in pts], name="history" if kind == "actual" else "published forecasts"))
+
+
+def scenario_comparison(forecasts: Sequence[Forecast], metric: str = "energy_twh") -> go.Figure:
+    """Several scenarios' bands of one metric on one chart."""
+    fig = go.Figure()
+    for fc, colour in zip(forecasts, _COLOURS, strict=False):
+        _band(fig, fc, metric, colour, fc.title or fc.scenario)
+    if forecasts:
+        _published(fig, forecasts[0], metric)
+    unit = _unit(forecasts[0], metric) if forecasts else ""
+    fig.update_layout(title=f"{metric}: scenarios compared (P50 and P10-P90)", xaxis_title="year", yaxis_title=f"{metric} [{unit}]", template="plotly_white")
+    return fig
+
+
+def tornado_chart(t: Tornado, top: int = 15) -> go.Figure:
+    """Bars from the metric at each driver's P10 to its P90 around the all-median value, widest on top."""
+    bars = list(t.bars[:top])[::-1]
+    fig = go.Figure()
+    fig.add_trace(go.Bar(y=[b.name for b in bars], x=[b.at_low - t.base_value for b in bars], base=t.base_value, orientation="h", name="driver at P10", marker_color=_COLOURS[0]))
+    fig.add_trace(go.Bar(y=[b.name for b in bars], x=[b.at_high - t.base_value for b in bars], base=t.base_value, orientation="h", name="driver at P90", marker_color=_COLOURS[1]))
+    fig.update_layout(barmode="overlay", title=f"Tornado: {t.metric} in {t.year} ({t.region}), scenario {t.scenario}; all drivers at median = {t.base_value:,.4g} {t.unit}",
+                      xaxis_title=f"{t.metric} [{t.unit}]", yaxis_title="driver", template="plotly_white")
+    return fig
+
+
+def backtest_chart(bt: Backtest, metric: str = "energy_twh", region: str = "world", current: Forecast | None = None) -> go.Figure:
+    """Each vintage's P50 and P10-P90 path against the actuals, with today's run and published forecasts (EIA-style vintages)."""
+    fig = go.Figure()
+    key = f"{metric}@{region}"
+    unit = ""
+    for v, colour in zip(bt.vintages, _COLOURS[1:], strict=False):
+        if key not in v.paths:
+            continue
+        s = v.paths[key]
+        unit = s.unit
+        x = list(v.years)
+        fig.add_trace(go.Scatter(x=x + x[::-1], y=list(s.p90) + list(s.p10)[::-1], fill="toself", fillcolor=colour, opacity=0.12,
+                                 line={"width": 0}, hoverinfo="skip", name=f"from {v.vintage}: P10-P90"))
+        fig.add_trace(go.Scatter(x=x, y=list(s.p50), mode="lines", line={"color": colour, "dash": "dot"}, name=f"from {v.vintage}: P50"))
+    actual = {(c.year, c.value): c for v in bt.vintages for c in v.comparisons if c.metric == metric and c.region == region}
+    if actual:
+        pts = sorted(actual.values(), key=lambda c: c.year)
+        fig.add_trace(go.Scatter(x=[c.year for c in pts], y=[c.value for c in pts], mode="markers", marker={"color": "black", "size": 9},
+                                 text=[f"{c.label} ({c.source})" for c in pts], name="actual"))
+    if current is not None and metric in current.metrics and current.region == region:
+        _band(fig, current, metric, _COLOURS[0], f"today ({current.title or current.scenario})")
+        _published(fig, current, metric)
+        unit = current.metric(metric).unit
+    fig.update_layout(title=f"Backtest: {metric} ({region}) from earlier vintages vs history and published forecasts",
+                      xaxis_title="year", yaxis_title=f"{metric} [{unit}]", template="plotly_white")
+    return fig

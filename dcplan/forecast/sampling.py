@@ -1,0 +1,208 @@
+"""Monte Carlo draws: Latin hypercube uniforms, Iman-Conover rank correlation, quantile transforms.
+
+Every uncertain parameter takes one column of uniforms (a per-year parameter one column per
+forecast year); the regional shares take one column per region (a Dirichlet built from gamma
+quantiles). Columns come from a Latin hypercube (McKay, Beckman & Conover 1979;
+``scipy.stats.qmc.LatinHypercube``), are rearranged to a target Spearman rank correlation by
+Iman & Conover (1982, Commun. Stat. Simul. Comput. 11:311) when the scenario asks for one, and
+are mapped through each distribution's quantile function. The same seed gives the same numbers:
+all randomness comes from the ``numpy.random.Generator`` passed in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+
+from dcplan.errors import InputError
+from dcplan.forecast.scenario import DRIVERS, REGIONS, Distribution, Parameter, Scenario, domain_bounds
+
+
+@dataclass(frozen=True, kw_only=True)
+class Column:
+    """Which factor a block of uniform columns drives."""
+
+    name: str
+    start: int
+    width: int
+    """1 for a scalar, the number of forecast years for a per-year parameter."""
+
+
+def layout(params: list[Parameter], n_years: int, *, collapse_years: bool = False) -> list[Column]:
+    """Column blocks for the uncertain parameters (per-year ones get ``n_years`` columns)."""
+    cols, at = [], 0
+    for p in params:
+        w = n_years if (p.per_year and not collapse_years) else 1
+        cols.append(Column(name=p.name, start=at, width=w))
+        at += w
+    return cols
+
+
+def latin_hypercube(n: int, d: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` x ``d`` uniforms in (0, 1), one point per stratum in every column (scipy.stats.qmc)."""
+    from scipy.stats import qmc
+
+    if d == 0:
+        return np.empty((n, 0))
+    return qmc.LatinHypercube(d=d, rng=rng).random(n)
+
+
+def ar1_correlation(k: int, rho: float) -> np.ndarray:
+    """rho^|i-j|: the AR(1) correlation between years (Epoch AI ai-chip-counts correlated sampling)."""
+    idx = np.arange(k)
+    return rho ** np.abs(idx[:, None] - idx[None, :])
+
+
+def target_correlation(scenario: Scenario, cols: list[Column]) -> np.ndarray:
+    """Rank-correlation matrix over all columns: AR(1) within per-year blocks, driver pairs between blocks."""
+    d = sum(c.width for c in cols)
+    c_mat = np.eye(d)
+    by_name = {c.name: c for c in cols}
+    for c in cols:
+        if c.width > 1:
+            c_mat[c.start : c.start + c.width, c.start : c.start + c.width] = ar1_correlation(c.width, scenario.year_correlation)
+    for corr in scenario.correlations:
+        a, b = by_name.get(corr.a), by_name.get(corr.b)
+        if a is None or b is None:
+            continue
+        for i in range(a.width):
+            for j in range(b.width):
+                lag = abs(i - j) if a.width > 1 and b.width > 1 else 0
+                ia, ib = a.start + i, b.start + j
+                c_mat[ia, ib] = c_mat[ib, ia] = corr.rho * scenario.year_correlation**lag
+    return c_mat
+
+
+def iman_conover(u: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Reorder each column of ``u`` so the rank correlation approaches ``target`` (Iman & Conover 1982).
+
+    Scores are van der Waerden normal scores of the current ranks; with E their correlation
+    (Cholesky Q) and C the target (Cholesky P), T = S (Q^-1)^T P^T has correlation C, and each
+    column of ``u`` is rearranged into the rank order of T's column. Marginals (and the Latin
+    hypercube strata) are unchanged: only the pairing of values moves.
+    """
+    from scipy.special import ndtri
+
+    n, d = u.shape
+    off = np.abs(target - np.eye(d)).sum(axis=0) > 0
+    if not off.any():
+        return u
+    if not off.all():  # independent columns stay as they are
+        out = u.copy()
+        out[:, off] = iman_conover(u[:, off], target[np.ix_(off, off)])
+        return out
+    try:
+        p_chol = np.linalg.cholesky(target)
+    except np.linalg.LinAlgError:
+        raise InputError("correlations", "the rank-correlation matrix (driver pairs and year_correlation) is not positive definite; lower some rho") from None
+    ranks = _ranks(u)
+    scores = ndtri((ranks + 1.0) / (n + 1.0))
+    # every column of scores is a permutation of the same zero-mean vector: E = S^T S / sum(s^2)
+    try:
+        q_chol = np.linalg.cholesky(scores.T @ scores / np.dot(scores[:, 0], scores[:, 0]))
+        t = scores @ np.linalg.solve(q_chol, p_chol.T)
+    except np.linalg.LinAlgError:  # fewer samples than columns: skip the sample-correlation correction
+        t = scores @ p_chol.T
+    # column by column on contiguous rows: the k-th smallest value goes where T's column has rank k
+    u_t, r_t, t_t = np.ascontiguousarray(u.T), np.ascontiguousarray(ranks.T), np.ascontiguousarray(t.T)
+    out_t = np.empty_like(u_t)
+    sorted_j = np.empty(n)
+    for j in range(d):
+        sorted_j[r_t[j]] = u_t[j]
+        out_t[j, np.argsort(t_t[j])] = sorted_j
+    return np.ascontiguousarray(out_t.T)
+
+
+def _ranks(u: np.ndarray) -> np.ndarray:
+    """0-based ranks within each column; a Latin hypercube has one point per 1/n stratum, so floor(u n)."""
+    n = u.shape[0]
+    r = np.minimum((u * n).astype(np.int64), n - 1)
+    if np.array_equal(np.sort(r[:, 0]), np.arange(n)) and np.all(r.sum(axis=0) == n * (n - 1) // 2):
+        return r
+    return u.argsort(axis=0).argsort(axis=0)
+
+
+def transform(p: Parameter, u: np.ndarray) -> np.ndarray:
+    """Uniforms -> values of ``p``, clipped to the driver's domain (tails of a lognormal gain below 1...)."""
+    lo, hi = domain_bounds(p.name)
+    return np.clip(p.dist.ppf(u), lo, hi)
+
+
+def region_shares(scenario: Scenario, u: np.ndarray) -> np.ndarray:
+    """[n, regions] Dirichlet(alpha * s0) shares from uniforms via gamma quantiles (market-methods.md §2 item 10)."""
+    from scipy.special import gammaincinv
+
+    s0 = np.array([scenario.parameters[f"region_share_{r}"].dist.median() for r in REGIONS])
+    s0 = s0 / s0.sum()
+    alpha = scenario.parameters["region_share_concentration"].dist.median()
+    g = gammaincinv(alpha * s0[None, :], np.clip(u, 1e-12, 1 - 1e-12))
+    return g / g.sum(axis=1, keepdims=True)
+
+
+def fixed_values(scenario: Scenario) -> dict[str, float]:
+    """Every fixed parameter's value."""
+    return {n: float(p.dist.value) for n, p in scenario.parameters.items() if p.dist.is_fixed and DRIVERS[n].domain != "share"}  # type: ignore[arg-type]
+
+
+def apply_overrides(scenario: Scenario, overrides: Mapping[str, object] | None) -> Scenario:
+    """The scenario with some parameters replaced: a number fixes the parameter, a Distribution replaces it."""
+    if not overrides:
+        return scenario
+    from dataclasses import replace
+
+    from dcplan.forecast.scenario import check_domain
+    from dcplan.io.schema import suggest
+
+    params = dict(scenario.parameters)
+    for name, value in overrides.items():
+        if name not in DRIVERS:
+            raise InputError(name, f"unknown parameter{suggest(name, DRIVERS)}")
+        if isinstance(value, Distribution):
+            dist = value
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            dist = Distribution(kind="fixed", value=float(value))
+        else:
+            raise InputError(name, f"override must be a number or a Distribution, got {value!r}")
+        old = params.get(name)
+        new = Parameter(name=name, dist=dist, source="override", date="", per_year=bool(old and old.per_year and not dist.is_fixed))
+        check_domain(new)
+        params[name] = new
+    return replace(scenario, parameters=params)
+
+
+def draw(scenario: Scenario, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """``n`` joint draws of every driver: name -> [n] or [n, forecast years]; plus ``region_shares`` [n, 5]."""
+    if n < 2:
+        raise InputError("samples", f"must be at least 2, got {n}")
+    n_years = len(scenario.forecast_years)
+    params = scenario.uncertain()
+    cols = layout(params, n_years)
+    d = sum(c.width for c in cols)
+    u = latin_hypercube(n, d + len(REGIONS), rng)
+    u_par, u_reg = u[:, :d], u[:, d:]
+    if any(c.width > 1 for c in cols) or scenario.correlations:
+        u_par = iman_conover(u_par, target_correlation(scenario, cols))
+    out: dict[str, np.ndarray] = {k: np.full(n, v) for k, v in fixed_values(scenario).items()}
+    for p, c in zip(params, cols, strict=False):
+        block = u_par[:, c.start : c.start + c.width]
+        out[p.name] = transform(p, block if c.width > 1 else block[:, 0])
+    out["region_shares"] = region_shares(scenario, u_reg)
+    return out
+
+
+def at_quantiles(scenario: Scenario, q: np.ndarray, names: list[str]) -> dict[str, np.ndarray]:
+    """Deterministic draws: row i sets factor ``names[j]`` to quantile ``q[i, j]`` (all years alike).
+
+    Parameters not in ``names`` sit at their median; the regional shares at their central
+    values. Used by tornado and Sobol analyses.
+    """
+    n = q.shape[0]
+    out: dict[str, np.ndarray] = {k: np.full(n, v) for k, v in fixed_values(scenario).items()}
+    index = {name: j for j, name in enumerate(names)}
+    for p in scenario.uncertain():
+        u = q[:, index[p.name]] if p.name in index else np.full(n, 0.5)
+        out[p.name] = transform(p, u)
+    out["region_shares"] = region_shares(scenario, np.full((n, len(REGIONS)), 0.5))
+    return out

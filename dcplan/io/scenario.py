@@ -1,0 +1,282 @@
+"""Read forecast scenario YAML files: ``extends`` merging, validation, file:line:field errors.
+
+A scenario file names its parent with ``extends`` (a name in the same folder or data/scenarios,
+or a relative path) and overrides a few fields: top-level fields replace the parent's,
+``parameters`` merge entry by entry (an entry replaces the parent's entry whole, so it carries
+its own source and date), ``generations`` and ``correlations`` replace the parent's lists.
+Every error names the file and line that set the offending field.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any, Mapping
+
+from dcplan.errors import InputError
+from dcplan.forecast.scenario import (
+    DRIVERS,
+    Correlation,
+    Distribution,
+    Generation,
+    Parameter,
+    Scenario,
+    check_domain,
+)
+from dcplan.io.catalog import data_dir
+from dcplan.io.schema import convert, suggest
+from dcplan.io.yamlio import Located, read_yaml
+
+TOP_KEYS = (
+    "name",
+    "title",
+    "description",
+    "extends",
+    "start_year",
+    "horizon_end_year",
+    "nonai_anchor_year",
+    "price_reference_year",
+    "demand_mode",
+    "year_correlation",
+    "generations",
+    "correlations",
+    "parameters",
+)
+_INT_KEYS = ("start_year", "horizon_end_year", "nonai_anchor_year", "price_reference_year")
+PARAM_KEYS = ("dist", "value", "low", "mode", "high", "p5", "p95", "p10", "p90", "alpha", "beta", "source", "date", "per_year", "notes", "unit")
+_NUM_KEYS = ("value", "low", "mode", "high", "p5", "p95", "p10", "p90", "alpha", "beta")
+
+
+def scenarios_dir() -> Path:
+    return data_dir() / "scenarios"
+
+
+def list_scenarios() -> list[str]:
+    """Names of the shipped scenarios (data/scenarios/*.yaml)."""
+    return sorted(p.stem for p in scenarios_dir().glob("*.yaml"))
+
+
+def resolve_path(name_or_path: str, relative_to: Path | None = None) -> Path:
+    """A scenario name (``base``) or a path to a YAML file."""
+    text = str(name_or_path)
+    if text.endswith((".yaml", ".yml")) or "/" in text or "\\" in text:
+        p = Path(text)
+        if not p.is_absolute() and relative_to is not None and (relative_to / p).exists():
+            p = relative_to / p
+        return p
+    for folder in ([relative_to] if relative_to else []) + [scenarios_dir()]:
+        cand = folder / f"{text}.yaml"
+        if cand.exists():
+            return cand
+    names = list_scenarios()
+    raise InputError("scenario", f"unknown scenario {text!r}{suggest(text, names)}; shipped: {', '.join(names)} (or give a path to a YAML file)")
+
+
+# --------------------------------------------------------------------------------------------
+# Loading and merging
+# --------------------------------------------------------------------------------------------
+
+
+def _chain(path: Path) -> list[Located]:
+    """The file and its ancestors, base first; a cycle in ``extends`` is an error."""
+    docs: list[Located] = []
+    seen: list[Path] = []
+    current: Path | None = path
+    while current is not None:
+        real = current.resolve()
+        if real in seen:
+            cycle = " -> ".join(str(p.name) for p in seen + [real])
+            child = docs[-1]
+            raise child.error(("extends",), f"cycle in extends: {cycle}")
+        seen.append(real)
+        doc = read_yaml(current)
+        if not isinstance(doc.data, Mapping):
+            raise doc.error((), "a scenario file must be a mapping of fields")
+        for key in doc.data:
+            if key not in TOP_KEYS:
+                raise doc.error((key,), f"unknown field{suggest(key, TOP_KEYS)}; allowed: {', '.join(TOP_KEYS)}")
+        docs.append(doc)
+        parent = doc.data.get("extends")
+        if parent in (None, ""):
+            current = None
+        else:
+            if not isinstance(parent, str):
+                raise doc.error(("extends",), f"must be a scenario name or path, got {parent!r}")
+            try:
+                current = resolve_path(parent, relative_to=current.parent)
+            except InputError as exc:
+                raise doc.error(("extends",), exc.message) from None
+            if not current.exists():
+                raise doc.error(("extends",), f"no scenario file {current}")
+    return list(reversed(docs))
+
+
+def _merge(docs: list[Located]) -> tuple[dict[str, tuple[Any, Located]], dict[str, tuple[Any, Located]]]:
+    """(top-level key -> (value, doc)), (parameter name -> (entry, doc)); later docs win."""
+    top: dict[str, tuple[Any, Located]] = {}
+    params: dict[str, tuple[Any, Located]] = {}
+    for doc in docs:
+        for key, value in doc.data.items():
+            if key == "parameters":
+                if not isinstance(value, Mapping):
+                    raise doc.error(("parameters",), "must be a mapping of parameter name -> entry")
+                for name, entry in value.items():
+                    params[str(name)] = (entry, doc)
+            else:
+                top[key] = (value, doc)
+    return top, params
+
+
+def _parameter(name: str, entry: Any, doc: Located) -> Parameter:
+    path = ("parameters", name)
+    if name not in DRIVERS:
+        raise doc.error(path, f"unknown parameter{suggest(name, DRIVERS)} (see docs/forecast.md for the {len(DRIVERS)} drivers)")
+    if not isinstance(entry, Mapping):
+        raise doc.error(path, "must be a mapping with dist, its numbers, source and date")
+    for key in entry:
+        if key not in PARAM_KEYS:
+            raise doc.error(path + (key,), f"unknown key{suggest(key, PARAM_KEYS)}; allowed: {', '.join(PARAM_KEYS)}")
+    for key in ("dist", "source", "date"):
+        if entry.get(key) in (None, ""):
+            raise doc.error(path, f"missing {key} (every parameter carries a distribution, a source and a date)")
+    unit = entry.get("unit")
+    if unit is not None and str(unit) != DRIVERS[name].unit:
+        raise doc.error(path + ("unit",), f"{name} is in {DRIVERS[name].unit}, got {unit!r}")
+    nums = {k: convert(entry[k], float, doc, path + (k,)) for k in _NUM_KEYS if k in entry}
+    try:
+        dist = Distribution(kind=str(entry["dist"]), **nums)
+        per_year = convert(entry.get("per_year", False), bool, doc, path + ("per_year",))
+        p = Parameter(name=name, dist=dist, source=str(entry["source"]), date=str(entry["date"]), per_year=per_year, notes=str(entry.get("notes", "")))
+        check_domain(p)
+    except InputError as exc:
+        sub = path + ((exc.field,) if exc.field in entry else ())
+        raise InputError(f"parameters.{name}.{exc.field}" if exc.field else f"parameters.{name}", exc.message, file=doc.file, line=doc.line(sub)) from None
+    return p
+
+
+def _generations(value: Any, doc: Located) -> tuple[Generation, ...]:
+    from dcplan.io.catalog import get_hardware
+    from dcplan.model.energy import server_power_per_accelerator_w
+    from dcplan.specs import SiteParams
+
+    path = ("generations",)
+    raw = convert(value, list, doc, path)
+    ref = get_hardware("h100-sxm").peak("bf16")
+    out: list[Generation] = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, Mapping):
+            raise doc.error(path + (i,), "must be a mapping with name, first_vintage and hardware (or null)")
+        for key in item:
+            if key not in ("name", "first_vintage", "hardware", "precision"):
+                raise doc.error(path + (i, key), f"unknown key{suggest(key, ('name', 'first_vintage', 'hardware', 'precision'))}")
+        first = convert(item.get("first_vintage"), int, doc, path + (i, "first_vintage"))
+        if out and first <= out[-1].first_vintage:
+            raise doc.error(path + (i, "first_vintage"), f"must be after the previous generation's ({out[-1].first_vintage})")
+        hw_name = item.get("hardware")
+        precision = str(item.get("precision", "bf16"))
+        if hw_name is None:
+            if not out:
+                raise doc.error(path + (i, "hardware"), "the first generation must name a catalog accelerator")
+            out.append(Generation(name=str(item.get("name", f"gen-{first}")), first_vintage=first, precision=precision,
+                                  source="extrapolated from the previous generation by chip_perf_growth_per_year and chip_flops_per_watt_growth_per_year"))
+            continue
+        try:
+            hw = get_hardware(str(hw_name))
+            peak = hw.peak(precision)
+            power = server_power_per_accelerator_w(hw, SiteParams())
+        except InputError as exc:
+            raise doc.error(path + (i, "hardware" if exc.field != "precision" else "precision"), exc.message) from None
+        src = f"data/hardware/{hw.name}.yaml: dense {precision} peak {peak:.4g} FLOP/s / H100 SXM BF16 {ref:.4g}; server power per accelerator " + (
+            f"node {hw.node_power_w:g} W / {hw.accelerators_per_node}" if hw.node_power_w and hw.accelerators_per_node else f"TDP {hw.tdp_w:g} W x 1.82 (Epoch AI)"
+        )
+        out.append(Generation(name=str(item.get("name", hw.name)), first_vintage=first, hardware=hw.name, precision=precision,
+                              h100e_per_unit=peak / ref, server_power_w=power, source=src))
+    if not out:
+        raise doc.error(path, "at least one generation is needed")
+    return tuple(out)
+
+
+def _correlations(value: Any, doc: Located) -> tuple[Correlation, ...]:
+    path = ("correlations",)
+    raw = convert(value, list, doc, path)
+    out = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, Mapping) or not {"a", "b", "rho"} <= set(item):
+            raise doc.error(path + (i,), "must be a mapping with a, b and rho (and a source)")
+        for key in ("a", "b"):
+            if item[key] not in DRIVERS:
+                raise doc.error(path + (i, key), f"unknown parameter {item[key]!r}{suggest(str(item[key]), DRIVERS)}")
+        rho = convert(item["rho"], float, doc, path + (i, "rho"))
+        if not -1 < rho < 1:
+            raise doc.error(path + (i, "rho"), f"a rank correlation must lie in (-1, 1), got {rho}")
+        if item["a"] == item["b"]:
+            raise doc.error(path + (i, "b"), "a parameter cannot be correlated with itself")
+        out.append(Correlation(a=str(item["a"]), b=str(item["b"]), rho=rho, source=str(item.get("source", ""))))
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=32)
+def _load_cached(path: str, mtimes: tuple[float, ...]) -> Scenario:
+    return _build(Path(path))
+
+
+def load_scenario(name_or_path: str) -> Scenario:
+    """Load a scenario by name (data/scenarios/NAME.yaml) or path, merging its ``extends`` chain."""
+    path = resolve_path(name_or_path)
+    if not path.exists():
+        raise InputError("scenario", "file not found", file=str(path))
+    # any change to the file, a shipped scenario it may extend, or the market history reloads it
+    watched = [path, *sorted(scenarios_dir().glob("*.yaml")), *sorted((data_dir() / "market").glob("*.csv"))]
+    mtimes = tuple(p.stat().st_mtime_ns for p in watched if p.exists())
+    return _load_cached(str(path.resolve()), mtimes)
+
+
+def _build(path: Path) -> Scenario:
+    from dcplan.io.market import read_spend_history
+
+    docs = _chain(path)
+    top, params = _merge(docs)
+    leaf = docs[-1]
+    for key in ("name", "start_year", "horizon_end_year", "nonai_anchor_year", "price_reference_year", "generations"):
+        if key not in top:
+            raise leaf.error((), f"missing required field {key} (in this file or the one it extends)")
+    kwargs: dict[str, Any] = {}
+    lines: dict[str, tuple[str, int]] = {}
+    for key, (value, doc) in top.items():
+        lines[key] = (doc.file, doc.line((key,)) or 0)
+        if key in _INT_KEYS:
+            kwargs[key] = convert(value, int, doc, (key,))
+        elif key == "year_correlation":
+            kwargs[key] = convert(value, float, doc, (key,))
+        elif key == "generations":
+            kwargs[key] = _generations(value, doc)
+        elif key == "correlations":
+            kwargs[key] = _correlations(value, doc)
+        elif key in ("name", "title", "description", "demand_mode"):
+            kwargs[key] = str(value)
+    built = {}
+    for name, (entry, doc) in params.items():
+        built[name] = _parameter(name, entry, doc)
+        lines[f"parameters.{name}"] = (doc.file, doc.line(("parameters", name)) or 0)
+    for c in kwargs.get("correlations", ()):
+        for n in (c.a, c.b):
+            if n in built and built[n].dist.is_fixed:
+                f, ln = lines["correlations"]
+                raise InputError("correlations", f"{n} is fixed: a fixed value cannot be correlated", file=f, line=ln)
+    history = read_spend_history()
+    from dcplan.io.catalog import get_hardware
+
+    try:
+        return Scenario(
+            **kwargs,
+            file=str(path),
+            extends_chain=tuple(d.file for d in docs),
+            parameters=built,
+            history=history,
+            h100e_peak_flops_per_s=get_hardware("h100-sxm").peak("bf16"),
+            lines=lines,
+        )
+    except InputError as exc:
+        key = exc.field.split(".")[0]
+        f, ln = lines.get(key, (leaf.file, None))
+        raise InputError(exc.field, exc.message, file=f, line=ln) from None

@@ -1,0 +1,81 @@
+"""Latin hypercube, Iman-Conover and distributions: marginals, strata, correlations, seeds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from dcplan.errors import InputError
+from dcplan.forecast.sampling import ar1_correlation, draw, iman_conover, latin_hypercube
+from dcplan.forecast.scenario import Distribution
+
+
+def test_lhs_one_point_per_stratum():
+    u = latin_hypercube(1000, 5, np.random.default_rng(1))
+    for j in range(5):
+        assert np.array_equal(np.sort(np.floor(u[:, j] * 1000)), np.arange(1000))
+
+
+def test_iman_conover_reaches_target_and_keeps_marginals():
+    rng = np.random.default_rng(2)
+    u = latin_hypercube(4000, 6, rng)
+    target = ar1_correlation(6, 0.8)
+    target[0, 5] = target[5, 0] = 0.1
+    out = iman_conover(u, target)
+    for j in range(6):
+        assert np.array_equal(np.sort(out[:, j]), np.sort(u[:, j]))
+    rho = stats.spearmanr(out).statistic
+    assert np.max(np.abs(rho - target)) < 0.03
+
+
+def test_iman_conover_rejects_a_matrix_that_is_not_positive_definite():
+    u = latin_hypercube(500, 3, np.random.default_rng(0))
+    bad = np.array([[1, 0.9, -0.9], [0.9, 1, 0.9], [-0.9, 0.9, 1.0]])
+    with pytest.raises(InputError, match="positive definite"):
+        iman_conover(u, bad)
+
+
+@pytest.mark.parametrize("d,q,v", [
+    (Distribution(kind="lognormal", p5=2.0, p95=8.0), 0.05, 2.0),
+    (Distribution(kind="lognormal", p5=2.0, p95=8.0), 0.95, 8.0),
+    (Distribution(kind="lognormal", p10=1.0, p90=4.0), 0.5, 2.0),
+    (Distribution(kind="beta", p5=0.02, p95=0.15), 0.05, 0.02),
+    (Distribution(kind="beta", p5=0.02, p95=0.15), 0.95, 0.15),
+    (Distribution(kind="triangular", low=0.0, mode=0.0, high=1.0), 0.75, 0.5),
+    (Distribution(kind="uniform", low=2.0, high=4.0), 0.25, 2.5),
+    (Distribution(kind="fixed", value=3.0), 0.9, 3.0),
+])
+def test_quantiles(d, q, v):
+    assert float(d.ppf(np.array([q]))[0]) == pytest.approx(v, rel=1e-6)
+
+
+def test_beta_matches_scipy():
+    d = Distribution(kind="beta", alpha=2.0, beta=5.0)
+    u = np.linspace(0.01, 0.99, 7)
+    assert np.allclose(d.ppf(u), stats.beta(2, 5).ppf(u))
+
+
+def test_same_seed_same_draws_other_seed_differs(base):
+    a = draw(base, 300, np.random.default_rng(7))
+    b = draw(base, 300, np.random.default_rng(7))
+    c = draw(base, 300, np.random.default_rng(8))
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+    assert not np.array_equal(a["pue_ai"], c["pue_ai"])
+
+
+def test_per_year_draws_are_rank_correlated_across_years(base):
+    d = draw(base, 3000, np.random.default_rng(0))
+    g = d["frontier_compute_growth_per_year"]
+    assert g.shape == (3000, len(base.forecast_years))
+    rho = stats.spearmanr(g[:, 0], g[:, 1]).statistic
+    assert rho == pytest.approx(base.year_correlation, abs=0.05)
+    corr = [c for c in base.correlations if {c.a, c.b} == {"frontier_compute_growth_per_year", "chip_supply_growth_per_year"}][0]
+    rho_ab = stats.spearmanr(g[:, 0], d["chip_supply_growth_per_year"][:, 0]).statistic
+    assert rho_ab == pytest.approx(corr.rho, abs=0.05)
+
+
+def test_region_shares_sum_to_one(base):
+    d = draw(base, 500, np.random.default_rng(0))
+    assert np.allclose(d["region_shares"].sum(axis=1), 1.0)
+    assert d["region_shares"][:, 0].mean() == pytest.approx(0.441, abs=0.01)
