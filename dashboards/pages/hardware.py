@@ -41,17 +41,14 @@ def simple_table(columns, rows, *, table_id=None):
     from dash import html
 
     head = html.Thead(html.Tr([html.Th(label) for _, label in columns]))
-    def cell(v):
+    def cell(v, first: bool):
         if v in (None, ""):
             return html.Td("-")
-        return html.Td(v, className="text") if isinstance(v, str) and not _numeric(v) else html.Td(v)
+        long_text = isinstance(v, str) and len(v) > 24
+        return html.Td(v, className="text") if first or long_text else html.Td(v)
 
-    body = html.Tbody([html.Tr([cell(r.get(k)) for k, _ in columns]) for r in rows])
+    body = html.Tbody([html.Tr([cell(r.get(k), i == 0) for i, (k, _) in enumerate(columns)]) for r in rows])
     return html.Table([head, body], className="simple", **({"id": table_id} if table_id else {}))
-
-
-def _numeric(text: str) -> bool:
-    return text.replace(",", "").replace(".", "", 1).replace("-", "", 1).replace("$", "").strip().isdigit()
 
 
 def _r(v: float) -> float:

@@ -1,16 +1,288 @@
-"""Market page (filled in as its stage lands)."""
+"""Market scenarios page: pick a scenario, move its key drivers, read the bands and what matters."""
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from dashboards.app import MAX_UPLOAD_BYTES
+from dashboards.ids import Market as ID
+from dashboards.pages.hardware import simple_table
+
 PATH = "/market"
 TITLE = "Market"
+#: Monte Carlo samples per driver update (the dashboard's fast path; the CLI defaults to 10,000).
+SAMPLES = 2000
+SEED = 0
+HEADLINE_YEAR = 2030
+#: Drivers the page exposes, in display order, with a short label.
+DRIVERS = (
+    ("consumer_market_size_users", "Consumer AI users (Bass market size)"),
+    ("consumer_tokens_per_user_per_day", "Tokens per user per day"),
+    ("tokens_per_user_growth_per_year", "Tokens per user growth [x/yr]"),
+    ("served_active_params", "Served model size [active params]"),
+    ("inference_efficiency_gain_per_year", "Inference efficiency gain [x/yr]"),
+    ("frontier_compute_growth_per_year", "Frontier training compute growth [x/yr]"),
+    ("chip_supply_growth_per_year", "Chip supply growth [x/yr]"),
+    ("grid_additions_start_mw", "Grid additions, first year [MW/yr]"),
+    ("grid_additions_growth_per_year", "Grid additions growth [x/yr]"),
+    ("pue_ai", "PUE of AI capacity"),
+    ("electricity_usd_per_kwh", "Electricity price [USD/kWh]"),
+    ("nonai_growth_per_year", "Non-AI data-centre growth [x/yr]"),
+)
+METRICS = (
+    ("facility_power_mw", "Facility power, all data centres [MW]"),
+    ("energy_twh", "Electricity, all data centres [TWh/yr]"),
+    ("ai_energy_twh", "AI electricity [TWh/yr]"),
+    ("it_power_mw", "IT power [MW]"),
+    ("accelerators_installed", "Accelerators installed [units]"),
+    ("h100e_installed", "H100-equivalents installed"),
+    ("capex_usd", "AI capex [USD/yr]"),
+    ("market_size_usd", "Market size [USD/yr]"),
+    ("emissions_tco2e", "Emissions [tCO2e/yr]"),
+    ("unmet_demand_frac", "Unmet demand [fraction]"),
+)
+SLIDER_STEPS = 20
+
+
+# --------------------------------------------------------------------------------------------
+# pure helpers (memoised by their inputs; no server state is mutated)
+# --------------------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=16)
+def scenario_from(source: str):
+    """A Scenario from 'name:<shipped name>' or 'yaml:<digest>\\n<text>' (uploaded)."""
+    from dcplan.io.scenario import load_scenario
+
+    kind, _, rest = source.partition(":")
+    if kind == "name":
+        return load_scenario(rest)
+    text = rest.partition("\n")[2]
+    with tempfile.TemporaryDirectory(prefix="dcplan-scenario-") as tmp:
+        path = Path(tmp) / "uploaded.yaml"
+        path.write_text(text, encoding="utf-8")
+        return load_scenario(str(path))
+
+
+def source_for_upload(text: str) -> str:
+    return f"yaml:{hashlib.sha1(text.encode()).hexdigest()}\n{text}"
+
+
+def decode_upload(contents: str, filename: str | None) -> str:
+    from dashboards.pages.planner import decode_upload as decode
+
+    return decode(contents, filename)
+
+
+def driver_range(scenario, name: str) -> tuple[float, float, float]:
+    """(low, median, high) slider range of a driver: its P5 and P95 in the scenario."""
+    import numpy as np
+
+    p = scenario.parameters[name]
+    med = float(p.dist.median())
+    if p.dist.is_fixed:
+        return med * 0.5, med, med * 1.5
+    lo, hi = (float(v) for v in p.dist.ppf(np.array([0.05, 0.95])))
+    return lo, med, hi
+
+
+def _nice(v: float) -> str:
+    from dcplan.units import human
+
+    return human(v, digits=3)
+
+
+def forecast(source: str, fixed: tuple[tuple[str, float], ...]):
+    """The scenario's forecast with some drivers fixed (common random numbers, memoised draws)."""
+    from dcplan.forecast.engine import run_forecast_fixed
+    from dcplan.io.market import read_observations
+
+    return run_forecast_fixed(scenario_from(source), fixed=dict(fixed), samples=SAMPLES, seed=SEED, observations=read_observations())
+
+
+@functools.lru_cache(maxsize=16)
+def tornado_figure(source: str, metric: str, year: int):
+    from dcplan.figures.forecast import tornado_chart
+    from dcplan.forecast.sensitivity import tornado
+
+    return tornado_chart(tornado(scenario_from(source), metric=metric, year=year), top=12)
+
+
+@functools.lru_cache(maxsize=8)
+def comparison_figure(metric: str):
+    from dcplan.figures.forecast import scenario_comparison
+    from dcplan.forecast.engine import run_forecast
+    from dcplan.io.market import read_observations
+    from dcplan.io.scenario import list_scenarios
+
+    obs = read_observations()
+    fcs = [run_forecast(name, samples=1000, seed=SEED, observations=obs) for name in list_scenarios()]
+    return scenario_comparison(fcs, metric)
+
+
+@functools.lru_cache(maxsize=8)
+def backtest_figure(source: str, metric: str):
+    from dcplan.figures.forecast import backtest_chart
+    from dcplan.forecast.backtest import run_backtest
+    from dcplan.io.market import read_observations
+
+    bt = run_backtest(scenario_from(source), read_observations(), samples=1000, seed=SEED)
+    scored = {k.split("@")[0] for v in bt.vintages for k in v.paths}
+    shown = metric if metric in scored else "energy_twh"
+    return backtest_chart(bt, shown, "world", forecast(source, ()))
+
+
+def headline(fc, year: int = HEADLINE_YEAR) -> list[dict[str, Any]]:
+    """Rows of the headline table: P10/P50/P90 of the key metrics in ``year``."""
+    rows = []
+    for key, label in METRICS:
+        if key not in fc.metrics or year not in fc.years:
+            continue
+        m = fc.metric(key)
+        i = fc.years.index(year)
+        rows.append({"metric": label, "p10": m.p10[i], "p50": m.p50[i], "p90": m.p90[i]})
+    return rows
+
+
+def fixed_from_sliders(scenario, values: list[float], names: list[str]) -> tuple[tuple[str, float], ...]:
+    """Drivers whose slider left the scenario median become fixed overrides."""
+    out = []
+    for name, v in zip(names, values, strict=True):
+        if v is None:
+            continue
+        _, med, _ = driver_range(scenario, name)
+        if abs(float(v) - med) > 1e-12 * max(1.0, abs(med)):
+            out.append((name, float(v)))
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------------------------
+# layout
+# --------------------------------------------------------------------------------------------
+
+
+def slider_block(scenario) -> list:
+    from dash import dcc, html
+
+    blocks = []
+    for name, label in DRIVERS:
+        if name not in scenario.parameters:
+            continue
+        lo, med, hi = driver_range(scenario, name)
+        step = (hi - lo) / SLIDER_STEPS if hi > lo else None
+        blocks.append(html.Div([
+            html.Label(label, title=scenario.parameters[name].source),
+            dcc.Slider(id={"type": ID.DRIVER, "name": name}, min=lo, max=hi, step=step, value=med,
+                       marks={lo: _nice(lo), med: _nice(med), hi: _nice(hi)}, updatemode="mouseup", allow_direct_input=False),
+        ], className="driver"))
+    return blocks
 
 
 def layout(settings):
+    from dash import dcc, html
+
+    from dcplan.io.scenario import list_scenarios, load_scenario
+
+    names = list_scenarios()
+    first = "base" if "base" in names else names[0]
+    scenario = load_scenario(first)
+    return html.Div([
+        html.H2("Market scenarios"),
+        html.P(f"AI compute demand to accelerators, power, energy and spending: P10-P90 bands of {SAMPLES:,} Monte Carlo samples "
+               "(the CLI uses 10,000). A moved driver is fixed at the chosen value; the others keep their distributions and draws.",
+               className="hint"),
+        html.Div([
+            html.Div([
+                html.Label("Scenario"),
+                dcc.Dropdown(id=ID.SCENARIO, options=[{"label": n, "value": n} for n in names], value=first, clearable=False),
+                html.Label("Or upload a scenario YAML (may `extends: base`)"),
+                dcc.Upload(id=ID.UPLOAD, children=html.Div("Drop or click to choose a .yaml file"), className="upload",
+                           max_size=MAX_UPLOAD_BYTES, accept=".yaml,.yml"),
+                html.Div(id=ID.STATUS),
+                html.Label("Metric"),
+                dcc.Dropdown(id=ID.METRIC, options=[{"label": lab, "value": k} for k, lab in METRICS], value="facility_power_mw", clearable=False),
+                html.H3("Drivers (P5 to P95 of the scenario)"),
+                html.Div(slider_block(scenario), id="mkt-drivers"),
+                html.Button("Reset drivers", id=ID.RESET, n_clicks=0),
+            ], className="col-narrow card controls"),
+            html.Div([
+                dcc.Loading([
+                    dcc.Graph(id=ID.FAN, config={"displaylogo": False}),
+                    html.Div(id=ID.HEADLINE),
+                ]),
+            ], className="col card"),
+        ], className="row"),
+        html.Div([
+            html.Div(dcc.Loading(dcc.Graph(id=ID.TORNADO, config={"displaylogo": False})), className="col card"),
+            html.Div(dcc.Loading(dcc.Graph(id=ID.COMPARE, config={"displaylogo": False})), className="col card"),
+        ], className="row"),
+        html.Div(dcc.Loading(dcc.Graph(id=ID.BACKTEST, config={"displaylogo": False})), className="card"),
+        dcc.Store(id=ID.STORE, data=f"name:{first}", storage_type="session"),
+    ])
+
+
+# --------------------------------------------------------------------------------------------
+# callbacks (thin)
+# --------------------------------------------------------------------------------------------
+
+
+def update_view(source: str, metric: str, values: list[float] | None, names: list[str]):
+    """(fan figure, headline table) for the scenario, metric and driver values."""
     from dash import html
 
-    return html.Div([html.H2(TITLE), html.P("Coming with its stage.", className="hint")])
+    from dcplan.figures.forecast import fan_chart
+
+    scenario = scenario_from(source)
+    fixed = fixed_from_sliders(scenario, values or [], names) if values else ()
+    fc = forecast(source, fixed)
+    rows = headline(fc)
+    unit_note = "; ".join(f"{n} = {_nice(v)}" for n, v in fixed) or "all drivers at their scenario distributions"
+    table = html.Div([
+        html.H3(f"{HEADLINE_YEAR}: P10 / P50 / P90"),
+        simple_table([("metric", "Metric"), ("p10", "P10"), ("p50", "P50"), ("p90", "P90")],
+                     [{"metric": r["metric"], "p10": _nice(r["p10"]), "p50": _nice(r["p50"]), "p90": _nice(r["p90"])} for r in rows],
+                     table_id="mkt-headline-table"),
+        html.P(f"Fixed: {unit_note}.", className="hint"),
+    ])
+    return fan_chart(fc, metric), table
 
 
 def register_callbacks(app, settings) -> None:
-    return None
+    from dash import ALL, Input, Output, State, ctx, html, no_update
+
+    from dcplan.errors import InputError
+
+    @app.callback(Output(ID.STORE, "data"), Output(ID.STATUS, "children"), Output("mkt-drivers", "children"),
+                  Input(ID.SCENARIO, "value"), Input(ID.UPLOAD, "contents"), Input(ID.RESET, "n_clicks"),
+                  State(ID.UPLOAD, "filename"), State(ID.STORE, "data"), prevent_initial_call=True)
+    def choose(name, contents, _reset, filename, current):
+        try:
+            if ctx.triggered_id == ID.UPLOAD and contents:
+                source = source_for_upload(decode_upload(contents, filename))
+                status = html.Div(f"Loaded {filename}.", className="ok")
+            elif ctx.triggered_id == ID.RESET:
+                source, status = current or f"name:{name}", None
+            else:
+                source, status = f"name:{name}", None
+            scenario = scenario_from(source)
+        except InputError as exc:
+            return no_update, html.Div(exc.one_line(), className="error"), no_update
+        return source, status, slider_block(scenario)
+
+    @app.callback(Output(ID.FAN, "figure"), Output(ID.HEADLINE, "children"),
+                  Input(ID.STORE, "data"), Input(ID.METRIC, "value"), Input({"type": ID.DRIVER, "name": ALL}, "value"),
+                  State({"type": ID.DRIVER, "name": ALL}, "id"))
+    def update(source, metric, values, ids):
+        try:
+            return update_view(source, metric, values, [i["name"] for i in ids])
+        except InputError as exc:
+            return no_update, html.Div(exc.one_line(), className="error")
+
+    @app.callback(Output(ID.TORNADO, "figure"), Output(ID.COMPARE, "figure"), Output(ID.BACKTEST, "figure"),
+                  Input(ID.STORE, "data"), Input(ID.METRIC, "value"))
+    def analyses(source, metric):
+        return tornado_figure(source, metric, HEADLINE_YEAR), comparison_figure(metric), backtest_figure(source, metric)
