@@ -101,7 +101,8 @@ def forecast(source: str, fixed: tuple[tuple[str, float], ...]):
     from dcplan.forecast.engine import run_forecast_fixed
     from dcplan.io.market import read_observations
 
-    return run_forecast_fixed(scenario_from(source), fixed=dict(fixed), samples=SAMPLES, seed=SEED, observations=read_observations())
+    return run_forecast_fixed(scenario_from(source), fixed=dict(fixed), samples=SAMPLES, seed=SEED, observations=read_observations(),
+                              metrics=[k for k, _ in METRICS])
 
 
 @functools.lru_cache(maxsize=16)

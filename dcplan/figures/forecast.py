@@ -35,7 +35,7 @@ def fan_chart(fc: Forecast, metric: str = "energy_twh") -> go.Figure:
     _band(fig, fc, metric, _COLOURS[0], fc.title or fc.scenario)
     _published(fig, fc, metric)
     fig.update_layout(title=f"{metric} ({fc.region}), scenario {fc.title or fc.scenario}: P50 and P10-P90, {fc.samples:,} samples",
-                      xaxis_title="year", yaxis_title=f"{metric} [{_unit(fc, metric)}]", template="plotly_white")
+                      xaxis_title="year", yaxis_title=f"{metric} [{_unit(fc, metric)}]")
     return fig
 
 
@@ -59,7 +59,7 @@ def scenario_comparison(forecasts: Sequence[Forecast], metric: str = "energy_twh
     if forecasts:
         _published(fig, forecasts[0], metric)
     unit = _unit(forecasts[0], metric) if forecasts else ""
-    fig.update_layout(title=f"{metric}: scenarios compared (P50 and P10-P90)", xaxis_title="year", yaxis_title=f"{metric} [{unit}]", template="plotly_white")
+    fig.update_layout(title=f"{metric}: scenarios compared (P50 and P10-P90)", xaxis_title="year", yaxis_title=f"{metric} [{unit}]")
     return fig
 
 
@@ -70,7 +70,7 @@ def tornado_chart(t: Tornado, top: int = 15) -> go.Figure:
     fig.add_trace(go.Bar(y=[b.name for b in bars], x=[b.at_low - t.base_value for b in bars], base=t.base_value, orientation="h", name="driver at P10", marker_color=_COLOURS[0]))
     fig.add_trace(go.Bar(y=[b.name for b in bars], x=[b.at_high - t.base_value for b in bars], base=t.base_value, orientation="h", name="driver at P90", marker_color=_COLOURS[1]))
     fig.update_layout(barmode="overlay", title=f"Tornado: {t.metric} in {t.year} ({t.region}), scenario {t.scenario}; all drivers at median = {t.base_value:,.4g} {t.unit}",
-                      xaxis_title=f"{t.metric} [{t.unit}]", yaxis_title="driver", template="plotly_white")
+                      xaxis_title=f"{t.metric} [{t.unit}]", yaxis_title="driver")
     return fig
 
 
@@ -98,5 +98,5 @@ def backtest_chart(bt: Backtest, metric: str = "energy_twh", region: str = "worl
         _published(fig, current, metric)
         unit = current.metric(metric).unit
     fig.update_layout(title=f"Backtest: {metric} ({region}) from earlier vintages vs history and published forecasts",
-                      xaxis_title="year", yaxis_title=f"{metric} [{unit}]", template="plotly_white")
+                      xaxis_title="year", yaxis_title=f"{metric} [{unit}]")
     return fig

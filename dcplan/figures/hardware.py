@@ -38,7 +38,7 @@ def catalog_bars(hardware: Sequence[HardwareSpec], metric: str):
     values = [get(h) or None for h in hardware]
     fig = go.Figure(go.Bar(x=names, y=values, texttemplate="%{y:,.4~r}", textposition="outside",
                            marker_color="#3566a8", hovertemplate="%{x}: %{y:,.4g}<extra></extra>"))
-    fig.update_layout(title=label, xaxis_title="Accelerator", yaxis_title=label, template="plotly_white",
+    fig.update_layout(title=label, xaxis_title="Accelerator", yaxis_title=label,
                       margin=dict(l=60, r=20, t=60, b=60), height=380)
     return fig
 
@@ -69,7 +69,7 @@ def roofline(hardware: Iterable[HardwareSpec], precision: str = "bf16", markers:
     fig.update_layout(title=f"Roofline ({precision}, dense): attainable TFLOP/s vs arithmetic intensity",
                       xaxis=dict(type="log", title="Arithmetic intensity [FLOP/byte]"),
                       yaxis=dict(type="log", title="Attainable [TFLOP/s]", range=[-1, np.log10(top * 1.5)]),
-                      template="plotly_white", height=420, margin=dict(l=60, r=20, t=60, b=60),
+                      height=420, margin=dict(l=60, r=20, t=60, b=60),
                       legend=dict(orientation="h", y=-0.25))
     return fig
 

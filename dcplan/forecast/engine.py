@@ -38,16 +38,20 @@ def select_years(scenario: Scenario, years: Sequence[int] | None) -> tuple[int, 
 
 def region_metrics(out: ChainOutput, region: str) -> dict[str, np.ndarray]:
     """World metrics, or one region's: extensive metrics x its share; emissions at its own grid intensity."""
-    m = dict(out.metrics)
-    for g, v in out.units_by_generation.items():
-        m[f"accelerators_installed_{g}"] = v
+    names = [*out.metrics, *(f"accelerators_installed_{g}" for g in out.units_by_generation)]
+    return {name: region_metric(out, region, name) for name in names}
+
+
+def region_metric(out: ChainOutput, region: str, name: str) -> np.ndarray:
+    """One metric [n, years] for the world or one region (see :func:`region_metrics`)."""
+    prefix = "accelerators_installed_"
+    v = out.units_by_generation[name[len(prefix):]] if name.startswith(prefix) and name not in out.metrics else out.metrics[name]
     if region == "world":
-        return m
+        return v
     r = REGIONS.index(region)
-    share = out.region_shares[:, r : r + 1]
-    scaled = {k: (v if k in INTENSIVE else v * share) for k, v in m.items()}
-    scaled["emissions_tco2e"] = scaled["energy_twh"] * out.gco2_per_kwh_start[:, r : r + 1] * out.intensity_index * 1e3
-    return scaled
+    if name == "emissions_tco2e":
+        return region_metric(out, region, "energy_twh") * out.gco2_per_kwh_start[:, r : r + 1] * out.intensity_index * 1e3
+    return v if name in INTENSIVE else v * out.region_shares[:, r : r + 1]
 
 
 def _check_region(region: str) -> str:
@@ -63,16 +67,17 @@ def compare_with(chunks: list[ChainOutput], scenario: Scenario, observations: Se
     """dcplan's P10/P50/P90 beside each observation inside the simulated years (spend history inputs skipped)."""
     out = []
     years = list(scenario.years)
-    cache: dict[str, list[dict[str, np.ndarray]]] = {}
+    cache: dict[tuple[str, str], np.ndarray] = {}
     for ob in observations:
         if ob.metric not in METRIC_UNITS or ob.year not in years or (ob.region != "world" and ob.region not in REGIONS):
             continue
         if ob.metric == "gpu_spend_usd" and ob.year <= scenario.start_year:
             continue  # an input of the history years, not a check
         i = years.index(ob.year)
-        if ob.region not in cache:
-            cache[ob.region] = [region_metrics(c, ob.region) for c in chunks]
-        vals = np.concatenate([m[ob.metric][:, i] for m in cache[ob.region]])
+        key = (ob.region, ob.metric)
+        if key not in cache:
+            cache[key] = np.concatenate([region_metric(c, ob.region, ob.metric) for c in chunks])
+        vals = cache[key][:, i]
         if not np.all(np.isfinite(vals)):
             continue
         p10, p50, p90 = (float(v) for v in np.quantile(vals, [0.1, 0.5, 0.9]))
@@ -127,13 +132,18 @@ def run_forecast(
 
 
 def _forecast(scenario: Scenario, chunks: list[ChainOutput], *, samples: int, seed: int, years: Sequence[int] | None, region: str,
-              keep_samples: bool, observations: Sequence[Any] | None) -> Forecast:
-    """Summarise chain outputs into a :class:`Forecast` (percentiles per year per metric)."""
+              keep_samples: bool, observations: Sequence[Any] | None, only: Sequence[str] | None = None) -> Forecast:
+    """Summarise chain outputs into a :class:`Forecast` (percentiles per year per metric; ``only`` some)."""
     ys = select_years(scenario, years)
     idx = [scenario.years.index(y) for y in ys]
     per_chunk = [region_metrics(c, region) for c in chunks]
     metrics, raw = {}, {}
-    for name in per_chunk[0]:
+    if only is not None:
+        unknown = [m for m in only if m not in per_chunk[0]]
+        if unknown:
+            raise InputError("metric", f"unknown metric {unknown[0]!r}; available: {', '.join(per_chunk[0])}")
+        observations = [o for o in (observations or ()) if o.metric in only]
+    for name in (only if only is not None else per_chunk[0]):
         vals = np.concatenate([m[name][:, idx] for m in per_chunk])
         unit = METRIC_UNITS.get(name, METRIC_UNITS["accelerators_installed"])
         metrics[name] = summarise(vals, unit)
@@ -192,6 +202,7 @@ def run_forecast_fixed(
     years: Sequence[int] | None = None,
     region: str = "world",
     observations: Sequence[Any] | None = None,
+    metrics: Sequence[str] | None = None,
 ) -> Forecast:
     """A forecast with some drivers fixed at values, on common random numbers.
 
@@ -199,7 +210,7 @@ def run_forecast_fixed(
     driver's draws are replaced by its value, every other driver keeps exactly its draws. So a
     moved driver changes the bands only by its own effect (no resampling noise), and an update
     costs one pass of the chain: the dashboard's driver sliders. Values are checked against the
-    driver's domain like any override.
+    driver's domain like any override. ``metrics`` limits the summary to those metrics.
     """
     if samples < 2:
         raise InputError("samples", f"must be at least 2, got {samples}")
@@ -215,7 +226,7 @@ def run_forecast_fixed(
     with single_threaded_blas():
         chunks = [run_chain({k: v[a : a + CHUNK] for k, v in draws.items()}, setup) for a in range(0, samples, CHUNK)]
     return _forecast(checked, chunks, samples=samples, seed=seed, years=years, region=region, keep_samples=False,
-                     observations=observations)
+                     observations=observations, only=metrics)
 
 
 def parameter_table(scenario: Scenario) -> dict[str, dict[str, Any]]:
