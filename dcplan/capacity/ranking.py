@@ -64,3 +64,21 @@ def rank_options(options: list[OptionPlan]) -> list[RankEntry]:
             deciding_factor=why,
         ))
     return out
+
+
+def price_cut_to_win(options: list[OptionPlan]) -> dict[str, float | None]:
+    """For each option but the cheapest: the cut of its accelerator price that would close its TCO gap.
+
+    The TCO gap to the best option divided by the option's annualised accelerator cost (capex x
+    CRF, which scales with the price). Maintenance charged on that capex would fall too, so this
+    slightly overstates the cut needed: an upper bound. None when even free accelerators would
+    not close the gap.
+    """
+    order = sorted(options, key=lambda o: o.tco_usd_per_year)
+    best = order[0]
+    out: dict[str, float | None] = {}
+    for o in order[1:]:
+        gap = o.tco_usd_per_year - best.tco_usd_per_year
+        acc = o.tco_breakdown_usd_per_year.get("accelerators", 0.0)
+        out[o.hardware] = gap / acc if acc > 0 and gap <= acc else None
+    return out

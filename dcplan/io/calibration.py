@@ -60,3 +60,29 @@ def calibration_from_dict(data: Any, file: str) -> Calibration:
 def read_calibration(path: str | Path) -> Calibration:
     """Load a calibration written by ``dcplan calibrate``."""
     return calibration_from_dict(_read_json(path), str(path))
+
+
+def calibration_to_dict(cal: Calibration) -> dict[str, Any]:
+    """The ``calibration`` object of a calibration file (what :func:`calibration_from_dict` reads)."""
+    import dataclasses
+
+    return dataclasses.asdict(cal)
+
+
+def write_calibration(path: str | Path, document: dict[str, Any], *, overwrite: bool = False) -> Path:
+    """Write a calibration document atomically after checking that it loads back.
+
+    ``document`` is the whole file (schema_version, kind, calibration, profile, heldout, fit).
+    An existing file is kept unless ``overwrite``.
+    """
+    from dcplan.io.yamlio import write_json_atomic
+
+    calibration_from_dict(json.loads(json.dumps(document)), str(path))
+    return write_json_atomic(path, document, overwrite=overwrite)
+
+
+def read_calibration_document(path: str | Path) -> dict[str, Any]:
+    """A calibration file in full: ``calibration`` (a Calibration) plus its JSON (profile, heldout, fit)."""
+    data = _read_json(path)
+    cal = calibration_from_dict(data, str(path))
+    return {**data, "calibration": cal, "path": str(path)}

@@ -33,6 +33,8 @@ class Table:
     sheet: str | None = None
     """XLSX sheet name (<= 31 characters); tables without one are not exported to XLSX."""
     note: str = ""
+    in_text: bool = True
+    """Shown in HTML, PDF and Markdown; False keeps a long table to the XLSX (and JSON) only."""
 
 
 @dataclass(frozen=True, kw_only=True)

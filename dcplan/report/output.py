@@ -34,8 +34,12 @@ def parse_formats(text: str) -> list[str]:
     return list(dict.fromkeys(formats))
 
 
-def output_paths(out: str | None, formats: Sequence[str]) -> dict[str, Path]:
-    """Map each format to its file, validating the directory and the base name."""
+def output_paths(out: str | None, formats: Sequence[str], *, within: Path | None = None) -> dict[str, Path]:
+    """Map each format to its file, validating the directory and the base name.
+
+    ``within`` (the dashboard's reports folder) confines the files to that folder: a name that
+    would climb out of it through '..' or an absolute path is refused.
+    """
     if out is None or out == "":
         folder, stem = Path(DEFAULT_DIR), DEFAULT_STEM
     elif out.endswith(("/", os.sep)) or Path(out).is_dir():
@@ -50,6 +54,11 @@ def output_paths(out: str | None, formats: Sequence[str]) -> dict[str, Path]:
         raise InputError("out", "must not contain NUL characters")
     if not _STEM.match(stem) or stem in (".", ".."):
         raise InputError("out", f"base name {stem!r} must be letters, digits, '.', '_' or '-' and start with a letter or digit")
+    if within is not None:
+        folder = within / folder if not folder.is_absolute() else folder
+        base = within.resolve()
+        if folder.resolve() != base and base not in folder.resolve().parents:
+            raise InputError("out", f"{out!r} would write outside {base}")
     root = folder.resolve()
     paths = {}
     for f in formats:

@@ -121,7 +121,7 @@ def _section_html(s: Section, index: int, static: bool) -> str:
     for j, b in enumerate(s.blocks):
         if isinstance(b, Text):
             parts.extend(f"<p>{_html_text(p)}</p>" for p in b.paragraphs)
-        elif isinstance(b, Table):
+        elif isinstance(b, Table) and b.in_text:
             parts.append(_table_html(b))
         elif isinstance(b, Figure):
             parts.append(_figure_html(b, f"fig-{s.id}-{j}", static))
@@ -254,7 +254,7 @@ def render_markdown(report: Report) -> str:
             if isinstance(b, Text):
                 for p in b.paragraphs:
                     out += [p, ""]
-            elif isinstance(b, Table):
+            elif isinstance(b, Table) and b.in_text:
                 out += [f"### {b.title}", "", "| " + " | ".join(c.header for c in b.columns) + " |",
                         "|" + "|".join(":--" if j == 0 else "--:" for j in range(len(b.columns))) + "|"]
                 out += ["| " + " | ".join(fmt_cell(r.get(c.key), c.digits).replace("|", "/") for c in b.columns) + " |" for r in b.rows]

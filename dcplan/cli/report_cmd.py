@@ -1,0 +1,42 @@
+"""``dcplan report``: a capacity report (plan, forecast, evidence) as HTML, PDF, XLSX, Markdown, JSON."""
+
+from __future__ import annotations
+
+import argparse
+
+from dcplan.cli.main import whole
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="write a capacity report: HTML, PDF, XLSX, Markdown, JSON")
+    p.add_argument("--workload", help="workload YAML (default: data/workloads/portfolio.yaml)")
+    p.add_argument("--scenario", default="base", help="forecast scenario name or YAML path (default base)")
+    p.add_argument("--profile", help="a calibration (dcplan calibrate) to plan with and report on")
+    p.add_argument("--format", default="html,pdf,xlsx,md,json", help="comma list of html, pdf, xlsx, md, json (default all)")
+    p.add_argument("--out", help="directory (ending in /) or base name (default reports/dcplan-report)")
+    p.add_argument("--seed", type=whole, default=0, help="Monte Carlo seed (default 0)")
+    p.add_argument("--samples", type=whole, default=10_000, help="forecast samples (default 10,000)")
+    p.add_argument("--force", action="store_true", help="overwrite existing report files")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from dcplan.report.assemble import build_report
+    from dcplan.report.output import output_paths, parse_formats, write_report
+    from dcplan.report.pipeline import gather
+
+    formats = parse_formats(args.format)
+    paths = output_paths(args.out, formats)
+    if not args.force:
+        existing = [str(p) for p in paths.values() if p.exists()]
+        if existing:
+            from dcplan.errors import InputError
+
+            raise InputError("out", f"{existing[0]} exists; choose another --out or pass --force")
+    report = build_report(gather(workload=args.workload, scenario=args.scenario, profile=args.profile, seed=args.seed, samples=args.samples))
+    result = write_report(report, paths, force=args.force)
+    for fmt, path in result.written.items():
+        print(f"wrote {fmt:5s} {path}")
+    for fmt, why in result.failed.items():
+        print(f"dcplan: error: {fmt} failed: {why}", file=__import__("sys").stderr)
+    return 1 if result.failed else 0

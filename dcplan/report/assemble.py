@@ -1,0 +1,382 @@
+"""Assemble the capacity report from result objects: sections of text, tables and figures.
+
+Pure: takes :class:`~dcplan.report.pipeline.ReportInputs` and returns a
+:class:`~dcplan.report.document.Report`. Numbers are read from the result objects (plan,
+forecast, tornado, backtest, validation, calibration), never recomputed; figures come from
+:mod:`dcplan.figures`, shared with the dashboard.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dcplan.report.document import Column, Figure, Report, Section, Table, Text
+from dcplan.report.methodology import FORMULAS
+
+
+def _usd(x: float | None) -> str:
+    if x is None:
+        return "-"
+    for scale, suffix in ((1e12, " trillion"), (1e9, " billion"), (1e6, " million"), (1e3, " thousand")):
+        if abs(x) >= scale:
+            return f"${x / scale:,.3g}{suffix}"
+    return f"${x:,.2f}"
+
+
+def _num(x: float, digits: int = 3) -> str:
+    """3 significant digits without exponents: 2,012 / 229.6 / 0.273."""
+    from dcplan.report.writers import fmt_cell
+
+    return fmt_cell(float(x), digits)
+
+
+# --------------------------------------------------------------------------------------------
+# 1. Executive summary
+# --------------------------------------------------------------------------------------------
+
+
+def _headline_metrics(fc) -> list[tuple[str, str, float]]:
+    """(key, label, scale) of the forecast headline: value / scale in the label's unit."""
+    return [
+        ("energy_twh", "Data-centre electricity [TWh/yr]", 1.0),
+        ("facility_power_mw", "Facility power [GW]", 1e3),
+        ("accelerators_installed", "Accelerators installed [million]", 1e6),
+        ("capex_usd", "AI capex [USD billion/yr]", 1e9),
+        ("market_size_usd", "Market size [USD billion/yr]", 1e9),
+    ]
+
+
+def executive_summary(x) -> Section:
+    plan, fc = x.plan, x.forecast
+    best = plan.ranking[0]
+    o = plan.option(best.hardware)
+    horizon = fc.years[-1]
+    energy = fc.metric("energy_twh")
+    power = fc.metric("facility_power_mw")
+    i = fc.years.index(horizon)
+    paras = [
+        f"**Recommendation: {o.display_name} ({o.hardware}).** The workload '{plan.workload}' needs {o.accelerators:,} accelerators "
+        f"({o.nodes:,} nodes in {o.racks:,} racks), {o.it_mw:.3g} MW of IT power ({o.facility_mw:.3g} MW at the facility), "
+        f"{_usd(o.capex_usd)} of capex and {_usd(o.tco_usd_per_year)} a year in total cost of ownership"
+        + (f", {_usd(o.usd_per_mtok)} per million output tokens served." if o.usd_per_mtok is not None else "."),
+        f"Deciding factor: {best.deciding_factor}.",
+        f"**Market ({fc.title or fc.scenario} scenario, {fc.samples:,} Monte Carlo samples, seed {fc.seed}):** world data-centre "
+        f"electricity reaches {_num(energy.p50[i])} TWh in {horizon} (P10-P90 {_num(energy.p10[i])}-{_num(energy.p90[i])}), "
+        f"an average facility load of {_num(power.p50[i] / 1e3)} GW (P10-P90 {_num(power.p10[i] / 1e3)}-{_num(power.p90[i] / 1e3)}).",
+    ]
+    rows = []
+    for opt in plan.options:
+        rows.append({
+            "hardware": opt.hardware, "accelerators": opt.accelerators, "racks": opt.racks, "it_mw": opt.it_mw, "facility_mw": opt.facility_mw,
+            "capex_usd": opt.capex_usd, "tco_usd_per_year": opt.tco_usd_per_year, "usd_per_mtok": opt.usd_per_mtok,
+            "rank": next(r.rank for r in plan.ranking if r.hardware == opt.hardware),
+        })
+    rows.sort(key=lambda r: r["rank"])
+    summary = Table(
+        title="Options at a glance (capacity at the end of the horizon)",
+        columns=(Column(key="rank", label="Rank"), Column(key="hardware", label="Option"), Column(key="accelerators", label="Accelerators"),
+                 Column(key="racks", label="Racks"), Column(key="it_mw", label="IT power", unit="MW"),
+                 Column(key="facility_mw", label="Facility power", unit="MW"), Column(key="capex_usd", label="Capex", unit="USD"),
+                 Column(key="tco_usd_per_year", label="TCO", unit="USD/yr"), Column(key="usd_per_mtok", label="Cost", unit="USD per M output tokens")),
+        rows=tuple(rows),
+    )
+    mrows = []
+    for key, label, scale in _headline_metrics(fc):
+        m = fc.metric(key)
+        mrows.append({"metric": label, "p10": m.p10[i] / scale, "p50": m.p50[i] / scale, "p90": m.p90[i] / scale})
+    market = Table(title=f"Market headline in {horizon}", columns=(Column(key="metric", label="Metric"), Column(key="p10", label="P10"),
+                   Column(key="p50", label="P50"), Column(key="p90", label="P90")), rows=tuple(mrows))
+    return Section(id="summary", title="Executive summary", blocks=(Text(paragraphs=tuple(paras)), summary, market))
+
+
+# --------------------------------------------------------------------------------------------
+# 2. Hardware and model accuracy
+# --------------------------------------------------------------------------------------------
+
+
+def accuracy(x) -> Section:
+    from dcplan.figures.validation import validation_scatter
+
+    blocks: list[Any] = []
+    if x.calibration is not None:
+        doc = x.calibration
+        cal = doc["calibration"]
+        prof = doc.get("profile", {}) or {}
+        blocks.append(Text(paragraphs=(
+            f"Profile used: {prof.get('path', doc.get('path'))} ({prof.get('device', cal.hardware or 'device')}); calibration '{cal.name}'. "
+            "Errors below are on held-out configurations the fit never saw.",)))
+        heldout = doc.get("heldout") or {}
+        rows = [{"kind": k, **{m: v.get(m) for m in ("n", "median_ape_pct", "p90_ape_pct", "max_ape_pct", "bias_pct")}}
+                for k, v in heldout.items() if isinstance(v, dict)]
+        blocks.append(Table(title="Calibration: held-out errors", sheet="calibration heldout", columns=(
+            Column(key="kind", label="Kind"), Column(key="n", label="n"), Column(key="median_ape_pct", label="Median APE", unit="%"),
+            Column(key="p90_ape_pct", label="P90 APE", unit="%"), Column(key="max_ape_pct", label="Max APE", unit="%"),
+            Column(key="bias_pct", label="Bias", unit="%")), rows=tuple(rows)))
+    else:
+        cal = x.calibration_defaults
+        blocks.append(Text(paragraphs=(
+            "No profile was given: the plan uses the shipped efficiency parameters (data/efficiency/defaults.yaml), whose shared "
+            f"train-step efficiency ({cal.train.eta_max:.3f} of the GEMM ceiling) and decode bandwidth fraction ({cal.decode_bw_frac:.3f}) "
+            "are fitted on the published runs of section 7, all rows together. Run `dcplan profile` and `dcplan calibrate` on your hardware "
+            "and pass --profile to plan with measured efficiencies.",)))
+    s = x.validation["summary"]
+    rows = [{"metric": k, **{m: v.get(m) for m in ("n", "median_ape_pct", "p90_ape_pct", "max_ape_pct", "bias_pct")}} for k, v in s.items()]
+    blocks.append(Table(title="The model against published runs and benchmarks (shipped defaults)", columns=(
+        Column(key="metric", label="Metric"), Column(key="n", label="n"), Column(key="median_ape_pct", label="Median APE", unit="%"),
+        Column(key="p90_ape_pct", label="P90 APE", unit="%"), Column(key="max_ape_pct", label="Max APE", unit="%"),
+        Column(key="bias_pct", label="Bias", unit="%")), rows=tuple(rows)))
+    blocks.append(Figure(title="Published vs predicted", figure=validation_scatter(x.validation["training"], x.validation["inference"]),
+                         caption="Each point is a published run or benchmark (section 7); the line is perfect agreement."))
+    return Section(id="accuracy", title="Hardware and model accuracy", blocks=tuple(blocks))
+
+
+# --------------------------------------------------------------------------------------------
+# 3. Capacity plan
+# --------------------------------------------------------------------------------------------
+
+
+OPTION_COLUMNS = (
+    Column(key="hardware", label="Option"), Column(key="accelerators", label="Accelerators"),
+    Column(key="accelerators_training", label="Training accelerators"), Column(key="accelerators_serving", label="Serving accelerators"),
+    Column(key="nodes", label="Nodes"), Column(key="racks", label="Racks"), Column(key="it_mw", label="IT power", unit="MW"),
+    Column(key="facility_mw", label="Facility power", unit="MW"), Column(key="energy_mwh_per_year", label="Energy", unit="MWh/yr"),
+    Column(key="capex_usd", label="Capex", unit="USD"), Column(key="opex_usd_per_year", label="Opex", unit="USD/yr"),
+    Column(key="tco_usd_per_year", label="TCO", unit="USD/yr"), Column(key="usd_per_accelerator_hour", label="Cost", unit="USD per accelerator-hour"),
+    Column(key="usd_per_mtok", label="Cost", unit="USD per M output tokens"), Column(key="tco2e_per_year", label="Emissions", unit="tCO2e/yr"),
+)
+
+
+def capacity(x) -> Section:
+    from dcplan.figures.plan import capacity_figure, cost_breakdown_figure, timeline_figure
+
+    plan = x.plan
+    d = plan.to_dict()
+    options = Table(title="Plan per option", sheet="plan options", columns=OPTION_COLUMNS,
+                    rows=tuple({c.key: o[c.key] for c in OPTION_COLUMNS} for o in d["options"]))
+    capex_keys = list(d["options"][0]["capex_breakdown_usd"]) if d["options"] else []
+    capex = Table(title="Capex by component", sheet="capex breakdown",
+                  columns=(Column(key="hardware", label="Option"), *(Column(key=k, label=k.replace("_", " ").capitalize(), unit="USD") for k in capex_keys)),
+                  rows=tuple({"hardware": o["hardware"], **o["capex_breakdown_usd"]} for o in d["options"]))
+    tl_cols = (Column(key="hardware", label="Option"), Column(key="quarter", label="Quarter"),
+               Column(key="required_accelerators", label="Required"), Column(key="installed_accelerators", label="Installed"),
+               Column(key="added_accelerators", label="Added"), Column(key="racks", label="Racks"), Column(key="it_mw", label="IT power", unit="MW"),
+               Column(key="capex_added_usd", label="Capex added", unit="USD"), Column(key="action", label="Action"))
+    timeline = Table(title="Timeline of every option", sheet="timeline", columns=tl_cols, in_text=False,
+                     rows=tuple({c.key: r[c.key] for c in tl_cols} for r in d["timeline"]))
+    best = plan.ranking[0].hardware
+    best_timeline = Table(title=f"Timeline on {best}: when to add what", columns=tl_cols[1:],
+                          rows=tuple({c.key: r[c.key] for c in tl_cols[1:]} for r in d["timeline"] if r["hardware"] == best and r["added_accelerators"]))
+    blocks: list[Any] = [
+        Text(paragraphs=(f"Workload '{plan.workload}': {plan.description} Horizon {plan.horizon_years} year(s); capacity is sized for the "
+                         "end of the horizon, and the timeline shows when each addition is needed.",)),
+        options, capex,
+        Figure(title="Cost breakdown", figure=cost_breakdown_figure(plan)),
+        Figure(title="Accelerators and power", figure=capacity_figure(plan)),
+        Figure(title="Timeline", figure=timeline_figure(plan)),
+        best_timeline, timeline,
+    ]
+    jobs = [{"hardware": o["hardware"], **{k: j[k] for k in ("name", "model", "accelerators", "training_days", "mfu_frac", "cost_usd_owned", "cost_usd_rented")}}
+            for o in d["options"] for j in o["training_jobs"]]
+    if jobs:
+        blocks.append(Table(title="Training jobs (one run)", sheet="training jobs", columns=(
+            Column(key="hardware", label="Option"), Column(key="name", label="Job"), Column(key="model", label="Model"),
+            Column(key="accelerators", label="Accelerators"), Column(key="training_days", label="Days"), Column(key="mfu_frac", label="MFU", unit="fraction"),
+            Column(key="cost_usd_owned", label="Cost owned", unit="USD"), Column(key="cost_usd_rented", label="Cost rented", unit="USD")), rows=tuple(jobs)))
+    services = [{"hardware": o["hardware"], **{k: s[k] for k in ("name", "model", "tp", "replicas", "batch_size", "binding_limit", "ttft_s", "tpot_s", "usd_per_mtok")}}
+                for o in d["options"] for s in o["services"]]
+    if services:
+        blocks.append(Table(title="Inference services at the design peak", sheet="services", columns=(
+            Column(key="hardware", label="Option"), Column(key="name", label="Service"), Column(key="model", label="Model"),
+            Column(key="tp", label="TP"), Column(key="replicas", label="Replicas"), Column(key="batch_size", label="Batch"),
+            Column(key="binding_limit", label="Batch limited by"), Column(key="ttft_s", label="TTFT", unit="s"), Column(key="tpot_s", label="TPOT", unit="s"),
+            Column(key="usd_per_mtok", label="Cost", unit="USD per M output tokens")), rows=tuple(services)))
+    rvo = [{"hardware": o["hardware"], **o["rent_vs_own"]} for o in d["options"] if o.get("rent_vs_own")]
+    if rvo:
+        blocks.append(Table(title="Rent versus own", sheet="rent vs own", columns=(
+            Column(key="hardware", label="Option"), Column(key="cloud_usd_per_accelerator_hour", label="Cloud price", unit="USD/h"),
+            Column(key="own_usd_per_year", label="Own", unit="USD/yr"), Column(key="rent_usd_per_year", label="Rent", unit="USD/yr"),
+            Column(key="break_even_usd_per_accelerator_hour", label="Break-even price", unit="USD/h"),
+            Column(key="break_even_utilization_frac", label="Break-even utilisation", unit="fraction"), Column(key="cheaper", label="Cheaper")),
+            rows=tuple(rvo)))
+    return Section(id="plan", title="Capacity plan per option", blocks=tuple(blocks))
+
+
+# --------------------------------------------------------------------------------------------
+# 4. Market forecast
+# --------------------------------------------------------------------------------------------
+
+
+def market(x) -> Section:
+    from dcplan.figures.forecast import backtest_chart, fan_chart, scenario_comparison
+
+    fc = x.forecast
+    d = fc.to_dict()
+    rows = []
+    for name, m in d["metrics"].items():
+        if name.startswith("accelerators_installed_"):
+            continue
+        for j, year in enumerate(d["years"]):
+            rows.append({"metric": name, "unit": m["unit"], "year": year, "p10": m["p10"][j], "p50": m["p50"][j], "p90": m["p90"][j], "mean": m["mean"][j]})
+    pct = Table(title=f"Forecast percentiles ({fc.title or fc.scenario}, {fc.region}): every metric and year", sheet="forecast percentiles", in_text=False,
+                columns=(Column(key="metric", label="Metric"), Column(key="unit", label="Unit"), Column(key="year", label="Year"),
+                         Column(key="p10", label="P10"), Column(key="p50", label="P50"), Column(key="p90", label="P90"), Column(key="mean", label="Mean")),
+                rows=tuple(rows))
+    comp = [c for c in d["backtest"]["comparisons"]]
+    comparisons = Table(title="History and published forecasts beside dcplan (same units)", sheet="published vs dcplan",
+                        columns=(Column(key="metric", label="Metric"), Column(key="region", label="Region"), Column(key="year", label="Year"),
+                                 Column(key="kind", label="Kind"), Column(key="label", label="What"), Column(key="value", label="Published"),
+                                 Column(key="p10", label="dcplan P10"), Column(key="p50", label="dcplan P50"), Column(key="p90", label="dcplan P90"),
+                                 Column(key="covered", label="In band"), Column(key="source", label="Source")),
+                        rows=tuple(comp))
+    bt = x.backtest.to_dict()
+    bt_rows = tuple({"vintage": v["vintage"], "coverage_frac": v["coverage_frac"], "median_abs_log_error": v["median_abs_log_error"], "bias_log": v["bias_log"]}
+                    for v in bt["vintages"])
+    backtest = Table(title=f"Backtest: P10-P90 coverage of later actuals (overall {bt['coverage_frac']:.0%} of {bt['n_scored']})", sheet="backtest",
+                     columns=(Column(key="vintage", label="Started from"), Column(key="coverage_frac", label="Coverage", unit="fraction"),
+                              Column(key="median_abs_log_error", label="Median |log error|"), Column(key="bias_log", label="Bias (mean log P50/actual)")),
+                     rows=bt_rows)
+    blocks: list[Any] = [
+        Text(paragraphs=(f"Scenario '{fc.title or fc.scenario}' ({fc.file}), {fc.samples:,} samples, seed {fc.seed}. Bands are P10-P90; "
+                         "black points are history, orange diamonds published forecasts.",)),
+        Figure(title="Electricity", figure=fan_chart(fc, "energy_twh")),
+        Figure(title="Facility power", figure=fan_chart(fc, "facility_power_mw")),
+        Figure(title="Accelerators", figure=fan_chart(fc, "accelerators_installed")),
+        Figure(title="Capex", figure=fan_chart(fc, "capex_usd")),
+        Figure(title="Scenarios compared", figure=scenario_comparison(list(x.scenarios), "energy_twh")),
+        Figure(title="Backtest", figure=backtest_chart(x.backtest, "energy_twh", "world", fc)),
+        _key_years_table(fc), comparisons, backtest, pct,
+    ]
+    return Section(id="market", title="Market forecast", blocks=tuple(blocks))
+
+
+def _key_years_table(fc) -> Table:
+    """P50 (P10-P90) of the headline metrics every few years, for the text formats."""
+    years = [y for y in fc.years if (y - fc.years[0]) % 2 == 0 or y == fc.years[-1]]
+    rows = []
+    for key, label, scale in _headline_metrics(fc):
+        m = fc.metric(key)
+        row: dict[str, Any] = {"metric": label}
+        for y in years:
+            i = fc.years.index(y)
+            row[str(y)] = f"{_num(m.p50[i] / scale)} ({_num(m.p10[i] / scale)}-{_num(m.p90[i] / scale)})"
+        rows.append(row)
+    return Table(title="P50 (P10-P90) by year (all metrics and years: XLSX sheet 'forecast percentiles')",
+                 columns=(Column(key="metric", label="Metric"), *(Column(key=str(y), label=str(y)) for y in years)), rows=tuple(rows))
+
+
+# --------------------------------------------------------------------------------------------
+# 5. Sensitivity
+# --------------------------------------------------------------------------------------------
+
+
+def sensitivity(x) -> Section:
+    from dcplan.capacity.ranking import price_cut_to_win
+    from dcplan.figures.forecast import tornado_chart
+
+    t = x.tornado
+    rows = tuple({"driver": b.name, "low_input": b.low_input, "high_input": b.high_input, "at_low": b.at_low, "at_high": b.at_high,
+                  "swing": b.swing} for b in t.bars)
+    table = Table(title=f"Tornado: {t.metric} in {t.year} ({t.unit}); all drivers at median = {t.base_value:,.4g}", sheet="tornado",
+                  columns=(Column(key="driver", label="Driver"), Column(key="low_input", label="Input at P10"), Column(key="high_input", label="Input at P90"),
+                           Column(key="at_low", label="Metric at P10", unit=t.unit), Column(key="at_high", label="Metric at P90", unit=t.unit),
+                           Column(key="swing", label="Swing", unit=t.unit)), rows=rows)
+    cuts = price_cut_to_win(list(x.plan.options))
+    best = x.plan.ranking[0].hardware
+    flips = [f"{hw}: its accelerator price would have to fall by {frac:.0%} to match {best}" if frac is not None
+             else f"{hw}: no accelerator price closes the gap to {best} (the difference is outside accelerator capex)"
+             for hw, frac in cuts.items()]
+    text = Text(paragraphs=(
+        f"What matters most for {t.metric} in {t.year}: {', '.join(b.name for b in t.bars[:3])}.",
+        "What would change the recommendation: " + ("; ".join(flips) if flips else "there is only one option") + ". "
+        "Prices are the least certain inputs of the plan (data/costs/defaults.yaml grades most accelerator prices C).",
+    ))
+    return Section(id="sensitivity", title="Sensitivity", blocks=(text, Figure(title="Tornado", figure=tornado_chart(t, top=12)), table))
+
+
+# --------------------------------------------------------------------------------------------
+# 6. Assumptions and methodology
+# --------------------------------------------------------------------------------------------
+
+
+def assumptions(x) -> Section:
+    plan_rows = tuple(a.to_dict() for a in x.plan.assumptions)
+    plan_table = Table(title="Plan assumptions", sheet="assumptions", columns=(
+        Column(key="name", label="Parameter"), Column(key="value", label="Value"), Column(key="unit", label="Unit"),
+        Column(key="source", label="Source"), Column(key="quality", label="Quality")), rows=plan_rows)
+    params = []
+    for name, p in x.forecast.parameters.items():
+        dist = {k: v for k, v in p.items() if k not in ("source", "date", "per_year", "median")}
+        params.append({"name": name, "distribution": ", ".join(f"{k}={v}" for k, v in dist.items()), "median": p.get("median"),
+                       "per_year": p.get("per_year"), "source": p.get("source"), "date": p.get("date")})
+    scen_table = Table(title=f"Forecast parameters ({x.forecast.title or x.forecast.scenario})", sheet="forecast parameters", columns=(
+        Column(key="name", label="Parameter"), Column(key="distribution", label="Distribution"), Column(key="median", label="Median"),
+        Column(key="per_year", label="Per year"), Column(key="source", label="Source"), Column(key="date", label="Date")), rows=tuple(params))
+    cal = x.calibration["calibration"] if x.calibration is not None else x.calibration_defaults
+    eff = [
+        {"name": "gemm.eta_max", "value": cal.gemm.eta_max, "source": cal.source("gemm")},
+        {"name": "gemm.x_half [FLOP]", "value": cal.gemm.x_half, "source": cal.source("gemm")},
+        {"name": "train.eta_max", "value": cal.train.eta_max, "source": cal.source("train")},
+        {"name": "prefill.eta_max", "value": cal.prefill.eta_max, "source": cal.source("prefill")},
+        {"name": "decode_bw_frac", "value": cal.decode_bw_frac, "source": cal.source("decode_bw_frac")},
+        {"name": "memory_constant_bytes", "value": cal.memory_constant_bytes, "source": cal.source("memory_constant_bytes")},
+        {"name": "goodput_frac", "value": cal.goodput_frac, "source": cal.source("goodput_frac")},
+        {"name": "train_load_frac", "value": cal.train_load_frac, "source": cal.source("train_load_frac")},
+    ]
+    eff_table = Table(title=f"Model efficiency parameters ({cal.name})", sheet="model efficiency", columns=(
+        Column(key="name", label="Parameter"), Column(key="value", label="Value"), Column(key="source", label="Source")), rows=tuple(eff))
+    formulas = Table(title="Methodology: formulas and their sources", sheet="methodology", columns=(
+        Column(key="what", label="Quantity"), Column(key="formula", label="Formula"), Column(key="source", label="Source")),
+        rows=tuple({"what": w, "formula": f, "source": s} for w, f, s in FORMULAS))
+    note = Text(paragraphs=("Conventions: SI units inside dcplan (GB = 1e9 bytes, GiB = 2^30); dense peak FLOP/s (no sparsity); "
+                            "training FLOPs causal-aware, MFU without recomputation.",))
+    return Section(id="assumptions", title="Assumptions and methodology", blocks=(note, formulas, eff_table, plan_table, scen_table))
+
+
+# --------------------------------------------------------------------------------------------
+# 7. Validation
+# --------------------------------------------------------------------------------------------
+
+
+def validation(x) -> Section:
+    from dcplan.cli.validate_cmd import to_json
+
+    v = to_json(x.validation)
+    train = Table(title="Training runs: published vs predicted", sheet="validation training", columns=(
+        Column(key="id", label="Run"), Column(key="hardware", label="Hardware"), Column(key="n_accelerators", label="Accelerators"),
+        Column(key="counting", label="FLOP counting"), Column(key="published_flops_per_s", label="Published", unit="FLOP/s per accelerator"),
+        Column(key="predicted_flops_per_s", label="Predicted", unit="FLOP/s per accelerator"),
+        Column(key="published_accelerator_hours", label="Published", unit="accelerator-hours"),
+        Column(key="predicted_accelerator_hours", label="Predicted", unit="accelerator-hours"), Column(key="layout", label="Layout"),
+        Column(key="error", label="Not predicted because"), Column(key="source", label="Source"), Column(key="quality", label="Quality")),
+        rows=tuple(v["training"]))
+    infer = Table(title="Serving benchmarks (TensorRT-LLM max throughput): published vs predicted", sheet="validation inference", columns=(
+        Column(key="id", label="Benchmark"), Column(key="n_accelerators", label="Accelerators"), Column(key="precision", label="Precision"),
+        Column(key="published_tokens_per_s", label="Published", unit="output tokens/s"), Column(key="predicted_tokens_per_s", label="Predicted", unit="output tokens/s"),
+        Column(key="predicted_batch", label="Predicted batch"), Column(key="quality", label="Quality")), rows=tuple(v["inference"]))
+    text = Text(paragraphs=("Every row is predicted with the shipped defaults and the published layout where one is given; "
+                            "no constant is tuned per run. Rows that cannot be predicted say why.",))
+    return Section(id="validation", title="Validation against published runs", blocks=(text, train, infer))
+
+
+def build_report(x) -> Report:
+    """The seven sections of the capacity report, from gathered inputs."""
+    sections = (executive_summary(x), accuracy(x), capacity(x), market(x), sensitivity(x), assumptions(x), validation(x))
+    from dcplan.cli.validate_cmd import to_json
+
+    data = {
+        "seed": x.seed,
+        "plan": x.plan.to_dict(),
+        "forecast": x.forecast.to_dict(),
+        "scenarios": [{"name": f.scenario, "metrics": {k: v.as_dict() for k, v in f.metrics.items()}, "years": list(f.years)} for f in x.scenarios],
+        "sensitivity": x.tornado.to_dict(),
+        "backtest": x.backtest.to_dict(),
+        "validation": to_json(x.validation),
+        "calibration": ({k: v for k, v in x.calibration.items() if k != "calibration"} if x.calibration is not None else None),
+    }
+    return Report(
+        title=f"dcplan capacity report: {x.plan.workload}",
+        subtitle=f"Workload {x.plan.source_file or x.plan.workload}; scenario {x.forecast.title or x.forecast.scenario}",
+        created=x.created,
+        sections=sections,
+        data=data,
+    )

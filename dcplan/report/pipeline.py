@@ -1,0 +1,108 @@
+"""Gather what a report needs: plan a workload, forecast a scenario, score the model.
+
+The one place the report stage calls the other stages (CLI and dashboard share it); the
+assembled :class:`~dcplan.report.document.Report` is built from the :class:`ReportInputs`
+it returns, by pure functions in :mod:`dcplan.report.assemble`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+#: Samples of the report's forecast (the CLI default) and of the scenario comparison/backtest.
+FORECAST_SAMPLES = 10_000
+COMPARISON_SAMPLES = 2_000
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class ReportInputs:
+    """Result objects of every stage a report shows."""
+
+    plan: Any
+    """CapacityPlan."""
+    forecast: Any
+    """Forecast of the chosen scenario."""
+    scenarios: tuple[Any, ...]
+    """Forecasts of every shipped scenario (for the comparison)."""
+    tornado: Any
+    """Tornado of energy in the sensitivity year."""
+    backtest: Any
+    validation: dict[str, Any]
+    """dcplan.cli.validate_cmd.validation_results() (rows and summaries)."""
+    calibration: Any | None = None
+    """A profile's calibration report when --profile was given."""
+    calibration_defaults: Any = None
+    """The shipped efficiency defaults (Calibration) used without a profile."""
+    created: str = ""
+    seed: int = 0
+    sensitivity_year: int = 2030
+
+
+def default_workload() -> Path:
+    from dcplan.io.catalog import data_dir
+
+    return data_dir() / "workloads" / "portfolio.yaml"
+
+
+def gather(
+    *,
+    workload: str | None = None,
+    workload_text: str | None = None,
+    scenario: str = "base",
+    profile: str | None = None,
+    seed: int = 0,
+    samples: int = FORECAST_SAMPLES,
+    created: str | None = None,
+) -> ReportInputs:
+    """Run every stage for a report. ``workload_text`` (the dashboard's editor) wins over ``workload``."""
+    from dcplan.capacity.loaders import load_plan_inputs, parse_workload_text, read_cost_defaults, resolve
+    from dcplan.capacity.plan import plan_capacity
+    from dcplan.cli.validate_cmd import validation_results
+    from dcplan.forecast.backtest import run_backtest
+    from dcplan.forecast.engine import run_forecast
+    from dcplan.forecast.sensitivity import tornado
+    from dcplan.io.catalog import default_calibration
+    from dcplan.io.market import read_observations
+    from dcplan.io.scenario import list_scenarios, load_scenario
+
+    if workload_text is not None:
+        spec, origin = parse_workload_text(workload_text, "workload.yaml")
+        inputs = resolve(spec, origin, read_cost_defaults(), profile=profile)
+    else:
+        inputs = load_plan_inputs(workload or default_workload(), profile=profile)
+    plan = plan_capacity(inputs)
+    obs = read_observations()
+    sc = load_scenario(scenario)
+    fc = run_forecast(sc, samples=samples, seed=seed, observations=obs)
+    others = tuple(run_forecast(name, samples=COMPARISON_SAMPLES, seed=seed, observations=obs) for name in list_scenarios())
+    year = 2030 if 2030 in fc.years else fc.years[len(fc.years) // 2]
+    calibration = _calibration_report(profile) if profile else None
+    return ReportInputs(
+        plan=plan,
+        forecast=fc,
+        scenarios=others,
+        tornado=tornado(sc, metric="energy_twh", year=year),
+        backtest=run_backtest(sc, obs, samples=COMPARISON_SAMPLES, seed=seed),
+        validation=validation_results(),
+        calibration=calibration,
+        calibration_defaults=default_calibration(),
+        created=created or _inputs_date(),
+        seed=seed,
+        sensitivity_year=year,
+    )
+
+
+def _calibration_report(profile: str) -> Any:
+    """The held-out accuracy of a calibrated profile (dcplan calibrate), for section 2."""
+    from dcplan.io.calibration import read_calibration_document
+
+    return read_calibration_document(profile)
+
+
+def _inputs_date() -> str:
+    """The date of the inputs: the newest commit-free marker we have is today's date at the edge."""
+    import datetime
+
+    return datetime.date.today().isoformat()

@@ -1,0 +1,151 @@
+"""Capacity reports: every format written, rendered and read back; paths are safe."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dcplan.errors import InputError
+from dcplan.report.assemble import build_report
+from dcplan.report.output import output_paths, parse_formats, write_report
+from dcplan.report.pipeline import gather
+
+SAMPLES = 1000
+
+
+@pytest.fixture(scope="module")
+def inputs():
+    return gather(scenario="base", seed=3, samples=SAMPLES, created="2026-11-28")
+
+
+@pytest.fixture(scope="module")
+def written(inputs, tmp_path_factory):
+    report = build_report(inputs)
+    out = tmp_path_factory.mktemp("report")
+    res = write_report(report, output_paths(str(out) + "/", ["html", "pdf", "xlsx", "md", "json"]))
+    assert res.failed == {}, res.failed
+    return report, res.written
+
+
+SECTIONS = ("Executive summary", "Hardware and model accuracy", "Capacity plan per option", "Market forecast",
+            "Sensitivity", "Assumptions and methodology", "Validation against published runs")
+
+
+@pytest.mark.slow
+def test_pdf_renders_with_every_section(written, tmp_path):
+    _, files = written
+    pdf = files["pdf"]
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    for i, title in enumerate(SECTIONS, start=1):
+        assert f"{i}. {title}" in text, title
+    assert "page 1 of" in text  # page numbers in the footer
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    pages = int(next(line for line in info.splitlines() if line.startswith("Pages:")).split()[1])
+    assert pages >= len(SECTIONS)
+    subprocess.run(["pdftoppm", "-r", "40", "-f", "1", "-l", "3", "-png", str(pdf), str(tmp_path / "page")], check=True)
+    pngs = sorted(tmp_path.glob("page-*.png"))
+    assert len(pngs) == 3 and all(p.stat().st_size > 5000 for p in pngs)
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_html_is_self_contained_and_draws_every_chart_offline(written):
+    from playwright.sync_api import sync_playwright
+
+    from dcplan.report.browser import CHROMIUM_FLAGS, find_chromium
+
+    report, files = written
+    html = files["html"].read_text()
+    assert "<script src=" not in html and "<link " not in html  # plotly.js is inline; nothing is fetched
+    assert html.count("Plotly.newPlot(") == len(report.figures())
+    errors, requests = [], []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=find_chromium(), args=CHROMIUM_FLAGS)
+        page = browser.new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(files["html"].as_uri())
+        page.wait_for_function(f"() => document.querySelectorAll('.plot .main-svg').length >= {len(report.figures())}", timeout=60000)
+        browser.close()
+    assert errors == []
+    assert all(u.startswith(("file:", "data:", "blob:")) for u in requests), [u for u in requests if not u.startswith("file:")]
+
+
+def test_xlsx_reads_back_to_the_json_numbers(written):
+    import pandas as pd
+
+    _, files = written
+    data = json.loads(files["json"].read_text())
+    sheets = pd.read_excel(files["xlsx"], sheet_name=None)
+    options = sheets["plan options"].set_index("Option")
+    for o in data["plan"]["options"]:
+        row = options.loc[o["hardware"]]
+        assert row["Capex [USD]"] == pytest.approx(o["capex_usd"])
+        assert row["TCO [USD/yr]"] == pytest.approx(o["tco_usd_per_year"])
+        assert row["Accelerators"] == o["accelerators"]
+    pct = sheets["forecast percentiles"]
+    energy = data["forecast"]["metrics"]["energy_twh"]
+    got = pct[pct["Metric"] == "energy_twh"].sort_values("Year")
+    assert list(got["Year"]) == data["forecast"]["years"]
+    assert list(got["P50"]) == pytest.approx(energy["p50"])
+    assert {"timeline", "assumptions", "validation training", "validation inference"} <= set(sheets)
+    assert pd.api.types.is_numeric_dtype(options["IT power [MW]"])
+
+
+def test_markdown_has_sections_and_tables(written):
+    _, files = written
+    md = files["md"].read_text()
+    for i, title in enumerate(SECTIONS, start=1):
+        assert f"## {i}. {title}" in md
+    assert "| Option |" in md or "| Rank |" in md
+
+
+def test_same_seed_same_numbers(inputs):
+    again = gather(scenario="base", seed=3, samples=SAMPLES, created="2026-11-28")
+    a = json.dumps(build_report(inputs).data, sort_keys=True, default=str)
+    b = json.dumps(build_report(again).data, sort_keys=True, default=str)
+    assert a == b
+
+
+@pytest.mark.parametrize("bad", ["../../etc/x", "/etc/x", "sub/../../x", ".hidden", "a b", "-x", "x\x00y"])
+def test_crafted_output_names_are_refused(bad, tmp_path):
+    with pytest.raises(InputError):
+        output_paths(bad, ["html"], within=tmp_path)
+
+
+def test_names_inside_the_folder_are_accepted(tmp_path):
+    assert output_paths("q3/plan", ["md"], within=tmp_path)["md"] == (tmp_path / "q3" / "plan.md").resolve()
+
+
+def test_paths_stay_inside_the_chosen_directory(tmp_path):
+    paths = output_paths(str(tmp_path / "q3-plan.pdf"), ["html", "pdf"])
+    assert paths["pdf"] == tmp_path / "q3-plan.pdf" and paths["html"] == tmp_path / "q3-plan.html"
+    with pytest.raises(InputError, match="format"):
+        parse_formats("html,docx")
+
+
+def test_no_overwrite_without_force_and_one_failure_keeps_the_others(written, tmp_path):
+    report, _ = written
+    paths = output_paths(str(tmp_path) + "/", ["md", "json"])
+    write_report(report, paths)
+    with pytest.raises(InputError, match="exists"):
+        write_report(report, paths)
+    before = paths["md"].read_bytes()
+    res = write_report(report, paths, force=True)
+    assert res.failed == {} and paths["md"].read_bytes() == before
+
+
+@pytest.mark.slow
+def test_cli_pdf_failure_leaves_other_formats(tmp_path):
+    # no chromium on PATH: the PDF fails, the HTML and JSON are written, exit status 1
+    venv_bin = str(Path(sys.executable).parent)
+    env = {"PATH": venv_bin, "HOME": str(tmp_path)}
+    r = subprocess.run([sys.executable, "-m", "dcplan", "report", "--format", "json,pdf,md", "--samples", "500",
+                        "--out", str(tmp_path / "r")], capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 1, r.stderr
+    assert (tmp_path / "r.json").exists() and (tmp_path / "r.md").exists() and not (tmp_path / "r.pdf").exists()
+    assert "pdf failed" in r.stderr and "Chromium" in r.stderr
+    assert shutil.which("chromium")  # the rest of the suite does render PDFs
