@@ -69,6 +69,8 @@ def create_app(settings: Settings | None = None):
             html.Header([html.Span("dcplan", className="brand"), html.Span("AI datacenter capacity and market planner", className="tagline"), nav],
                         className="header"),
             html.Main(id=Shell.PAGE, className="page"),
+            # the planner's result outlives its page so the reports page can use it
+            dcc.Store(id="plan-store", storage_type="session"),
         ],
         className="shell",
     )

@@ -114,7 +114,6 @@ def layout(settings):
             html.Div(dcc.Graph(id=ID.TIMELINE, config={"displaylogo": False}), className="card"),
         ]),
         html.Div([html.Button("Download plan (JSON)", id=ID.DOWNLOAD_BUTTON), dcc.Download(id=ID.DOWNLOAD)]),
-        dcc.Store(id=ID.STORE, storage_type="session"),
     ])
 
 
@@ -171,12 +170,14 @@ def register_callbacks(app, settings) -> None:
                   Output(ID.COST, "figure"), Output(ID.CAPACITY, "figure"), Output(ID.TIMELINE, "figure"),
                   Input(ID.RUN, "n_clicks"), State(ID.EDITOR, "value"), State(ID.HARDWARE, "value"))
     def plan(_clicks, text, hardware):
-        return run_plan(text, hardware)
+        data, *rest = run_plan(text, hardware)
+        return ({"plan": data, "text": text} if data else None), *rest
 
     @app.callback(Output(ID.DOWNLOAD, "data"), Input(ID.DOWNLOAD_BUTTON, "n_clicks"), State(ID.STORE, "data"), prevent_initial_call=True)
     def download(_n, data):
         import json
 
-        if not data:
+        if not data or not data.get("plan"):
             return no_update
-        return {"content": json.dumps(data, indent=1), "filename": f"dcplan-plan-{data.get('workload', 'workload')}.json"}
+        plan = data["plan"]
+        return {"content": json.dumps(plan, indent=1), "filename": f"dcplan-plan-{plan.get('workload', 'workload')}.json"}

@@ -1,16 +1,77 @@
-"""Reports page (filled in as its stage lands)."""
+"""Reports page: the capacity report of the current plan and scenario, in any format."""
 
 from __future__ import annotations
 
+import base64
+import tempfile
+from pathlib import Path
+
+from dashboards.ids import Planner as PlannerID
+from dashboards.ids import Reports as ID
+
 PATH = "/reports"
 TITLE = "Reports"
+#: Forecast samples of a dashboard report (the CLI's `dcplan report` uses 10,000).
+SAMPLES = 2000
+FORMATS = (("html", "HTML (interactive, offline)"), ("pdf", "PDF"), ("xlsx", "Excel (one sheet per table)"), ("md", "Markdown"), ("json", "JSON"))
+MIME = {"html": "text/html", "pdf": "application/pdf", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "md": "text/markdown", "json": "application/json"}
+
+
+def build(fmt: str, scenario: str, workload_text: str | None) -> tuple[str, bytes]:
+    """(file name, bytes) of the report in ``fmt``: the same code as `dcplan report`."""
+    from dcplan.report.assemble import build_report
+    from dcplan.report.output import output_paths, write_report
+    from dcplan.report.pipeline import gather
+
+    report = build_report(gather(workload_text=workload_text, scenario=scenario, samples=SAMPLES))
+    with tempfile.TemporaryDirectory(prefix="dcplan-report-") as tmp:
+        paths = output_paths("dcplan-report", [fmt], within=Path(tmp))
+        res = write_report(report, paths)
+        if res.failed:
+            from dcplan.errors import InputError
+
+            raise InputError("format", f"{fmt} failed: {res.failed[fmt]}")
+        path = res.written[fmt]
+        return path.name, path.read_bytes()
 
 
 def layout(settings):
-    from dash import html
+    from dash import dcc, html
 
-    return html.Div([html.H2(TITLE), html.P("Coming with its stage.", className="hint")])
+    from dcplan.io.scenario import list_scenarios
+
+    return html.Div([
+        html.H2("Reports"),
+        html.P("The capacity report (executive summary, model accuracy, plan per option, market forecast, sensitivity, assumptions, "
+               f"validation) for the workload on the planner page (or the shipped portfolio sample) and a scenario, with a {SAMPLES:,}-sample "
+               "forecast. The command line gives the same report: dcplan report --workload W.yaml --scenario base.", className="hint"),
+        html.Div([
+            html.Label("Scenario"),
+            dcc.Dropdown(id="rep-scenario", options=[{"label": n, "value": n} for n in list_scenarios()], value="base", clearable=False),
+            html.Label("Format"),
+            dcc.RadioItems(id=ID.FORMAT, options=[{"label": lab, "value": k} for k, lab in FORMATS], value="html"),
+            html.Div(html.Button("Build and download", id=ID.BUILD, n_clicks=0), style={"marginTop": "0.8rem"}),
+            dcc.Loading(html.Div(id=ID.STATUS, style={"marginTop": "0.6rem"})),
+            dcc.Download(id=ID.DOWNLOAD),
+        ], className="card controls", style={"maxWidth": "560px"}),
+    ])
 
 
 def register_callbacks(app, settings) -> None:
-    return None
+    from dash import Input, Output, State, html, no_update
+
+    from dcplan.errors import InputError
+
+    @app.callback(Output(ID.DOWNLOAD, "data"), Output(ID.STATUS, "children"),
+                  Input(ID.BUILD, "n_clicks"), State(ID.FORMAT, "value"), State("rep-scenario", "value"),
+                  State(PlannerID.STORE, "data"), prevent_initial_call=True)
+    def make(_n, fmt, scenario, planner):
+        text = (planner or {}).get("text") if isinstance(planner, dict) else None
+        try:
+            name, data = build(fmt, scenario, text)
+        except InputError as exc:
+            return no_update, html.Div(exc.one_line(), className="error")
+        source = "the planner's workload" if text else "the shipped portfolio sample"
+        status = html.Div(f"Built {name} ({len(data):,} bytes) for {source}, scenario {scenario}.", className="ok")
+        return {"content": base64.b64encode(data).decode(), "filename": name, "base64": True, "type": MIME[fmt]}, status
