@@ -1,18 +1,33 @@
 """``dcplan run``: the main job on embedded defaults (what ``make run`` does).
 
-Each stage that exists runs in order on this machine with shipped data: score the model on
-published runs, estimate the sample jobs, and (as the stages land) profile, calibrate, plan,
-forecast, report and serve the dashboard.
+1. profile this machine with the quick sweep, or reuse a profile of it in profiles/;
+2. calibrate the model on that profile (held-out errors printed);
+3. plan the sample workload (data/workloads/portfolio.yaml);
+4. run the base market forecast;
+5. write the capacity report (all formats) to reports/run-<time>/;
+6. serve the dashboard on http://127.0.0.1:8050 with those results (unless --no-serve).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from dcplan.cli.main import whole
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="the main job: every stage end to end on shipped defaults")
-    p.add_argument("--no-serve", action="store_true", help="stop after writing results (do not serve the dashboard)")
+    p = sub.add_parser("run", help="the main job: profile, calibrate, plan, forecast, report, dashboard")
+    p.add_argument("--no-serve", action="store_true", help="stop after writing the report (do not serve the dashboard)")
+    p.add_argument("--port", type=whole, default=8050, help="dashboard port (default 8050)")
+    p.add_argument("--profiles", default="profiles", help="folder of profiles to reuse or write (default profiles/)")
+    p.add_argument("--reports", default="reports", help="folder for the run's report (default reports/)")
+    p.add_argument("--workload", help="workload to plan (default data/workloads/portfolio.yaml)")
+    p.add_argument("--scenario", default="base", help="forecast scenario (default base)")
     p.set_defaults(handler=run)
 
 
@@ -22,22 +37,106 @@ def _step(title: str) -> None:
     Console().rule(f"[bold]{title}")
 
 
+def find_local_profile(folder: Path, host: str) -> Path | None:
+    """The newest complete CPU profile of ``host`` in ``folder`` (None if there is none)."""
+    best: tuple[str, Path] | None = None
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        if path.name.endswith(".calibration.json"):
+            continue
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if not isinstance(doc, dict) or doc.get("kind") != "dcplan-profile" or doc.get("partial"):
+            continue
+        env = doc.get("environment") or {}
+        if env.get("hostname") != host or (doc.get("device") or {}).get("type", "cpu") != "cpu":
+            continue
+        created = str(doc.get("created") or env.get("date") or "")
+        if best is None or created > best[0]:
+            best = (created, path)
+    return best[1] if best else None
+
+
+def _dcplan(*args: str) -> None:
+    """Run a dcplan command in a child process (profiling imports torch; keep it out of this one)."""
+    r = subprocess.run([sys.executable, "-m", "dcplan", *args])
+    if r.returncode != 0:
+        raise SystemExit(r.returncode)
+
+
+def profile_and_calibrate(folder: Path) -> Path:
+    """Steps 1-2: (re)use or measure a profile of this machine; return its calibration file."""
+    host = socket.gethostname()
+    _step(f"1. Profile of this machine ({host})")
+    profile = find_local_profile(folder, host)
+    if profile is not None:
+        print(f"reusing {profile}")
+    else:
+        print("no profile of this machine yet: running the quick sweep (about 2 minutes on 2 cores)", flush=True)
+        before = set(folder.glob("*.json")) if folder.is_dir() else set()
+        _dcplan("profile", "--sweep", "quick", "--out", str(folder))
+        new = sorted(set(folder.glob("*.json")) - before)
+        profile = next((p for p in new if not p.name.endswith(".calibration.json")), None)
+        if profile is None:
+            raise SystemExit("dcplan: error: the profile step wrote no profile")
+    _step("2. Calibration (held-out errors)")
+    from dcplan.cli.calibrate_cmd import default_out
+
+    cal = default_out(str(profile))
+    if cal.exists():
+        print(f"reusing {cal} (delete it to calibrate again)")
+        _show_heldout(cal)
+    else:
+        _dcplan("calibrate", str(profile), "--out", str(cal))
+    return cal
+
+
+def _show_heldout(cal: Path) -> None:
+    from dcplan.cli.output import table
+
+    doc = json.loads(cal.read_text(encoding="utf-8"))
+    rows = [(k, v.get("n"), *(f"{v.get(m, float('nan')):.1f}" for m in ("median_ape_pct", "p90_ape_pct", "max_ape_pct", "bias_pct")))
+            for k, v in (doc.get("heldout") or {}).items() if isinstance(v, dict)]
+    table("Held-out errors of the calibration", ["kind", "n", "median %", "p90 %", "max %", "bias %"], rows)
+
+
 def run(args: argparse.Namespace) -> int:
-    from dcplan.cli import estimate_cmd, validate_cmd
-    from dcplan.estimate import estimate_inference, estimate_training
-    from dcplan.io.catalog import default_calibration, get_hardware, get_model
+    import datetime
 
-    _step("1. The model against published training runs and serving benchmarks")
-    validate_cmd.run(argparse.Namespace(json=False))
+    from dcplan.capacity.loaders import load_plan_inputs
+    from dcplan.capacity.plan import plan_capacity
+    from dcplan.cli import forecast_cmd, plan_cmd
+    from dcplan.report.assemble import build_report
+    from dcplan.report.output import output_paths, write_report
+    from dcplan.report.pipeline import default_workload, gather
 
-    _step("2. Sample estimates: Llama 3.1 70B, 15T tokens on 2,048 H100; served on 8 H100")
-    h100 = get_hardware("h100-sxm")
-    m = get_model("llama-3.1-70b")
-    estimate_cmd.show_train(
-        estimate_training(m, h100, tokens=15e12, n_accelerators=2048, calibration=default_calibration(h100.name))
-    )
-    estimate_cmd.show_infer(
-        estimate_inference(m, h100, n_accelerators=8, input_len=1000, output_len=500, ttft_slo_s=1.0, tpot_slo_s=0.05,
-                           calibration=default_calibration(h100.name))
-    )
+    profiles = Path(args.profiles)
+    cal = profile_and_calibrate(profiles)
+
+    workload = args.workload or str(default_workload())
+    _step(f"3. Capacity plan of {workload}")
+    plan = plan_capacity(load_plan_inputs(workload))
+    plan_cmd.show(plan)
+
+    _step(f"4. Market forecast ({args.scenario})")
+    inputs = gather(workload=workload, scenario=args.scenario, seed=0)
+    forecast_cmd.show(inputs.forecast, [])
+
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = Path(args.reports) / f"run-{stamp}"
+    _step(f"5. Capacity report in {out}/")
+    res = write_report(build_report(inputs), output_paths(str(out) + "/", ["html", "pdf", "xlsx", "md", "json"]))
+    for fmt, path in res.written.items():
+        print(f"wrote {fmt:5s} {path}")
+    for fmt, why in res.failed.items():
+        print(f"dcplan: error: {fmt} failed: {why}", file=sys.stderr)
+
+    if args.no_serve:
+        return 1 if res.failed else 0
+    _step(f"6. Dashboard on http://127.0.0.1:{args.port} (Ctrl-C stops)")
+    from dashboards.serve import serve
+
+    serve(host="127.0.0.1", port=args.port, workers=2,
+          env={"DCPLAN_PROFILES_DIR": str(profiles.resolve()), "DCPLAN_RESULTS_DIR": str(out.resolve()), "DCPLAN_CALIBRATION": str(cal.resolve())})
     return 0

@@ -94,6 +94,15 @@ def ahead(required: np.ndarray, lead_years: np.ndarray, first: int) -> np.ndarra
     return out
 
 
+def _toeplitz(survival: np.ndarray) -> np.ndarray:
+    """[n, t, v] = survival[n, t - v] for v <= t, else 0: the survival matrix of each vintage."""
+    n, years = survival.shape
+    # windows of [s reversed, zeros]: window Y-1-t holds s[t], s[t-1], ..., s[0], 0, ... (a view, no gather)
+    padded = np.concatenate([survival[:, ::-1], np.zeros((n, years - 1))], axis=1)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, years, axis=1)
+    return windows[:, ::-1, :]
+
+
 def run_fleet(x: FleetInputs) -> Fleet:
     """Step the fleet through the years (a loop over years, vectorised over samples)."""
     n, years = x.h100e_per_unit.shape
@@ -106,29 +115,33 @@ def run_fleet(x: FleetInputs) -> Fleet:
     masks = [np.array([g == gv for gv in x.generation_of_vintage], dtype=float)[None, :] for g in gens]
     # layers: what one shipped H100e carries: itself, units, peak W, spend, units of each generation
     layers = np.stack([np.ones((n, years)), units_per_h, x.peak_w_per_h100e, x.price_usd_per_h100e] + [units_per_h * m for m in masks])
-    stocks = np.zeros_like(layers)
-    shipped = np.zeros_like(layers)  # layers x shipments, filled year by year
+    # the year loop needs only H100e (layer 0) and peak W (layer 2) of the surviving fleet; the
+    # other layers follow from the shipments afterwards in one product (same sums, fewer passes)
+    live = layers[[0, 2]]
+    shipped_live = np.zeros_like(live)
     prev_cap = np.zeros(n)
     for t in range(years):
-        surv = np.einsum("knv,nv->kn", shipped[:, :, :t], x.survival[:, t:0:-1]) if t else np.zeros((len(layers), n))
+        surv = np.einsum("knv,nv->kn", shipped_live[:, :, :t], x.survival[:, t:0:-1]) if t else np.zeros((2, n))
         if t <= x.t0:
             ship[:, t] = x.history_h100e[:, t]
-            load = surv[2] + ship[:, t] * x.peak_w_per_h100e[:, t]
+            load = surv[1] + ship[:, t] * x.peak_w_per_h100e[:, t]
             cap_t = np.maximum(prev_cap, load * (1.0 + x.headroom))
         else:
             if t == x.t0 + 1 and x.trend_scale is not None:
-                required[:, x.t0 :] = _trend_required(stocks[0], x.t0, x.trend_scale, years)[:, x.t0 :]
+                stock0 = np.einsum("nv,ntv->nt", live[0][:, : x.t0 + 1] * ship[:, : x.t0 + 1], _toeplitz(x.survival)[:, :, : x.t0 + 1])
+                required[:, x.t0 :] = _trend_required(stock0, x.t0, x.trend_scale, years)[:, x.t0 :]
                 target = ahead(required, x.lead_years, x.t0)
             desired = np.maximum(target[:, t] - surv[0], 0.0)
             feasible = np.minimum(desired, x.chip_cap_h100e[:, t])
-            cap_target = (surv[2] + feasible * x.peak_w_per_h100e[:, t]) * (1.0 + x.headroom)
+            cap_target = (surv[1] + feasible * x.peak_w_per_h100e[:, t]) * (1.0 + x.headroom)
             cap_t = prev_cap + np.clip(cap_target - prev_cap, 0.0, x.grid_add_max_w[:, t])
-            room = np.maximum(cap_t - surv[2], 0.0) / x.peak_w_per_h100e[:, t]
+            room = np.maximum(cap_t - surv[1], 0.0) / x.peak_w_per_h100e[:, t]
             ship[:, t] = np.minimum(feasible, room)
-        shipped[:, :, t] = layers[:, :, t] * ship[None, :, t]
-        stocks[:, :, t] = surv + shipped[:, :, t] * x.survival[None, :, 0]
+        shipped_live[:, :, t] = live[:, :, t] * ship[None, :, t]
         added[:, t] = cap_t - prev_cap
         cap[:, t] = prev_cap = cap_t
+    # stock of every layer in year t: shipments of each vintage v <= t times their survival S(t - v)
+    stocks = np.einsum("knv,ntv->knt", layers * ship[None, :, :], _toeplitz(x.survival))
     return Fleet(
         shipped_h100e=ship,
         required_h100e=required,
