@@ -337,6 +337,12 @@ class EfficiencyCurve:
 
     The continuous form of Calculon's step table by operation size (Isaev et al. SC'23;
     performance-methods.md §5.1). ``x`` is FLOPs for compute curves.
+
+    With ``exponent`` a != 1 the curve is the Hill form eta = eta_max / (1 + (x_half/x)^a)
+    (a = 1 is the curve above): measured CPU GEMMs approach their plateau more slowly than
+    x/(x + x_half) allows (a = 0.70 on the shipped CPU profile; docs/profile-and-calibrate.md).
+    The phase curves (train, prefill) may also carry a per-layer overhead and a memory-traffic
+    term (``t0_per_layer_s``, ``act_passes``); all three default to today's behaviour.
     """
 
     eta_max: float
@@ -344,13 +350,26 @@ class EfficiencyCurve:
     """Work size at which eta reaches half of eta_max [same unit as x]."""
     t0_s: float = 0.0
     """Fixed overhead per operation (launch, sync, framework) [s]."""
+    exponent: float = 1.0
+    """Hill exponent a of the saturation; 1 is eta_max x/(x + x_half)."""
+    t0_per_layer_s: float = 0.0
+    """Overhead per Transformer layer per operation (kernel launches, framework dispatch) [s]."""
+    act_passes: float = 0.0
+    """Passes over the activation bytes (Korthikanti count, plus logits) made by bandwidth-bound
+    elementwise kernels (norms, activations, softmax, loss), at the device's memory bandwidth;
+    0 leaves that work folded into eta."""
 
     def __post_init__(self) -> None:
         _fraction(self, "eta_max")
-        _positive(self, "x_half", "t0_s", allow_zero=True)
+        _positive(self, "x_half", "t0_s", "t0_per_layer_s", "act_passes", allow_zero=True)
+        _positive(self, "exponent")
 
     def eta(self, x: float) -> float:
-        return self.eta_max * x / (x + self.x_half) if x > 0 else 0.0
+        if x <= 0:
+            return 0.0
+        if self.exponent == 1.0:
+            return self.eta_max * x / (x + self.x_half)
+        return self.eta_max / (1.0 + (self.x_half / x) ** self.exponent)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -375,10 +394,29 @@ class Calibration:
     """Achieved fraction of memory bandwidth in a decode step."""
     decode_t0_s: float
     """Fixed overhead per decode step (kernel launches, sampling) [s]."""
+    decode_t0_per_layer_s: float = 0.0
+    """Overhead per decoder layer per decode step (kernel launches, framework dispatch) [s]."""
+    decode_compute: EfficiencyCurve | None = None
+    """Compute efficiency of a decode step as a fraction of dense peak, as a function of the
+    tokens per step on a device (x = batch, not FLOPs). None: the GEMM and prefill curves at
+    the step's per-layer GEMM size (the shipped default). Profiles of CPUs need it: GEMMs of a
+    few rows run far below square GEMMs of the same FLOPs."""
+    optimizer_bytes_factor: float = 1.0
+    """Measured / modelled memory traffic of the optimizer step (the 28 bytes/param Adam update
+    of dcplan.model.time at the decode bandwidth); an unfused optimizer makes more passes."""
+    embedding_grad_passes: float = 0.0
+    """Passes over the token-embedding matrix per micro-batch for its dense gradient (zero-fill,
+    scatter-add, accumulation with a tied output layer), at memory bandwidth; 0 = not modelled."""
     memory_factor: float = 1.0
     """Measured / analytical bytes (allocator reserve, fragmentation)."""
     memory_constant_bytes: float = 0.0
     """Bytes on top of the analytical count (CUDA context, workspaces) [bytes]."""
+    memory_activation_factor: float = 1.0
+    """Measured / analytical activation bytes (a framework's saved tensors beyond the
+    Korthikanti count), applied before ``memory_factor``."""
+    memory_logits_factor: float = 1.0
+    """Measured / analytical fp32 logits bytes (log-softmax output and gradients kept by an
+    unfused loss), applied before ``memory_factor``."""
     intra_alpha_s: float = 10e-6
     """Collective latency per step on the scale-up fabric [s]."""
     intra_bw_frac: float = 0.65
@@ -406,8 +444,9 @@ class Calibration:
             "infer_load_frac",
             "goodput_frac",
         )
-        _positive(self, "decode_t0_s", "memory_constant_bytes", "intra_alpha_s", "inter_alpha_s", allow_zero=True)
-        _positive(self, "memory_factor")
+        _positive(self, "decode_t0_s", "decode_t0_per_layer_s", "memory_constant_bytes", "intra_alpha_s", "inter_alpha_s",
+                  "embedding_grad_passes", allow_zero=True)
+        _positive(self, "memory_factor", "memory_activation_factor", "memory_logits_factor", "optimizer_bytes_factor")
 
     def source(self, name: str) -> str:
         return self.sources.get(name, self.sources.get("*", "unspecified"))

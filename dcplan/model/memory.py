@@ -80,6 +80,17 @@ class InferMemory:
         }
 
 
+def _overhead(states: float, activations: float, logits: float, cal: Calibration) -> float:
+    """Calibrated bytes on top of the analytical ones [bytes].
+
+    total = memory_factor x (states + activation_factor x activations + logits_factor x logits)
+            + memory_constant_bytes; with the shipped factors (1.0) this is
+    analytical x (memory_factor − 1) + constant.
+    """
+    scaled = states + cal.memory_activation_factor * activations + cal.memory_logits_factor * logits
+    return cal.memory_factor * scaled - (states + activations + logits) + cal.memory_constant_bytes
+
+
 def state_bytes_per_param(precision: str) -> tuple[float, float, float]:
     """(weight, gradient, optimizer) bytes per parameter for Adam training in ``precision``.
 
@@ -224,8 +235,7 @@ def train_memory(
             recompute="none", flash_attention=flash_attention, act_bytes=act_bytes,
         )
     logits = 4.0 * s_local * layout.micro_batch * m.vocab_size / layout.tp
-    analytical = weights + grads + optim + activations + logits
-    overhead = analytical * (calibration.memory_factor - 1.0) + calibration.memory_constant_bytes
+    overhead = _overhead(weights + grads + optim, activations, logits, calibration)
     return TrainMemory(
         weights=weights,
         gradients=grads,
@@ -234,6 +244,34 @@ def train_memory(
         logits=logits,
         overhead=overhead,
     )
+
+
+def activation_traffic_bytes(
+    m: ModelSpec,
+    seq_len: float,
+    micro_batch: float,
+    *,
+    layers: float,
+    precision: str,
+    tp: int = 1,
+    sequence_parallel: bool = False,
+    logit_positions: float | None = None,
+) -> float:
+    """Activation bytes one pass of ``micro_batch`` sequences writes through ``layers`` layers [bytes].
+
+    The Korthikanti et al. 2022 per-layer count (no recompute, fused attention; see
+    :func:`activation_bytes_per_layer`) times the layers, plus fp32 logits for
+    ``logit_positions`` tokens (default every token). It is the volume the bandwidth-bound
+    elementwise kernels of a step stream (norms, activations, softmax, loss), used by the
+    time model's ``act_passes`` term; 2-byte activations, 4 for fp32/tf32.
+    """
+    act_bytes = 4.0 if precision in ("fp32", "tf32") else 2.0
+    per_layer = activation_bytes_per_layer(
+        m, seq_len, micro_batch, tp=tp, sequence_parallel=sequence_parallel, recompute="none",
+        flash_attention=True, act_bytes=act_bytes,
+    )
+    positions = seq_len * micro_batch if logit_positions is None else logit_positions
+    return per_layer * layers + 4.0 * positions * m.vocab_size / tp
 
 
 def kv_bytes_per_token(m: ModelSpec, precision: str, tp: int = 1) -> float:
@@ -278,6 +316,5 @@ def infer_memory(
     f = m.moe.d_ff_expert * m.moe.top_k if m.moe is not None else m.d_ff
     acts = prompt_len * (4.0 * m.d_model + (3.0 if m.gated else 2.0) * f / tp) * act_elem
     acts += 4.0 * m.vocab_size / tp  # fp32 logits of the sampled position
-    analytical = weights + kv + acts
-    overhead = analytical * (calibration.memory_factor - 1.0) + calibration.memory_constant_bytes
+    overhead = _overhead(weights + kv, acts, 0.0, calibration)
     return InferMemory(weights=weights, kv_cache=kv, activations=acts, overhead=overhead)

@@ -2,15 +2,20 @@
 
 Training step (per performance-methods.md §3.2-3.4):
   t_microbatch = FLOPs_dev / (peak · eta_gemm(x) · eta_train(x)) + t0 + TP/CP/EP/PP comm
+                 [+ layers · t0_per_layer + act_passes · activation bytes / BW: calibrated
+                  profiles only, both 0 in the shipped defaults]
   t_step       = (m + (p − 1)/v) · t_microbatch        (1F1B bubble with v interleaved chunks,
                                                           Narayanan et al. 2021 §2.2)
                + max(0, t_dp − ⅔ · t_compute_mb)        (gradient sync overlapped with the last
                                                           micro-batch's backward, DDP buckets)
-               + t_optimizer                            (bandwidth-bound Adam update)
+               + t_optimizer                            (bandwidth-bound Adam update [+ dense
+                                                          embedding-gradient passes, calibrated])
 Inference (scaling-book "inference"; llm-analysis): prefill is compute-bound,
-  t_prefill = max(FLOPs/(peak·eta), weight bytes/BW) + t0 + TP comm;
+  t_prefill = max(FLOPs/(peak·eta), weight bytes/BW) + t0 [+ layers · t0_per_layer
+              + act_passes · activation bytes / BW] + TP comm;
 decode is bandwidth-bound,
-  t_decode(B) = max(bytes(B)/(BW·f_bw), FLOPs(B)/(peak·eta)) + t0 + TP comm,
+  t_decode(B) = max(bytes(B)/(BW·f_bw), FLOPs(B)/(peak·eta)) + t0 [+ layers · t0_per_layer] + TP comm,
+  eta = eta_gemm(x) · eta_prefill(x) [or eta_decode(B), a calibrated curve in tokens per step],
   bytes(B) = weights (MoE: the experts B tokens touch) + B · KV bytes/token · context.
 """
 
@@ -21,7 +26,7 @@ from dataclasses import dataclass
 
 from dcplan.model import flops as F
 from dcplan.model.comm import Link, collective_time, group_link
-from dcplan.model.memory import kv_bytes_per_token, params_on_device, state_bytes_per_param
+from dcplan.model.memory import activation_traffic_bytes, kv_bytes_per_token, params_on_device, state_bytes_per_param
 from dcplan.model.params import ParamCounts
 from dcplan.specs import BYTES_PER_ELEMENT, Calibration, HardwareSpec, ModelSpec, ParallelLayout
 
@@ -121,9 +126,14 @@ def train_step_time(
     x = F.largest_layer_gemm_flops(m, tokens_mb, lay.tp)
     eta = compute_eta(cal, x, "train")
     flops_mb = hfu_flops_per_token * lay.micro_batch * seq_len / (lay.tp * lay.pp * lay.cp)
-    t_mb = flops_mb / (peak * eta) + cal.train.t0_s
     links = _links(hw, cal, lay)
     layers = math.ceil((m.n_layers + m.n_encoder_layers) / lay.pp)
+    overhead_mb = cal.train.t0_s + layers * cal.train.t0_per_layer_s
+    t_mb = flops_mb / (peak * eta) + overhead_mb
+    if cal.train.act_passes > 0:
+        act = activation_traffic_bytes(m, seq_len / lay.cp, lay.micro_batch, layers=layers, precision=precision,
+                                       tp=lay.tp, sequence_parallel=lay.sequence_parallel)
+        t_mb += cal.train.act_passes * act / hw.require("hbm_bytes_per_s")
     msg = tokens_mb * m.d_model * act_b
 
     tp_mb = 0.0
@@ -163,9 +173,15 @@ def train_step_time(
             dp_exposed = n_mb * max(0.0, per_mb - t_mb)
         else:
             t_dp = sum(collective_time("all_reduce", p * g_b, n, link) for p, n in groups)
-            dp_exposed = max(0.0, t_dp - BACKWARD_SHARE * (t_mb - cal.train.t0_s))
+            dp_exposed = max(0.0, t_dp - BACKWARD_SHARE * (t_mb - overhead_mb))
     shard = (dense / (lay.dp if lay.zero >= 1 else 1)) + (expert / max(1, lay.dp // lay.ep if lay.zero >= 1 else 1))
-    t_opt = shard * ADAM_UPDATE_BYTES_PER_PARAM / (hw.require("hbm_bytes_per_s") * cal.decode_bw_frac)
+    t_opt = shard * ADAM_UPDATE_BYTES_PER_PARAM * cal.optimizer_bytes_factor / (hw.require("hbm_bytes_per_s") * cal.decode_bw_frac)
+    if cal.embedding_grad_passes > 0:
+        # the dense gradient of the token embedding (zeroed, scatter-added, accumulated with the
+        # tied output layer's) is streamed every micro-batch, whatever the tokens
+        embed = counts.embedding / lay.tp
+        t_mb_embed = cal.embedding_grad_passes * embed * g_b / hw.require("hbm_bytes_per_s")
+        t_opt += n_mb * t_mb_embed
 
     return StepTime(
         compute_s=n_mb * t_mb,
@@ -208,7 +224,11 @@ def prefill_time(
     x = F.largest_layer_gemm_flops(m, tokens, tp)
     t_compute = F.prefill_flops(m, batch, prompt_len) / tp / (peak * compute_eta(cal, x, "prefill"))
     t_weights = counts.total * BYTES_PER_ELEMENT[precision] / tp / (hw.require("hbm_bytes_per_s") * cal.decode_bw_frac)
-    t = max(t_compute, t_weights) + cal.prefill.t0_s
+    layers = m.n_layers + m.n_encoder_layers
+    t = max(t_compute, t_weights) + cal.prefill.t0_s + layers * cal.prefill.t0_per_layer_s
+    if cal.prefill.act_passes > 0:
+        act = activation_traffic_bytes(m, prompt_len, batch, layers=layers, precision=precision, tp=tp, logit_positions=batch)
+        t += cal.prefill.act_passes * act / hw.require("hbm_bytes_per_s")
     link = _tp_link(hw, cal, tp)
     if link is not None:
         msg = tokens * m.d_model * 2.0
@@ -242,10 +262,13 @@ def decode_step_time(
     kv = batch * kv_bytes_per_token(m, precision, tp) * context_len
     t_mem = (weights + kv) / bw
     x = F.largest_layer_gemm_flops(m, batch, tp)
-    eta = compute_eta(cal, x, "prefill")
+    if cal.decode_compute is not None:
+        eta = cal.decode_compute.eta(batch)
+    else:
+        eta = compute_eta(cal, x, "prefill")
     t_comp = batch * F.decode_flops_per_token(m, context_len) / tp / (hw.peak(precision) * eta) if eta > 0 else math.inf
     bound = "memory" if t_mem >= t_comp else "compute"
-    t = max(t_mem, t_comp) + cal.decode_t0_s
+    t = max(t_mem, t_comp) + cal.decode_t0_s + m.n_layers * cal.decode_t0_per_layer_s
     link = _tp_link(hw, cal, tp)
     if link is not None:
         t += m.n_layers * 2 * collective_time("all_reduce", batch * m.d_model * 2.0, tp, link)

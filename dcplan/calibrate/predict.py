@@ -1,0 +1,143 @@
+"""What dcplan's model predicts for each measurement of a profile (time and peak memory).
+
+Every prediction goes through the same functions ``dcplan estimate`` uses
+(:mod:`dcplan.model.time`, :mod:`dcplan.model.memory`), on the :class:`ModelSpec` of the torch
+module that ran, one device, no parallelism:
+
+- train: ``train_step_time`` with micro-batch = batch, one micro-batch, no recomputation;
+  memory ``train_memory``;
+- prefill: ``prefill_time`` of ``batch`` prompts; memory ``infer_memory`` with the cache
+  sized to the prompt and ``batch x prompt_len`` tokens in flight;
+- decode: ``decode_step_time`` at ``context_len``; memory ``infer_memory`` with the cache of
+  ``batch x context_len`` tokens and one token per sequence in flight;
+- seq2seq train: ``train_step_time`` with the encoder-decoder FLOPs of
+  ``dcplan.model.flops.seq2seq_train_flops`` over the mean of the source and target lengths;
+- seq2seq generate: the encoder as a prefill of the source, then ``tgt_len`` decode steps
+  at the mean context (self-attention keys + encoder keys), on the decoder's weights
+  (cross-attention projections are not in that count: a known approximation).
+
+The speed-of-light (uncalibrated roofline) figure is the same prediction with every
+efficiency 1 and every overhead 0: max(FLOPs/peak, bytes/bandwidth).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Callable
+
+from dcplan.model import flops as F
+from dcplan.model.memory import infer_memory, train_memory
+from dcplan.model.params import ParamCounts, count_params
+from dcplan.model.time import decode_step_time, prefill_time, train_step_time
+from dcplan.profile.config import from_measurement
+from dcplan.profile.result import Measurement
+from dcplan.specs import Calibration, EfficiencyCurve, HardwareSpec, ModelSpec, ParallelLayout
+
+TIME_KINDS = ("train", "prefill", "decode", "seq2seq")
+
+SPEED_OF_LIGHT = Calibration(
+    name="speed-of-light",
+    gemm=EfficiencyCurve(eta_max=1.0, x_half=0.0),
+    train=EfficiencyCurve(eta_max=1.0, x_half=0.0),
+    prefill=EfficiencyCurve(eta_max=1.0, x_half=0.0),
+    decode_bw_frac=1.0,
+    decode_t0_s=0.0,
+    memory_factor=1.0,
+    memory_constant_bytes=0.0,
+    sources={"*": "roofline: every efficiency 1, no overhead"},
+)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One model measurement with what the model needs to predict it."""
+
+    m: Measurement
+    spec: ModelSpec
+    counts: ParamCounts
+    precision: str
+
+    @property
+    def cfg(self):
+        return self.m.config
+
+    @property
+    def size(self) -> float:
+        """The work size leave-largest-out sorts by: the operation's FLOPs (bytes for memory)."""
+        return float(self.m.flops or 0.0)
+
+
+def case(m: Measurement) -> Case:
+    spec = from_measurement(m.config).model_spec(m.id)
+    return Case(m=m, spec=spec, counts=count_params(spec), precision=str(m.config["precision"]))
+
+
+def _layout(batch: int) -> ParallelLayout:
+    return ParallelLayout(micro_batch=batch, recompute="none", zero=1, sequence_parallel=False)
+
+
+def _train(c: Case, hw: HardwareSpec, cal: Calibration, seq: float, flops_per_seq: float) -> float:
+    b = int(c.cfg["batch"])
+    step = train_step_time(c.spec, c.counts, hw, cal, _layout(b), seq_len=seq, global_batch=b, precision=c.precision,
+                           hfu_flops_per_token=flops_per_seq / seq)
+    return step.total_s
+
+
+def _decoder_view(spec: ModelSpec, layers: int, name: str) -> ModelSpec:
+    return replace(spec, name=name, architecture="decoder", n_layers=layers, n_encoder_layers=0)
+
+
+def _generate(c: Case, hw: HardwareSpec, cal: Calibration) -> float:
+    b, src, new = int(c.cfg["batch"]), int(c.cfg["src_len"]), int(c.cfg["tgt_len"])
+    enc = _decoder_view(c.spec, c.spec.n_encoder_layers, "encoder")
+    dec = _decoder_view(c.spec, c.spec.n_layers, "decoder")
+    t_enc = prefill_time(enc, count_params(enc), hw, cal, tp=1, batch=b, prompt_len=src, precision=c.precision)
+    t_step, _ = decode_step_time(dec, count_params(dec), hw, cal, tp=1, batch=b, context_len=src + (new + 1) / 2,
+                                 precision=c.precision)
+    return t_enc + new * t_step
+
+
+def predict_time(c: Case, hw: HardwareSpec, cal: Calibration) -> float:
+    """Seconds the model predicts for one timed operation of ``c`` [s]."""
+    kind, cfg = c.m.kind, c.cfg
+    if kind == "train":
+        s = int(cfg["seq_len"])
+        return _train(c, hw, cal, s, F.train_flops_per_token(c.spec, s) * s)
+    if kind == "prefill":
+        return prefill_time(c.spec, c.counts, hw, cal, tp=1, batch=int(cfg["batch"]), prompt_len=int(cfg["prompt_len"]),
+                            precision=c.precision)
+    if kind == "decode":
+        t, _ = decode_step_time(c.spec, c.counts, hw, cal, tp=1, batch=int(cfg["batch"]), context_len=int(cfg["context_len"]),
+                                precision=c.precision)
+        return t
+    if kind == "seq2seq" and cfg["mode"] == "train":
+        src, tgt = int(cfg["src_len"]), int(cfg["tgt_len"])
+        return _train(c, hw, cal, (src + tgt) / 2, F.seq2seq_train_flops(c.spec, src, tgt))
+    if kind == "seq2seq":
+        return _generate(c, hw, cal)
+    raise ValueError(f"no time model for {kind}")
+
+
+def predict_memory(c: Case, cal: Calibration) -> float:
+    """Peak bytes the model predicts for ``c`` (analytical x memory_factor + constant) [bytes]."""
+    kind, cfg = c.m.kind, c.cfg
+    b = int(cfg["batch"])
+    if kind == "train" or (kind == "seq2seq" and cfg["mode"] == "train"):
+        seq = int(cfg["seq_len"]) if kind == "train" else (int(cfg["src_len"]) + int(cfg["tgt_len"])) / 2
+        return train_memory(c.counts, c.spec, _layout(b), seq_len=seq, precision=c.precision, n_microbatches=1, calibration=cal).total
+    if kind == "prefill":
+        p = int(cfg["prompt_len"])
+        return infer_memory(c.counts, c.spec, tp=1, batch=b, context_len=p, prompt_len=b * p, precision=c.precision, calibration=cal).total
+    if kind == "decode":
+        return infer_memory(c.counts, c.spec, tp=1, batch=b, context_len=int(cfg["context_len"]), prompt_len=b,
+                            precision=c.precision, calibration=cal).total
+    src, new = int(cfg["src_len"]), int(cfg["tgt_len"])
+    return infer_memory(c.counts, c.spec, tp=1, batch=b, context_len=src + new, prompt_len=b * src, precision=c.precision,
+                        calibration=cal).total
+
+
+def predictor(kind: str) -> Callable[[Case, HardwareSpec, Calibration], float]:
+    """The prediction function of a held-out kind: time kinds, or 'memory'."""
+    if kind == "memory":
+        return lambda c, hw, cal: predict_memory(c, cal)
+    return predict_time
