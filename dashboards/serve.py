@@ -19,7 +19,7 @@ def serve(*, host: str = "127.0.0.1", port: int = 8050, workers: int = 2, debug:
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
-            self.cfg.set("threads", 2)
+            self.cfg.set("threads", 1)
             self.cfg.set("timeout", 120)
             self.cfg.set("accesslog", None)
             self.cfg.set("loglevel", "warning")

@@ -141,7 +141,7 @@ def run_fleet(x: FleetInputs) -> Fleet:
         added[:, t] = cap_t - prev_cap
         cap[:, t] = prev_cap = cap_t
     # stock of every layer in year t: shipments of each vintage v <= t times their survival S(t - v)
-    stocks = np.einsum("knv,ntv->knt", layers * ship[None, :, :], _toeplitz(x.survival))
+    stocks = np.einsum("knv,ntv->knt", layers * ship[None, :, :], _toeplitz(x.survival), optimize=True)
     return Fleet(
         shipped_h100e=ship,
         required_h100e=required,
