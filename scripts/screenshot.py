@@ -30,7 +30,7 @@ def main() -> None:
             page = browser.new_page(viewport={"width": width, "height": height})
             for path in paths:
                 page.goto(base + path)
-                page.wait_for_timeout(7000)
+                page.wait_for_timeout(int(__import__("os").environ.get("SHOT_WAIT_MS", "7000")))
                 name = path.strip("/").replace("/", "_") or "index"
                 page.screenshot(path=str(out / f"{name}-{tag}.png"), full_page=True)
         browser.close()

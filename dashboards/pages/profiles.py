@@ -1,25 +1,144 @@
-"""The measured-profiles section of the hardware page (filled in when profiles exist)."""
+"""The measured-profiles section of the hardware page: measured vs predicted, held-out errors."""
 
 from __future__ import annotations
 
+import base64
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+from dashboards.app import MAX_UPLOAD_BYTES
 from dashboards.ids import Hardware as ID
 
+KINDS = ("train", "prefill", "decode", "seq2seq", "memory")
 
-def profile_files(settings) -> list[str]:
+
+def profile_files(settings) -> list[Path]:
+    """Raw profiles (not calibration files) in the profiles folder, newest name last."""
     d = settings.profiles_dir
-    return sorted(p.name for p in d.glob("*.json")) if d.is_dir() else []
+    if not d.is_dir():
+        return []
+    return sorted(p for p in d.glob("*.json") if not p.name.endswith(".calibration.json"))
+
+
+@functools.lru_cache(maxsize=8)
+def _calibrated(key: str, text: str):
+    """ProfileCalibration of a profile document (memoised by its content digest ``key``)."""
+    from dcplan.calibrate.profile_fit import calibrate_profile
+    from dcplan.io.profile import profile_from_dict
+
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        from dcplan.errors import InputError
+
+        raise InputError("profile", f"not valid JSON (truncated?): {exc.msg}") from None
+    return calibrate_profile(profile_from_dict(data, key.split("|", 1)[1]), key.split("|", 1)[1])
+
+
+def calibrate_text(text: str, name: str):
+    import hashlib
+
+    return _calibrated(f"{hashlib.sha1(text.encode()).hexdigest()}|{name}", text)
+
+
+def decode_upload(contents: str, filename: str | None) -> str:
+    from dcplan.errors import InputError
+
+    if filename and not filename.lower().endswith(".json"):
+        raise InputError("upload", f"{filename}: upload a profile .json written by dcplan profile")
+    raw = base64.b64decode(contents.partition(",")[2], validate=False)
+    if len(raw) > MAX_UPLOAD_BYTES:
+        raise InputError("upload", f"{filename}: {len(raw):,} bytes; the limit is {MAX_UPLOAD_BYTES:,}")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError("upload", f"{filename}: not UTF-8 text") from None
+
+
+def heldout_rows(pc) -> list[dict[str, Any]]:
+    rows = []
+    for kind, d in pc.heldout_dict().items():
+        if isinstance(d, dict) and "median_ape_pct" in d:
+            rows.append({"kind": kind, "n": d.get("n"), **{k: f"{d[k]:.1f}" for k in ("median_ape_pct", "p90_ape_pct", "max_ape_pct", "bias_pct") if d.get(k) is not None}})
+    return rows
+
+
+def view(text: str, name: str, kind: str):
+    """(scatter figure, curves figure, held-out table) of one profile."""
+    from dash import html
+
+    from dashboards.pages.hardware import simple_table
+    from dcplan.figures.calibration import efficiency_curves, measured_vs_predicted
+
+    pc = calibrate_text(text, name)
+    table = html.Div([
+        html.H3(f"Held-out errors: {name} ({pc.profile.device.name})"),
+        simple_table([("kind", "Kind"), ("n", "n"), ("median_ape_pct", "Median APE [%]"), ("p90_ape_pct", "P90 APE [%]"),
+                      ("max_ape_pct", "Max APE [%]"), ("bias_pct", "Bias [%]")], heldout_rows(pc), table_id="hw-heldout-table"),
+        html.P("Leave-one-configuration-out (and leave-largest-out) errors: the fit never saw the point it predicts.", className="hint"),
+    ])
+    return measured_vs_predicted(pc, kind), efficiency_curves(pc), table
 
 
 def section(settings):
-    from dash import html
+    from dash import dcc, html
 
     files = profile_files(settings)
+    options = [{"label": p.name, "value": str(p)} for p in files]
     return html.Div([
         html.H3("Measured profiles"),
-        html.P(f"{len(files)} profile file(s) in {settings.profiles_dir}." if files else "No profiles yet: run `dcplan profile`.",
-               className="hint", id=ID.PROFILE_STATUS),
+        html.P(f"Profiles in {settings.profiles_dir} (run `dcplan profile` to add one) or upload a profile JSON; each is calibrated "
+               "and scored on held-out configurations.", className="hint"),
+        html.Div([
+            html.Div([
+                html.Label("Profile"),
+                dcc.Dropdown(id=ID.PROFILE, options=options, value=options[-1]["value"] if options else None, clearable=False),
+                html.Label("Or upload a profile (.json)"),
+                dcc.Upload(id=ID.PROFILE_UPLOAD, children=html.Div("Drop or click to choose a profile"), className="upload",
+                           max_size=MAX_UPLOAD_BYTES, accept=".json"),
+                html.Label("Kind"),
+                dcc.RadioItems(id="hw-kind", options=[{"label": k, "value": k} for k in KINDS], value="train", inline=True),
+                html.Div(id=ID.PROFILE_STATUS),
+            ], className="col-narrow controls"),
+            html.Div(dcc.Loading([dcc.Graph(id=ID.PROFILE_SCATTER, config={"displaylogo": False}), html.Div(id=ID.PROFILE_HELDOUT)]),
+                     className="col"),
+        ], className="row"),
+        dcc.Loading(dcc.Graph(id=ID.PROFILE_CURVES, config={"displaylogo": False})),
+        dcc.Store(id=ID.PROFILE_STORE),
     ], className="card")
 
 
 def register_callbacks(app, settings) -> None:
-    return None
+    from dash import Input, Output, State, ctx, html, no_update
+
+    from dcplan.errors import InputError
+
+    @app.callback(Output(ID.PROFILE_STORE, "data"), Output(ID.PROFILE_STATUS, "children"),
+                  Input(ID.PROFILE, "value"), Input(ID.PROFILE_UPLOAD, "contents"), State(ID.PROFILE_UPLOAD, "filename"))
+    def choose(path, contents, filename):
+        try:
+            if ctx.triggered_id == ID.PROFILE_UPLOAD and contents:
+                text = decode_upload(contents, filename)
+                calibrate_text(text, filename or "upload.json")
+                return {"name": filename, "text": text}, html.Div(f"Loaded and calibrated {filename}.", className="ok")
+            if not path:
+                return None, html.Div("No profiles yet: run `dcplan profile`.", className="hint")
+            p = Path(path)
+            if p.parent.resolve() != settings.profiles_dir.resolve():
+                raise InputError("profile", "choose a profile from the list")
+            return {"name": p.name, "path": str(p)}, None
+        except InputError as exc:
+            return no_update, html.Div(exc.one_line(), className="error")
+
+    @app.callback(Output(ID.PROFILE_SCATTER, "figure"), Output(ID.PROFILE_CURVES, "figure"), Output(ID.PROFILE_HELDOUT, "children"),
+                  Input(ID.PROFILE_STORE, "data"), Input("hw-kind", "value"))
+    def show(data, kind):
+        if not data:
+            return no_update, no_update, None
+        try:
+            text = data.get("text") or Path(data["path"]).read_text(encoding="utf-8")
+            return view(text, data["name"], kind or "train")
+        except InputError as exc:
+            return no_update, no_update, html.Div(exc.one_line(), className="error")
