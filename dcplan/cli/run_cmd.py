@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
     plan_cmd.show(plan)
 
     _step(f"4. Market forecast ({args.scenario})")
-    inputs = gather(workload=workload, scenario=args.scenario, seed=0)
+    inputs = gather(workload=workload, scenario=args.scenario, profile=str(cal), seed=0)
     forecast_cmd.show(inputs.forecast, [])
 
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")

@@ -102,12 +102,25 @@ def accuracy(x) -> Section:
         doc = x.calibration
         cal = doc["calibration"]
         prof = doc.get("profile", {}) or {}
+        device = prof.get("device") or {}
+        dev_name = device.get("name", cal.hardware or "device") if isinstance(device, dict) else str(device)
+        in_plan = bool(cal.hardware) and any(o.hardware == cal.hardware for o in x.plan.options)
         blocks.append(Text(paragraphs=(
-            f"Profile used: {prof.get('path', doc.get('path'))} ({prof.get('device', cal.hardware or 'device')}); calibration '{cal.name}'. "
-            "Errors below are on held-out configurations the fit never saw.",)))
+            f"Profile used: {prof.get('path', doc.get('path'))} ({dev_name}, {prof.get('precision', '')}); calibration file {doc.get('path')}. "
+            "Errors below are on held-out configurations the fit never saw.",
+            (f"The plan uses this calibration for {cal.hardware}." if in_plan else
+             "The profiled device is not among the plan's hardware options, so the plan uses the shipped efficiencies (below); "
+             "this calibration shows how well the model predicts measured hardware."),
+        )))
         heldout = doc.get("heldout") or {}
         rows = [{"kind": k, **{m: v.get(m) for m in ("n", "median_ape_pct", "p90_ape_pct", "max_ape_pct", "bias_pct")}}
                 for k, v in heldout.items() if isinstance(v, dict)]
+        if x.profile_calibration is not None:
+            from dcplan.figures.calibration import measured_vs_predicted
+
+            for kind in ("train", "decode", "memory"):
+                blocks.append(Figure(title=f"Measured vs predicted: {kind}", figure=measured_vs_predicted(x.profile_calibration, kind),
+                                     caption="Crosses are held-out predictions; open circles the uncalibrated roofline."))
         blocks.append(Table(title="Calibration: held-out errors", sheet="calibration heldout", columns=(
             Column(key="kind", label="Kind"), Column(key="n", label="n"), Column(key="median_ape_pct", label="Median APE", unit="%"),
             Column(key="p90_ape_pct", label="P90 APE", unit="%"), Column(key="max_ape_pct", label="Max APE", unit="%"),

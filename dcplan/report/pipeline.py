@@ -33,6 +33,8 @@ class ReportInputs:
     """dcplan.cli.validate_cmd.validation_results() (rows and summaries)."""
     calibration: Any | None = None
     """A profile's calibration report when --profile was given."""
+    profile_calibration: Any | None = None
+    """The ProfileCalibration behind it (measured vs predicted points), when its profile is readable."""
     calibration_defaults: Any = None
     """The shipped efficiency defaults (Calibration) used without a profile."""
     created: str = ""
@@ -56,7 +58,12 @@ def gather(
     samples: int = FORECAST_SAMPLES,
     created: str | None = None,
 ) -> ReportInputs:
-    """Run every stage for a report. ``workload_text`` (the dashboard's editor) wins over ``workload``."""
+    """Run every stage for a report. ``workload_text`` (the dashboard's editor) wins over ``workload``.
+
+    ``profile`` is a calibration file: its held-out accuracy fills section 2, and when it
+    calibrates a catalog accelerator (a GPU profile) the plan uses it for that option; a CPU
+    profile is reported but cannot calibrate the plan's accelerators.
+    """
     from dcplan.capacity.loaders import load_plan_inputs, parse_workload_text, read_cost_defaults, resolve
     from dcplan.capacity.plan import plan_capacity
     from dcplan.cli.validate_cmd import validation_results
@@ -67,18 +74,19 @@ def gather(
     from dcplan.io.market import read_observations
     from dcplan.io.scenario import list_scenarios, load_scenario
 
+    calibration = _calibration_report(profile) if profile else None
+    plan_profile = profile if calibration is not None and calibration["calibration"].hardware else None
     if workload_text is not None:
         spec, origin = parse_workload_text(workload_text, "workload.yaml")
-        inputs = resolve(spec, origin, read_cost_defaults(), profile=profile)
+        inputs = resolve(spec, origin, read_cost_defaults(), profile=plan_profile)
     else:
-        inputs = load_plan_inputs(workload or default_workload(), profile=profile)
+        inputs = load_plan_inputs(workload or default_workload(), profile=plan_profile)
     plan = plan_capacity(inputs)
     obs = read_observations()
     sc = load_scenario(scenario)
     fc = run_forecast(sc, samples=samples, seed=seed, observations=obs)
     others = tuple(run_forecast(name, samples=COMPARISON_SAMPLES, seed=seed, observations=obs) for name in list_scenarios())
     year = 2030 if 2030 in fc.years else fc.years[len(fc.years) // 2]
-    calibration = _calibration_report(profile) if profile else None
     return ReportInputs(
         plan=plan,
         forecast=fc,
@@ -87,6 +95,7 @@ def gather(
         backtest=run_backtest(sc, obs, samples=COMPARISON_SAMPLES, seed=seed),
         validation=validation_results(),
         calibration=calibration,
+        profile_calibration=_profile_calibration(calibration),
         calibration_defaults=default_calibration(),
         created=created or _inputs_date(),
         seed=seed,
@@ -99,6 +108,19 @@ def _calibration_report(profile: str) -> Any:
     from dcplan.io.calibration import read_calibration_document
 
     return read_calibration_document(profile)
+
+
+def _profile_calibration(doc: dict[str, Any] | None) -> Any | None:
+    """Recalibrate the profile a calibration file names, for the measured-vs-predicted chart."""
+    if doc is None:
+        return None
+    path = (doc.get("profile") or {}).get("path")
+    if not path or not Path(path).exists():
+        return None
+    from dcplan.calibrate.profile_fit import calibrate_profile
+    from dcplan.io.profile import read_profile
+
+    return calibrate_profile(read_profile(path), path)
 
 
 def _inputs_date() -> str:

@@ -149,3 +149,18 @@ def test_cli_pdf_failure_leaves_other_formats(tmp_path):
     assert (tmp_path / "r.json").exists() and (tmp_path / "r.md").exists() and not (tmp_path / "r.pdf").exists()
     assert "pdf failed" in r.stderr and "Chromium" in r.stderr
     assert shutil.which("chromium")  # the rest of the suite does render PDFs
+
+
+@pytest.mark.slow
+def test_profile_fills_the_accuracy_section():
+    cal = Path(__file__).resolve().parents[2] / "profiles" / "cpu-amd-epyc-1t-standard.calibration.json"
+    x = gather(scenario="low", seed=1, samples=500, profile=str(cal), created="2026-11-28")
+    report = build_report(x)
+    accuracy = next(s for s in report.sections if s.id == "accuracy")
+    titles = [getattr(b, "title", "") for b in accuracy.blocks]
+    assert "Calibration: held-out errors" in titles
+    assert sum(t.startswith("Measured vs predicted") for t in titles) == 3
+    heldout = next(b for b in accuracy.blocks if getattr(b, "title", "") == "Calibration: held-out errors")
+    assert {r["kind"] for r in heldout.rows} >= {"train", "prefill", "decode", "memory"}
+    # a CPU profile cannot calibrate the plan's GPUs: the plan keeps the shipped defaults
+    assert all(o.calibration.startswith("defaults") or "defaults" in o.calibration for o in x.plan.options)
