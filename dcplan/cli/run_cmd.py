@@ -25,6 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-serve", action="store_true", help="stop after writing the report (do not serve the dashboard)")
     p.add_argument("--port", type=whole, default=8050, help="dashboard port (default 8050)")
     p.add_argument("--profiles", default="profiles", help="folder of profiles to reuse or write (default profiles/)")
+    p.add_argument("--profile", help="use this profile instead of finding or measuring one of this machine")
     p.add_argument("--reports", default="reports", help="folder for the run's report (default reports/)")
     p.add_argument("--workload", help="workload to plan (default data/workloads/portfolio.yaml)")
     p.add_argument("--scenario", default="base", help="forecast scenario (default base)")
@@ -65,11 +66,15 @@ def _dcplan(*args: str) -> None:
         raise SystemExit(r.returncode)
 
 
-def profile_and_calibrate(folder: Path) -> Path:
+def profile_and_calibrate(folder: Path, given: str | None = None) -> Path:
     """Steps 1-2: (re)use or measure a profile of this machine; return its calibration file."""
     host = socket.gethostname()
     _step(f"1. Profile of this machine ({host})")
-    profile = find_local_profile(folder, host)
+    profile = Path(given) if given else find_local_profile(folder, host)
+    if given and not profile.exists():
+        from dcplan.errors import InputError
+
+        raise InputError("profile", "file not found", file=given)
     if profile is not None:
         print(f"reusing {profile}")
     else:
@@ -112,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     from dcplan.report.pipeline import default_workload, gather
 
     profiles = Path(args.profiles)
-    cal = profile_and_calibrate(profiles)
+    cal = profile_and_calibrate(profiles, args.profile)
 
     workload = args.workload or str(default_workload())
     _step(f"3. Capacity plan of {workload}")
