@@ -26,11 +26,8 @@ def test_roofline_ridge_points():
 
 
 @pytest.mark.browser
-def test_hardware_page_loads_and_metric_changes_chart(dash_duo):
-    from dashboards import create_app
-
-    app = create_app()
-    dash_duo.start_server(app)
+def test_hardware_page_loads_and_metric_changes_chart(dash_duo, quiet_app):
+    dash_duo.start_server(quiet_app)
     dash_duo.wait_for_page(url=dash_duo.server_url + "/hardware")
     dash_duo.wait_for_element("#hw-bars .main-svg", timeout=20)
     dash_duo.wait_for_text_to_equal("#hw-bars .gtitle", "Dense BF16/FP16 peak [TFLOP/s]", timeout=20)

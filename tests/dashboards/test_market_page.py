@@ -52,12 +52,10 @@ def test_bad_upload_is_reported():
 
 
 @pytest.mark.browser
-def test_market_page_driver_moves_2030_power(dash_duo):
+def test_market_page_driver_moves_2030_power(dash_duo, quiet_app):
     from selenium.webdriver.common.keys import Keys
 
-    from dashboards import create_app
-
-    dash_duo.start_server(create_app())
+    dash_duo.start_server(quiet_app)
     dash_duo.wait_for_page(url=dash_duo.server_url + "/market")
     dash_duo.wait_for_element("#mkt-headline-table", timeout=60)
 

@@ -43,10 +43,8 @@ def test_upload_limits():
 
 
 @pytest.mark.browser
-def test_planner_page_plans_another_sample(dash_duo):
-    from dashboards import create_app
-
-    dash_duo.start_server(create_app())
+def test_planner_page_plans_another_sample(dash_duo, quiet_app):
+    dash_duo.start_server(quiet_app)
     dash_duo.wait_for_page(url=dash_duo.server_url + "/planner")
     dash_duo.wait_for_contains_text("#plan-status", "Planned 'chat-70b'", timeout=60)
     dash_duo.select_dcc_dropdown("#plan-sample", value="train-70b.yaml")

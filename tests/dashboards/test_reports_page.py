@@ -27,10 +27,8 @@ def test_bad_workload_text_is_an_input_error():
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_reports_page_builds_a_markdown_report(dash_duo):
-    from dashboards import create_app
-
-    dash_duo.start_server(create_app())
+def test_reports_page_builds_a_markdown_report(dash_duo, quiet_app):
+    dash_duo.start_server(quiet_app)
     dash_duo.wait_for_page(url=dash_duo.server_url + "/reports")
     dash_duo.find_elements("#rep-format input")[3].click()  # Markdown
     dash_duo.find_element("#rep-build").click()
