@@ -26,17 +26,9 @@ CALIBRATION_KIND = "dcplan-calibration"
 
 
 def _read_json(path: str | Path) -> Any:
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("profile", "file not found", file=str(p)) from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise InputError("profile", f"cannot read: {exc.__class__.__name__}", file=str(p)) from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError("profile", f"not valid JSON (truncated?): {exc.msg}", file=str(p), line=exc.lineno) from None
+    from dcplan.io.yamlio import read_json
+
+    return read_json(path, "profile")
 
 
 def calibration_from_dict(data: Any, file: str) -> Calibration:

@@ -11,7 +11,6 @@ profile.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from pathlib import Path
@@ -219,20 +218,9 @@ def profile_from_dict(data: Any, file: str) -> Profile:
 
 def read_profile(path: str | Path) -> Profile:
     """Load and validate a profile written by ``dcplan profile``."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("profile", "file not found", file=str(p)) from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise InputError("profile", f"cannot read: {exc.__class__.__name__}", file=str(p)) from None
-    if not text.strip():
-        raise InputError("profile", "empty file (truncated?)", file=str(p))
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError("profile", f"not valid JSON (truncated?): {exc.msg}", file=str(p), line=exc.lineno) from None
-    return profile_from_dict(data, str(p))
+    from dcplan.io.yamlio import read_json
+
+    return profile_from_dict(read_json(path, "profile"), str(path))
 
 
 def _strict(obj: Any) -> Any:

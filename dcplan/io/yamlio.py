@@ -99,6 +99,23 @@ def read_yaml(path: str | os.PathLike[str]) -> Located:
     return parse_yaml(text, str(p))
 
 
+def read_json(path: str | os.PathLike[str], field: str = "") -> Any:
+    """Read a JSON file; missing, unreadable, empty or malformed files are InputErrors naming ``field``."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(field, "file not found", file=str(p)) from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+        raise InputError(field, f"cannot read: {exc.__class__.__name__}", file=str(p)) from None
+    if not text.strip():
+        raise InputError(field, "empty file (truncated?)", file=str(p))
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(field, f"not valid JSON (truncated?): {exc.msg}", file=str(p), line=exc.lineno) from None
+
+
 def write_atomic(path: str | os.PathLike[str], write: Callable[[Any], None], *, binary: bool = False, overwrite: bool = False) -> Path:
     """Write through a temporary file in the same directory, then rename.
 
