@@ -131,11 +131,13 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def show_train(e: Any) -> None:
+    from dcplan.units import human_count
+
     lay = e.layout
     rows = [
-        ("model", f"{e.model} ({fmt(e.params_total)} params" + (f", {fmt(e.params_active)} active)" if e.params_active != e.params_total else ")")),
+        ("model", f"{e.model} ({human_count(e.params_total)} params" + (f", {human_count(e.params_active)} active)" if e.params_active != e.params_total else ")")),
         ("hardware", f"{e.n_accelerators} x {e.hardware}, {e.precision}"),
-        ("tokens", f"{fmt(e.tokens)} (seq {e.seq_len}, global batch {e.global_batch} sequences)"),
+        ("tokens", f"{human_count(e.tokens)} (seq {e.seq_len}, global batch {e.global_batch} sequences)"),
         ("training FLOPs", f"{e.flops_total:.3e} (6ND {e.six_nd_flops:.3e})"),
         ("wall clock", f"{e.wall_clock_days:,.2f} days"),
         ("accelerator-hours", f"{e.accelerator_hours:,.0f}"),
