@@ -351,7 +351,7 @@ def assumptions(x) -> Section:
 
 
 def validation(x) -> Section:
-    from dcplan.cli.validate_cmd import to_json
+    from dcplan.validation import to_json
 
     v = to_json(x.validation)
     train = Table(title="Training runs: published vs predicted", sheet="validation training", columns=(
@@ -374,7 +374,7 @@ def validation(x) -> Section:
 def build_report(x) -> Report:
     """The seven sections of the capacity report, from gathered inputs."""
     sections = (executive_summary(x), accuracy(x), capacity(x), market(x), sensitivity(x), assumptions(x), validation(x))
-    from dcplan.cli.validate_cmd import to_json
+    from dcplan.validation import to_json
 
     data = {
         "seed": x.seed,

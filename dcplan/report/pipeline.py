@@ -30,7 +30,7 @@ class ReportInputs:
     """Tornado of energy in the sensitivity year."""
     backtest: Any
     validation: dict[str, Any]
-    """dcplan.cli.validate_cmd.validation_results() (rows and summaries)."""
+    """dcplan.validation.validation_results() (rows and summaries)."""
     calibration: Any | None = None
     """A profile's calibration report when --profile was given."""
     profile_calibration: Any | None = None
@@ -66,13 +66,13 @@ def gather(
     """
     from dcplan.capacity.loaders import load_plan_inputs, parse_workload_text, read_cost_defaults, resolve
     from dcplan.capacity.plan import plan_capacity
-    from dcplan.cli.validate_cmd import validation_results
     from dcplan.forecast.backtest import run_backtest
     from dcplan.forecast.engine import run_forecast
     from dcplan.forecast.sensitivity import tornado
     from dcplan.io.catalog import default_calibration
     from dcplan.io.market import read_observations
     from dcplan.io.scenario import list_scenarios, load_scenario
+    from dcplan.validation import validation_results
 
     calibration = _calibration_report(profile) if profile else None
     plan_profile = profile if calibration is not None and calibration["calibration"].hardware else None
