@@ -82,3 +82,16 @@ def price_cut_to_win(options: list[OptionPlan]) -> dict[str, float | None]:
         acc = o.tco_breakdown_usd_per_year.get("accelerators", 0.0)
         out[o.hardware] = gap / acc if acc > 0 and gap <= acc else None
     return out
+
+
+def price_rise_to_lose(options: list[OptionPlan]) -> tuple[str, str, float] | None:
+    """(winner, runner-up, rise) where a rise of the winner's accelerator price by ``rise``
+    (a fraction) would make its TCO equal the runner-up's; None with fewer than two options.
+    The same linear argument as :func:`price_cut_to_win`, seen from the winner."""
+    order = sorted(options, key=lambda o: o.tco_usd_per_year)
+    if len(order) < 2:
+        return None
+    best, second = order[0], order[1]
+    acc = best.tco_breakdown_usd_per_year.get("accelerators", 0.0)
+    gap = second.tco_usd_per_year - best.tco_usd_per_year
+    return (best.hardware, second.hardware, gap / acc) if acc > 0 else None

@@ -283,7 +283,7 @@ def _key_years_table(fc) -> Table:
 
 
 def sensitivity(x) -> Section:
-    from dcplan.capacity.ranking import price_cut_to_win
+    from dcplan.capacity.ranking import price_cut_to_win, price_rise_to_lose
     from dcplan.figures.forecast import tornado_chart
 
     t = x.tornado
@@ -298,10 +298,18 @@ def sensitivity(x) -> Section:
     flips = [f"{hw}: its accelerator price would have to fall by {frac:.0%} to match {best}" if frac is not None
              else f"{hw}: no accelerator price closes the gap to {best} (the difference is outside accelerator capex)"
              for hw, frac in cuts.items()]
+    rise = price_rise_to_lose(list(x.plan.options))
+    if rise is not None:
+        win, second, frac = rise
+        price = x.plan.option(win).capex_breakdown_usd["accelerators"] / max(1, x.plan.option(win).accelerators)
+        flips.insert(0, f"{win} stays the cheapest until its accelerator price rises by {frac:.0%} (from {_usd(price)} to "
+                        f"{_usd(price * (1 + frac))}), where {second} matches it")
     text = Text(paragraphs=(
         f"What matters most for {t.metric} in {t.year}: {', '.join(b.name for b in t.bars[:3])}.",
         "What would change the recommendation: " + ("; ".join(flips) if flips else "there is only one option") + ". "
-        "Prices are the least certain inputs of the plan (data/costs/defaults.yaml grades most accelerator prices C).",
+        "Prices are the least certain inputs of the plan (data/costs/defaults.yaml grades most accelerator prices C), and "
+        "without a measured profile of each option the model gives every accelerator the same shipped efficiencies: "
+        "software maturity that differs between vendors is not in the plan until a profile is calibrated.",
     ))
     return Section(id="sensitivity", title="Sensitivity", blocks=(text, Figure(title="Tornado", figure=tornado_chart(t, top=12)), table))
 
