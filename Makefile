@@ -1,5 +1,6 @@
 # dcplan: two commands do all the set-up (see README.md).
-#   make run    create/refresh .venv from pyproject.toml, then run the main job
+#   make run    create/refresh .venv from pyproject.toml (and chromium for the PDF report), then
+#               run the main job
 #   make test   create/refresh .venv (with dev tools), install what the browser and PDF tests
 #               need (Debian chromium, chromium-driver, poppler-utils), then run every test
 PYTHON ?= python3
@@ -27,7 +28,9 @@ setup-dev: $(VENV)/.stamp-dev
 system-deps:
 	@scripts/system-deps.sh
 
+# chromium renders the PDF report; without root/sudo the main job still runs (the PDF is skipped, said so)
 run: setup
+	-@scripts/system-deps.sh
 	$(PY) -m dcplan run $(ARGS)
 
 test: setup-dev system-deps
