@@ -14,7 +14,7 @@ from typing import Any, Mapping
 from dcplan.errors import InfeasibleError, InputError
 from dcplan.model import energy as E
 from dcplan.model import flops as F
-from dcplan.model.layout import TrainSetup, evaluate_fixed, search_layout
+from dcplan.model.layout import TrainSetup, check_partial_layout, evaluate_fixed, search_layout
 from dcplan.model.memory import InferMemory, infer_memory, kv_bytes_per_token
 from dcplan.model.params import ParamCounts, count_params
 from dcplan.model.time import decode_step_time, prefill_time
@@ -226,12 +226,7 @@ def estimate_training(
         result = evaluate_fixed(setup, lay, n_accelerators)
         searched = False
     else:
-        if {"tp", "pp", "dp", "cp"} <= set(fixed):
-            product = fixed["tp"] * fixed["pp"] * fixed["dp"] * fixed["cp"]
-            if product != n_accelerators:
-                raise InputError("gpus", f"tp x pp x cp x dp = {product} must equal the accelerator count {n_accelerators}")
-        if "tp" in fixed and model.n_heads % int(fixed["tp"]):
-            raise InputError("tp", f"must divide the {model.n_heads} attention heads of {model.name}, got {fixed['tp']}")
+        check_partial_layout(setup, fixed, n_accelerators)
         result = search_layout(setup, n_accelerators, fixed)
         searched = True
     step = result.step

@@ -73,9 +73,10 @@ def source_for_upload(text: str) -> str:
 
 
 def decode_upload(contents: str, filename: str | None) -> str:
-    from dashboards.pages.planner import decode_upload as decode
+    """Text of an uploaded scenario YAML (see dashboards.uploads)."""
+    from dashboards.uploads import decode_upload as decode
 
-    return decode(contents, filename)
+    return decode(contents, filename, (".yaml", ".yml"))
 
 
 def driver_range(scenario, name: str) -> tuple[float, float, float]:

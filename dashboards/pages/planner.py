@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import functools
 from pathlib import Path
 from typing import Any
@@ -35,19 +34,10 @@ def plan_from_text(text: str, hardware: tuple[str, ...] = ()):
 
 
 def decode_upload(contents: str, filename: str | None) -> str:
-    """Text of an uploaded YAML file; InputError when too large, not text or not YAML-named."""
-    from dcplan.errors import InputError
+    """Text of an uploaded workload YAML (see dashboards.uploads)."""
+    from dashboards.uploads import decode_upload as decode
 
-    if filename and not filename.lower().endswith((".yaml", ".yml")):
-        raise InputError("upload", f"{filename}: upload a .yaml workload file")
-    _, _, b64 = contents.partition(",")
-    raw = base64.b64decode(b64, validate=False)
-    if len(raw) > MAX_UPLOAD_BYTES:
-        raise InputError("upload", f"{filename}: {len(raw):,} bytes; the limit is {MAX_UPLOAD_BYTES:,}")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InputError("upload", f"{filename}: not UTF-8 text") from None
+    return decode(contents, filename, (".yaml", ".yml"))
 
 
 def kpi_cards(plan) -> list:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import functools
 import json
 from pathlib import Path
@@ -23,38 +22,24 @@ def profile_files(settings) -> list[Path]:
 
 
 @functools.lru_cache(maxsize=8)
-def _calibrated(key: str, text: str):
-    """ProfileCalibration of a profile document (memoised by its content digest ``key``)."""
+def calibrate_text(text: str, name: str):
+    """ProfileCalibration of a profile document (memoised by its text and name)."""
     from dcplan.calibrate.profile_fit import calibrate_profile
+    from dcplan.errors import InputError
     from dcplan.io.profile import profile_from_dict
 
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        from dcplan.errors import InputError
-
         raise InputError("profile", f"not valid JSON (truncated?): {exc.msg}") from None
-    return calibrate_profile(profile_from_dict(data, key.split("|", 1)[1]), key.split("|", 1)[1])
-
-
-def calibrate_text(text: str, name: str):
-    import hashlib
-
-    return _calibrated(f"{hashlib.sha1(text.encode()).hexdigest()}|{name}", text)
+    return calibrate_profile(profile_from_dict(data, name), name)
 
 
 def decode_upload(contents: str, filename: str | None) -> str:
-    from dcplan.errors import InputError
+    """Text of an uploaded profile JSON (see dashboards.uploads)."""
+    from dashboards.uploads import decode_upload as decode
 
-    if filename and not filename.lower().endswith(".json"):
-        raise InputError("upload", f"{filename}: upload a profile .json written by dcplan profile")
-    raw = base64.b64decode(contents.partition(",")[2], validate=False)
-    if len(raw) > MAX_UPLOAD_BYTES:
-        raise InputError("upload", f"{filename}: {len(raw):,} bytes; the limit is {MAX_UPLOAD_BYTES:,}")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InputError("upload", f"{filename}: not UTF-8 text") from None
+    return decode(contents, filename, (".json",))
 
 
 def heldout_rows(pc) -> list[dict[str, Any]]:

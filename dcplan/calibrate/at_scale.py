@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping, Sequence
 
 from dcplan.errors import InputError
-from dcplan.specs import Calibration, EfficiencyCurve, HardwareSpec, ModelSpec
+from dcplan.specs import Calibration, HardwareSpec, ModelSpec
 
 COUNTINGS = ("model", "palm", "hardware", "sixn")
 
@@ -250,7 +250,6 @@ def main() -> None:  # pragma: no cover - a report script; its pieces are tested
         table(f"fit {f.parameter} = {f.value:.4f}", ["", "n", "median APE %", "p90 APE %", "max APE %", "bias %"],
               [(k, d.get("n"), *(f"{d.get(x, float('nan')):.1f}" for x in ("median_ape_pct", "p90_ape_pct", "max_ape_pct", "bias_pct")))
                for k, d in (("shipped", f.before), ("fitted", f.after))])
-    _ = EfficiencyCurve  # re-exported for callers building calibrations
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -22,17 +22,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from dcplan.report.assemble import build_report
-    from dcplan.report.output import output_paths, parse_formats, write_report
+    from dcplan.report.output import output_paths, parse_formats, refuse_existing, write_report
     from dcplan.report.pipeline import gather
 
     formats = parse_formats(args.format)
     paths = output_paths(args.out, formats)
     if not args.force:
-        existing = [str(p) for p in paths.values() if p.exists()]
-        if existing:
-            from dcplan.errors import InputError
-
-            raise InputError("out", f"{existing[0]} exists; choose another --out or pass --force")
+        refuse_existing(paths)  # before the minute of work, not after it
     report = build_report(gather(workload=args.workload, scenario=args.scenario, profile=args.profile, seed=args.seed, samples=args.samples))
     result = write_report(report, paths, force=args.force)
     for fmt, path in result.written.items():

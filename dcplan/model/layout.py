@@ -91,6 +91,17 @@ def check_layout(setup: TrainSetup, lay: ParallelLayout, n_accelerators: int) ->
         raise InputError("vpp", "interleaving needs a micro-batch count divisible by pp and at least one layer per virtual stage")
 
 
+def check_partial_layout(setup: TrainSetup, fixed: Mapping[str, object], n_accelerators: int) -> None:
+    """Field-specific errors for the given part of a layout, before the search fills in the rest."""
+    m = setup.model
+    if {"tp", "pp", "dp", "cp"} <= set(fixed):
+        product = int(fixed["tp"]) * int(fixed["pp"]) * int(fixed["dp"]) * int(fixed["cp"])  # type: ignore[call-overload]
+        if product != n_accelerators:
+            raise InputError("gpus", f"tp x pp x cp x dp = {product} must equal the accelerator count {n_accelerators}")
+    if "tp" in fixed and m.n_heads % int(fixed["tp"]):  # type: ignore[call-overload]
+        raise InputError("tp", f"must divide the {m.n_heads} attention heads of {m.name}, got {fixed['tp']}")
+
+
 def evaluate(setup: TrainSetup, lay: ParallelLayout, *, hfu_per_token: Mapping[str, float]) -> tuple[TrainMemory, StepTime, int]:
     """Memory and step time of a valid layout."""
     gb = batch_for(setup, lay.dp)

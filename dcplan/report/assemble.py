@@ -234,13 +234,12 @@ def market(x) -> Section:
                 columns=(Column(key="metric", label="Metric"), Column(key="unit", label="Unit"), Column(key="year", label="Year"),
                          Column(key="p10", label="P10"), Column(key="p50", label="P50"), Column(key="p90", label="P90"), Column(key="mean", label="Mean")),
                 rows=tuple(rows))
-    comp = [c for c in d["backtest"]["comparisons"]]
     comparisons = Table(title="History and published forecasts beside dcplan (same units)", sheet="published vs dcplan",
                         columns=(Column(key="metric", label="Metric"), Column(key="region", label="Region"), Column(key="year", label="Year"),
                                  Column(key="kind", label="Kind"), Column(key="label", label="What"), Column(key="value", label="Published"),
                                  Column(key="p10", label="dcplan P10"), Column(key="p50", label="dcplan P50"), Column(key="p90", label="dcplan P90"),
                                  Column(key="covered", label="In band"), Column(key="source", label="Source")),
-                        rows=tuple(comp))
+                        rows=tuple(d["backtest"]["comparisons"]))
     bt = x.backtest.to_dict()
     bt_rows = tuple({"vintage": v["vintage"], "coverage_frac": v["coverage_frac"], "median_abs_log_error": v["median_abs_log_error"], "bias_log": v["bias_log"]}
                     for v in bt["vintages"])

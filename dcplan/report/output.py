@@ -69,6 +69,13 @@ def output_paths(out: str | None, formats: Sequence[str], *, within: Path | None
     return paths
 
 
+def refuse_existing(paths: dict[str, Path]) -> None:
+    """InputError if any target exists (nothing a user made is overwritten without --force)."""
+    existing = [str(p) for p in paths.values() if p.exists()]
+    if existing:
+        raise InputError("out", f"{existing[0]} exists; choose another --out or pass --force")
+
+
 @dataclass(frozen=True)
 class WriteResult:
     written: dict[str, Path]
@@ -80,9 +87,7 @@ def write_report(report: Report, paths: dict[str, Path], *, force: bool = False)
     from dcplan.report.writers import WRITERS
 
     if not force:
-        existing = [str(p) for p in paths.values() if p.exists()]
-        if existing:
-            raise InputError("out", f"{existing[0]} exists; choose another --out or pass --force")
+        refuse_existing(paths)
     written, failed = {}, {}
     for fmt, path in paths.items():
         try:

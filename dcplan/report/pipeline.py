@@ -124,7 +124,7 @@ def _profile_calibration(doc: dict[str, Any] | None) -> Any | None:
 
 
 def _inputs_date() -> str:
-    """The date of the inputs: the newest commit-free marker we have is today's date at the edge."""
+    """Today's date: the report is stamped with the day its inputs were gathered (read here, at the edge)."""
     import datetime
 
     return datetime.date.today().isoformat()

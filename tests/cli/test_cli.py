@@ -85,8 +85,22 @@ def test_hardware_and_models_commands(run_cli):
             "mi250x", "mi300x", "mi325x", "gaudi2", "gaudi3", "tpu-v3", "tpu-v4", "tpu-v5e", "tpu-v5p", "tpu-v6e"} <= names
 
 
-def test_internal_error_is_one_line_exit_1(tmp_path, run_cli):
-    # a corrupted catalog entry is a bad input; a broken data dir path is an internal surprise
+def test_missing_data_folder_is_one_line_exit_2(tmp_path, run_cli):
     r = run_cli("hardware", "list", env={"DCPLAN_DATA": str(tmp_path / "nowhere")})
     assert r.returncode == 2
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_unexpected_error_is_one_line_exit_1_and_debug_shows_it(monkeypatch, capsys):
+    from dcplan.cli import catalog_cmd
+    from dcplan.cli.main import main
+
+    def broken(args):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(catalog_cmd, "hardware_list", broken)
+    assert main(["hardware", "list"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["dcplan: internal error: RuntimeError: boom (run with --debug for the traceback)"]
+    with pytest.raises(RuntimeError):
+        main(["--debug", "hardware", "list"])
