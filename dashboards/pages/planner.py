@@ -24,13 +24,52 @@ def sample_files() -> dict[str, Path]:
 
 
 @functools.lru_cache(maxsize=32)
-def plan_from_text(text: str, hardware: tuple[str, ...] = ()):
-    """Plan a workload given as YAML text (memoised by its inputs); InputError on bad input."""
+def plan_from_text(text: str, hardware: tuple[str, ...] = (), models: tuple[tuple[str, str], ...] = ()):
+    """Plan a workload given as YAML text (memoised by its inputs); InputError on bad input.
+
+    ``models``: uploaded Hugging Face config.json files as (name, text) pairs, which the
+    workload names by ``model: <name>``; paths in the workload are refused (the browser's text
+    must not read the server's files).
+    """
     from dcplan.capacity.loaders import parse_workload_text, read_cost_defaults, resolve
     from dcplan.capacity.plan import plan_capacity
 
+    specs = {name: model_from_upload_text(body, name) for name, body in models}
     spec, origin = parse_workload_text(text, "workload.yaml")
-    return plan_capacity(resolve(spec, origin, read_cost_defaults(), hardware=list(hardware) or None))
+    return plan_capacity(resolve(spec, origin, read_cost_defaults(), hardware=list(hardware) or None, models=specs, model_files=False))
+
+
+def model_from_upload_text(text: str, filename: str):
+    """The ModelSpec of an uploaded config.json, named after the file (``my-model.json`` -> ``my-model``)."""
+    from dcplan.io.hf_config import config_spec_from_text, default_name
+
+    return config_spec_from_text(text, filename, name=default_name(filename))
+
+
+def add_model_uploads(stored: dict | None, contents: list[str] | str | None, filenames: list[str] | str | None):
+    """(stored models {name: text}, status component) after uploading config.json files."""
+    from dash import html
+
+    from dashboards.uploads import decode_upload as decode
+    from dcplan.errors import InputError
+    from dcplan.model.params import count_params
+    from dcplan.units import human_count
+
+    models = dict(stored or {})
+    contents = contents if isinstance(contents, list) else [contents] if contents else []
+    filenames = filenames if isinstance(filenames, list) else [filenames] * len(contents)
+    lines = []
+    for body, name in zip(contents, filenames, strict=False):
+        try:
+            text = decode(body, name, (".json",))
+            spec = model_from_upload_text(text, name or "config.json")
+        except InputError as exc:
+            return models, html.Div(exc.one_line(), className="error")
+        models[spec.name] = text
+        c = count_params(spec)
+        lines.append(f"{spec.name}: {spec.family}, {human_count(c.total)} parameters, {spec.n_layers} layers, d_model {spec.d_model}")
+    names = ", ".join(f"model: {n}" for n in models)
+    return models, html.Div([html.Div(f"Loaded {line}.") for line in lines] + [html.Div(f"Use in the workload as {names}.")], className="ok")
 
 
 def decode_upload(contents: str, filename: str | None) -> str:
@@ -85,6 +124,11 @@ def layout(settings):
                 html.Label("Or upload a workload YAML"),
                 dcc.Upload(id=ID.UPLOAD, children=html.Div("Drop or click to choose a .yaml file"), className="upload",
                            max_size=MAX_UPLOAD_BYTES, accept=".yaml,.yml"),
+                html.Label("Models outside the catalog: upload Hugging Face config.json files"),
+                dcc.Upload(id=ID.MODEL_UPLOAD, children=html.Div("Drop or click to choose config.json files"), className="upload",
+                           max_size=MAX_UPLOAD_BYTES, accept=".json", multiple=True),
+                dcc.Store(id=ID.MODELS, storage_type="session"),
+                html.Div(id=ID.MODEL_STATUS),
                 html.Label("Hardware options (empty: those in the workload)"),
                 dcc.Dropdown(id=ID.HARDWARE, options=[{"label": n, "value": n} for n in hardware_catalog()], value=[], multi=True),
                 html.Div(html.Button("Plan", id=ID.RUN, n_clicks=0), style={"marginTop": "0.8rem"}),
@@ -107,7 +151,7 @@ def layout(settings):
     ])
 
 
-def run_plan(text: str, hardware: list[str] | None):
+def run_plan(text: str, hardware: list[str] | None, models: dict | None = None):
     """(plan dict or None, status component, summary, figures...) for the page outputs."""
     from dash import html
 
@@ -115,7 +159,7 @@ def run_plan(text: str, hardware: list[str] | None):
     from dcplan.figures.plan import capacity_figure, cost_breakdown_figure, timeline_figure
 
     try:
-        plan = plan_from_text(text or "", tuple(sorted(hardware or ())))
+        plan = plan_from_text(text or "", tuple(sorted(hardware or ())), tuple(sorted((models or {}).items())))
     except InputError as exc:
         empty = _empty_figure()
         return None, html.Div(exc.one_line(), className="error"), None, empty, empty, empty
@@ -158,10 +202,16 @@ def register_callbacks(app, settings) -> None:
 
     @app.callback(Output(ID.STORE, "data"), Output(ID.STATUS, "children"), Output(ID.SUMMARY, "children"),
                   Output(ID.COST, "figure"), Output(ID.CAPACITY, "figure"), Output(ID.TIMELINE, "figure"),
-                  Input(ID.RUN, "n_clicks"), State(ID.EDITOR, "value"), State(ID.HARDWARE, "value"))
-    def plan(_clicks, text, hardware):
-        data, *rest = run_plan(text, hardware)
+                  Input(ID.RUN, "n_clicks"), State(ID.EDITOR, "value"), State(ID.HARDWARE, "value"), State(ID.MODELS, "data"))
+    def plan(_clicks, text, hardware, models):
+        data, *rest = run_plan(text, hardware, models)
         return ({"plan": data, "text": text} if data else None), *rest
+
+    @app.callback(Output(ID.MODELS, "data"), Output(ID.MODEL_STATUS, "children"),
+                  Input(ID.MODEL_UPLOAD, "contents"), State(ID.MODEL_UPLOAD, "filename"), State(ID.MODELS, "data"),
+                  prevent_initial_call=True)
+    def upload_models(contents, filenames, stored):
+        return add_model_uploads(stored, contents, filenames)
 
     @app.callback(Output(ID.DOWNLOAD, "data"), Input(ID.DOWNLOAD_BUTTON, "n_clicks"), State(ID.STORE, "data"), prevent_initial_call=True)
     def download(_n, data):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from dcplan.capacity.costs import CostDefaults, SourcedValue, cost_defaults_from_doc, given
 from dcplan.capacity.inputs import Economics, JobInputs, OptionInputs, PlanInputs, ServiceInputs
@@ -65,8 +65,11 @@ def load_plan_inputs(path: str | Path, *, hardware: Sequence[str] | None = None,
 class _Resolver:
     """Turns one workload's names and blanks into resolved, sourced inputs."""
 
-    def __init__(self, spec: WorkloadSpec, origin: Origin, costs: CostDefaults) -> None:
+    def __init__(self, spec: WorkloadSpec, origin: Origin, costs: CostDefaults, *, models: Mapping[str, ModelSpec] | None = None,
+                 model_files: bool = True) -> None:
         self.spec, self.origin, self.costs = spec, origin, costs
+        self.models = dict(models or {})
+        self.model_files = model_files
 
     def where(self, path: Path_) -> str:
         line = self.origin.line(path)
@@ -88,13 +91,34 @@ class _Resolver:
 
         try:
             if item.model is not None:
-                return get_model(item.model)
+                return self.named_model(item.model)
             if item.active_params is not None:
                 return derive_moe(item.params, item.active_params)
             return derive_dense(item.params)
         except InputError as exc:
             key = "model" if item.model is not None else ("active_params" if exc.field == "active_params" else "params")
             raise self.relocate(exc, path + (key,)) from None
+
+    def named_model(self, ref: str) -> ModelSpec:
+        """A catalog name, a model given alongside the workload (a dashboard upload), or a config.json path.
+
+        A relative path is read relative to the workload file's folder, as profile paths are.
+        Where files may not be read (text from a browser), a path is refused.
+        """
+        from dcplan.io.catalog import normalise
+        from dcplan.io.hf_config import looks_like_path
+
+        uploaded = {normalise(k): v for k, v in self.models.items()}
+        if normalise(ref) in uploaded:
+            return uploaded[normalise(ref)]
+        if looks_like_path(ref):
+            if not self.model_files:
+                raise InputError("model", f"{ref!r}: a path cannot be read here; upload the config.json and name it by its file name")
+            path = Path(ref)
+            if not path.is_absolute() and Path(self.origin.file).is_file():
+                path = Path(self.origin.file).parent / path
+            return get_model(str(path))
+        return get_model(ref)
 
     def economics(self) -> Economics:
         values = {}
@@ -248,11 +272,16 @@ class _Resolver:
 
 
 def resolve(spec: WorkloadSpec, origin: Origin, costs: CostDefaults, *, hardware: Sequence[str] | None = None,
-            profile: str | None = None) -> PlanInputs:
-    """Resolve a parsed workload against the catalogs and the cost defaults."""
+            profile: str | None = None, models: Mapping[str, ModelSpec] | None = None, model_files: bool = True) -> PlanInputs:
+    """Resolve a parsed workload against the catalogs and the cost defaults.
+
+    ``models`` are model descriptions given with the workload (uploaded config.json files, by
+    name); ``model_files=False`` refuses config.json paths (a workload typed in a browser must
+    not read the server's files).
+    """
     from dcplan.io.calibration import read_calibration
 
-    r = _Resolver(spec, origin, costs)
+    r = _Resolver(spec, origin, costs, models=models, model_files=model_files)
     cli_profile = read_calibration(profile) if profile else None
     return PlanInputs(
         name=spec.name, description=spec.description, origin=origin,

@@ -26,7 +26,8 @@ _QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
 def _check_model_ref(obj: Any) -> None:
     """Exactly one of ``model`` (catalog name) or ``params`` (a parameter count) is given."""
     if (obj.model is None) == (obj.params is None):
-        raise InputError("model", "give exactly one of model (a catalog name, see `dcplan models list`) or params (e.g. 70B)")
+        raise InputError("model", "give exactly one of model (a catalog name, see `dcplan models list`, or the path of a Hugging Face "
+                                  "config.json) or params (e.g. 70B)")
     if obj.active_params is not None and obj.params is None:
         raise InputError("active_params", "only with params (catalog models carry their own MoE shape)")
     _positive(obj, "params", "active_params")
@@ -79,7 +80,8 @@ class TrainingJobSpec:
     name: str
     """Label used in tables and JSON."""
     model: str | None = None
-    """Catalog model name (`dcplan models list`)."""
+    """Catalog model name (`dcplan models list`) or the path of a Hugging Face config.json (a file or
+    a folder holding one; relative to the workload file)."""
     params: float | None = None
     """Instead of ``model``: a parameter count (70B); a Llama-3-style shape is derived."""
     active_params: float | None = None
@@ -115,7 +117,7 @@ class InferenceServiceSpec:
 
     name: str
     model: str | None = None
-    """Catalog model name."""
+    """Catalog model name or the path of a Hugging Face config.json (as for training jobs)."""
     params: float | None = None
     """Instead of ``model``: a parameter count."""
     active_params: float | None = None

@@ -423,6 +423,15 @@ def default_name(file: str) -> str:
     return normalise(stem) or "model"
 
 
+def config_spec_from_text(text: str, file: str, *, name: str | None = None) -> ModelSpec:
+    """The ModelSpec of config.json text (an upload), named ``name`` or after ``file``."""
+    from dcplan.io.yamlio import parse_json
+
+    if len(text.encode("utf-8")) > MAX_CONFIG_BYTES:
+        raise InputError("model", f"larger than a config.json (limit {MAX_CONFIG_BYTES:,} bytes)", file=file)
+    return spec_from_config(parse_json(text, file, "model"), file=file, name=name)
+
+
 def load_config_spec(path: str | os.PathLike[str], *, name: str | None = None) -> ModelSpec:
     """The ModelSpec of the config.json at ``path`` (a file or a folder holding one)."""
     data, file = read_config(path)

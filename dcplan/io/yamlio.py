@@ -108,12 +108,17 @@ def read_json(path: str | os.PathLike[str], field: str = "") -> Any:
         raise InputError(field, "file not found", file=str(p)) from None
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
         raise InputError(field, f"cannot read: {exc.__class__.__name__}", file=str(p)) from None
+    return parse_json(text, str(p), field)
+
+
+def parse_json(text: str, file: str = "<string>", field: str = "") -> Any:
+    """Parse JSON text (an upload, a file's contents); empty or malformed text is an InputError naming ``field``."""
     if not text.strip():
-        raise InputError(field, "empty file (truncated?)", file=str(p))
+        raise InputError(field, "empty file (truncated?)", file=file)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError(field, f"not valid JSON (truncated?): {exc.msg}", file=str(p), line=exc.lineno) from None
+        raise InputError(field, f"not valid JSON (truncated?): {exc.msg}", file=file, line=exc.lineno) from None
 
 
 def write_atomic(path: str | os.PathLike[str], write: Callable[[Any], None], *, binary: bool = False, overwrite: bool = False) -> Path:
