@@ -158,8 +158,16 @@ def _measurement(doc: _Doc, raw: Any, path: tuple) -> Measurement:
         time_s=_time_stats(doc, time_raw, path + ("time_s",)) if time_raw is not None else None,
         memory_method=doc.text(m.get("memory_method"), path + ("memory_method",), optional=True),
         device_state=dict(doc.mapping(state, path + ("device_state",))) if state is not None else None,
+        dispatch=_dispatch(doc, m.get("dispatch"), path + ("dispatch",)),
         **opt,  # type: ignore[arg-type]
     )
+
+
+def _dispatch(doc: _Doc, raw: Any, path: tuple) -> dict[str, float] | None:
+    if raw is None:
+        return None
+    d = doc.mapping(raw, path)
+    return {str(k): doc.number(v, path + (k,)) for k, v in d.items()}
 
 
 def _device(doc: _Doc, raw: Any) -> DeviceInfo:

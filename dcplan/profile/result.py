@@ -104,6 +104,10 @@ class Measurement:
     """Mean board power while this point was timed [W]."""
     device_state: Mapping[str, Any] | None = None
     """Clocks, temperature and throttle reasons sampled after timing (NVML)."""
+    dispatch: Mapping[str, float] | None = None
+    """What one operation dispatched (model points): ``ops``, ``gemm_ops``, ``attention_ops``,
+    ``optimizer_ops``, ``other_ops``, ``embedding_backward_ops``, ``other_bytes``, ``embedding_backward_bytes``, ``saved_bytes``
+    (:mod:`dcplan.profile.dispatch`); None where not counted."""
 
     @property
     def time(self) -> float:
@@ -139,6 +143,7 @@ class Measurement:
             "energy_j": self.energy_j,
             "power_w": self.power_w,
             "device_state": dict(self.device_state) if self.device_state else None,
+            "dispatch": dict(self.dispatch) if self.dispatch else None,
         }
 
 

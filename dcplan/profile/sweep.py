@@ -34,6 +34,7 @@ from dcplan.model.memory import infer_memory, train_memory
 from dcplan.model.params import count_params
 from dcplan.profile import workloads as W
 from dcplan.profile.config import TransformerConfig
+from dcplan.profile.dispatch import count_dispatch
 from dcplan.profile.energy import EnergyMeter
 from dcplan.profile.grids import Grid, Shape
 from dcplan.profile.memory import MemoryMeter, PeakMemory, release_free_memory
@@ -238,6 +239,7 @@ class _Live:
     memory: PeakMemory | None
     counted: float | None
     id: str
+    dispatch: dict[str, float] | None = None
 
 
 @dataclass
@@ -319,12 +321,22 @@ class Runner:
         pid = self._new_id(p.kind)
         prepared = None
         share = self._op_s[id(p)] * (self.grid.warmup + 2)
+        dispatched = None
         try:
             with MemoryMeter(self.ctx.device) as meter:
                 prepared = p.prepare(self.ctx)
-                for _ in range(self.grid.warmup):
+                counting = prepared.dispatch and self.count_flops
+                for _ in range(self.grid.warmup - 1 if counting and self.grid.warmup else self.grid.warmup):
                     prepared.run()
+                if counting:  # the last warm-up run, counted (an untimed run like the others)
+                    dispatched = count_dispatch(prepared.run).to_dict()
                 self.ctx.sync()
+        except W.Unsupported as exc:
+            release_free_memory()
+            self.outcome.skipped.append({"kind": p.kind, "config": p.config(), "reason": f"unsupported: {exc}"})
+            self.progress.log(f"{pid} skipped: {exc}")
+            self.progress.advance(self._costs[id(p)], f"{p.kind} (unsupported)")
+            return None
         except Exception as exc:  # noqa: BLE001 - only allocation failures are expected
             if not is_oom(exc):
                 raise
@@ -344,7 +356,7 @@ class Runner:
                     raise
                 release_free_memory()
         self.progress.advance(share, f"prepared {pid}")
-        return _Live(point=p, prepared=prepared, memory=meter.result, counted=counted, id=pid)
+        return _Live(point=p, prepared=prepared, memory=meter.result, counted=counted, id=pid, dispatch=dispatched)
 
     def _run_group(self, group: list[W.Point]) -> None:
         self._live = [lv for lv in (self._prepare(p) for p in group) if lv is not None]
@@ -400,6 +412,7 @@ class Runner:
             energy_j=energy,
             power_w=timed.energy_j / timed.busy_s if (energy is not None and timed.busy_s > 0) else None,
             device_state=state,
+            dispatch=lv.dispatch,
         )
 
 
@@ -421,9 +434,17 @@ def run_sweep(
     count_flops: bool = True,
     extra_points: Sequence[W.Point] = (),
     group_memory_bytes: float = 4e9,
+    native_models: bool = True,
 ) -> Outcome:
-    """Plan (thinned to ``budget_s``) and run grid ``g`` on ``ctx``; ``extra_points`` are appended."""
-    points = build_points(g, ctx.precision) + list(extra_points)
+    """Plan (thinned to ``budget_s``) and run grid ``g`` on ``ctx``; ``extra_points`` are appended.
+
+    ``native_models=False`` keeps only the grid's kernels (GEMMs, copies, attention): a profile of
+    another implementation's models (``--impl hf``) still needs the device described.
+    """
+    grid_points = build_points(g, ctx.precision)
+    if not native_models:
+        grid_points = [p for p in grid_points if p.kind in ("gemm", "bandwidth", "attention")]
+    points = grid_points + list(extra_points)
     kept, timing, dropped = thin_for_budget(points, g, budget_s, ctx.device.type)
     runner = Runner(grid=g, ctx=ctx, energy=energy, progress=progress or NullProgress(), seed=seed,
                     count_flops=count_flops, group_memory_bytes=group_memory_bytes)

@@ -78,6 +78,12 @@ class Prepared:
     causal_excess: float = 0.0
     """What the counter counts on masked causal attention (subtract to compare)."""
     keep: list = field(default_factory=list)
+    dispatch: bool = False
+    """Count what one run dispatches (:mod:`dcplan.profile.dispatch`) during the last warm-up run."""
+
+
+class Unsupported(Exception):
+    """A point this device or library cannot run (recorded under ``skipped`` with the reason)."""
 
 
 def counted(fn: Callable[[], Any]) -> float:
@@ -247,6 +253,7 @@ class TrainPoint:
             count=lambda: counted(fwd_bwd),
             causal_excess=PF.causal_excess(spec, self.batch, self.seq_len, passes=3),
             keep=[model, opt, data],
+            dispatch=True,
         )
 
 
@@ -283,6 +290,7 @@ class PrefillPoint:
             count=lambda: counted(run),
             causal_excess=PF.causal_excess(spec, self.batch, self.prompt_len, passes=1),
             keep=[model, cache, prompt],
+            dispatch=True,
         )
 
 
@@ -318,6 +326,7 @@ class DecodePoint:
             tokens=float(self.batch),
             count=lambda: counted(run),
             keep=[model, cache, token],
+            dispatch=True,
         )
 
 
@@ -368,6 +377,7 @@ class Seq2SeqPoint:
             count=lambda: counted(count_once),
             causal_excess=PF.causal_excess(spec, self.batch, self.tgt_len, passes=3),
             keep=[model, opt, src, tgt],
+            dispatch=True,
         )
 
     def _generate(self, ctx: Ctx) -> Prepared:
@@ -385,6 +395,7 @@ class Seq2SeqPoint:
             tokens=float(self.batch * self.tgt_len),
             count=lambda: counted(run),
             keep=[model, src],
+            dispatch=True,
         )
 
 
