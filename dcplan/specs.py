@@ -417,6 +417,10 @@ class Calibration:
 
     name: str
     """``defaults`` or the profile it was fitted on."""
+    implementation: str = ""
+    """The software a profile-fitted calibration describes: ``native`` (dcplan's own eager PyTorch
+    Transformer), ``hf eager`` (transformers models, eager), ``graphs`` (static KV cache with CUDA
+    graphs); '' for the shipped defaults, which describe the published runs' own stacks."""
     hardware: str | None = None
     """Catalog entry it applies to; None applies to every accelerator."""
     gemm: EfficiencyCurve
@@ -485,6 +489,12 @@ class Calibration:
 
     def source(self, name: str) -> str:
         return self.sources.get(name, self.sources.get("*", "unspecified"))
+
+    @property
+    def label(self) -> str:
+        """The calibration's name and the implementation it describes, as estimates and plans show it."""
+        what = self.implementation or ("published runs' stacks" if self.name.startswith("defaults") else "")
+        return self.name if (not what or self.name.endswith(f"({what})")) else f"{self.name} ({what})"
 
 
 # --------------------------------------------------------------------------------------------

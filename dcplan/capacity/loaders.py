@@ -56,10 +56,11 @@ def parse_workload_text(text: str, file: str = "<workload>") -> tuple[WorkloadSp
 
 
 def load_plan_inputs(path: str | Path, *, hardware: Sequence[str] | None = None, profile: str | None = None,
-                     costs: CostDefaults | None = None) -> PlanInputs:
-    """Read ``path`` and resolve it; ``hardware`` replaces the option list, ``profile`` calibrates one option."""
+                     costs: CostDefaults | None = None, implementation: str | None = None) -> PlanInputs:
+    """Read ``path`` and resolve it; ``hardware`` replaces the option list, ``profile`` calibrates one option
+    (with the calibration of ``implementation``: native, hf, graphs)."""
     spec, origin = load_workload(path)
-    return resolve(spec, origin, costs or read_cost_defaults(), hardware=hardware, profile=profile)
+    return resolve(spec, origin, costs or read_cost_defaults(), hardware=hardware, profile=profile, implementation=implementation)
 
 
 class _Resolver:
@@ -178,9 +179,9 @@ class _Resolver:
             if not file.is_absolute():
                 file = Path(self.origin.file).parent / file
             try:
-                cal = read_calibration(file)
+                cal = read_calibration(file, o.implementation)
             except InputError as exc:
-                raise self.relocate(exc, path + ("profile",)) from None
+                raise self.relocate(exc, path + ("implementation" if exc.field == "impl" else "profile",)) from None
             if cal.hardware and cal.hardware != hw.name:
                 raise self.origin.error(path + ("profile",), f"{o.profile} calibrates {cal.hardware}, not {hw.name}")
             return cal
@@ -272,7 +273,8 @@ class _Resolver:
 
 
 def resolve(spec: WorkloadSpec, origin: Origin, costs: CostDefaults, *, hardware: Sequence[str] | None = None,
-            profile: str | None = None, models: Mapping[str, ModelSpec] | None = None, model_files: bool = True) -> PlanInputs:
+            profile: str | None = None, models: Mapping[str, ModelSpec] | None = None, model_files: bool = True,
+            implementation: str | None = None) -> PlanInputs:
     """Resolve a parsed workload against the catalogs and the cost defaults.
 
     ``models`` are model descriptions given with the workload (uploaded config.json files, by
@@ -282,7 +284,9 @@ def resolve(spec: WorkloadSpec, origin: Origin, costs: CostDefaults, *, hardware
     from dcplan.io.calibration import read_calibration
 
     r = _Resolver(spec, origin, costs, models=models, model_files=model_files)
-    cli_profile = read_calibration(profile) if profile else None
+    if implementation and not profile:
+        raise InputError("impl", "chooses among the implementations a profile calibrates: give --profile too")
+    cli_profile = read_calibration(profile, implementation) if profile else None
     return PlanInputs(
         name=spec.name, description=spec.description, origin=origin,
         horizon_years=r.value(spec.horizon_years, ("horizon_years",), "horizon_years"), start_quarter=spec.start_quarter,

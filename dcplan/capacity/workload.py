@@ -165,6 +165,9 @@ class HardwareOptionSpec:
     """Catalog accelerator name (`dcplan hardware list`)."""
     profile: str | None = None
     """Path of a calibration (`dcplan calibrate`) whose efficiencies replace the shipped ones."""
+    implementation: str | None = None
+    """With ``profile``: which implementation's calibration to plan with, native (default), hf
+    (transformers, eager) or graphs (static cache + CUDA graphs), if the profile timed it."""
     price_usd: float | None = None
     """Purchase price per accelerator [USD]."""
     server_usd_per_node: float | None = None
@@ -181,6 +184,8 @@ class HardwareOptionSpec:
     """Space limit per rack for this option [accelerators] (default: rack.accelerators)."""
 
     def __post_init__(self) -> None:
+        if self.implementation is not None and self.profile is None:
+            raise InputError("implementation", "chooses among the implementations a profile calibrates: give profile too")
         _positive(self, "price_usd", "cloud_usd_per_hour", "accelerators_per_node", "accelerators_per_rack")
         _positive(self, "server_usd_per_node", "network_usd_per_node", "node_overhead_w", allow_zero=True)
 

@@ -94,6 +94,26 @@ def executive_summary(x) -> Section:
 # --------------------------------------------------------------------------------------------
 
 
+def _implementation_blocks(hf: dict, implementations: dict) -> list[Any]:
+    """The transformers points predicted from the native fit, and the calibrations of other implementations."""
+    rows = []
+    for split, block in (("fit on native points only", hf), ("refit with hf points, leave-one-out", hf.get("refit") or {})):
+        for kind, v in (block.get("kinds") or {}).items():
+            if v.get("n"):
+                rows.append({"kind": kind, "split": split, **{m: v.get(m) for m in ("n", "median_ape_pct", "p90_ape_pct", "bias_pct")}})
+    have = ", ".join(["native", *implementations]) if implementations else "native"
+    text = Text(paragraphs=(
+        f"The profile also timed Hugging Face transformers models (hf eager). The calibration above describes dcplan's own eager "
+        f"PyTorch Transformer (native); the calibration file also holds: {have}. What differs between implementations (dispatched "
+        "operations per layer, non-matmul memory traffic, saved activations) is counted on each point, so the native fit predicts "
+        "the transformers points below without having seen them.",))
+    table = Table(title="transformers (hf eager) points predicted from the native fit", sheet="calibration hf", columns=(
+        Column(key="kind", label="Kind"), Column(key="split", label="Split"), Column(key="n", label="n"),
+        Column(key="median_ape_pct", label="Median APE", unit="%"), Column(key="p90_ape_pct", label="P90 APE", unit="%"),
+        Column(key="bias_pct", label="Bias", unit="%")), rows=tuple(rows))
+    return [text, table]
+
+
 def accuracy(x) -> Section:
     from dcplan.figures.validation import validation_scatter
 
@@ -106,15 +126,15 @@ def accuracy(x) -> Section:
         dev_name = device.get("name", cal.hardware or "device") if isinstance(device, dict) else str(device)
         in_plan = bool(cal.hardware) and any(o.hardware == cal.hardware for o in x.plan.options)
         blocks.append(Text(paragraphs=(
-            f"Profile used: {prof.get('path', doc.get('path'))} ({dev_name}, {prof.get('precision', '')}); calibration file {doc.get('path')}. "
-            "Errors below are on held-out configurations the fit never saw.",
+            f"Profile used: {prof.get('path', doc.get('path'))} ({dev_name}, {prof.get('precision', '')}); calibration file {doc.get('path')}, "
+            f"calibration {cal.label}. Errors below are on held-out configurations the fit never saw.",
             (f"The plan uses this calibration for {cal.hardware}." if in_plan else
              "The profiled device is not among the plan's hardware options, so the plan uses the shipped efficiencies (below); "
              "this calibration shows how well the model predicts measured hardware."),
         )))
         heldout = doc.get("heldout") or {}
         rows = [{"kind": k, **{m: v.get(m) for m in ("n", "median_ape_pct", "p90_ape_pct", "max_ape_pct", "bias_pct")}}
-                for k, v in heldout.items() if isinstance(v, dict)]
+                for k, v in heldout.items() if isinstance(v, dict) and k != "hf"]
         if x.profile_calibration is not None:
             from dcplan.figures.calibration import measured_vs_predicted
 
@@ -125,6 +145,8 @@ def accuracy(x) -> Section:
             Column(key="kind", label="Kind"), Column(key="n", label="n"), Column(key="median_ape_pct", label="Median APE", unit="%"),
             Column(key="p90_ape_pct", label="P90 APE", unit="%"), Column(key="max_ape_pct", label="Max APE", unit="%"),
             Column(key="bias_pct", label="Bias", unit="%")), rows=tuple(rows)))
+        if isinstance(heldout.get("hf"), dict):
+            blocks += _implementation_blocks(heldout["hf"], doc.get("implementations") or {})
     else:
         cal = x.calibration_defaults
         blocks.append(Text(paragraphs=(
@@ -342,7 +364,7 @@ def assumptions(x) -> Section:
         {"name": "goodput_frac", "value": cal.goodput_frac, "source": cal.source("goodput_frac")},
         {"name": "train_load_frac", "value": cal.train_load_frac, "source": cal.source("train_load_frac")},
     ]
-    eff_table = Table(title=f"Model efficiency parameters ({cal.name})", sheet="model efficiency", columns=(
+    eff_table = Table(title=f"Model efficiency parameters ({cal.label})", sheet="model efficiency", columns=(
         Column(key="name", label="Parameter"), Column(key="value", label="Value"), Column(key="source", label="Source")), rows=tuple(eff))
     formulas = Table(title="Methodology: formulas and their sources", sheet="methodology", columns=(
         Column(key="what", label="Quantity"), Column(key="formula", label="Formula"), Column(key="source", label="Source")),
