@@ -2,26 +2,31 @@
 
 A profile may time the same kind of work with two implementations: dcplan's own Transformer
 (``native``) and ``transformers`` models (``hf eager``; ``graphs`` for decode with a static
-cache and CUDA graphs). The hardware is the same, so the GEMM curve, the bandwidth and the
+cache and CUDA graphs). The hardware is the same, so the GEMM curve, the bandwidths and the
 phase efficiencies carry over; what differs is what each implementation runs around its
-matrix multiplies, which the profiler counts for every model point
-(:mod:`dcplan.profile.dispatch`):
+matrix multiplies, which the profiler counts on every model point (:mod:`dcplan.profile.dispatch`).
+The fit on native points is kept whole and the *difference* is added, each part priced by
+something measured on the native points:
 
-- per-layer launch/dispatch overhead: the calibration's per-layer overheads
-  (``train.t0_per_layer_s``, ``prefill.t0_per_layer_s``, ``decode_t0_s``,
-  ``decode_t0_per_layer_s``) scale with the framework operations dispatched per layer
-  (forward and backward; optimizer operations excluded, both use torch's AdamW);
-- non-matmul memory traffic: ``act_passes`` (passes over the Korthikanti activation bytes plus
-  fp32 logits at memory bandwidth) scale with the bytes the non-matmul operations stream per
-  byte of that analytical count; the fp32 logits and loss are in both counts;
-- saved activations: ``memory_activation_factor`` scales with the bytes autograd saves per byte
-  of the analytical activations plus logits.
+- per-layer launch/dispatch overhead: the extra framework operations a point dispatches
+  (forward and backward; optimizer excluded, both use torch's AdamW) over what the native
+  implementation dispatches for the same phase and depth (``a + b·layers``, fitted on the native
+  points' counts), times the native cost of one operation, ``t_op`` = the native decode
+  steps' fitted overhead (``decode_t0_s + layers·decode_t0_per_layer_s``) per operation they
+  dispatch (decode at small batch is where dispatch cost dominates and is identified);
+- non-matmul memory traffic: the extra bytes the point's non-matmul operations stream over the
+  native bytes per byte of dcplan's analytical traffic (Korthikanti activations plus fp32
+  logits, whose loss both compute in fp32; for decode the KV cache, which an eager
+  ``DynamicCache`` copies at every step), at the device's memory bandwidth times the fitted
+  ``decode_bw_frac``;
+- saved activations: the extra bytes autograd saves over the native ratio to the analytical
+  activations plus logits, added to the memory prediction (times ``memory_factor``).
 
-For one measured point the point's own counts are used (they are properties of the code at
-that shape, known without timing it); for an estimate, the median over the profile's points
-of that implementation (:func:`implementation_calibration`). ``heldout.hf`` predicts every
-``hf eager`` point from the fit on native points alone; a second fit on native and hf points
-together reports its own leave-one-out on the hf points.
+For one measured point its own counts are used (a property of the code at that shape, known
+without timing it); for an estimate, the implementation's per-layer and fixed counts fitted over
+its points (:func:`implementation_calibration`). ``heldout.hf`` predicts every ``hf eager``
+point from the fit on native points alone; a second fit on native and hf points together
+reports its own leave-one-out on the hf points.
 """
 
 from __future__ import annotations
@@ -30,9 +35,11 @@ import statistics
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping, Sequence
 
+import numpy as np
+
 from dcplan.calibrate.at_scale import summary
 from dcplan.calibrate.predict import SPEED_OF_LIGHT, Case, predict_memory, predict_time
-from dcplan.model.memory import activation_traffic_bytes, train_memory
+from dcplan.model.memory import activation_traffic_bytes, kv_bytes_per_token, train_memory
 from dcplan.specs import Calibration, HardwareSpec, ParallelLayout
 
 NATIVE, HF_EAGER, GRAPHS = "native", "hf eager", "graphs"
@@ -41,14 +48,31 @@ IMPLEMENTATIONS = (NATIVE, HF_EAGER, GRAPHS)
 
 @dataclass(frozen=True, kw_only=True)
 class Counted:
-    """What one point's implementation dispatched, relative to dcplan's analytical counts."""
+    """What one point dispatched, with the analytical sizes its counts are compared against."""
 
-    ops_per_layer: float
-    """Framework operations per layer, optimizer excluded."""
+    ops: float
+    """Framework operations of one timed operation, optimizer excluded."""
+    layers: int
+    other_bytes: float
+    traffic: float | None
+    """dcplan's analytical traffic of the point (activations + logits; KV cache for decode) [bytes]."""
+    saved_bytes: float
+    activations: float | None
+    """Analytical activations + fp32 logits of a train step [bytes]."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reference:
+    """What an implementation dispatches for one phase: ``ops = fixed + per_layer · layers``, and byte ratios."""
+
+    fixed: float
+    per_layer: float
     traffic_ratio: float | None
-    """Non-matmul bytes / (Korthikanti activation traffic + fp32 logits); None for decode."""
     saved_ratio: float | None
-    """Saved-for-backward bytes / analytical activations + logits (train steps)."""
+    n: int
+
+    def ops(self, layers: int) -> float:
+        return self.fixed + self.per_layer * layers
 
 
 def phase(c: Case) -> str:
@@ -63,16 +87,17 @@ def _layers(c: Case) -> int:
 
 
 def _traffic(c: Case) -> float | None:
-    """The activation traffic dcplan's time model streams for this point [bytes] (None: no such term)."""
+    """The analytical traffic dcplan's model streams for this point [bytes] (None: no reference)."""
     cfg, ph = c.cfg, phase(c)
+    b = int(cfg["batch"])
     if ph == "train":
-        return activation_traffic_bytes(c.spec, int(cfg["seq_len"]), int(cfg["batch"]), layers=_layers(c), precision=c.precision)
+        return activation_traffic_bytes(c.spec, int(cfg["seq_len"]), b, layers=_layers(c), precision=c.precision)
     if ph == "prefill":
-        return activation_traffic_bytes(c.spec, int(cfg["prompt_len"]), int(cfg["batch"]), layers=_layers(c), precision=c.precision,
-                                        logit_positions=int(cfg["batch"]))
+        return activation_traffic_bytes(c.spec, int(cfg["prompt_len"]), b, layers=_layers(c), precision=c.precision, logit_positions=b)
     if ph == "seq2seq-train":
-        seq = (int(cfg["src_len"]) + int(cfg["tgt_len"])) / 2
-        return activation_traffic_bytes(c.spec, seq, int(cfg["batch"]), layers=_layers(c), precision=c.precision)
+        return activation_traffic_bytes(c.spec, (int(cfg["src_len"]) + int(cfg["tgt_len"])) / 2, b, layers=_layers(c), precision=c.precision)
+    if ph == "decode":
+        return b * int(cfg["context_len"]) * kv_bytes_per_token(c.spec, c.precision)
     return None
 
 
@@ -88,84 +113,131 @@ def _analytical_activations(c: Case) -> float | None:
 
 
 def counted(c: Case) -> Counted | None:
-    """The point's dispatch counts relative to the analytical ones; None when it was not counted."""
+    """The point's dispatch counts and the analytical sizes beside them; None when it was not counted."""
     d = c.m.dispatch
     if not d or not d.get("ops"):
         return None
-    ops = (d["ops"] - d.get("optimizer_ops", 0.0)) / _layers(c)
-    traffic = _traffic(c)
-    acts = _analytical_activations(c)
-    return Counted(ops_per_layer=ops, traffic_ratio=d["other_bytes"] / traffic if traffic else None,
-                   saved_ratio=d["saved_bytes"] / acts if acts else None)
+    return Counted(ops=d["ops"] - d.get("optimizer_ops", 0.0), layers=_layers(c), other_bytes=d.get("other_bytes", 0.0),
+                   traffic=_traffic(c), saved_bytes=d.get("saved_bytes", 0.0), activations=_analytical_activations(c))
 
 
-def reference(cases: Sequence[Case]) -> dict[str, Counted]:
-    """Median counts per phase over ``cases`` (the points of one implementation)."""
-    out: dict[str, Counted] = {}
+def _fit_ops(ks: Sequence[Counted]) -> tuple[float, float]:
+    """(fixed, per_layer) of ops = fixed + per_layer · layers, least squares; through 0 with one depth."""
+    layers = np.array([k.layers for k in ks], dtype=float)
+    ops = np.array([k.ops for k in ks], dtype=float)
+    if len(set(layers)) < 2:
+        return 0.0, float(np.median(ops / layers))
+    per_layer, fixed = np.polyfit(layers, ops, 1)
+    return float(fixed), float(per_layer)
+
+
+def reference(cases: Sequence[Case]) -> dict[str, Reference]:
+    """Per phase, what the points of one implementation dispatch (``ops`` against depth, byte ratios)."""
     by_phase: dict[str, list[Counted]] = {}
     for c in cases:
         k = counted(c)
         if k is not None:
             by_phase.setdefault(phase(c), []).append(k)
+    out = {}
     for ph, ks in by_phase.items():
-        out[ph] = Counted(ops_per_layer=statistics.median(k.ops_per_layer for k in ks),
-                          traffic_ratio=_median([k.traffic_ratio for k in ks]), saved_ratio=_median([k.saved_ratio for k in ks]))
+        fixed, per_layer = _fit_ops(ks)
+        out[ph] = Reference(fixed=fixed, per_layer=per_layer, n=len(ks),
+                            traffic_ratio=_median([k.other_bytes / k.traffic for k in ks if k.traffic]),
+                            saved_ratio=_median([k.saved_bytes / k.activations for k in ks if k.activations]))
     return out
 
 
-def _median(xs: Sequence[float | None]) -> float | None:
-    vals = [x for x in xs if x is not None]
-    return statistics.median(vals) if vals else None
+def _median(xs: Sequence[float]) -> float | None:
+    return statistics.median(xs) if xs else None
 
 
-def _ratio(a: float | None, b: float | None) -> float:
-    return a / b if (a is not None and b) else 1.0
+def op_time_s(cal: Calibration, native_decode: Sequence[Case], ref: Mapping[str, Reference]) -> float | None:
+    """Seconds per dispatched operation: the native decode steps' fitted overhead per operation they dispatch."""
+    r = ref.get("decode")
+    if r is None or not native_decode:
+        return None
+    per_op = [(cal.decode_t0_s + c.spec.n_layers * cal.decode_t0_per_layer_s) / r.ops(c.spec.n_layers) for c in native_decode]
+    return statistics.median(per_op)
 
 
-def _ref_for(ref: Mapping[str, Counted], ph: str) -> Counted | None:
+@dataclass(frozen=True, kw_only=True)
+class Transfer:
+    """Everything needed to carry the native calibration to another implementation."""
+
+    ref: Mapping[str, Reference]
+    """The native implementation's dispatch per phase."""
+    op_s: float
+    """Native seconds per dispatched operation [s]."""
+
+
+def _ref_for(t: Transfer, ph: str) -> Reference | None:
     """The native reference of a phase (encoder-decoder phases fall back to the decoder's)."""
-    fallback = {"seq2seq-train": "train", "seq2seq-generate": "decode"}
-    return ref.get(ph) or ref.get(fallback.get(ph, ""))
+    return t.ref.get(ph) or t.ref.get({"seq2seq-train": "train", "seq2seq-generate": "decode"}.get(ph, ""))
 
 
-def specialise(cal: Calibration, own: Counted | None, ref: Mapping[str, Counted], ph: str) -> Calibration:
-    """``cal`` (fitted on the reference implementation) for a point or implementation counted as ``own``."""
-    base = _ref_for(ref, ph)
+def _extra_s(own: Counted, base: Reference, t: Transfer, bw: float) -> float:
+    """Seconds of the operations and non-matmul bytes ``own`` adds over the native reference [s]
+    (negative where it runs less; the overhead it lands on is clipped at zero)."""
+    extra = (own.ops - base.ops(own.layers)) * t.op_s
+    if own.traffic and base.traffic_ratio is not None:
+        extra += (own.other_bytes - base.traffic_ratio * own.traffic) / bw
+    return extra
+
+
+def specialise(cal: Calibration, c: Case, t: Transfer, hw: HardwareSpec) -> Calibration:
+    """``cal`` (fitted on native points) for point ``c`` of another implementation, by its counts."""
+    own, ph = counted(c), phase(c)
+    base = _ref_for(t, ph)
     if own is None or base is None:
         return cal
-    r_ops = _ratio(own.ops_per_layer, base.ops_per_layer)
-    r_traffic = _ratio(own.traffic_ratio, base.traffic_ratio)
-    changes: dict[str, Any] = {}
+    bw = hw.require("hbm_bytes_per_s") * cal.decode_bw_frac
+    extra = _extra_s(own, base, t, bw)
     if ph in ("train", "seq2seq-train"):
-        changes["train"] = replace(cal.train, t0_per_layer_s=cal.train.t0_per_layer_s * r_ops, act_passes=cal.train.act_passes * r_traffic)
-        changes["memory_activation_factor"] = cal.memory_activation_factor * _ratio(own.saved_ratio, base.saved_ratio)
-    if ph in ("prefill", "seq2seq-generate"):
-        changes["prefill"] = replace(cal.prefill, t0_per_layer_s=cal.prefill.t0_per_layer_s * r_ops,
-                                     act_passes=cal.prefill.act_passes * r_traffic)
-    if ph in ("decode", "seq2seq-generate"):
-        changes["decode_t0_s"] = cal.decode_t0_s * r_ops
-        changes["decode_t0_per_layer_s"] = cal.decode_t0_per_layer_s * r_ops
-    return replace(cal, **changes)
+        saved = own.saved_bytes - (base.saved_ratio or 0.0) * (own.activations or 0.0)
+        return replace(cal, train=replace(cal.train, t0_s=max(0.0, cal.train.t0_s + extra)),
+                       memory_constant_bytes=max(0.0, cal.memory_constant_bytes + cal.memory_factor * saved))
+    if ph == "prefill":
+        return replace(cal, prefill=replace(cal.prefill, t0_s=max(0.0, cal.prefill.t0_s + extra)))
+    if ph == "decode":
+        return replace(cal, decode_t0_s=max(0.0, cal.decode_t0_s + extra))
+    # generate: the extra operations spread over its decode steps (the encoder's share is small)
+    steps = max(1, int(c.cfg["tgt_len"]))
+    return replace(cal, decode_t0_s=max(0.0, cal.decode_t0_s + extra / steps))
 
 
-def predict_case(c: Case, hw: HardwareSpec, cal: Calibration, ref: Mapping[str, Counted], quantity: str = "time") -> float:
-    """Time (or peak memory) of ``c`` from a calibration of the reference implementation, carried over by counts."""
-    spec_cal = specialise(cal, counted(c), ref, phase(c))
+def predict_case(c: Case, hw: HardwareSpec, cal: Calibration, t: Transfer, quantity: str = "time") -> float:
+    """Time (or peak memory) of ``c`` from a native calibration, carried over by counts."""
+    spec_cal = specialise(cal, c, t, hw)
     return predict_time(c, hw, spec_cal) if quantity == "time" else predict_memory(c, spec_cal)
 
 
-def implementation_calibration(cal: Calibration, target: Sequence[Case], ref: Mapping[str, Counted], implementation: str,
+def implementation_calibration(cal: Calibration, target: Sequence[Case], t: Transfer, hw: HardwareSpec, implementation: str,
                                source: str) -> Calibration:
-    """The calibration of ``implementation`` for estimates: ``cal`` carried over by the median counts of its points."""
-    counts = reference(target)
-    out = cal
-    for ph in ("decode", "prefill", "train"):
-        if ph in counts:
-            out = specialise(out, counts[ph], ref, ph)
+    """The calibration of ``implementation`` for estimates: ``cal`` plus the per-layer and fixed
+    differences of its points' counts (fitted over them), priced as for single points."""
+    other = reference(target)
+    bw_frac = cal.decode_bw_frac
+    changes: dict[str, Any] = {}
+    for ph, curve_name in (("train", "train"), ("prefill", "prefill")):
+        o, n = other.get(ph), t.ref.get(ph)
+        if o is None or n is None:
+            continue
+        curve = getattr(cal, curve_name)
+        d_traffic = (o.traffic_ratio or 0.0) - (n.traffic_ratio or 0.0)
+        changes[curve_name] = replace(curve, t0_s=max(0.0, curve.t0_s + (o.fixed - n.fixed) * t.op_s),
+                                      t0_per_layer_s=max(0.0, curve.t0_per_layer_s + (o.per_layer - n.per_layer) * t.op_s),
+                                      act_passes=max(0.0, curve.act_passes + d_traffic / bw_frac))
+    o, n = other.get("decode"), t.ref.get("decode")
+    if o is not None and n is not None:
+        changes["decode_t0_s"] = max(0.0, cal.decode_t0_s + (o.fixed - n.fixed) * t.op_s)
+        changes["decode_t0_per_layer_s"] = max(0.0, cal.decode_t0_per_layer_s + (o.per_layer - n.per_layer) * t.op_s)
+    o, n = other.get("train"), t.ref.get("train")
+    if o is not None and n is not None and o.saved_ratio is not None and n.saved_ratio is not None:
+        changes["memory_activation_factor"] = max(0.1, cal.memory_activation_factor + o.saved_ratio - n.saved_ratio)
     sources = {**cal.sources}
     for name in ("train", "prefill", "decode_t0_s", "decode_t0_per_layer_s", "memory_activation_factor"):
         sources[name] = f"{cal.source(name)}; carried to {implementation} by {source}"
-    return replace(out, name=f"{cal.name} ({implementation})", implementation=implementation, sources=sources)
+    return replace(cal, **changes, name=f"{cal.name} ({implementation})", implementation=implementation, sources=sources)
 
 
 # --------------------------------------------------------------------------------------------
@@ -178,22 +250,22 @@ def _measured(kind: str, c: Case) -> float:
 
 
 def transfer_heldout(cases: Mapping[str, Sequence[Case]], memory: Sequence[Case], hw: HardwareSpec, cal: Calibration,
-                     ref: Mapping[str, Counted]) -> dict[str, Any]:
+                     t: Transfer) -> dict[str, Any]:
     """Every point of another implementation predicted from ``cal`` (which never saw them)."""
     ratios: dict[str, list[float]] = {}
     points = []
     for kind, cs in cases.items():
         for c in cs:
-            r = predict_case(c, hw, cal, ref) / c.m.time
+            r = predict_case(c, hw, cal, t) / c.m.time
             ratios.setdefault(kind, []).append(r)
             points.append({"id": c.m.id, "kind": kind, "model": c.cfg.get("model"), "ratio": r})
     for c in memory:
-        r = predict_case(c, hw, cal, ref, "memory") / float(c.m.peak_memory_bytes)
+        r = predict_case(c, hw, cal, t, "memory") / float(c.m.peak_memory_bytes)
         ratios.setdefault("memory", []).append(r)
         points.append({"id": c.m.id, "kind": "memory", "model": c.cfg.get("model"), "ratio": r})
     times = [r for k, rs in ratios.items() if k != "memory" for r in rs]
     return {**summary(times), "split": "fit on native points only; hf points carried over by dispatch counts",
-            "kinds": {k: summary(rs) for k, rs in ratios.items()}, "points": points}
+            "op_s": t.op_s, "kinds": {k: summary(rs) for k, rs in ratios.items()}, "points": points}
 
 
 def refit_heldout(kind_cases: Mapping[str, Sequence[Case]], native: Mapping[str, Sequence[Case]], refit: Callable[[str, Sequence[Case]], Calibration],
@@ -231,22 +303,15 @@ class ImplementationResults:
     """hf points predicted from the native fit (transfer), with the refit's leave-one-out under ``refit``."""
 
 
-def _params(kind: str):
-    from dcplan.calibrate import fit as FT
-
-    return {"decode": FT.DECODE_PARAMS, "memory": FT.MEMORY_PARAMS}.get(kind) or FT.phase_params(kind)
-
-
-def _joint_fit(kind: str, cs: Sequence[Case], hw: HardwareSpec, cal: Calibration, ref: Mapping[str, Counted],
-               init: Mapping[str, float]) -> Calibration:
+def _joint_fit(kind: str, cs: Sequence[Case], hw: HardwareSpec, cal: Calibration, t: Transfer, init: Mapping[str, float]) -> Calibration:
     """Refit ``kind``'s parameters on cases of both implementations, each carried over by its counts."""
     from dcplan.calibrate import fit as FT
 
     if kind == "memory":
         return FT.fit_cases("memory", cs, hw, cal, FT.MEMORY_PARAMS, measure=lambda c: float(c.m.peak_memory_bytes),
-                            predict=lambda c, h, k: predict_case(c, h, k, ref, "memory"), init=init)[0]
-    return FT.fit_cases(kind, cs, hw, cal, _params(kind), measure=lambda c: c.m.time, predict=lambda c, h, k: predict_case(c, h, k, ref),
-                        init=init)[0]
+                            predict=lambda c, h, k: predict_case(c, h, k, t, "memory"), init=init)[0]
+    params = FT.DECODE_PARAMS if kind == "decode" else FT.phase_params(kind)
+    return FT.fit_cases(kind, cs, hw, cal, params, measure=lambda c: c.m.time, predict=lambda c, h, k: predict_case(c, h, k, t), init=init)[0]
 
 
 def calibrate_implementations(native: Mapping[str, Sequence[Case]], other: Mapping[str, Mapping[str, Sequence[Case]]],
@@ -258,26 +323,27 @@ def calibrate_implementations(native: Mapping[str, Sequence[Case]], other: Mappi
     """
     from dcplan.errors import InputError
 
-    ref = reference([c for cs in native.values() for c in cs])
+    ref = reference([c for k, cs in native.items() if k != "memory" for c in cs])
+    op_s = op_time_s(cal, [c for c in native.get("decode", ()) if counted(c) is not None], ref)
     calibrations: dict[str, Calibration] = {}
     heldout = None
     hf = other.get(HF_EAGER, {})
-    if any(hf.values()) and ref:
-        time_kinds = {k: v for k, v in hf.items() if k != "memory" and v}
-        heldout = transfer_heldout(time_kinds, hf.get("memory", ()), hw, cal, ref)
+    if any(hf.values()) and op_s is not None:
+        t = Transfer(ref=ref, op_s=op_s)
+        heldout = transfer_heldout({k: v for k, v in hf.items() if k != "memory" and v}, hf.get("memory", ()), hw, cal, t)
         joint = cal
         for kind in (*_FITTED, "memory"):
             if hf.get(kind):
                 try:
-                    joint = _joint_fit(kind, [*native.get(kind, ()), *hf[kind]], hw, joint, ref, fitted.get(kind, {}))
+                    joint = _joint_fit(kind, [*native.get(kind, ()), *hf[kind]], hw, joint, t, fitted.get(kind, {}))
                 except InputError:
                     pass
         heldout["refit"] = refit_heldout(
             {k: hf[k] for k in (*_FITTED, "memory") if hf.get(k)}, native,
-            lambda kind, cs: _joint_fit(kind, cs, hw, cal, ref, fitted.get(kind, {})),
-            lambda kind, c, k: predict_case(c, hw, k, ref, "memory" if kind == "memory" else "time"))
-        hf_cases = [c for cs in hf.values() for c in cs]
-        calibrations[HF_EAGER] = implementation_calibration(joint, hf_cases, ref, HF_EAGER,
+            lambda kind, cs: _joint_fit(kind, cs, hw, cal, t, fitted.get(kind, {})),
+            lambda kind, c, k: predict_case(c, hw, k, t, "memory" if kind == "memory" else "time"))
+        hf_cases = [c for k, cs in hf.items() if k != "memory" for c in cs]
+        calibrations[HF_EAGER] = implementation_calibration(joint, hf_cases, t, hw, HF_EAGER,
                                                             f"dispatch counts of {len(hf_cases)} transformers points ({source})")
     graphs = other.get(GRAPHS, {}).get("decode", ())
     if len(graphs) >= 3:

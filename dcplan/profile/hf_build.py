@@ -27,6 +27,7 @@ def require_transformers() -> Any:
         import transformers
     except ImportError:
         raise InputError("impl", INSTALL_HINT) from None
+    transformers.logging.set_verbosity_error()  # its advice on random-weight models is noise in a profile log
     return transformers
 
 
@@ -58,6 +59,9 @@ def build_hf(config: Mapping[str, Any], *, device: Any = "cpu", dtype: Any = Non
         model = auto.from_config(cfg)  # transformers' default attention (sdpa where the model has it)
     if dtype is not None:
         model = model.to(dtype=dtype)
+    from dcplan.profile.memory import forget_peak_so_far
+
+    forget_peak_so_far()  # random initialisation's transient copies are not what a loaded model holds
     return model
 
 

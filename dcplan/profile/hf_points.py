@@ -28,7 +28,6 @@ from __future__ import annotations
 import functools
 import inspect
 import json
-import weakref
 from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
@@ -97,18 +96,9 @@ def _model_config(model: HFModel) -> dict[str, Any]:
     }
 
 
-#: Built eval models by (config, device, dtype), shared by the prefill and decode points of a
-#: model while they are alive (each point keeps a strong reference in ``Prepared.keep``).
-_EVAL_MODELS: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
-
-
 def _eval_model(model: HFModel, ctx: W.Ctx) -> torch.nn.Module:
-    key = (model.config_json, str(ctx.device), str(ctx.dtype))
-    built = _EVAL_MODELS.get(key)
-    if built is None:
-        built = build_hf(model.config, device=ctx.device, dtype=ctx.dtype, file=model.file).eval()
-        _EVAL_MODELS[key] = built
-    return built
+    """The model in eval mode, built for this point (inside its memory meter, like the native points)."""
+    return build_hf(model.config, device=ctx.device, dtype=ctx.dtype, file=model.file).eval()
 
 
 def _forward_args(module: torch.nn.Module) -> set[str]:
