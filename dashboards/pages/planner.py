@@ -205,7 +205,7 @@ def register_callbacks(app, settings) -> None:
                   Input(ID.RUN, "n_clicks"), State(ID.EDITOR, "value"), State(ID.HARDWARE, "value"), State(ID.MODELS, "data"))
     def plan(_clicks, text, hardware, models):
         data, *rest = run_plan(text, hardware, models)
-        return ({"plan": data, "text": text} if data else None), *rest
+        return ({"plan": data, "text": text, "models": models or {}} if data else None), *rest
 
     @app.callback(Output(ID.MODELS, "data"), Output(ID.MODEL_STATUS, "children"),
                   Input(ID.MODEL_UPLOAD, "contents"), State(ID.MODEL_UPLOAD, "filename"), State(ID.MODELS, "data"),

@@ -18,13 +18,14 @@ MIME = {"html": "text/html", "pdf": "application/pdf", "xlsx": "application/vnd.
         "md": "text/markdown", "json": "application/json"}
 
 
-def build(fmt: str, scenario: str, workload_text: str | None) -> tuple[str, bytes]:
-    """(file name, bytes) of the report in ``fmt``: the same code as `dcplan report`."""
+def build(fmt: str, scenario: str, workload_text: str | None, models: dict | None = None) -> tuple[str, bytes]:
+    """(file name, bytes) of the report in ``fmt``: the same code as `dcplan report` (``models``: the
+    planner's uploaded config.json files by name)."""
     from dcplan.report.assemble import build_report
     from dcplan.report.output import output_paths, write_report
     from dcplan.report.pipeline import gather
 
-    report = build_report(gather(workload_text=workload_text, scenario=scenario, samples=SAMPLES))
+    report = build_report(gather(workload_text=workload_text, workload_models=models, scenario=scenario, samples=SAMPLES))
     with tempfile.TemporaryDirectory(prefix="dcplan-report-") as tmp:
         paths = output_paths("dcplan-report", [fmt], within=Path(tmp))
         res = write_report(report, paths)
@@ -68,8 +69,9 @@ def register_callbacks(app, settings) -> None:
                   State(PlannerID.STORE, "data"), prevent_initial_call=True)
     def make(_n, fmt, scenario, planner):
         text = (planner or {}).get("text") if isinstance(planner, dict) else None
+        models = (planner or {}).get("models") if isinstance(planner, dict) else None
         try:
-            name, data = build(fmt, scenario, text)
+            name, data = build(fmt, scenario, text, models if isinstance(models, dict) else None)
         except InputError as exc:
             return no_update, html.Div(exc.one_line(), className="error")
         source = "the planner's workload" if text else "the shipped portfolio sample"

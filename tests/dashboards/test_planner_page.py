@@ -112,3 +112,14 @@ def test_planner_uploads_a_config_and_plans_with_it(dash_duo, quiet_app, tmp_pat
     dash_duo.find_element("#plan-run").click()
     dash_duo.wait_for_contains_text("#plan-status", "Planned 'chat-70b'", timeout=60)
     assert dash_duo.get_logs() == []
+
+
+def test_report_of_a_planned_workload_with_an_uploaded_model():
+    # the planner's store carries the uploaded configs, so the Reports page can rebuild the plan
+    from dcplan.report.pipeline import gather
+
+    contents, name = _config_upload()
+    models, _ = planner.add_model_uploads(None, [contents], [name])
+    text = _sample().replace("model: llama-3.1-70b", "model: my-qwen")
+    inputs = gather(workload_text=text, workload_models=models, samples=200)
+    assert inputs.plan.options[0].services[0].model == "my-qwen"
