@@ -134,6 +134,7 @@ def _counted(fn) -> float:
 @dataclass(frozen=True)
 class HFTrainPoint(W.TrainPoint):
     model: HFModel  # type: ignore[assignment]
+    skip_on_error = True  # a transformers error on one model is reported, the sweep goes on
 
     def config(self) -> dict[str, Any]:
         return {**_model_config(self.model), "batch": self.batch, "seq_len": self.seq_len, "precision": self.precision}
@@ -166,6 +167,7 @@ class HFTrainPoint(W.TrainPoint):
 @dataclass(frozen=True)
 class HFPrefillPoint(W.PrefillPoint):
     model: HFModel  # type: ignore[assignment]
+    skip_on_error = True  # a transformers error on one model is reported, the sweep goes on
 
     def config(self) -> dict[str, Any]:
         return {**_model_config(self.model), "batch": self.batch, "prompt_len": self.prompt_len, "precision": self.precision}
@@ -190,6 +192,7 @@ class HFPrefillPoint(W.PrefillPoint):
 @dataclass(frozen=True)
 class HFDecodePoint(W.DecodePoint):
     model: HFModel  # type: ignore[assignment]
+    skip_on_error = True  # a transformers error on one model is reported, the sweep goes on
     graphs: bool = False
 
     def config(self) -> dict[str, Any]:
@@ -264,6 +267,7 @@ def _graphs_step(model, spec: ModelSpec, ctx: W.Ctx, batch: int, context_len: in
 @dataclass(frozen=True)
 class HFSeq2SeqPoint(W.Seq2SeqPoint):
     model: HFModel  # type: ignore[assignment]
+    skip_on_error = True  # a transformers error on one model is reported, the sweep goes on
 
     def config(self) -> dict[str, Any]:
         return {**_model_config(self.model), "batch": self.batch, "src_len": self.src_len, "tgt_len": self.tgt_len, "mode": self.mode,

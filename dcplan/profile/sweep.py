@@ -331,13 +331,9 @@ class Runner:
                 if counting:  # the last warm-up run, counted (an untimed run like the others)
                     dispatched = count_dispatch(prepared.run).to_dict()
                 self.ctx.sync()
-        except W.Unsupported as exc:
-            release_free_memory()
-            self.outcome.skipped.append({"kind": p.kind, "config": p.config(), "reason": f"unsupported: {exc}"})
-            self.progress.log(f"{pid} skipped: {exc}")
-            self.progress.advance(self._costs[id(p)], f"{p.kind} (unsupported)")
-            return None
-        except Exception as exc:  # noqa: BLE001 - only allocation failures are expected
+        except Exception as exc:  # noqa: BLE001 - allocation failures, and what a third-party library may raise
+            if isinstance(exc, W.Unsupported) or (getattr(p, "skip_on_error", False) and not is_oom(exc)):
+                return self._skip(p, pid, exc)
             if not is_oom(exc):
                 raise
             prepared = None
@@ -357,6 +353,15 @@ class Runner:
                 release_free_memory()
         self.progress.advance(share, f"prepared {pid}")
         return _Live(point=p, prepared=prepared, memory=meter.result, counted=counted, id=pid, dispatch=dispatched)
+
+    def _skip(self, p: W.Point, pid: str, exc: BaseException) -> None:
+        """Record a point that cannot run here (an unsupported path, a library error) and go on."""
+        release_free_memory()
+        why = str(exc) if isinstance(exc, W.Unsupported) else f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
+        self.outcome.skipped.append({"kind": p.kind, "config": p.config(), "reason": f"unsupported: {why}"})
+        self.progress.log(f"{pid} skipped: {why}")
+        self.progress.advance(self._costs[id(p)], f"{p.kind} (unsupported)")
+        return None
 
     def _run_group(self, group: list[W.Point]) -> None:
         self._live = [lv for lv in (self._prepare(p) for p in group) if lv is not None]

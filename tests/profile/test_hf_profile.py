@@ -105,3 +105,16 @@ def test_impl_hf_without_transformers_says_how_to_install(run_cli, tmp_path):
     assert r.returncode == 2, r.stderr
     assert "pip install 'dcplan[hf]'" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_a_transformers_error_skips_the_point_not_the_sweep(tmp_path):
+    from dcplan.cli.profile_cmd import hf_models
+    from dcplan.profile.run import ProfileRequest, profile_device
+
+    broken = {**TINY_T5, "decoder_start_token_id": None}  # neither training nor generate can start a target
+    (tmp_path / "broken-t5.json").write_text(json.dumps(broken))
+    prof = profile_device(ProfileRequest(device="cpu", sweep="tiny", name="broken", threads=1, impl=("hf",),
+                                         models=hf_models(str(tmp_path / "broken-t5.json"), "cpu")))
+    reasons = [s["reason"] for s in prof.skipped if s["kind"] == "seq2seq"]
+    assert len(reasons) == 2 and all(r.startswith("unsupported: ValueError") for r in reasons)
+    assert {m.kind for m in prof.measurements} == {"gemm", "bandwidth", "attention"} and not prof.partial
