@@ -131,8 +131,13 @@ def _fit_ops(ks: Sequence[Counted]) -> tuple[float, float]:
     return float(fixed), float(per_layer)
 
 
-def reference(cases: Sequence[Case]) -> dict[str, Reference]:
-    """Per phase, what the points of one implementation dispatch (``ops`` against depth, byte ratios)."""
+def reference(cases: Sequence[Case], anchor: Mapping[str, Reference] | None = None) -> dict[str, Reference]:
+    """Per phase, what the points of one implementation dispatch (``ops`` against depth, byte ratios).
+
+    With ``anchor`` (another implementation's reference) the fixed part is taken from it and only
+    the per-layer operations are fitted (their median): points of several model families do not
+    share one line through their depths.
+    """
     by_phase: dict[str, list[Counted]] = {}
     for c in cases:
         k = counted(c)
@@ -140,7 +145,11 @@ def reference(cases: Sequence[Case]) -> dict[str, Reference]:
             by_phase.setdefault(phase(c), []).append(k)
     out = {}
     for ph, ks in by_phase.items():
-        fixed, per_layer = _fit_ops(ks)
+        if anchor is not None and ph in anchor:
+            fixed = anchor[ph].fixed
+            per_layer = statistics.median((k.ops - fixed) / k.layers for k in ks)
+        else:
+            fixed, per_layer = _fit_ops(ks)
         out[ph] = Reference(fixed=fixed, per_layer=per_layer, n=len(ks),
                             traffic_ratio=_median([k.other_bytes / k.traffic for k in ks if k.traffic]),
                             saved_ratio=_median([k.saved_bytes / k.activations for k in ks if k.activations]))
@@ -215,7 +224,7 @@ def implementation_calibration(cal: Calibration, target: Sequence[Case], t: Tran
                                source: str) -> Calibration:
     """The calibration of ``implementation`` for estimates: ``cal`` plus the per-layer and fixed
     differences of its points' counts (fitted over them), priced as for single points."""
-    other = reference(target)
+    other = reference(target, anchor=t.ref)
     bw_frac = cal.decode_bw_frac
     changes: dict[str, Any] = {}
     for ph, curve_name in (("train", "train"), ("prefill", "prefill")):
