@@ -34,15 +34,15 @@ TOP_KEYS = (
     "extends",
     "start_year",
     "horizon_end_year",
+    "demand_anchor_year",
     "nonai_anchor_year",
-    "price_reference_year",
-    "demand_mode",
     "year_correlation",
     "generations",
     "correlations",
     "parameters",
 )
-_INT_KEYS = ("start_year", "horizon_end_year", "nonai_anchor_year", "price_reference_year")
+_INT_KEYS = ("start_year", "horizon_end_year", "demand_anchor_year", "nonai_anchor_year")
+GEN_KEYS = ("name", "first_vintage", "hardware", "precision", "usd_per_unit", "price_source")
 PARAM_KEYS = ("dist", "value", "low", "mode", "high", "p5", "p95", "p10", "p90", "alpha", "beta", "source", "date", "per_year", "notes", "unit")
 _NUM_KEYS = ("value", "low", "mode", "high", "p5", "p95", "p10", "p90", "alpha", "beta")
 
@@ -167,8 +167,8 @@ def _generations(value: Any, doc: Located) -> tuple[Generation, ...]:
         if not isinstance(item, Mapping):
             raise doc.error(path + (i,), "must be a mapping with name, first_vintage and hardware (or null)")
         for key in item:
-            if key not in ("name", "first_vintage", "hardware", "precision"):
-                raise doc.error(path + (i, key), f"unknown key{suggest(key, ('name', 'first_vintage', 'hardware', 'precision'))}")
+            if key not in GEN_KEYS:
+                raise doc.error(path + (i, key), f"unknown key{suggest(key, GEN_KEYS)}; allowed: {', '.join(GEN_KEYS)}")
         first = convert(item.get("first_vintage"), int, doc, path + (i, "first_vintage"))
         if out and first <= out[-1].first_vintage:
             raise doc.error(path + (i, "first_vintage"), f"must be after the previous generation's ({out[-1].first_vintage})")
@@ -178,8 +178,15 @@ def _generations(value: Any, doc: Located) -> tuple[Generation, ...]:
             if not out:
                 raise doc.error(path + (i, "hardware"), "the first generation must name a catalog accelerator")
             out.append(Generation(name=str(item.get("name", f"gen-{first}")), first_vintage=first, precision=precision,
-                                  source="extrapolated from the previous generation by chip_perf_growth_per_year and chip_flops_per_watt_growth_per_year"))
+                                  source="extrapolated from the last catalog generation by chip_perf_growth_per_year, "
+                                         "chip_flops_per_watt_growth_per_year and price_performance_gain_per_year"))
             continue
+        price = item.get("usd_per_unit")
+        if price is None or not str(item.get("price_source", "")).strip():
+            raise doc.error(path + (i, "usd_per_unit"), "a catalog generation needs usd_per_unit (USD per accelerator) and its price_source")
+        usd = convert(price, float, doc, path + (i, "usd_per_unit"))
+        if not usd > 0:
+            raise doc.error(path + (i, "usd_per_unit"), f"must be > 0, got {usd:g}")
         try:
             hw = get_hardware(str(hw_name))
             peak = hw.peak(precision)
@@ -190,7 +197,7 @@ def _generations(value: Any, doc: Located) -> tuple[Generation, ...]:
             f"node {hw.node_power_w:g} W / {hw.accelerators_per_node}" if hw.node_power_w and hw.accelerators_per_node else f"TDP {hw.tdp_w:g} W x 1.82 (Epoch AI)"
         )
         out.append(Generation(name=str(item.get("name", hw.name)), first_vintage=first, hardware=hw.name, precision=precision,
-                              h100e_per_unit=peak / ref, server_power_w=power, source=src))
+                              h100e_per_unit=peak / ref, server_power_w=power, usd_per_unit=usd, price_source=str(item["price_source"]), source=src))
     if not out:
         raise doc.error(path, "at least one generation is needed")
     return tuple(out)
@@ -237,7 +244,7 @@ def _build(path: Path) -> Scenario:
     docs = _chain(path)
     top, params = _merge(docs)
     leaf = docs[-1]
-    for key in ("name", "start_year", "horizon_end_year", "nonai_anchor_year", "price_reference_year", "generations"):
+    for key in ("name", "start_year", "horizon_end_year", "demand_anchor_year", "nonai_anchor_year", "generations"):
         if key not in top:
             raise leaf.error((), f"missing required field {key} (in this file or the one it extends)")
     kwargs: dict[str, Any] = {}
@@ -252,7 +259,7 @@ def _build(path: Path) -> Scenario:
             kwargs[key] = _generations(value, doc)
         elif key == "correlations":
             kwargs[key] = _correlations(value, doc)
-        elif key in ("name", "title", "description", "demand_mode"):
+        elif key in ("name", "title", "description"):
             kwargs[key] = str(value)
     built = {}
     for name, (entry, doc) in params.items():
