@@ -7,6 +7,7 @@ from typing import Any
 
 from dcplan.cli.main import whole
 
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("forecast", help="AI datacenter market forecast with Monte Carlo uncertainty")
     _common(p)

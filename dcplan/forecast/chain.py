@@ -13,7 +13,7 @@ dashboard reuses the cached demand and fleet arrays. Pure: no I/O, no clock, no 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Iterable
 
 import numpy as np
@@ -135,6 +135,10 @@ class Demand:
     def required_h100e(self) -> np.ndarray:
         return self.inference_h100e + self.training_h100e + self.other_h100e
 
+    def take(self, idx: np.ndarray | slice) -> Demand:
+        """The same arrays for the samples ``idx`` (resampling or a chunk)."""
+        return Demand(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
+
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class Supply:
@@ -152,8 +156,7 @@ class Supply:
     stock_peak_w: np.ndarray
     stock_value_usd: np.ndarray
     stock_w_hist: np.ndarray
-    """Peak W of the vintages up to the start year still in service."""
-    stock_w_new: np.ndarray
+    """Peak W of the vintages up to the start year still in service (the rest of ``stock_peak_w`` is later vintages)."""
     units_by_generation: dict[str, np.ndarray]
     unmet_frac: np.ndarray
     backlog_years: np.ndarray
@@ -188,8 +191,20 @@ class Regions:
     additions_share: np.ndarray
     """[n, years, regions] share of each year's new AI capacity."""
     nonai_share: np.ndarray
-    emissions_by_region: np.ndarray
-    """[n, years, regions] tCO2e/yr."""
+    gco2_per_kwh: np.ndarray
+    """[n, regions] grid intensity in the start year."""
+    intensity_index: np.ndarray
+    """[n, years] grid intensity / start-year intensity."""
+    onsite_gco2_per_kwh: np.ndarray
+    """[n] on-site generation's intensity."""
+    emissions_world: np.ndarray
+    """[n, years] tCO2e/yr."""
+
+    def emissions(self, pwr: Power, r: int) -> np.ndarray:
+        """[n, years] tCO2e/yr of region index ``r`` (grid power at the region's intensity, on-site power at its own)."""
+        ai, nonai = self.ai_stock_share[:, :, r], self.nonai_share[:, :, r]
+        grid = (pwr.ai_twh * (1.0 - pwr.onsite_frac) * ai + pwr.nonai_twh * nonai) * self.gco2_per_kwh[:, r : r + 1] * self.intensity_index
+        return pw.emissions_tco2e(grid, 1.0) + pw.emissions_tco2e(pwr.ai_twh * pwr.onsite_frac * ai, col(self.onsite_gco2_per_kwh))
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -264,15 +279,15 @@ def stage_supply(d: dict[str, np.ndarray], s: ChainSetup, n: int, dem: Demand) -
     hist_mask = (np.arange(len(yrs)) <= t0)[None, :] * ones
     per_unit = 1.0 / vs.h100e_per_unit
     masks = [np.array([g == gv for gv in s.generation_of_vintage], dtype=float)[None, :] * per_unit for g in gens]
-    st = sp.stocks(fleet.shipped_h100e, [ones, per_unit, w_per_h, price, w_per_h * hist_mask, w_per_h * (1.0 - hist_mask), *masks], survival)
+    st = sp.stocks(fleet.shipped_h100e, [ones, per_unit, w_per_h, price, w_per_h * hist_mask, *masks], survival)
     avail = pw.year_average(st[0])
     unmet, backlog = np.zeros((n, len(yrs))), np.zeros((n, len(yrs)))
     with np.errstate(invalid="ignore", divide="ignore"):
         unmet[:, t0 + 1 :] = np.nan_to_num(np.maximum(required[:, t0 + 1 :] - avail[:, t0 + 1 :], 0.0) / required[:, t0 + 1 :])
     backlog = sp.backlog_years(required, avail, t0)
     return Supply(vintage=vs, peak_w_per_h100e=w_per_h, usd_per_h100e=price, survival=survival, chip_cap_h100e=fleet.chip_cap_h100e, target_h100e=target,
-                  fleet=fleet, stock_h100e=st[0], stock_units=st[1], stock_peak_w=st[2], stock_value_usd=st[3], stock_w_hist=st[4], stock_w_new=st[5],
-                  units_by_generation={g: st[6 + i] for i, g in enumerate(gens)}, unmet_frac=unmet, backlog_years=backlog)
+                  fleet=fleet, stock_h100e=st[0], stock_units=st[1], stock_peak_w=st[2], stock_value_usd=st[3], stock_w_hist=st[4],
+                  units_by_generation={g: st[5 + i] for i, g in enumerate(gens)}, unmet_frac=unmet, backlog_years=backlog)
 
 
 def stage_power(d: dict[str, np.ndarray], s: ChainSetup, n: int, sup: Supply) -> Power:
@@ -316,19 +331,22 @@ def stage_money(d: dict[str, np.ndarray], s: ChainSetup, n: int, dem: Demand, su
 
 
 def stage_regions(d: dict[str, np.ndarray], s: ChainSetup, n: int, sup: Supply, pwr: Power) -> Regions:
-    """Regional shares of the AI fleet and the non-AI load, and emissions by region."""
+    """Regional shares of the AI fleet and the non-AI load, and emissions (world here; a region's on request)."""
     yrs = s.years.astype(float)
     hist, new = d["ai_share_history"], d["ai_share_new"]
-    ai_share = rg.ai_stock_shares(pw.year_average(sup.stock_w_hist), pw.year_average(sup.stock_w_new), hist, new)
+    w_hist = pw.year_average(sup.stock_w_hist)
+    ai_share = rg.ai_stock_shares(w_hist, pw.year_average(sup.stock_peak_w) - w_hist, hist, new)
     rel = np.stack([np.broadcast_to(d[f"nonai_growth_rel_{r}"], (n,)) for r in REGIONS], axis=1)
     nonai_share = rg.nonai_shares(d["nonai_share"], rel, yrs, s.start_year)
     gco2 = np.stack([np.broadcast_to(d[f"grid_gco2_per_kwh_{r}"], (n,)) for r in REGIONS], axis=1)
     index = dm.index_at(_steps(d, "grid_intensity_change_per_year", s, n), s.t0)
-    grid_twh = (pwr.ai_twh * (1.0 - pwr.onsite_frac))[:, :, None] * ai_share + pwr.nonai_twh[:, :, None] * nonai_share
-    onsite_twh = (pwr.ai_twh * pwr.onsite_frac)[:, :, None] * ai_share
-    emissions = pw.emissions_tco2e(grid_twh, gco2[:, None, :] * index[:, :, None]) + pw.emissions_tco2e(onsite_twh, col(d["onsite_generation_gco2_per_kwh"])[:, :, None])
+    ai_g = np.einsum("nyr,nr->ny", ai_share, gco2)  # the AI fleet's mean grid intensity, by the regions it stands in
+    nonai_g = np.einsum("nyr,nr->ny", nonai_share, gco2)
+    onsite_g = np.broadcast_to(d["onsite_generation_gco2_per_kwh"], (n,))
+    grid = (pwr.ai_twh * (1.0 - pwr.onsite_frac) * ai_g + pwr.nonai_twh * nonai_g) * index
+    world = pw.emissions_tco2e(grid, 1.0) + pw.emissions_tco2e(pwr.ai_twh * pwr.onsite_frac, col(onsite_g))
     return Regions(ai_stock_share=ai_share, additions_share=rg.addition_shares(hist, new, len(yrs), s.t0), nonai_share=nonai_share,
-                   emissions_by_region=emissions)
+                   gco2_per_kwh=gco2, intensity_index=index, onsite_gco2_per_kwh=onsite_g, emissions_world=world)
 
 
 # --------------------------------------------------------------------------------------------
@@ -383,7 +401,7 @@ def _metrics(d: dict[str, np.ndarray], s: ChainSetup, dem: Demand, sup: Supply, 
         "market_size_usd": mon.capex + mon.opex,
         "usd_per_h100e_hour": mon.tco_h,
         "usd_per_mtok": mon.usd_per_mtok,
-        "emissions_tco2e": reg.emissions_by_region.sum(axis=2),
+        "emissions_tco2e": reg.emissions_world,
         "tokens_per_year": dem.tokens,
         "inference_flop_per_year": dem.inference_flop * served,
         "training_flop_per_year": dem.training_flop * served,
@@ -396,10 +414,10 @@ def _finish(d: dict[str, np.ndarray], s: ChainSetup, dem: Demand, sup: Supply, p
     return ChainOutput(metrics=m, demand=dem, supply=sup, power=pwr, money=mon, regions=reg, units_by_generation=sup.units_by_generation)
 
 
-def run_chain(d: dict[str, np.ndarray], s: ChainSetup) -> ChainOutput:
-    """Every metric for ``n`` drawn samples (see the module docstring)."""
+def run_chain(d: dict[str, np.ndarray], s: ChainSetup, demand: Demand | None = None) -> ChainOutput:
+    """Every metric for ``n`` drawn samples (see the module docstring); ``demand`` when already computed for these draws."""
     n = len(d["pue_ai"])
-    dem = stage_demand(d, s, n)
+    dem = stage_demand(d, s, n) if demand is None else demand
     sup = stage_supply(d, s, n, dem)
     pwr = stage_power(d, s, n, sup)
     mon = stage_money(d, s, n, dem, sup, pwr)

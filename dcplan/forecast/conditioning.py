@@ -24,11 +24,10 @@ from dcplan.forecast import supply as sp
 from dcplan.forecast.demand import col
 
 
-def start_fit_log_ratio(d: Mapping[str, np.ndarray], s: ch.ChainSetup) -> np.ndarray:
+def start_fit_log_ratio(d: Mapping[str, np.ndarray], s: ch.ChainSetup, dem: ch.Demand | None = None) -> np.ndarray:
     """[n] ln(requirement the start-year fleet was built for / fleet installed at the end of the start year)."""
     n = len(d["pue_ai"])
-    dd = dict(d)
-    dem = ch.stage_demand(dd, s, n)
+    dem = ch.stage_demand(dict(d), s, n) if dem is None else dem
     yrs, t0 = s.years.astype(float), s.t0
     vs = rm.vintages(yrs[: t0 + 1], s.generations, d["chip_perf_growth_per_year"], d["chip_flops_per_watt_growth_per_year"],
                      d["price_performance_gain_per_year"], d["accelerator_price_scale"])
@@ -60,8 +59,9 @@ def effective_sample_size(w: np.ndarray) -> float:
     return float(1.0 / np.sum(w**2))
 
 
-def condition(d: Mapping[str, np.ndarray], s: ch.ChainSetup, rng: np.random.Generator) -> tuple[dict[str, np.ndarray], float]:
-    """The draws resampled by their fit to the start year's fleet, and the effective sample size before resampling."""
-    w = weights(start_fit_log_ratio(d, s) - np.log(d["start_fit_target_ratio"]), d["start_fit_log_sigma"])
+def condition(d: Mapping[str, np.ndarray], s: ch.ChainSetup, rng: np.random.Generator) -> tuple[dict[str, np.ndarray], ch.Demand, float]:
+    """The draws resampled by their fit to the start year's fleet, their demand stage, and the effective sample size before resampling."""
+    dem = ch.stage_demand(dict(d), s, len(d["pue_ai"]))
+    w = weights(start_fit_log_ratio(d, s, dem) - np.log(d["start_fit_target_ratio"]), d["start_fit_log_sigma"])
     idx = systematic_resample(w, rng)
-    return {k: v[idx] for k, v in d.items()}, effective_sample_size(w)
+    return {k: v[idx] for k, v in d.items()}, dem.take(idx), effective_sample_size(w)

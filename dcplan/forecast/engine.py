@@ -59,7 +59,7 @@ def region_metric(out: ChainOutput, region: str, name: str) -> np.ndarray:
     reg, pwr = out.regions, out.power
     ai, nonai = reg.ai_stock_share[:, :, r], reg.nonai_share[:, :, r]
     if name == "emissions_tco2e":
-        return reg.emissions_by_region[:, :, r]
+        return reg.emissions(pwr, r)
     if name in ("energy_twh", "facility_power_mw", "it_power_mw"):
         scale = {"energy_twh": 1.0, "facility_power_mw": W_PER_TWH_YEAR / 1e6}.get(name)
         if scale is None:  # IT power: the AI part at its share, the non-AI part at its share
@@ -120,16 +120,16 @@ def simulate(scenario: Scenario, samples: int, seed: int) -> list[ChainOutput]:
     rng = np.random.default_rng(seed)
     with single_threaded_blas():
         setup = setup_from(scenario)
-        draws = conditioned_draws(scenario, setup, samples, rng)
-        return [run_chain(_chunk(draws, a), setup) for a in range(0, samples, CHUNK)]
+        draws, demand = conditioned_draws(scenario, setup, samples, rng)
+        return [run_chain(_chunk(draws, a), setup, demand.take(slice(a, a + CHUNK))) for a in range(0, samples, CHUNK)]
 
 
-def conditioned_draws(scenario: Scenario, setup: Any, samples: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Latin-hypercube draws, resampled by their fit to the start year's fleet (:mod:`dcplan.forecast.conditioning`)."""
+def conditioned_draws(scenario: Scenario, setup: Any, samples: int, rng: np.random.Generator) -> tuple[dict[str, np.ndarray], Any]:
+    """Latin-hypercube draws resampled by their fit to the start year's fleet, and their demand stage (:mod:`dcplan.forecast.conditioning`)."""
     from dcplan.forecast.conditioning import condition
 
-    draws = draw(scenario, samples, rng)
-    return condition(draws, setup, rng)[0]
+    draws, demand, _ = condition(draw(scenario, samples, rng), setup, rng)
+    return draws, demand
 
 
 def _chunk(draws: Mapping[str, np.ndarray], a: int) -> dict[str, np.ndarray]:
@@ -168,7 +168,9 @@ def _forecast(scenario: Scenario, chunks: list[ChainOutput], *, samples: int, se
               keep_samples: bool, observations: Sequence[Any] | None, only: Sequence[str] | None = None) -> Forecast:
     """Summarise chain outputs into a :class:`Forecast` (percentiles per year per metric; ``only`` some)."""
     ys = select_years(scenario, years)
-    idx = [scenario.years.index(y) for y in ys]
+    idx: list[int] | slice = [scenario.years.index(y) for y in ys]
+    if idx == list(range(idx[0], idx[-1] + 1)):
+        idx = slice(idx[0], idx[-1] + 1)  # a view, not a copy
     per_chunk = [region_metrics(c, region) for c in chunks]
     metrics, raw = {}, {}
     if only is not None:
@@ -252,8 +254,8 @@ def _base_run(scenario: Scenario, samples: int, seed: int) -> tuple[dict[str, np
 
     with single_threaded_blas():
         setup = setup_from(scenario)
-        draws = conditioned_draws(scenario, setup, samples, np.random.default_rng(seed))
-        chunks = [run_chain(_chunk(draws, a), setup) for a in range(0, samples, CHUNK)]
+        draws, demand = conditioned_draws(scenario, setup, samples, np.random.default_rng(seed))
+        chunks = [run_chain(_chunk(draws, a), setup, demand.take(slice(a, a + CHUNK))) for a in range(0, samples, CHUNK)]
     with _BASE_LOCK:
         _BASE[key] = (draws, chunks)
         while len(_BASE) > _BASE_MAX:

@@ -40,6 +40,8 @@ HEADLINES: tuple[Headline, ...] = (
     Headline(key="emissions_tco2e", label="Emissions, all data centres", unit="Mt CO2e/yr", scale=1e6),
 )
 HEADLINE_KEYS = tuple(h.key for h in HEADLINES)
+#: The shortest summary (report's executive summary).
+SUMMARY_KEYS = ("energy_twh", "ai_energy_twh", "h100e_installed", "accelerator_spend_usd", "capex_usd", "backlog_years")
 
 
 def number(value: float | None, digits: int = 3) -> str:
@@ -58,23 +60,32 @@ def anchors(fc: Forecast, key: str) -> list[Comparison]:
     return [c for c in fc.comparisons if c.metric == key and c.region == fc.region and c.year in fc.years]
 
 
-def anchor_text(c: Comparison, scale: float, unit: str) -> str:
+def anchor_text(c: Comparison, scale: float, unit: str, compact: bool = False) -> str:
+    """'2030: IEA Base Case 945 (669-1,264) TWh/yr, inside dcplan's P10-P90 [source]'; compact: who, value, inside/above/below."""
     rng = f" ({number(c.low / scale)}-{number(c.high / scale)})" if c.low is not None and c.high is not None else ""
     inside = "inside" if c.covered else ("above" if c.value > c.p90 else "below")
+    if compact:
+        return f"{c.year} {c.label.split(' (')[0].split(':')[0]}: {number(c.value / scale)}{rng}, {inside}"
     return f"{c.year}: {c.label} {number(c.value / scale)}{rng} {unit}, {inside} dcplan's P10-P90 [{c.source}]"
 
 
-def headline_rows(fc: Forecast, year: int) -> list[dict[str, Any]]:
-    """One row per headline metric present in ``fc``: label, unit, P10/P50/P90 in ``year`` (scaled) and the anchors' lines."""
+def headline_rows(fc: Forecast, year: int, *, compact: bool = False, keys: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+    """One row per headline metric present in ``fc``: label, unit, P10/P50/P90 in ``year`` (scaled) and the anchors' lines.
+
+    ``compact`` anchors name the publisher and the value only (the sources are in the full rows);
+    ``keys`` keeps those headlines only.
+    """
     rows = []
     for h in HEADLINES:
+        if keys is not None and h.key not in keys:
+            continue
         if h.key not in fc.metrics or year not in fc.years:
             continue
         m = fc.metric(h.key)
         i = fc.years.index(year)
         rows.append({"key": h.key, "label": h.label, "unit": h.unit, "year": year,
                      "p10": m.p10[i] / h.scale, "p50": m.p50[i] / h.scale, "p90": m.p90[i] / h.scale,
-                     "anchors": [anchor_text(c, h.scale, h.unit) for c in anchors(fc, h.key)]})
+                     "anchors": [anchor_text(c, h.scale, h.unit, compact) for c in anchors(fc, h.key)]})
     return rows
 
 

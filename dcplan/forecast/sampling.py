@@ -1,9 +1,9 @@
 """Monte Carlo draws: Latin hypercube uniforms, Iman-Conover rank correlation, quantile transforms.
 
 Every uncertain parameter takes one column of uniforms (a per-year parameter one column per
-forecast year); the regional shares take one column per region (a Dirichlet built from gamma
-quantiles). Columns come from a Latin hypercube (McKay, Beckman & Conover 1979;
-``scipy.stats.qmc.LatinHypercube``), are rearranged to a target Spearman rank correlation by
+forecast year); the regional shares of new AI capacity take one column per region (a Dirichlet
+built from gamma quantiles). Columns come from a Latin hypercube (McKay, Beckman & Conover
+1979), are rearranged to a target Spearman rank correlation by
 Iman & Conover (1982, Commun. Stat. Simul. Comput. 11:311) when the scenario asks for one, and
 are mapped through each distribution's quantile function. The same seed gives the same numbers:
 all randomness comes from the ``numpy.random.Generator`` passed in.
@@ -41,12 +41,16 @@ def layout(params: list[Parameter], n_years: int, *, collapse_years: bool = Fals
 
 
 def latin_hypercube(n: int, d: int, rng: np.random.Generator) -> np.ndarray:
-    """``n`` x ``d`` uniforms in (0, 1), one point per stratum in every column (scipy.stats.qmc)."""
-    from scipy.stats import qmc
+    """``n`` x ``d`` uniforms in (0, 1), one point per stratum in every column.
 
+    u_ij = (pi_j(i) + U_ij) / n with pi_j a random permutation of 0..n-1 (McKay, Beckman &
+    Conover 1979), the construction of ``scipy.stats.qmc.LatinHypercube`` with every column's
+    permutation drawn in one vectorised call.
+    """
     if d == 0:
         return np.empty((n, 0))
-    return qmc.LatinHypercube(d=d, rng=rng).random(n)
+    perm = rng.permuted(np.broadcast_to(np.arange(n, dtype=np.float64), (d, n)), axis=1)
+    return (perm.T + rng.random((n, d))) / n
 
 
 def ar1_correlation(k: int, rho: float) -> np.ndarray:

@@ -8,8 +8,9 @@ what the connected critical IT capacity can power. Chip supply is a packaging-li
 accelerator packages producible per year grow from the start year's shipments with the
 CoWoS/HBM capacity growth, tapering (TSMC doubled CoWoS capacity in 2024 and again in 2025 and
 guided further growth in 2026: TSMC Q3 2024 earnings call, via TrendForce and MoneyDJ), and
-faster after a year in which orders exceeded it (the expansions answered NVIDIA's backlog:
-NVIDIA 10-Q Q3 FY2025, demand to exceed supply for several quarters). Capacity
+faster when orders exceed it, half with a year's delay and half within the year (TSMC raised
+CoWoS capacity quarter by quarter in 2023: TrendForce, Sep 2023; the expansions answered
+NVIDIA's backlog: NVIDIA 10-Q Q3 FY2025, demand to exceed supply for several quarters). Capacity
 grows by at most the grid connections of :mod:`dcplan.forecast.grid`, then on-site generation.
 Which limit binds is recorded per sample and year; demand not met is a backlog, reported as the
 years until the fleet catches up with it (:func:`backlog_years`).
@@ -52,7 +53,7 @@ class FleetInputs:
     chip_growth: np.ndarray
     """[n, years] packaging capacity growth into each year (the tapered path)."""
     chip_response: np.ndarray
-    """[n] extra growth per unit of the previous year's chip shortfall (share of orders not made)."""
+    """[n] extra growth per unit of chip shortfall (share of orders not made): half last year's, half this year's before expansion."""
     h100e_per_unit: np.ndarray
     grid_add_max_w: np.ndarray
     onsite_add_max_w: np.ndarray
@@ -91,9 +92,9 @@ def toeplitz(survival: np.ndarray) -> np.ndarray:
 
 
 def stocks(shipped_h100e: np.ndarray, per_h100e: list[np.ndarray], survival: np.ndarray) -> np.ndarray:
-    """[k, n, years] year-end stock of each layer: sum_v Ship(v) x layer(v) x S(t - v)."""
-    layers = np.stack([x * shipped_h100e for x in per_h100e])
-    return np.einsum("knv,ntv->knt", layers, toeplitz(survival), optimize=True)
+    """[k, n, years] year-end stock of each layer: sum_v Ship(v) x layer(v) x S(t - v) (one batched matrix product per sample)."""
+    layers = np.stack([x * shipped_h100e for x in per_h100e], axis=1)  # [n, k, v]
+    return np.matmul(layers, toeplitz(survival).transpose(0, 2, 1)).transpose(1, 0, 2)
 
 
 def ahead(required: np.ndarray, lead_years: np.ndarray, first: int) -> np.ndarray:
@@ -133,10 +134,13 @@ def run_fleet(x: FleetInputs) -> Fleet:
             if t == x.t0:
                 chip_cap[:, t] = units * x.h100e_per_unit[:, t]
         else:
-            # packaging capacity grows on its path, faster after a year in which orders exceeded it
-            units = units * (x.chip_growth[:, t] + x.chip_response * short_frac)
-            chip_cap[:, t] = units * x.h100e_per_unit[:, t]
+            # packaging capacity grows on its path, and faster when orders exceed it: capacity is added
+            # quarter by quarter, so half the response follows last year's shortfall, half this year's
             want = np.maximum(x.target_h100e[:, t] - surv[0], 0.0)
+            planned = units * x.chip_growth[:, t] * x.h100e_per_unit[:, t]
+            short_now = np.where(want > planned, (want - planned) / np.where(want > 0, want, 1.0), 0.0)
+            units = units * (x.chip_growth[:, t] + x.chip_response * 0.5 * (short_frac + short_now))
+            chip_cap[:, t] = units * x.h100e_per_unit[:, t]
             feasible = np.minimum(want, chip_cap[:, t])
             short_frac = np.where(want > 0, (want - feasible) / np.where(want > 0, want, 1.0), 0.0)
             need = np.maximum((surv[1] + feasible * w_t) * (1.0 + hr) - prev_cap, 0.0)

@@ -145,3 +145,25 @@ def test_correlating_a_fixed_parameter_is_an_error(tmp_path):
           - {a: facility_life_years, b: pue_ai, rho: 0.3}
         """)
     assert "fixed" in _error(p).message
+
+
+def test_a_catalog_generation_needs_a_sourced_price(tmp_path):
+    p = _child(tmp_path, """\
+        name: x
+        extends: BASE
+        generations:
+          - {name: v100, hardware: v100, first_vintage: 2017, precision: fp16}
+        """)
+    e = _error(p)
+    assert e.line == 4 and "usd_per_unit" in e.field and "price_source" in e.message
+
+
+def test_regional_shares_must_sum_to_one(tmp_path):
+    p = _child(tmp_path, """\
+        name: x
+        extends: BASE
+        parameters:
+          ai_share_new_us: {dist: fixed, value: 0.9, source: s, date: "2025"}
+        """)
+    e = _error(p)
+    assert "ai_share_new" in e.message and "sum to 1" in e.message
