@@ -186,11 +186,19 @@ class Money:
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class Regions:
-    ai_stock_share: np.ndarray
-    """[n, years, regions] share of the AI fleet's power."""
-    additions_share: np.ndarray
-    """[n, years, regions] share of each year's new AI capacity."""
-    nonai_share: np.ndarray
+    """What splits the world by region; a region's arrays are built on request (no [n, years, regions] kept)."""
+
+    t0: int
+    w_hist: np.ndarray
+    """[n, years] year-average peak W of the vintages up to the start year."""
+    w_total: np.ndarray
+    """[n, years] year-average peak W of the whole AI fleet."""
+    share_hist: np.ndarray
+    """[n, regions] where the history vintages were installed."""
+    share_new: np.ndarray
+    """[n, regions] where the later vintages were installed (the Dirichlet draw)."""
+    nonai_raw: np.ndarray
+    """[n, years, regions] non-AI start split x relative growth, before normalising."""
     gco2_per_kwh: np.ndarray
     """[n, regions] grid intensity in the start year."""
     intensity_index: np.ndarray
@@ -200,9 +208,24 @@ class Regions:
     emissions_world: np.ndarray
     """[n, years] tCO2e/yr."""
 
+    def ai_share(self, r: int) -> np.ndarray:
+        """[n, years] region ``r``'s share of the AI fleet's power."""
+        w_new = self.w_total - self.w_hist
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = (self.w_hist * self.share_hist[:, r : r + 1] + w_new * self.share_new[:, r : r + 1]) / self.w_total
+        return np.where(self.w_total > 0, out, self.share_hist[:, r : r + 1])
+
+    def additions_share(self, r: int) -> np.ndarray:
+        """[n, years] region ``r``'s share of each year's new AI capacity."""
+        years = self.w_total.shape[1]
+        return np.where(np.arange(years)[None, :] <= self.t0, self.share_hist[:, r : r + 1], self.share_new[:, r : r + 1])
+
+    def nonai_share(self, r: int) -> np.ndarray:
+        return self.nonai_raw[:, :, r] / self.nonai_raw.sum(axis=2)
+
     def emissions(self, pwr: Power, r: int) -> np.ndarray:
         """[n, years] tCO2e/yr of region index ``r`` (grid power at the region's intensity, on-site power at its own)."""
-        ai, nonai = self.ai_stock_share[:, :, r], self.nonai_share[:, :, r]
+        ai, nonai = self.ai_share(r), self.nonai_share(r)
         grid = (pwr.ai_twh * (1.0 - pwr.onsite_frac) * ai + pwr.nonai_twh * nonai) * self.gco2_per_kwh[:, r : r + 1] * self.intensity_index
         return pw.emissions_tco2e(grid, 1.0) + pw.emissions_tco2e(pwr.ai_twh * pwr.onsite_frac * ai, col(self.onsite_gco2_per_kwh))
 
@@ -331,22 +354,24 @@ def stage_money(d: dict[str, np.ndarray], s: ChainSetup, n: int, dem: Demand, su
 
 
 def stage_regions(d: dict[str, np.ndarray], s: ChainSetup, n: int, sup: Supply, pwr: Power) -> Regions:
-    """Regional shares of the AI fleet and the non-AI load, and emissions (world here; a region's on request)."""
+    """Regional shares of the AI fleet and the non-AI load, and world emissions by the regions' grid intensities."""
     yrs = s.years.astype(float)
     hist, new = d["ai_share_history"], d["ai_share_new"]
-    w_hist = pw.year_average(sup.stock_w_hist)
-    ai_share = rg.ai_stock_shares(w_hist, pw.year_average(sup.stock_peak_w) - w_hist, hist, new)
-    rel = np.stack([np.broadcast_to(d[f"nonai_growth_rel_{r}"], (n,)) for r in REGIONS], axis=1)
-    nonai_share = rg.nonai_shares(d["nonai_share"], rel, yrs, s.start_year)
+    w_hist, w_total = pw.year_average(sup.stock_w_hist), pw.year_average(sup.stock_peak_w)
     gco2 = np.stack([np.broadcast_to(d[f"grid_gco2_per_kwh_{r}"], (n,)) for r in REGIONS], axis=1)
+    # the AI fleet's mean grid intensity: history vintages at the history split, later ones at the new split
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ai_g = np.where(w_total > 0, (w_hist * col((hist * gco2).sum(axis=1)) + (w_total - w_hist) * col((new * gco2).sum(axis=1))) / w_total,
+                        col((hist * gco2).sum(axis=1)))
+    rel = np.stack([np.broadcast_to(d[f"nonai_growth_rel_{r}"], (n,)) for r in REGIONS], axis=1)
+    raw = rg.nonai_raw(d["nonai_share"], rel, yrs, s.start_year)
+    nonai_g = np.einsum("nyr,nr->ny", raw, gco2) / raw.sum(axis=2)
     index = dm.index_at(_steps(d, "grid_intensity_change_per_year", s, n), s.t0)
-    ai_g = np.einsum("nyr,nr->ny", ai_share, gco2)  # the AI fleet's mean grid intensity, by the regions it stands in
-    nonai_g = np.einsum("nyr,nr->ny", nonai_share, gco2)
     onsite_g = np.broadcast_to(d["onsite_generation_gco2_per_kwh"], (n,))
     grid = (pwr.ai_twh * (1.0 - pwr.onsite_frac) * ai_g + pwr.nonai_twh * nonai_g) * index
     world = pw.emissions_tco2e(grid, 1.0) + pw.emissions_tco2e(pwr.ai_twh * pwr.onsite_frac, col(onsite_g))
-    return Regions(ai_stock_share=ai_share, additions_share=rg.addition_shares(hist, new, len(yrs), s.t0), nonai_share=nonai_share,
-                   gco2_per_kwh=gco2, intensity_index=index, onsite_gco2_per_kwh=onsite_g, emissions_world=world)
+    return Regions(t0=s.t0, w_hist=w_hist, w_total=w_total, share_hist=hist, share_new=new, nonai_raw=raw, gco2_per_kwh=gco2,
+                   intensity_index=index, onsite_gco2_per_kwh=onsite_g, emissions_world=world)
 
 
 # --------------------------------------------------------------------------------------------

@@ -42,10 +42,25 @@ def select_years(scenario: Scenario, years: Sequence[int] | None) -> tuple[int, 
 def region_metrics(out: ChainOutput, region: str) -> dict[str, np.ndarray]:
     """World metrics, or one region's (see :func:`region_metric`)."""
     names = [*out.metrics, *(f"accelerators_installed_{g}" for g in out.units_by_generation)]
-    return {name: region_metric(out, region, name) for name in names}
+    shares = _Shares(out, region)
+    return {name: region_metric(out, region, name, shares) for name in names}
 
 
-def region_metric(out: ChainOutput, region: str, name: str) -> np.ndarray:
+class _Shares:
+    """A region's shares of the AI fleet, of new capacity and of the non-AI load, each built once on first use."""
+
+    def __init__(self, out: ChainOutput, region: str) -> None:
+        self.out, self.r = out, (None if region == "world" else rg.region_index(region))
+        self._cache: dict[str, np.ndarray] = {}
+
+    def get(self, kind: str) -> np.ndarray:
+        if kind not in self._cache:
+            reg = self.out.regions
+            self._cache[kind] = {"ai": reg.ai_share, "new": reg.additions_share, "nonai": reg.nonai_share}[kind](self.r)
+        return self._cache[kind]
+
+
+def region_metric(out: ChainOutput, region: str, name: str, shares: _Shares | None = None) -> np.ndarray:
     """One metric [n, years] for the world or one region.
 
     A region's AI metrics follow its share of the AI fleet, flows its share of the year's new AI
@@ -55,22 +70,22 @@ def region_metric(out: ChainOutput, region: str, name: str) -> np.ndarray:
     v = out.units_by_generation[name[len(prefix):]] if name.startswith(prefix) and name not in out.metrics else out.metrics[name]
     if region == "world" or name in rg.INTENSIVE:
         return v
-    r = rg.region_index(region)
-    reg, pwr = out.regions, out.power
-    ai, nonai = reg.ai_stock_share[:, :, r], reg.nonai_share[:, :, r]
+    sh = shares or _Shares(out, region)
+    pwr = out.power
     if name == "emissions_tco2e":
-        return reg.emissions(pwr, r)
-    if name in ("energy_twh", "facility_power_mw", "it_power_mw"):
-        scale = {"energy_twh": 1.0, "facility_power_mw": W_PER_TWH_YEAR / 1e6}.get(name)
-        if scale is None:  # IT power: the AI part at its share, the non-AI part at its share
-            ai_it = out.metrics["ai_it_power_mw"]
-            return ai_it * ai + (v - ai_it) * nonai
-        return (pwr.ai_twh * ai + pwr.nonai_twh * nonai) * scale
-    if name in rg.NONAI:
-        return v * nonai
+        return out.regions.emissions(pwr, sh.r)
     if name in rg.FLOWS:
-        return v * reg.additions_share[:, :, r]
-    return v * ai
+        return v * sh.get("new")
+    if name in rg.NONAI:
+        return v * sh.get("nonai")
+    if name == "energy_twh":
+        return pwr.ai_twh * sh.get("ai") + pwr.nonai_twh * sh.get("nonai")
+    if name == "facility_power_mw":
+        return (pwr.ai_twh * sh.get("ai") + pwr.nonai_twh * sh.get("nonai")) * (W_PER_TWH_YEAR / 1e6)
+    if name == "it_power_mw":  # the AI part at its share, the non-AI part at its share
+        ai_it = out.metrics["ai_it_power_mw"]
+        return ai_it * sh.get("ai") + (v - ai_it) * sh.get("nonai")
+    return v * sh.get("ai")
 
 
 def _check_region(region: str) -> str:

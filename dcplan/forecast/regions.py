@@ -28,13 +28,6 @@ FLOWS = frozenset({"shipments_h100e", "accelerator_spend_usd", "gpu_spend_usd", 
 NONAI = frozenset({"nonai_energy_twh"})
 
 
-def addition_shares(hist_share: np.ndarray, new_share: np.ndarray, n_years: int, t0: int) -> np.ndarray:
-    """[n, years, regions] share of each year's new AI capacity by region."""
-    out = np.repeat(hist_share[:, None, :], n_years, axis=1)
-    out[:, t0 + 1 :, :] = new_share[:, None, :]
-    return out
-
-
 def ai_stock_shares(w_hist_vintages: np.ndarray, w_new_vintages: np.ndarray, hist_share: np.ndarray, new_share: np.ndarray) -> np.ndarray:
     """[n, years, regions] share of the AI fleet's power by region, from the stock of history and forecast vintages."""
     by_region = w_hist_vintages[:, :, None] * hist_share[:, None, :] + w_new_vintages[:, :, None] * new_share[:, None, :]
@@ -42,9 +35,14 @@ def ai_stock_shares(w_hist_vintages: np.ndarray, w_new_vintages: np.ndarray, his
     return np.where(total > 0, by_region / np.where(total > 0, total, 1.0), hist_share[:, None, :])
 
 
+def nonai_raw(start_share: np.ndarray, rel_growth: np.ndarray, years: np.ndarray, start_year: int) -> np.ndarray:
+    """[n, years, regions] start split x rel^(t - t0): the non-AI split before normalising."""
+    return start_share[:, None, :] * rel_growth[:, None, :] ** (years[None, :, None] - start_year)
+
+
 def nonai_shares(start_share: np.ndarray, rel_growth: np.ndarray, years: np.ndarray, start_year: int) -> np.ndarray:
     """[n, years, regions] share of non-AI electricity: start split x rel^(t - t0), renormalised."""
-    raw = start_share[:, None, :] * rel_growth[:, None, :] ** (years[None, :, None] - start_year)
+    raw = nonai_raw(start_share, rel_growth, years, start_year)
     return raw / raw.sum(axis=2, keepdims=True)
 
 

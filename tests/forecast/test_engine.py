@@ -119,3 +119,37 @@ def test_checks_against_published_numbers(base):
     capex = fc.metric("capex_usd").p50
     assert all(b >= a for a, b in zip(capex[fc.years.index(2024) : fc.years.index(2030)], capex[fc.years.index(2025) : fc.years.index(2030) + 1], strict=True))
     assert fc.at("unmet_demand_frac", 2030) <= 0.20
+
+
+def test_the_forecast_package_reads_no_files(base, monkeypatch):
+    import builtins
+    import io
+    import pathlib
+
+    from dcplan.forecast.backtest import run_backtest
+    from dcplan.forecast.reconcile import reconcile
+    from dcplan.forecast.sensitivity import tornado
+
+    obs = read_observations()
+    run_forecast(base, samples=50, seed=0, observations=obs)  # warm lazy imports before files are forbidden
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"the forecast read a file: {args[:1]}")
+
+    for target, name in ((builtins, "open"), (io, "open"), (pathlib.Path, "open"), (pathlib.Path, "read_text"), (pathlib.Path, "read_bytes")):
+        monkeypatch.setattr(target, name, refuse)
+    run_forecast(base, samples=50, seed=1, observations=obs, region="us")
+    tornado(base, metric="energy_twh", year=2030)
+    run_backtest(base, obs, vintages=(2022,), samples=50)
+    reconcile(base, samples=50)
+
+
+def test_blas_runs_single_threaded_inside_and_is_restored():
+    from threadpoolctl import threadpool_info
+
+    from dcplan.forecast.threads import single_threaded_blas
+
+    before = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    with single_threaded_blas():
+        assert all(i["num_threads"] == 1 for i in threadpool_info() if i["user_api"] == "blas")
+    assert [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"] == before
