@@ -63,6 +63,14 @@ def main() -> int:
         b = _band(f, "energy_twh", 2030)
         add(f"{region} 2030 against IEA's regional Base {iea} TWh (reported, no threshold)", f"P50 {b[1]:.0f} ({b[1] / iea - 1:+.0%}), P10-P90 {b[0]:.0f}-{b[2]:.0f}",
             b[0] <= iea <= b[2])
+    for metric, year, value, label, scale, unit in (("energy_twh", 2024, 415, "world 2024 (IEA Energy and AI)", 1, "TWh"),
+                                                    ("energy_twh", 2025, 486, "world 2025 (IEA 2026: +17 %)", 1, "TWh"),
+                                                    ("h100e_installed", 2025, 15e6, "Epoch AI chips sold to end-2025", 1e6, "M H100e"),
+                                                    ("hyperscaler_capex_usd", 2025, 416e9, "Big-4 hyperscaler capex 2025", 1e9, "$B"),
+                                                    ("capex_cumulative_usd", 2030, 5.2e12, "McKinsey cumulative AI capex to 2030", 1e12, "$T")):
+        b = _band(fc, metric, year)
+        add(f"{label}: {value / scale:g} {unit} (reported, no threshold)", f"P50 {b[1] / scale:.3g} ({b[1] / value - 1:+.0%}), P10-P90 {b[0] / scale:.3g}-{b[2] / scale:.3g}",
+            b[0] <= value <= b[2])
     for year, nv in ((2024, 115.2e9), (2025, 193.7e9)):
         b = _band(fc, "accelerator_spend_usd", year)
         add(f"NVIDIA DC revenue {year} (${nv / 1e9:.1f} B) inside the accelerator-spend band", f"P10-P90 ${b[0] / 1e9:.0f}-{b[2] / 1e9:.0f} B, P50 ${b[1] / 1e9:.0f} B",

@@ -12,6 +12,7 @@ per-year driver moves as one factor (all years at the same quantile).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -140,9 +141,19 @@ def sobol(scenario: Scenario, *, metric: str = "energy_twh", year: int = 2030, r
         return y[None, :]
 
     res = stats.sobol_indices(func=func, n=n, dists=[stats.uniform()] * len(names), rng=np.random.default_rng(seed))
-    boot = res.bootstrap(confidence_level=confidence, n_resamples=n_resamples)
-    ci = lambda c: tuple(zip(map(float, np.ravel(c.low)), map(float, np.ravel(c.high)), strict=True))  # noqa: E731
+    with warnings.catch_warnings():
+        # a driver that cannot move the metric has a degenerate bootstrap (every resample 0): its interval is the point
+        warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.simplefilter("ignore", getattr(stats, "DegenerateDataWarning", RuntimeWarning))
+        boot = res.bootstrap(confidence_level=confidence, n_resamples=n_resamples)
+    s1, st = np.ravel(res.first_order), np.ravel(res.total_order)
+
+    def ci(c, point: np.ndarray) -> tuple[tuple[float, float], ...]:
+        lo, hi = np.ravel(c.low), np.ravel(c.high)
+        lo, hi = np.where(np.isfinite(lo), lo, point), np.where(np.isfinite(hi), hi, point)
+        return tuple(zip(map(float, lo), map(float, hi), strict=True))
+
     return SobolIndices(metric=metric, unit=METRIC_UNITS.get(metric, ""), year=year, region=region, scenario=scenario.name, base_samples=n,
-                        names=tuple(names), first_order=tuple(map(float, np.ravel(res.first_order))), total_order=tuple(map(float, np.ravel(res.total_order))),
-                        first_order_ci=ci(boot.first_order.confidence_interval), total_order_ci=ci(boot.total_order.confidence_interval),
+                        names=tuple(names), first_order=tuple(map(float, s1)), total_order=tuple(map(float, st)),
+                        first_order_ci=ci(boot.first_order.confidence_interval, s1), total_order_ci=ci(boot.total_order.confidence_interval, st),
                         confidence=confidence, variance=float(np.var(np.concatenate(outputs))))
