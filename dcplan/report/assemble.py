@@ -224,7 +224,7 @@ def market(x) -> Section:
         if name.startswith("accelerators_installed_"):
             continue
         for j, year in enumerate(d["years"]):
-            rows.append({"metric": name, "unit": m["unit"], "year": year, "p10": m["p10"][j], "p50": m["p50"][j], "p90": m["p90"][j], "mean": m["mean"][j]})
+            rows.append({"metric": name, "unit": m["unit"], "year": str(year), "p10": m["p10"][j], "p50": m["p50"][j], "p90": m["p90"][j], "mean": m["mean"][j]})
     pct = Table(title=f"Forecast percentiles ({fc.title or fc.scenario}, {fc.region}): every metric and year", sheet="forecast percentiles", in_text=False,
                 columns=(Column(key="metric", label="Metric"), Column(key="unit", label="Unit"), Column(key="year", label="Year"),
                          Column(key="p10", label="P10"), Column(key="p50", label="P50"), Column(key="p90", label="P90"), Column(key="mean", label="Mean")),
@@ -234,9 +234,9 @@ def market(x) -> Section:
                                  Column(key="kind", label="Kind"), Column(key="label", label="What"), Column(key="value", label="Published"),
                                  Column(key="p10", label="dcplan P10"), Column(key="p50", label="dcplan P50"), Column(key="p90", label="dcplan P90"),
                                  Column(key="covered", label="In band"), Column(key="source", label="Source")),
-                        rows=tuple(d["backtest"]["comparisons"]))
+                        rows=tuple({**c, "year": str(c["year"])} for c in d["backtest"]["comparisons"]))
     bt = x.backtest.to_dict()
-    bt_rows = tuple({"vintage": v["vintage"], "n_scored": v["n_scored"], "coverage_frac": v["coverage_frac"], "median_abs_log_error": v["median_abs_log_error"],
+    bt_rows = tuple({"vintage": str(v["vintage"]), "n_scored": v["n_scored"], "coverage_frac": v["coverage_frac"], "median_abs_log_error": v["median_abs_log_error"],
                      "bias_frac": v["bias_frac"]} for v in bt["vintages"])
     cov = "-" if bt["coverage_frac"] is None else f"{bt['coverage_frac']:.0%}"
     bias = "-" if bt["bias_frac"] is None else f"{bt['bias_frac']:+.0%}"
@@ -291,7 +291,7 @@ def _anchor_table(fc) -> Table:
     for h in HEADLINES:
         for c in anchors(fc, h.key) if h.key in fc.metrics else ():
             rng = f" ({number(c.low / h.scale)}-{number(c.high / h.scale)})" if c.low is not None and c.high is not None else ""
-            rows.append({"metric": f"{h.label} [{h.unit}]", "year": c.year, "published": f"{number(c.value / h.scale)}{rng}", "what": c.label,
+            rows.append({"metric": f"{h.label} [{h.unit}]", "year": str(c.year), "published": f"{number(c.value / h.scale)}{rng}", "what": c.label,
                          "dcplan": f"{number(c.p50 / h.scale)} ({number(c.p10 / h.scale)}-{number(c.p90 / h.scale)})",
                          "inside": "yes" if c.covered else "no", "source": c.source})
     return Table(title="Anchors beside the headline figures: published numbers and actuals, same units", sheet="anchors",
@@ -302,7 +302,7 @@ def _anchor_table(fc) -> Table:
 
 def _roadmap_table(rows) -> Table:
     """FLOP/s per watt and per dollar by catalog generation, and the yearly gain between generations."""
-    out = tuple({"generation": r["generation"], "hardware": r["hardware"], "first_vintage": r["first_vintage"],
+    out = tuple({"generation": r["generation"], "hardware": r["hardware"], "first_vintage": str(r["first_vintage"]),
                  "flops_per_s_per_w": r["flops_per_s_per_w"] / 1e9, "flops_per_s_per_usd": (r["flops_per_s_per_usd"] or 0) / 1e9 or None,
                  "per_w_gain_per_year": r["per_w_gain_per_year"], "per_usd_gain_per_year": r["per_usd_gain_per_year"]} for r in rows)
     return Table(title="Efficiency roadmap: catalog generations (dense peak per server watt and per published dollar); "
