@@ -180,7 +180,11 @@ class HardwareSpec:
         """The value of a catalog field, or an InputError saying it is unknown for this entry."""
         value = getattr(self, name)
         if value is None:
-            raise InputError(name, f"not known for {self.name} (no published figure in data/hardware/{self.name}.yaml)")
+            raise InputError(
+                name,
+                f"no published {name} for {self.name} in data/hardware/{self.name}.yaml, so it is not known "
+                f"(`dcplan hardware show {self.name}` lists what is published and from where)",
+            )
         return float(value)
 
     def source_of(self, name: str) -> SourceNote | None:
