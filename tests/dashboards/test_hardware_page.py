@@ -54,7 +54,7 @@ def test_current_chips_with_unknown_figures_show_gaps_not_zeros():
 @pytest.mark.parametrize("metric", ["bf16", "fp8", "hbm", "bandwidth", "tdp", "flops_per_w", "usd_per_pflop_hour"])
 def test_bars_over_current_chips_leave_unknowns_as_gaps(metric):
     fig = hardware.bars_figure(CURRENT, metric)
-    values = dict(zip(fig.data[0].x, fig.data[0].y))
+    values = dict(zip(fig.data[0].x, fig.data[0].y, strict=True))
     assert set(values) == set(CURRENT)
     assert all(v is None or v > 0 for v in values.values())
     if metric == "tdp":
