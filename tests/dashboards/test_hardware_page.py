@@ -35,6 +35,11 @@ def test_hardware_page_loads_and_metric_changes_chart(dash_duo, quiet_app):
     radios = dash_duo.find_elements("#hw-metric input")
     radios[3].click()
     dash_duo.wait_for_text_to_equal("#hw-bars .gtitle", "Memory bandwidth [TB/s]", timeout=20)
+    # the current chips are in the catalog table, an unknown TDP shown as '-', not 0
+    rows = {r.find_elements("css selector", "td")[0].text: [td.text for td in r.find_elements("css selector", "td")]
+            for r in dash_duo.find_elements("#hw-table tbody tr")}
+    assert set(CURRENT) <= set(rows)
+    assert rows["tpu-v7"][7] == "-" and rows["gb300"][7] == "1400"
     assert dash_duo.get_logs() == []
 
 
