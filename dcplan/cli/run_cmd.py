@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import socket
 import subprocess
 import sys
@@ -40,13 +39,16 @@ def _step(title: str) -> None:
 
 def find_local_profile(folder: Path, host: str) -> Path | None:
     """The newest complete CPU profile of ``host`` in ``folder`` (None if there is none)."""
+    from dcplan.errors import InputError
+    from dcplan.io.yamlio import read_json
+
     best: tuple[str, Path] | None = None
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         if path.name.endswith(".calibration.json"):
             continue
         try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            doc = read_json(path, "profile")
+        except InputError:
             continue
         if not isinstance(doc, dict) or doc.get("kind") != "dcplan-profile" or doc.get("partial"):
             continue
@@ -99,8 +101,9 @@ def profile_and_calibrate(folder: Path, given: str | None = None) -> Path:
 
 def _show_heldout(cal: Path) -> None:
     from dcplan.cli.output import table
+    from dcplan.io.yamlio import read_json
 
-    doc = json.loads(cal.read_text(encoding="utf-8"))
+    doc = read_json(cal, "calibration")
     rows = [(k, v.get("n"), *(f"{v.get(m, float('nan')):.1f}" for m in ("median_ape_pct", "p90_ape_pct", "max_ape_pct", "bias_pct")))
             for k, v in (doc.get("heldout") or {}).items() if isinstance(v, dict)]
     table("Held-out errors of the calibration", ["kind", "n", "median %", "p90 %", "max %", "bias %"], rows)
