@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dashboards.ids import Shell
+from dcplan import limits
 
 #: Largest upload accepted (workload/scenario YAML, profiles) [bytes].
-MAX_UPLOAD_BYTES = 2_000_000
+MAX_UPLOAD_BYTES = int(limits.UPLOAD.maximum)
 
 
 @dataclass(frozen=True)
