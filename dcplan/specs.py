@@ -376,8 +376,8 @@ class ParallelLayout:
 class EfficiencyCurve:
     """eta(x) = eta_max * x / (x + x_half): a saturating efficiency in the work size x.
 
-    The continuous form of Calculon's step table by operation size (Isaev et al. SC'23;
-    performance-methods.md §5.1). ``x`` is FLOPs for compute curves.
+    The continuous form of Calculon's step table by operation size (Isaev et al. SC'23,
+    calculon-ai/calculon). ``x`` is FLOPs for compute curves.
 
     With ``exponent`` a != 1 the curve is the Hill form eta = eta_max / (1 + (x_half/x)^a)
     (a = 1 is the curve above): measured CPU GEMMs approach their plateau more slowly than
