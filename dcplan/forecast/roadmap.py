@@ -68,17 +68,32 @@ def vintages(years: np.ndarray, gens: tuple[Generation, ...], perf_growth: np.nd
     """Per-vintage H100e, server power and price per accelerator for ``n`` samples ([n] growth drivers)."""
     cat = catalog_generations(gens)
     w = mix_weights(years, cat)
+    ppg = np.asarray(price_perf_growth, dtype=float)
     h = np.array([g.h100e_per_unit for g in cat], dtype=float) @ w
     watts = np.array([g.server_power_w for g in cat], dtype=float) @ w
-    usd = np.array([g.usd_per_unit for g in cat], dtype=float) @ w
+    usd = generation_prices(cat, ppg) @ w  # [n, years]
     last = cat[-1].first_vintage + 1  # the last catalog generation is all of the units from here
     k = np.maximum(years - last, 0)[None, :].astype(float)
     perf = np.asarray(perf_growth, dtype=float)[:, None] ** k
     h_n = h[None, :] * perf
     # per H100e: watts fall by FLOP/s-per-watt growth, dollars by price-performance growth
     w_n = watts[None, :] / h[None, :] / np.asarray(fpw_growth, dtype=float)[:, None] ** k * h_n
-    p_n = usd[None, :] / h[None, :] / np.asarray(price_perf_growth, dtype=float)[:, None] ** k * h_n
+    p_n = usd / h[None, :] / ppg[:, None] ** k * h_n
     return VintageSpec(h100e_per_unit=h_n, server_w_per_unit=w_n, usd_per_unit=p_n * np.asarray(price_scale, dtype=float)[:, None])
+
+
+def generation_prices(cat: list[Generation], price_perf_growth: np.ndarray) -> np.ndarray:
+    """[n, generations] USD per accelerator; a generation without a published price takes the previous one's
+    price per H100e divided by the price-performance growth over the years between them."""
+    out = np.empty((len(price_perf_growth), len(cat)))
+    for i, g in enumerate(cat):
+        if g.usd_per_unit is not None:
+            out[:, i] = g.usd_per_unit
+        else:  # the loader requires a price on the first generation
+            prev = cat[i - 1]
+            per_h = out[:, i - 1] / prev.h100e_per_unit / price_perf_growth ** (g.first_vintage - prev.first_vintage)  # type: ignore[operator]
+            out[:, i] = per_h * g.h100e_per_unit  # type: ignore[operator]
+    return out
 
 
 def generation_of_vintage(years: np.ndarray, gens: tuple[Generation, ...]) -> tuple[str, ...]:

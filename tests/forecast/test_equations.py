@@ -130,6 +130,13 @@ def test_roadmap_ramps_generations_and_extrapolates_at_the_given_rates():
     assert rows[1]["per_w_gain_per_year"] == pytest.approx(((2e15 / 1500) / (1e15 / 1000)) ** 0.5)
 
 
+def test_a_generation_without_a_price_follows_price_performance():
+    gens = (Generation(name="a", hardware="a", first_vintage=2020, h100e_per_unit=1.0, server_power_w=1000.0, usd_per_unit=10_000.0),
+            Generation(name="b", hardware="b", first_vintage=2022, h100e_per_unit=3.0, server_power_w=1500.0, usd_per_unit=None))
+    p = rm.generation_prices(list(gens), np.array([1.25, 2.0]))
+    assert np.allclose(p[:, 1], [3.0 * 10_000 / 1.25**2, 3.0 * 10_000 / 4.0])  # $/H100e of "a" over two years of gains, x 3 H100e
+
+
 def test_region_shares_follow_new_additions_and_sum_to_one():
     hist = np.array([[0.5, 0.5]])
     new = np.array([[0.9, 0.1]])
