@@ -145,7 +145,7 @@ def headline(fc, year: int = HEADLINE_YEAR) -> list[dict[str, Any]]:
     from dcplan.forecast.headline import headline_rows, number
 
     return [{"metric": f"{r['label']} [{r['unit']}]", "p10": number(r["p10"]), "p50": number(r["p50"]), "p90": number(r["p90"]),
-             "anchors": "; ".join(r["anchors"]) or "-"} for r in headline_rows(fc, year)]
+             "anchors": "; ".join(r["anchors"]) or "-"} for r in headline_rows(fc, year, all_regions=True)]
 
 
 def fixed_from_sliders(scenario, values: list[float], names: list[str]) -> tuple[tuple[str, float], ...]:

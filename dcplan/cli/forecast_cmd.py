@@ -170,14 +170,14 @@ def show(fc: Any, metrics: list[str]) -> None:
             cells.append(f"{number(row['p50'])} ({number(row['p10'])}-{number(row['p90'])})")
         rows.append([f"{h.label} [{h.unit}]", *cells])
         for y in ys:
-            notes += [f"  {h.label}: {a}" for a in next(x for x in headline_rows(fc, y) if x["key"] == h.key)["anchors"]]
+            notes += [f"  {h.label}: {a}" for a in next(x for x in headline_rows(fc, y, all_regions=True) if x["key"] == h.key)["anchors"]]
     for m in extra:
         s = fc.metric(m)
         rows.append([f"{m} [{s.unit}]", *(f"{number(s.p50[ys.index(y)])} ({number(s.p10[ys.index(y)])}-{number(s.p90[ys.index(y)])})" for y in shown)])
     table(f"dcplan forecast: {fc.title or fc.scenario}, {fc.region}, {fc.samples:,} samples, seed {fc.seed}: P50 (P10-P90)",
           ["metric", *map(str, shown)], rows, caption="--json for every year and metric; docs/forecast.md for the method.")
     if notes:
-        print("Anchors (published numbers and actuals in the same units, with their sources):")
+        print("Anchors (published numbers and actuals in the same units, with their sources; a region in brackets is set beside that region's band):")
         print("\n".join(dict.fromkeys(notes)))
     if fc.region == "world":
         print("Supply limits:")

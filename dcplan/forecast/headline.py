@@ -55,25 +55,31 @@ def number(value: float | None, digits: int = 3) -> str:
     return f"{value:,.{decimals}f}"
 
 
-def anchors(fc: Forecast, key: str) -> list[Comparison]:
-    """Published numbers and actuals beside a headline metric, for the forecast's region, in its years."""
-    return [c for c in fc.comparisons if c.metric == key and c.region == fc.region and c.year in fc.years]
+def anchors(fc: Forecast, key: str, *, all_regions: bool = False) -> list[Comparison]:
+    """Published numbers and actuals beside a headline metric in the forecast's years: for its region, or with
+    ``all_regions`` also the regional ones (LBNL and BloombergNEF for the US...) beside that region's band."""
+    return [c for c in fc.comparisons if c.metric == key and (all_regions or c.region == fc.region) and c.year in fc.years]
 
 
-def anchor_text(c: Comparison, scale: float, unit: str, compact: bool = False) -> str:
-    """'2030: IEA Base Case 945 (669-1,264) TWh/yr, inside dcplan's P10-P90 [source]'; compact: who, value, inside/above/below."""
+def anchor_text(c: Comparison, scale: float, unit: str, compact: bool = False, region: str | None = None) -> str:
+    """'2030: IEA Base Case 945 (669-1,264) TWh/yr, inside dcplan's P10-P90 [source]'; compact: who, value, inside/above/below.
+
+    An anchor of another region than ``region`` names it ('2028 (us): LBNL ...').
+    """
     rng = f" ({number(c.low / scale)}-{number(c.high / scale)})" if c.low is not None and c.high is not None else ""
     inside = "inside" if c.covered else ("above" if c.value > c.p90 else "below")
+    where = f" ({c.region})" if region is not None and c.region != region else ""
     if compact:
-        return f"{c.year} {c.label.split(' (')[0].split(':')[0]}: {number(c.value / scale)}{rng}, {inside}"
-    return f"{c.year}: {c.label} {number(c.value / scale)}{rng} {unit}, {inside} dcplan's P10-P90 [{c.source}]"
+        return f"{c.year}{where} {c.label.split(' (')[0].split(':')[0]}: {number(c.value / scale)}{rng}, {inside}"
+    return f"{c.year}{where}: {c.label} {number(c.value / scale)}{rng} {unit}, {inside} dcplan's P10-P90 [{c.source}]"
 
 
-def headline_rows(fc: Forecast, year: int, *, compact: bool = False, keys: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+def headline_rows(fc: Forecast, year: int, *, compact: bool = False, keys: tuple[str, ...] | None = None,
+                  all_regions: bool = False) -> list[dict[str, Any]]:
     """One row per headline metric present in ``fc``: label, unit, P10/P50/P90 in ``year`` (scaled) and the anchors' lines.
 
     ``compact`` anchors name the publisher and the value only (the sources are in the full rows);
-    ``keys`` keeps those headlines only.
+    ``keys`` keeps those headlines only; ``all_regions`` adds the regional anchors, each beside its region's band.
     """
     rows = []
     for h in HEADLINES:
@@ -85,7 +91,7 @@ def headline_rows(fc: Forecast, year: int, *, compact: bool = False, keys: tuple
         i = fc.years.index(year)
         rows.append({"key": h.key, "label": h.label, "unit": h.unit, "year": year,
                      "p10": m.p10[i] / h.scale, "p50": m.p50[i] / h.scale, "p90": m.p90[i] / h.scale,
-                     "anchors": [anchor_text(c, h.scale, h.unit, compact) for c in anchors(fc, h.key)]})
+                     "anchors": [anchor_text(c, h.scale, h.unit, compact, fc.region) for c in anchors(fc, h.key, all_regions=all_regions)]})
     return rows
 
 

@@ -289,14 +289,14 @@ def _anchor_table(fc) -> Table:
 
     rows = []
     for h in HEADLINES:
-        for c in anchors(fc, h.key) if h.key in fc.metrics else ():
+        for c in anchors(fc, h.key, all_regions=True) if h.key in fc.metrics else ():
             rng = f" ({number(c.low / h.scale)}-{number(c.high / h.scale)})" if c.low is not None and c.high is not None else ""
-            rows.append({"metric": f"{h.label} [{h.unit}]", "year": str(c.year), "published": f"{number(c.value / h.scale)}{rng}", "what": c.label,
+            rows.append({"metric": f"{h.label} [{h.unit}]", "region": c.region, "year": str(c.year), "published": f"{number(c.value / h.scale)}{rng}", "what": c.label,
                          "dcplan": f"{number(c.p50 / h.scale)} ({number(c.p10 / h.scale)}-{number(c.p90 / h.scale)})",
                          "inside": "yes" if c.covered else "no", "source": c.source})
     return Table(title="Anchors beside the headline figures: published numbers and actuals, same units", sheet="anchors",
-                 columns=(Column(key="metric", label="Metric"), Column(key="year", label="Year"), Column(key="what", label="What"),
-                          Column(key="published", label="Published"), Column(key="dcplan", label="dcplan P50 (P10-P90)"),
+                 columns=(Column(key="metric", label="Metric"), Column(key="region", label="Region"), Column(key="year", label="Year"),
+                          Column(key="what", label="What"), Column(key="published", label="Published"), Column(key="dcplan", label="dcplan P50 (P10-P90)"),
                           Column(key="inside", label="In band"), Column(key="source", label="Source")), rows=tuple(rows))
 
 

@@ -23,6 +23,10 @@ def test_headline_rows_carry_anchors_with_sources(base):
     assert any("NVIDIA" in a for a in rows["accelerator_spend_usd"]["anchors"])
     iea = next(c for c in anchors(fc, "energy_twh") if c.year == 2030 and c.label.startswith("IEA Base Case (range"))
     assert "945 (669-1,264) TWh/yr" in anchor_text(iea, 1.0, "TWh/yr")
+    us = [a for a in headline_rows(fc, 2028, all_regions=True, keys=("energy_twh",))[0]["anchors"] if "(us)" in a]
+    assert any("LBNL" in a for a in us)  # the US anchors beside the US band
+    power = headline_rows(fc, 2035, all_regions=True, keys=("facility_power_mw",))[0]["anchors"]
+    assert any("BloombergNEF" in a and "(us)" in a for a in power)
     compact = headline_rows(fc, 2030, compact=True, keys=("energy_twh",))
     assert len(compact) == 1 and all("[" not in a for a in compact[0]["anchors"])
 
