@@ -145,7 +145,7 @@ def headline(fc, year: int = HEADLINE_YEAR) -> list[dict[str, Any]]:
     from dcplan.forecast.headline import headline_rows, number
 
     return [{"metric": f"{r['label']} [{r['unit']}]", "p10": number(r["p10"]), "p50": number(r["p50"]), "p90": number(r["p90"]),
-             "anchors": "; ".join(r["anchors"]) or "-"} for r in headline_rows(fc, year, all_regions=True)]
+             "anchors": "; ".join(r["anchors"]) or "-"} for r in headline_rows(fc, year, compact=True, all_regions=True)]
 
 
 def fixed_from_sliders(scenario, values: list[float], names: list[str]) -> tuple[tuple[str, float], ...]:
@@ -248,7 +248,7 @@ def update_view(source: str, metric: str, values: list[float] | None, names: lis
     unit_note = "; ".join(f"{n} = {_nice(v)}" for n, v in fixed) or "all drivers at their scenario distributions"
     table = html.Div([
         html.H3(f"{HEADLINE_YEAR}: P10 / P50 / P90, with published numbers beside"),
-        simple_table([("metric", "Metric"), ("p10", "P10"), ("p50", "P50"), ("p90", "P90"), ("anchors", "Published and actual (source)")],
+        simple_table([("metric", "Metric"), ("p10", "P10"), ("p50", "P50"), ("p90", "P90"), ("anchors", "Published and actual (sources: CLI and report)")],
                      rows, table_id="mkt-headline-table"),
         html.H3("Supply limits"),
         html.Ul([html.Li(line) for line in limit_lines(fc)], id="mkt-limits"),

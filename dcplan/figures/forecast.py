@@ -128,7 +128,7 @@ def limits_chart(fc: Forecast) -> go.Figure:
         fig.add_trace(go.Scatter(x=x, y=list(b.p50), mode="lines", name="backlog P50 [years]", yaxis="y2", line={"color": "black"}))
         fig.add_trace(go.Scatter(x=x, y=list(b.p90), mode="lines", name="backlog P90 [years]", yaxis="y2", line={"color": "black", "dash": "dot"}))
     fig.update_layout(barmode="group", title=f"Supply limits ({fc.title or fc.scenario}): which binds, when, and the delay it causes",
-                      xaxis_title="year", yaxis={"title": "share of samples", "range": [0, 1]},
+                      legend={"orientation": "h", "yanchor": "top", "y": -0.2}, xaxis_title="year", yaxis={"title": "share of samples", "range": [0, 1]},
                       yaxis2={"title": "backlog [years]", "overlaying": "y", "side": "right", "rangemode": "tozero"})
     return fig
 
