@@ -136,7 +136,7 @@ def parse_json(text: str, file: str = "<string>", field: str = "", *, expect: st
     except _DuplicateKey as exc:
         raise InputError(field, f"duplicate key {exc.args[0]!r}", file=file) from None
     except RecursionError:
-        raise InputError(field, f"nested deeper than the {limits.NESTING.describe()} limit", file=file) from None
+        raise InputError(field, f"nested deeper than {limits.NESTING.describe()}", file=file) from None
     except (ValueError, OverflowError) as exc:
         raise InputError(field, f"unreadable JSON value: {exc}", file=file) from None
     doc = Located(data=data, file=file)
@@ -175,14 +175,14 @@ def _read_text(p: Path, field: str, limit: limits.Limit) -> str:
     if not stat.S_ISREG(st.st_mode):
         raise InputError(field, "not a regular file (a device, pipe or socket)", file=str(p))
     if st.st_size > limit.maximum:
-        raise InputError(field, f"{st.st_size:,} bytes is over the {limit.describe()} limit ({limit.reason})", file=str(p))
+        raise InputError(field, f"{st.st_size:,} bytes is over {limit.describe()}: {limit.reason}", file=str(p))
     try:
         with p.open("rb") as fh:
             raw = fh.read(int(limit.maximum) + 1)  # the file may grow after stat()
     except OSError as exc:
         raise InputError(field, f"cannot read: {exc.__class__.__name__}", file=str(p)) from None
     if len(raw) > limit.maximum:
-        raise InputError(field, f"over the {limit.describe()} limit ({limit.reason})", file=str(p))
+        raise InputError(field, f"over {limit.describe()}: {limit.reason}", file=str(p))
     return decode_text(raw, str(p), field)
 
 
@@ -201,7 +201,7 @@ def _check_text(text: str, file: str, limit: limits.Limit, field: str = "") -> N
     if not isinstance(text, str):
         raise InputError(field, f"expected text, got {type(text).__name__}", file=file)
     if len(text) > limit.maximum:
-        raise InputError(field, f"{len(text):,} characters is over the {limit.describe()} limit ({limit.reason})", file=file)
+        raise InputError(field, f"{len(text):,} characters is over {limit.describe()}: {limit.reason}", file=file)
     if "\x00" in text:
         raise InputError(field, "binary content (NUL characters), not text", file=file)
 
@@ -216,7 +216,7 @@ def _bound_events(text: str, file: str) -> None:
         for ev in yaml.parse(text, Loader=_Loader):
             if isinstance(ev, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
                 if len(counts) > limits.NESTING.maximum:
-                    raise InputError("", f"nested deeper than the {limits.NESTING.describe()} limit", file=file, line=ev.start_mark.line + 1)
+                    raise InputError("", f"nested deeper than {limits.NESTING.describe()}", file=file, line=ev.start_mark.line + 1)
                 counts.append(0)
                 anchors_open.append(ev.anchor)
             elif isinstance(ev, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
@@ -238,7 +238,7 @@ def _bound_events(text: str, file: str) -> None:
                 continue
             total = counts[0] + sum(counts[1:])
             if total > limits.YAML_NODES.maximum:
-                raise InputError("", f"more than the {limits.YAML_NODES.describe()} limit ({limits.YAML_NODES.reason})",
+                raise InputError("", f"more nodes than {limits.YAML_NODES.describe()}: {limits.YAML_NODES.reason}",
                                  file=file, line=ev.start_mark.line + 1)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -285,9 +285,9 @@ def _check_values(data: Any, doc: Located, prefix: Path_ = (), node_limit: limit
         value, path, depth = stack.pop()
         seen += 1
         if node_limit is not None and seen > node_limit.maximum:
-            raise doc.error(prefix, f"more than the {node_limit.describe()} limit ({node_limit.reason})")
+            raise doc.error(prefix, f"more values than {node_limit.describe()}: {node_limit.reason}")
         if depth > limits.NESTING.maximum:
-            raise doc.error(prefix + path[:4], f"nested deeper than the {limits.NESTING.describe()} limit")
+            raise doc.error(prefix + path[:4], f"nested deeper than {limits.NESTING.describe()}")
         if isinstance(value, bool):
             continue
         if isinstance(value, _TooLarge):
