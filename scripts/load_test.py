@@ -31,6 +31,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+#: Where the clients connect and what they add to each request (tests/dashboards/serving_probe.py
+#: points them at a server in a network namespace, with credentials).
+HOST = "127.0.0.1"
+HEADERS: dict[str, str] = {}
 
 
 def free_port() -> int:
@@ -43,8 +47,8 @@ def wait_ready(port: int, timeout: float = 60.0) -> None:
     end = time.time() + timeout
     while time.time() < end:
         try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            c.request("GET", "/_dash-layout")
+            c = http.client.HTTPConnection(HOST, port, timeout=2)
+            c.request("GET", "/_dash-layout", headers=HEADERS)
             if c.getresponse().status == 200:
                 return
         except OSError:
@@ -56,8 +60,8 @@ def payload_factory(port: int):
     """A function returning a fresh update-callback body with random driver values."""
     from dashboards.pages import market
 
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    c.request("GET", "/_dash-dependencies")
+    c = http.client.HTTPConnection(HOST, port, timeout=30)
+    c.request("GET", "/_dash-dependencies", headers=HEADERS)
     deps = json.loads(c.getresponse().read())
     dep = next(d for d in deps if d["output"].startswith("..mkt-fan.figure"))
     scenario = market.scenario_from("name:base")
@@ -88,12 +92,12 @@ def payload_factory(port: int):
 
 
 def client(port: int, make, stop: float, lat: list, errors: list) -> None:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn = http.client.HTTPConnection(HOST, port, timeout=30)
     while time.time() < stop:
         body = make()
         t = time.perf_counter()
         try:
-            conn.request("POST", "/_dash-update-component", body=body, headers={"Content-Type": "application/json"})
+            conn.request("POST", "/_dash-update-component", body=body, headers={"Content-Type": "application/json", **HEADERS})
             r = conn.getresponse()
             data = r.read()
             dt = time.perf_counter() - t
@@ -103,7 +107,7 @@ def client(port: int, make, stop: float, lat: list, errors: list) -> None:
                 lat.append(dt)
         except (OSError, http.client.HTTPException) as exc:
             errors.append(repr(exc))
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn = http.client.HTTPConnection(HOST, port, timeout=30)
 
 
 # --------------------------------------------------------------------------------------------
@@ -143,15 +147,15 @@ def hostile_requests(deps: list) -> list[tuple[str, bytes, int, bytes]]:
     return out
 
 
-def hostile_client(port: int, requests: list, stop: float, answered: list, served: list, auth: dict | None = None) -> None:
+def hostile_client(port: int, requests: list, stop: float, answered: list, served: list) -> None:
     """Send hostile requests without pause until ``stop``; record each (name, status, ok)."""
     i = 0
-    while time.time() < stop:
+    while i == 0 or time.time() < stop:  # at least one request
         name, body, status, must = requests[i % len(requests)]
         i += 1
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        conn = http.client.HTTPConnection(HOST, port, timeout=60)
         try:
-            conn.request("POST", "/_dash-update-component", body=body, headers={"Content-Type": "application/json", **(auth or {})})
+            conn.request("POST", "/_dash-update-component", body=body, headers={"Content-Type": "application/json", **HEADERS})
             r = conn.getresponse()
             data = r.read()
             ok = r.status == status and must in data
@@ -221,8 +225,8 @@ def main() -> None:
     try:
         wait_ready(port)
         make = payload_factory(port)
-        c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        c.request("GET", "/_dash-dependencies")
+        c = http.client.HTTPConnection(HOST, port, timeout=30)
+        c.request("GET", "/_dash-dependencies", headers=HEADERS)
         hostile = hostile_requests(json.loads(c.getresponse().read()))
         run_phase(port, make, args.clients, args.warmup, None)
         if args.rounds:
