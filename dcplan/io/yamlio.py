@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import secrets
 import stat
 import sys
 import tempfile
@@ -330,24 +331,34 @@ def _check_top(doc: Located, expect: str, field: str = "") -> None:
 
 
 def write_atomic(path: str | os.PathLike[str], write: Callable[[Any], None], *, binary: bool = False, overwrite: bool = False) -> Path:
-    """Write through a temporary file in the same directory, then rename.
+    """Write a whole file or nothing: the data goes to an unnamed file in the target's folder
+    (Linux ``O_TMPFILE``), is flushed to disk, and only then gets its name.
 
-    A crash leaves either the old file or none, never half of one. Unless ``overwrite``, an
-    existing file is an InputError (nothing a user made is replaced without being asked).
+    A process killed at any point (SIGTERM, SIGKILL, power loss) leaves either the earlier file
+    or the new one, never half of one, and no temporary file behind: an unnamed file vanishes
+    with its process. Where the file system has no ``O_TMPFILE``, a named temporary file is used
+    (removed on any Python-level error; a SIGKILL can leave it, hidden as ``.NAME.*.tmp``).
+    Unless ``overwrite``, an existing file is an InputError (nothing a user made is replaced
+    without being asked).
     """
     target = Path(path)
     if target.exists() and not overwrite:
         raise InputError("out", f"{target} exists; choose another path or pass --force")
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a written file gets the usual mode
+    fd = _unnamed_file(target.parent)
+    tmp: str | None = None
+    if fd is None:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a written file gets the usual mode
     try:
-        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as fh:
+        with os.fdopen(fd, "wb" if binary else "w", closefd=False, **({} if binary else {"encoding": "utf-8"})) as fh:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
+        if tmp is None:
+            tmp = _name_unnamed(fd, target)
         if overwrite:
             os.replace(tmp, target)
         else:
@@ -357,11 +368,55 @@ def write_atomic(path: str | os.PathLike[str], write: Callable[[Any], None], *, 
             except FileExistsError:
                 raise InputError("out", f"{target} exists; choose another path or pass --force") from None
             os.unlink(tmp)
+        _sync_dir(target.parent)
     except BaseException:
-        if os.path.exists(tmp):
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    finally:
+        os.close(fd)
     return target
+
+
+def _unnamed_file(folder: Path) -> int | None:
+    """A file descriptor of an unnamed file in ``folder``, or None where O_TMPFILE is unsupported."""
+    flag = getattr(os, "O_TMPFILE", None)
+    if flag is None:
+        return None
+    try:
+        return os.open(folder, flag | os.O_WRONLY, 0o666)  # the mode honours the umask
+    except OSError:  # EOPNOTSUPP, EISDIR (old kernels), EINVAL
+        return None
+
+
+def _name_unnamed(fd: int, target: Path) -> str:
+    """Give the unnamed file a hidden temporary name beside ``target`` (for the final link or rename)."""
+    dfd = os.open(target.parent, os.O_RDONLY)
+    try:
+        for _ in range(100):
+            name = f".{target.name}.{secrets.token_hex(6)}.tmp"
+            try:  # with a dir_fd, os.link is linkat(AT_SYMLINK_FOLLOW): it names the open file, not the /proc link
+                os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=dfd, follow_symlinks=True)
+                return str(target.parent / name)
+            except FileExistsError:
+                continue
+    finally:
+        os.close(dfd)
+    raise OSError(f"cannot name a temporary file beside {target}")
+
+
+def _sync_dir(folder: Path) -> None:
+    """Flush the folder's entry for the new name (so a power loss keeps it)."""
+    try:
+        dfd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    except OSError:
+        pass
+    finally:
+        os.close(dfd)
 
 
 def write_json_atomic(path: str | os.PathLike[str], obj: Any, *, overwrite: bool = False) -> Path:

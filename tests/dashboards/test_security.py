@@ -176,3 +176,16 @@ def test_forged_values_reach_no_file_on_the_server(tmp_path):
         profiles._listed_profile_text(Settings(profiles_dir=tmp_path), str(secret))
     with pytest.raises(InputError, match="text field"):
         check_workload_text("#" * 1_000_001)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_pages_run_under_the_content_security_policy(dash_duo, quiet_app):
+    """Every page renders in Chromium with the CSP on, and the browser reports no violation."""
+    dash_duo.start_server(quiet_app)
+    for path, element in (("/", "#nav-hardware"), ("/planner", "#nav-planner"), ("/market", "#mkt-fan .main-svg"), ("/reports", "#rep-build")):
+        dash_duo.wait_for_page(url=dash_duo.server_url + path)
+        dash_duo.wait_for_element(element, timeout=30)
+    logs = dash_duo.driver.get_log("browser")
+    violations = [entry["message"] for entry in logs if "Content Security Policy" in entry["message"] or "Refused to" in entry["message"]]
+    assert violations == []
