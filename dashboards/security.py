@@ -159,9 +159,9 @@ def is_loopback(host: str) -> bool:
 def check_serving(host: str, config: SecurityConfig) -> None:
     """Refuse to serve off loopback without authentication (exit 2, naming what to do)."""
     if not is_loopback(host) and not config.authenticated:
-        raise InputError("host", f"serving on {host} (not loopback) needs authentication: put user:hash lines in a file named by "
-                                 f"${ENV_USERS_FILE} (make them with `dcplan dashboard --hash-password USER`), or pass "
-                                 "--behind-proxy behind a reverse proxy that authenticates (README: Serving for a team)")
+        raise InputError("host", f"serving on {host} (not loopback) needs authentication: --users-file FILE (or ${ENV_USERS_FILE}) "
+                                 "with user:hash lines made by `dcplan dashboard --hash-password USER`, or --behind-proxy behind "
+                                 "a reverse proxy that authenticates (README: Serving for a team)")
 
 
 # --------------------------------------------------------------------------------------------

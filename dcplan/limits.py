@@ -52,8 +52,8 @@ def _num(x: float) -> str:
 # --- files ------------------------------------------------------------------------------------
 YAML_FILE = Limit("YAML file size", 4 * MiB, "bytes",
                   "workloads, scenarios and catalog entries are a few kB; 4 MiB parses in well under a second")
-JSON_FILE = Limit("JSON file size", 64 * MiB, "bytes",
-                  "a full-sweep profile with every measurement is a few MB; 64 MiB leaves room for many hosts' points")
+JSON_FILE = Limit("JSON file size", 16 * MiB, "bytes",
+                  "the shipped standard profile is 0.2 MB; 16 MiB bounds the memory a file of empty lists can take (about 300 MB)")
 YAML_NODES = Limit("YAML nodes", 100_000, "nodes (after expanding aliases)",
                    "stops alias bombs ('billion laughs'): a real workload or scenario has hundreds")
 JSON_NODES = Limit("JSON values", 5_000_000, "values",
@@ -97,7 +97,7 @@ MONTE_CARLO_BYTES = Limit("Monte Carlo memory", 8 * GiB, "bytes",
                           "checked before any array is allocated")
 ARRAYS_PER_SAMPLE_YEAR = 64
 """float64 values the forecast holds per sample and simulated year at its peak: 60 measured
-(peak RSS 11.6 kB per sample over 24 years at 160,000 samples; docs/benchmarks-forecast.md), rounded up."""
+(peak RSS 11.6 kB per sample over 24 years at 160,000 samples; BENCHMARKS.md), rounded up."""
 SAMPLES = Limit("Monte Carlo samples", 10_000_000, "samples",
                 "beyond this the sampling error is far below the spread of the inputs (and the memory limit binds first)")
 YEAR_FIRST, YEAR_LAST = 1990, 2100

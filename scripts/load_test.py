@@ -236,7 +236,9 @@ def main() -> None:
                 phases[with_hostile].append(run_phase(port, make, args.clients, args.seconds, hostile if with_hostile else None))
             base, bad = summary(phases[False]), summary(phases[True])
             result = {"without_hostile": base, "with_hostile": bad, "p95_ratio": round(bad["p95_ms"] / base["p95_ms"], 3),
-                      "p50_ratio": round(bad["p50_ms"] / base["p50_ms"], 3)}
+                      "p50_ratio": round(bad["p50_ms"] / base["p50_ms"], 3),
+                      "phase_p95_ms": {"without": [summary([p])["p95_ms"] for p in phases[False]],
+                                       "with": [summary([p])["p95_ms"] for p in phases[True]]}}
         else:
             result = summary([run_phase(port, make, args.clients, args.seconds, hostile if args.hostile else None)])
     finally:
