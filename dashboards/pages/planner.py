@@ -31,11 +31,12 @@ def plan_from_text(text: str, hardware: tuple[str, ...] = (), models: tuple[tupl
     workload names by ``model: <name>``; paths in the workload are refused (the browser's text
     must not read the server's files).
     """
+    from dashboards.uploads import check_workload_text
     from dcplan.capacity.loaders import parse_workload_text, read_cost_defaults, resolve
     from dcplan.capacity.plan import plan_capacity
 
     specs = {name: model_from_upload_text(body, name) for name, body in models}
-    spec, origin = parse_workload_text(text, "workload.yaml")
+    spec, origin = parse_workload_text(check_workload_text(text), "workload.yaml")
     return plan_capacity(resolve(spec, origin, read_cost_defaults(), hardware=list(hardware) or None, models=specs, model_files=False))
 
 
