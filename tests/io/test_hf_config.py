@@ -138,7 +138,7 @@ def _write(tmp_path, text: str, name: str = "config.json"):
 
 @pytest.mark.parametrize("text, field, words", [
     ("{not json", "model", "not valid JSON"),
-    ("[1, 2]", "", "must be a JSON object"),
+    ("[1, 2]", "model", "expected a mapping"),
     (json.dumps({"hidden_size": 64}), "model_type", "missing"),
     (json.dumps({"model_type": "mamba", "hidden_size": 64}), "model_type", "cannot read model_type 'mamba'"),
     (json.dumps({k: v for k, v in TINY["llama"].items() if k != "hidden_size"}), "hidden_size", "missing"),
