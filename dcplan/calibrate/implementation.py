@@ -160,13 +160,21 @@ def _median(xs: Sequence[float]) -> float | None:
     return statistics.median(xs) if xs else None
 
 
-def op_time_s(cal: Calibration, native_decode: Sequence[Case], ref: Mapping[str, Reference]) -> float | None:
-    """Seconds per dispatched operation: the native decode steps' fitted overhead per operation they dispatch."""
+def op_time_s(launch: Sequence[Any], cal: Calibration, native_decode: Sequence[Case], ref: Mapping[str, Reference]) -> tuple[float | None, str]:
+    """(seconds per dispatched operation, how it was found).
+
+    Measured: the profile's ``launch`` points (back-to-back tiny operations), their least time per
+    operation (a shared machine only ever adds time). Without them (profiles before they
+    existed): the native decode steps' fitted overhead per operation they dispatch.
+    """
+    per_op = [m.time / float(m.config["ops"]) for m in launch if m.time_s is not None]
+    if per_op:
+        return min(per_op), f"measured: least time per operation of {len(per_op)} launch points"
     r = ref.get("decode")
     if r is None or not native_decode:
-        return None
-    per_op = [(cal.decode_t0_s + c.spec.n_layers * cal.decode_t0_per_layer_s) / r.ops(c.spec.n_layers) for c in native_decode]
-    return statistics.median(per_op)
+        return None, "no launch points and no counted native decode points"
+    fitted = [(cal.decode_t0_s + c.spec.n_layers * cal.decode_t0_per_layer_s) / r.ops(c.spec.n_layers) for c in native_decode]
+    return statistics.median(fitted), "fitted: native decode overhead per dispatched operation"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -176,7 +184,11 @@ class Transfer:
     ref: Mapping[str, Reference]
     """The native implementation's dispatch per phase."""
     op_s: float
-    """Native seconds per dispatched operation [s]."""
+    """Seconds per dispatched operation [s]."""
+    bw_frac: float | None = None
+    """Share of the device bandwidth non-matmul operations reach: 1 where the bandwidth is the
+    profile's measured copy rate; None: the calibration's ``decode_bw_frac`` (catalog peaks)."""
+    op_source: str = ""
 
 
 def _ref_for(t: Transfer, ph: str) -> Reference | None:
@@ -199,7 +211,7 @@ def specialise(cal: Calibration, c: Case, t: Transfer, hw: HardwareSpec) -> Cali
     base = _ref_for(t, ph)
     if own is None or base is None:
         return cal
-    bw = hw.require("hbm_bytes_per_s") * cal.decode_bw_frac
+    bw = hw.require("hbm_bytes_per_s") * (t.bw_frac if t.bw_frac is not None else cal.decode_bw_frac)
     extra = _extra_s(own, base, t, bw)
     if ph in ("train", "seq2seq-train"):
         saved = own.saved_bytes - (base.saved_ratio or 0.0) * (own.activations or 0.0)
@@ -225,7 +237,7 @@ def implementation_calibration(cal: Calibration, target: Sequence[Case], t: Tran
     """The calibration of ``implementation`` for estimates: ``cal`` plus the per-layer and fixed
     differences of its points' counts (fitted over them), priced as for single points."""
     other = reference(target, anchor=t.ref)
-    bw_frac = cal.decode_bw_frac
+    bw_frac = t.bw_frac if t.bw_frac is not None else cal.decode_bw_frac
     changes: dict[str, Any] = {}
     for ph, curve_name in (("train", "train"), ("prefill", "prefill")):
         o, n = other.get(ph), t.ref.get(ph)
@@ -274,7 +286,7 @@ def transfer_heldout(cases: Mapping[str, Sequence[Case]], memory: Sequence[Case]
         points.append({"id": c.m.id, "kind": "memory", "model": c.cfg.get("model"), "ratio": r})
     times = [r for k, rs in ratios.items() if k != "memory" for r in rs]
     return {**summary(times), "split": "fit on native points only; hf points carried over by dispatch counts",
-            "op_s": t.op_s, "kinds": {k: summary(rs) for k, rs in ratios.items()}, "points": points}
+            "op_s": t.op_s, "op_s_source": t.op_source, "kinds": {k: summary(rs) for k, rs in ratios.items()}, "points": points}
 
 
 def refit_heldout(kind_cases: Mapping[str, Sequence[Case]], native: Mapping[str, Sequence[Case]], refit: Callable[[str, Sequence[Case]], Calibration],
@@ -324,21 +336,24 @@ def _joint_fit(kind: str, cs: Sequence[Case], hw: HardwareSpec, cal: Calibration
 
 
 def calibrate_implementations(native: Mapping[str, Sequence[Case]], other: Mapping[str, Mapping[str, Sequence[Case]]],
-                              hw: HardwareSpec, cal: Calibration, fitted: Mapping[str, Mapping[str, float]], source: str) -> ImplementationResults:
+                              hw: HardwareSpec, cal: Calibration, fitted: Mapping[str, Mapping[str, float]], source: str,
+                              launch: Sequence[Any] = (), measured_bandwidth: bool = False) -> ImplementationResults:
     """Calibrations of the other implementations and the held-out accuracy on hf points.
 
     ``native``/``other[impl]``: cases by kind (train, prefill, decode, seq2seq, memory);
-    ``fitted``: the native fit's parameter values by kind (starting points of the refits).
+    ``fitted``: the native fit's parameter values by kind (starting points of the refits);
+    ``launch``: the profile's launch measurements; ``measured_bandwidth``: the device's bandwidth
+    is the profile's own copy rate (bytes read + written), the unit of the counted bytes.
     """
     from dcplan.errors import InputError
 
     ref = reference([c for k, cs in native.items() if k != "memory" for c in cs])
-    op_s = op_time_s(cal, [c for c in native.get("decode", ()) if counted(c) is not None], ref)
+    op_s, op_how = op_time_s(launch, cal, [c for c in native.get("decode", ()) if counted(c) is not None], ref)
     calibrations: dict[str, Calibration] = {}
     heldout = None
     hf = other.get(HF_EAGER, {})
-    if any(hf.values()) and op_s is not None:
-        t = Transfer(ref=ref, op_s=op_s)
+    if any(hf.values()) and op_s is not None and ref:
+        t = Transfer(ref=ref, op_s=op_s, bw_frac=1.0 if measured_bandwidth else None, op_source=op_how)
         heldout = transfer_heldout({k: v for k, v in hf.items() if k != "memory" and v}, hf.get("memory", ()), hw, cal, t)
         joint = cal
         for kind in (*_FITTED, "memory"):

@@ -256,4 +256,7 @@ def _implementation_results(profile: Profile, path: str, hw: HardwareSpec, cal: 
     other = {impl: {**{k: _time_cases(profile, k, impl) for k in TIME_KINDS}, "memory": _memory_cases(profile, impl)}
              for impl in (IM.HF_EAGER, IM.GRAPHS)}
     fitted = {k: dict(fits[k].values) for k in ("train", "prefill", "decode", "memory")}
-    return IM.calibrate_implementations(cases, other, hw, cal, fitted, f"profile {profile.name} ({path}, {profile.created})")
+    bw_note = hw.source_of("hbm_bytes_per_s")
+    measured = bw_note is not None and bw_note.quality == "measured"  # the profile's own copy rate (a CPU)
+    return IM.calibrate_implementations(cases, other, hw, cal, fitted, f"profile {profile.name} ({path}, {profile.created})",
+                                        launch=profile.of_kind("launch"), measured_bandwidth=measured)

@@ -186,6 +186,8 @@ def _short(m: Any) -> str:
         return f"{c['m']}x{c['n']}x{c['k']} {c['precision']}"
     if m.kind == "bandwidth":
         return f"copy {fmt(c['nbytes'], 'B')}"
+    if m.kind == "launch":
+        return f"{c['ops']} tiny {c['op']} ops"
     if m.kind == "attention":
         return f"b{c['batch']} h{c['n_heads']}/{c['n_kv_heads']} s{c['seq_len']} d{c['d_head']}"
     if m.kind == "collective":
@@ -208,11 +210,13 @@ def show(profile: Any, path: Path) -> None:
             rows.append((m.id, _short(m), "does not fit", "-", "-", "-", "-"))
             continue
         rate = m.flops_per_s
-        if m.kind == "bandwidth" or m.kind == "collective":
+        if m.kind == "launch":
+            rate_text = f"{m.time / m.config['ops'] * 1e6:.3g} us/op"
+        elif m.kind == "bandwidth" or m.kind == "collective":
             rate_text = fmt(m.bytes / m.time, "B/s")
         else:
             rate_text = fmt(rate, "FLOP/s") if rate else "-"
-        mfu = pct(rate / peak) if (rate and peak and m.kind not in ("bandwidth", "collective")) else "-"
+        mfu = pct(rate / peak) if (rate and peak and m.kind not in ("bandwidth", "collective", "launch")) else "-"
         rows.append((m.id, _short(m), f"{m.time * 1e3:.4g} ms", rate_text, mfu,
                      fmt(m.tokens_per_s, "tok/s") if m.tokens_per_s else "-",
                      fmt(m.peak_memory_bytes, "B") if m.peak_memory_bytes is not None else "-"))

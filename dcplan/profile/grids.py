@@ -57,6 +57,8 @@ class Grid:
     timing: SweepSettings
     warmup: int
     min_sample_s: float
+    launch: tuple[int, ...] = (100, 1000)
+    """Back-to-back tiny operations per timed run (the cost of one dispatched operation)."""
 
 
 MiB = 2**20

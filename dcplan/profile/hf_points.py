@@ -36,6 +36,7 @@ import torch
 from dcplan.io.hf_config import language_config, spec_from_config
 from dcplan.profile import flops as PF
 from dcplan.profile import workloads as W
+from dcplan.profile.config import TransformerConfig
 from dcplan.profile.hf_build import build_hf, hf_config, require_transformers
 from dcplan.specs import ModelSpec
 
@@ -320,17 +321,47 @@ class HFSeq2SeqPoint(W.Seq2SeqPoint):
 # --------------------------------------------------------------------------------------------
 
 
-def build_hf_points(models: list[HFModel], sizes: Any, precision: str, device_type: str) -> list[W.Point]:
-    """Every ``--impl hf`` point of ``models`` at ``sizes`` (a :class:`dcplan.profile.grids.HFSizes`)."""
+def build_hf_points(models: list[HFModel], sizes: Any, precision: str, device_type: str, *, twins: bool = False) -> list[W.Point]:
+    """Every ``--impl hf`` point of ``models`` at ``sizes`` (a :class:`dcplan.profile.grids.HFSizes`).
+
+    ``twins``: also time dcplan's own Transformer with each model's shape (d_model, layers,
+    heads, key/value heads, d_ff, vocabulary) at the same sizes, so the native points cover the
+    region the transformers points are predicted in and the two implementations are compared
+    where they do the same work.
+    """
     pts: list[W.Point] = []
     for m in models:
         if m.is_seq2seq:
             pts += [HFSeq2SeqPoint(m, b, s, t, "train", precision) for b, s, t in sizes.seq2seq_train]
             pts += [HFSeq2SeqPoint(m, b, s, t, "generate", precision) for b, s, t in sizes.generate]
-            continue
-        pts += [HFTrainPoint(m, b, s, precision) for b, s in sizes.train]
-        pts += [HFPrefillPoint(m, b, p, precision) for b, p in sizes.prefill]
-        pts += [HFDecodePoint(m, b, c, precision) for b, c in sizes.decode]
-        if device_type == "cuda":
-            pts += [HFDecodePoint(m, b, c, precision, graphs=True) for b, c in sizes.decode]
+        else:
+            pts += [HFTrainPoint(m, b, s, precision) for b, s in sizes.train]
+            pts += [HFPrefillPoint(m, b, p, precision) for b, p in sizes.prefill]
+            pts += [HFDecodePoint(m, b, c, precision) for b, c in sizes.decode]
+            if device_type == "cuda":
+                pts += [HFDecodePoint(m, b, c, precision, graphs=True) for b, c in sizes.decode]
+        if twins:
+            pts += native_twins(m, sizes, precision)
     return pts
+
+
+def native_twins(model: HFModel, sizes: Any, precision: str) -> list[W.Point]:
+    """dcplan's own Transformer with ``model``'s shape at ``sizes`` (none where the shape does not fit it:
+    heads must divide d_model, as dcplan's Transformer has no separate head_dim)."""
+    spec = model.model_spec()
+    if spec.d_model % spec.n_heads or spec.n_heads % spec.kv_heads:
+        return []
+    longest = max([s for _, s in sizes.train] + [p for _, p in sizes.prefill] + [c for _, c in sizes.decode]
+                  + [max(s, t + 1) for _, s, t in (*sizes.seq2seq_train, *sizes.generate)])
+
+    def cfg(enc: int = 0) -> TransformerConfig:
+        return TransformerConfig(d_model=spec.d_model, n_layers=spec.n_layers, n_heads=spec.n_heads, n_kv_heads=spec.kv_heads,
+                                 d_ff=spec.d_ff, vocab_size=spec.vocab_size, max_seq_len=max(16, longest), n_encoder_layers=enc)
+
+    if spec.architecture == "encoder-decoder":
+        c = cfg(spec.n_encoder_layers)
+        return ([W.Seq2SeqPoint(c, b, s, t, "train", precision) for b, s, t in sizes.seq2seq_train]
+                + [W.Seq2SeqPoint(c, b, s, t, "generate", precision) for b, s, t in sizes.generate])
+    c = cfg()
+    return ([W.TrainPoint(c, b, s, precision) for b, s in sizes.train] + [W.PrefillPoint(c, b, p, precision) for b, p in sizes.prefill]
+            + [W.DecodePoint(c, b, x, precision) for b, x in sizes.decode])

@@ -16,12 +16,13 @@ from dcplan.errors import InputError
 
 PROFILE_SCHEMA_VERSION = 1
 PROFILE_KIND = "dcplan-profile"
-MEASUREMENT_KINDS = ("gemm", "bandwidth", "attention", "train", "prefill", "decode", "seq2seq", "collective")
+MEASUREMENT_KINDS = ("gemm", "bandwidth", "launch", "attention", "train", "prefill", "decode", "seq2seq", "collective")
 _MODEL_KEYS = ("d_model", "n_layers", "n_heads", "n_kv_heads", "d_ff", "vocab_size", "batch")
 #: Config keys every measurement of a kind must carry (whole numbers unless listed in CONFIG_TEXT).
 REQUIRED_CONFIG: Mapping[str, tuple[str, ...]] = {
     "gemm": ("m", "n", "k", "precision"),
     "bandwidth": ("nbytes",),
+    "launch": ("ops",),
     "attention": ("batch", "n_heads", "n_kv_heads", "seq_len", "d_head", "precision"),
     "train": _MODEL_KEYS + ("seq_len", "precision"),
     "prefill": _MODEL_KEYS + ("prompt_len", "precision"),
@@ -138,7 +139,7 @@ class Measurement:
 
     id: str
     kind: str
-    """gemm | bandwidth | attention | train | prefill | decode | seq2seq | collective"""
+    """gemm | bandwidth | launch | attention | train | prefill | decode | seq2seq | collective"""
     config: Mapping[str, Any]
     """What was run (shapes, precision, batch...); keys per kind in the docs."""
     fits: bool = True

@@ -174,7 +174,8 @@ def _hf_points(req: ProfileRequest, precision: str, device_type: str) -> list[Po
     from dcplan.profile.hf_points import build_hf_points
 
     require_transformers()
-    return build_hf_points(list(req.models), grids.hf_sizes(req.sweep, device_type), precision, device_type)
+    return build_hf_points(list(req.models), grids.hf_sizes(req.sweep, device_type), precision, device_type,
+                           twins="native" in req.impl)
 
 
 def _group_memory(device: torch.device) -> float:

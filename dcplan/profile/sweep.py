@@ -51,7 +51,7 @@ REFRESHED_KINDS = ("gemm", "bandwidth", "attention")
 #: Points whose samples last less than this get one untimed run at the start of every block
 #: (the previous point evicted their data from the caches) [s].
 WARM_BLOCK_BELOW_S = 0.05
-KIND_ORDER = ("gemm", "bandwidth", "attention", "train", "prefill", "decode", "seq2seq")
+KIND_ORDER = ("gemm", "bandwidth", "launch", "attention", "train", "prefill", "decode", "seq2seq")
 #: Assumed achieved rate before anything is measured, for planning [FLOP/s].
 PLAN_FLOPS_PER_S = {"cpu": 8e10, "cuda": 2e14}
 #: Time the sweep may spend backing off from CPU contention: this share of the plan, at least
@@ -111,6 +111,7 @@ def build_points(g: Grid, precision: str) -> list[W.Point]:
     for prec in (precision, *[p for p in g.gemm_precisions_extra if p != precision]):
         pts += [W.GemmPoint(m, n, k, prec) for m, n, k in g.gemm]
     pts += [W.BandwidthPoint(b) for b in g.bandwidth]
+    pts += [W.LaunchPoint(n) for n in g.launch]
     pts += [W.AttentionPoint(b, a, kv, s, dh, precision) for b, a, kv, s, dh in g.attention]
     pts += [W.TrainPoint(transformer_config(sh, s), b, s, precision) for sh, b, s in g.train]
     pts += [W.PrefillPoint(transformer_config(sh, s), b, s, precision) for sh, b, s in g.prefill]
@@ -129,6 +130,8 @@ def analytical_bytes(p: W.Point) -> float:
         return (p.m * p.k + p.k * p.n + p.m * p.n) * 4.0
     if isinstance(p, W.BandwidthPoint):
         return 2.0 * p.nbytes
+    if isinstance(p, W.LaunchPoint):
+        return 3.0 * 64 * 4
     if isinstance(p, W.AttentionPoint):
         return 4.0 * p.batch * p.seq_len * p.d_head * (2 * p.heads + 2 * p.kv_heads)
     spec = p.model.model_spec()
@@ -150,6 +153,8 @@ def planned_op_s(p: W.Point, device_type: str, flops_per_s: float | None = None)
     over = PLAN_OVERHEAD_S[device_type]
     if isinstance(p, W.BandwidthPoint):
         return 2 * p.nbytes / (2e10 if device_type == "cpu" else 2e12) + over
+    if isinstance(p, W.LaunchPoint):
+        return p.ops * over / 100
     if isinstance(p, W.GemmPoint):
         return 2.0 * p.m * p.n * p.k / (rate * 2) + over * 0.1
     if isinstance(p, W.AttentionPoint):

@@ -6,6 +6,7 @@ analytical FLOPs (:mod:`dcplan.profile.flops`) and a FLOP-counter cross-check.
 
 - gemm: ``torch.matmul`` of (m, k) x (k, n) in one precision.
 - bandwidth: ``dst.copy_(src)`` of a large buffer (bytes read + written).
+- launch: back-to-back tiny additions (the cost of one dispatched operation).
 - attention: ``F.scaled_dot_product_attention`` forward, causal, by sequence length and heads.
 - train: forward + cross-entropy + backward + AdamW step + zero_grad of a decoder-only LM.
 - prefill: one forward over the prompts filling the KV cache, last-position logits (TTFT).
@@ -159,6 +160,35 @@ class BandwidthPoint:
         src = torch.rand(n, device=ctx.device)
         dst = torch.empty_like(src)
         return Prepared(run=lambda: dst.copy_(src), bytes=2.0 * n * 4, keep=[src, dst])
+
+
+@dataclass(frozen=True)
+class LaunchPoint:
+    """``ops`` back-to-back tiny elementwise operations: what one dispatched operation costs.
+
+    Eager frameworks pay a fixed price per operation (Python, the dispatcher, a kernel launch on
+    a GPU) whatever its size; transformers models dispatch several times more operations per
+    layer than dcplan's own Transformer, and the calibration prices the difference with this
+    (:mod:`dcplan.calibrate.implementation`). 64-element tensors, each result a new tensor as
+    most operations allocate theirs: no memory traffic to speak of.
+    """
+
+    ops: int
+    kind = "launch"
+
+    def config(self) -> dict[str, Any]:
+        return {"ops": self.ops, "op": "add", "numel": 64}
+
+    def prepare(self, ctx: Ctx) -> Prepared:
+        a = torch.ones(64, device=ctx.device)
+        b = torch.ones(64, device=ctx.device)
+        n = self.ops
+
+        def run():
+            for _ in range(n):
+                torch.add(a, b)
+
+        return Prepared(run=run, keep=[a, b])
 
 
 @dataclass(frozen=True)
@@ -399,4 +429,4 @@ class Seq2SeqPoint:
         )
 
 
-Point = GemmPoint | BandwidthPoint | AttentionPoint | TrainPoint | PrefillPoint | DecodePoint | Seq2SeqPoint
+Point = GemmPoint | BandwidthPoint | LaunchPoint | AttentionPoint | TrainPoint | PrefillPoint | DecodePoint | Seq2SeqPoint

@@ -72,7 +72,7 @@ def calibrated():
     native = [(_with_dispatch(m, NATIVE) if m.kind in ("train", "prefill", "decode") else m) for m in prof.measurements]
     cases = [case(m) for m in native if m.kind in ("train", "prefill", "decode")]
     ref = IM.reference(cases)
-    truth = IM.Transfer(ref=ref, op_s=IM.op_time_s(S.TRUTH, [c for c in cases if c.m.kind == "decode"], ref))
+    truth = IM.Transfer(ref=ref, op_s=IM.op_time_s((), S.TRUTH, [c for c in cases if c.m.kind == "decode"], ref)[0])
     hf = _hf_points(S.TRUTH, hw, truth, np.random.default_rng(5))
     prof = replace(prof, measurements=tuple(native) + tuple(hf))
     return calibrate_profile(prof, "synthetic.json"), hf, hw
@@ -113,3 +113,11 @@ def test_hf_eager_calibration_for_estimates(calibrated):
     assert cal.train.t0_per_layer_s > pc.calibration.train.t0_per_layer_s
     assert cal.decode_t0_per_layer_s > pc.calibration.decode_t0_per_layer_s
     assert "carried to hf eager" in cal.source("train")
+
+
+def test_the_cost_of_an_operation_is_measured_where_launch_points_exist():
+    launch = [Measurement(id=f"launch-{i}", kind="launch", config={"ops": n, "op": "add", "numel": 64},
+                          time_s=S._stats(n * 7e-6 + extra)) for i, (n, extra) in enumerate(((100, 1e-4), (1000, 0.0)))]
+    op_s, how = IM.op_time_s(launch, S.TRUTH, [], {})
+    assert op_s == pytest.approx(7e-6) and how.startswith("measured")
+    assert IM.op_time_s([], S.TRUTH, [], {})[0] is None

@@ -118,3 +118,19 @@ def test_a_transformers_error_skips_the_point_not_the_sweep(tmp_path):
     reasons = [s["reason"] for s in prof.skipped if s["kind"] == "seq2seq"]
     assert len(reasons) == 2 and all(r.startswith("unsupported: ValueError") for r in reasons)
     assert {m.kind for m in prof.measurements} == {"gemm", "bandwidth", "attention"} and not prof.partial
+
+
+def test_native_twins_share_the_models_shape():
+    from dcplan.profile import workloads as W
+    from dcplan.profile.grids import hf_sizes
+    from dcplan.profile.hf_points import HFModel, HFTrainPoint, build_hf_points
+
+    m = HFModel.from_config("tiny-llama", TINY_LLAMA, "x.json")
+    pts = build_hf_points([m], hf_sizes("quick", "cpu"), "fp32", "cpu", twins=True)
+    hf_train = [p for p in pts if isinstance(p, HFTrainPoint)]
+    twins = [p for p in pts if type(p) is W.TrainPoint]
+    assert len(twins) == len(hf_train)
+    tw, hp = twins[0].config(), hf_train[0].config()
+    for key in ("d_model", "n_layers", "n_heads", "n_kv_heads", "d_ff", "vocab_size", "batch", "seq_len"):
+        assert tw[key] == hp[key], key
+    assert "impl" not in tw
