@@ -214,8 +214,7 @@ def _eager_step(model, spec: ModelSpec, ctx: W.Ctx, batch: int, context_len: int
     past = _tokens(spec.vocab_size, ctx, batch, context_len - 1)
     token = _tokens(spec.vocab_size, ctx, batch, 1)
     mask = torch.ones(batch, context_len, dtype=torch.long, device=ctx.device)
-    with torch.inference_mode():
-        model(input_ids=past, attention_mask=mask[:, :-1], use_cache=True, **_cache_kwargs(model, cache))
+    _prime(model, past, mask[:, :-1], cache)
 
     @torch.inference_mode()
     def run():
@@ -224,6 +223,18 @@ def _eager_step(model, spec: ModelSpec, ctx: W.Ctx, batch: int, context_len: int
         return out
 
     return run, [cache, past, token, mask]
+
+
+def _prime(model, past: torch.Tensor, mask: torch.Tensor, cache: Any) -> None:
+    """Fill ``cache`` with ``past`` (a prefill, last logits only, as generate asks); its transient
+    memory does not count towards the decode step's peak (native decode points fill their cache
+    without a forward)."""
+    from dcplan.profile.memory import forget_peak_so_far
+
+    keep_last = {"logits_to_keep": 1} if "logits_to_keep" in _forward_args(model) else {}
+    with torch.inference_mode():
+        model(input_ids=past, attention_mask=mask, use_cache=True, **_cache_kwargs(model, cache), **keep_last)
+    forget_peak_so_far()
 
 
 def _graphs_step(model, spec: ModelSpec, ctx: W.Ctx, batch: int, context_len: int):
@@ -242,8 +253,7 @@ def _graphs_step(model, spec: ModelSpec, ctx: W.Ctx, batch: int, context_len: in
     positions = {"position_ids": torch.full((batch, 1), context_len - 1, device=ctx.device)}
     if "cache_position" in _forward_args(model):
         positions["cache_position"] = torch.tensor([context_len - 1], device=ctx.device)
-    with torch.inference_mode():
-        model(input_ids=past, attention_mask=mask[:, :-1], use_cache=True, **_cache_kwargs(model, cache))
+    _prime(model, past, mask[:, :-1], cache)
     step = torch.compile(model.forward, mode="reduce-overhead", fullgraph=True)
 
     @torch.inference_mode()
