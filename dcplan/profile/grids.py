@@ -284,7 +284,7 @@ TRANSLATION = (128, 64)
 
 _HF_CPU = {
     "tiny": HFSizes(train=((2, 32),), prefill=((1, 32),), decode=((2, 64),), seq2seq_train=((2, 32, 16),), generate=((1, 16, 4),)),
-    "quick": HFSizes(train=((2, 128),), prefill=((1, 256),), decode=((1, 256), (8, 256)), seq2seq_train=((1, 64, 32),),
+    "quick": HFSizes(train=((1, 128), (2, 128)), prefill=((1, 128), (1, 256)), decode=((1, 256), (8, 256)), seq2seq_train=((1, 64, 32),),
                      generate=((1, *TRANSLATION),)),
     "standard": HFSizes(train=((1, 128), (4, 128), (2, 256)), prefill=((1, 128), (4, 256), (1, 512)), decode=((1, 128), (8, 256), (1, 512)),
                         seq2seq_train=((1, 64, 32), (2, *TRANSLATION)), generate=((1, *TRANSLATION), (4, *TRANSLATION))),
