@@ -77,7 +77,8 @@ def select_calibration(data: Any, file: str, implementation: str | None = None) 
     others = data.get("implementations") or {}
     if want not in others:
         have = ", ".join(["native", *others]) if native.implementation else "native"
-        raise InputError("impl", f"{file} has no {want} calibration (it calibrates: {have}); profile with --impl hf to add one")
+        how = "profile with --impl hf on a CUDA GPU (decode with CUDA graphs is measured there)" if want == "graphs" else "profile with --impl native,hf"
+        raise InputError("impl", f"{file} has no {want} calibration (it calibrates: {have}); {how} to add one")
     doc = Located(data=data, file=file)
     return build(Calibration, others[want], doc, ("implementations", want))
 

@@ -121,3 +121,19 @@ def test_the_cost_of_an_operation_is_measured_where_launch_points_exist():
     op_s, how = IM.op_time_s(launch, S.TRUTH, [], {})
     assert op_s == pytest.approx(7e-6) and how.startswith("measured")
     assert IM.op_time_s([], S.TRUTH, [], {})[0] is None
+
+
+def test_calibration_file_selects_an_implementation(calibrated, tmp_path):
+    from dcplan.cli.calibrate_cmd import document
+    from dcplan.errors import InputError
+    from dcplan.io.calibration import read_calibration, write_calibration
+
+    pc, _, _ = calibrated
+    path = write_calibration(tmp_path / "c.json", document(pc, "synthetic.json", "0" * 64))
+    assert read_calibration(path).implementation == "native"
+    assert read_calibration(path, "hf").implementation == "hf eager"
+    assert read_calibration(path, "hf eager").label.endswith("(hf eager)")
+    with pytest.raises(InputError, match="no graphs calibration .* CUDA GPU"):
+        read_calibration(path, "graphs")
+    with pytest.raises(InputError, match="must be one of native, hf, graphs"):
+        read_calibration(path, "tensorrt")
