@@ -14,9 +14,13 @@ from dashboards.pages.hardware import simple_table
 
 PATH = "/market"
 TITLE = "Market"
-#: Monte Carlo samples per driver update (the dashboard's fast path; the CLI defaults to 10,000).
-SAMPLES = 2000
+#: Monte Carlo samples per driver update (the dashboard's fast path; the CLI defaults to 10,000), and how they are
+#: drawn: a scrambled Sobol' sequence (dcplan.forecast.sampling), whose band error against 100,000 samples is in BENCHMARKS.md.
+SAMPLES = 2048
+SAMPLING = "sobol"
 SEED = 0
+#: Forecasts kept per worker process, keyed by scenario and quantised driver values (a few kB each).
+CACHE_SIZE = 256
 HEADLINE_YEAR = 2030
 #: Drivers the page exposes, in display order, with a short label.
 DRIVERS = (
@@ -99,14 +103,33 @@ def _nice(v: float) -> str:
     return human(v, digits=3)
 
 
-def forecast(source: str, fixed: tuple[tuple[str, float], ...]):
-    """The scenario's forecast with some drivers fixed (common random numbers, memoised draws and chain stages)."""
+@functools.lru_cache(maxsize=CACHE_SIZE)
+def forecast(source: str, fixed: tuple[tuple[str, float], ...], metrics: tuple[str, ...] | None = None):
+    """The scenario's forecast with some drivers fixed (common random numbers, memoised draws and chain stages).
+
+    ``metrics``: those summarised (default: the page's metrics, the headline and the AI energy
+    split). Memoised per worker process by (scenario, fixed values, metrics): ``fixed`` comes
+    quantised to the sliders' grid (:func:`fixed_from_sliders`), so a slider moved back to a
+    position seen before is answered from memory.
+    """
     from dcplan.forecast.engine import run_forecast_fixed
     from dcplan.forecast.headline import HEADLINE_KEYS
     from dcplan.io.market import read_observations
 
-    keys = list(dict.fromkeys([k for k, _ in METRICS] + list(HEADLINE_KEYS) + ["ai_energy_inference_twh", "ai_energy_training_twh", "ai_energy_other_twh"]))
-    return run_forecast_fixed(scenario_from(source), fixed=dict(fixed), samples=SAMPLES, seed=SEED, observations=read_observations(), metrics=keys)
+    keys = metrics or tuple(dict.fromkeys([k for k, _ in METRICS] + list(HEADLINE_KEYS) + list(SPLIT_KEYS)))
+    return run_forecast_fixed(scenario_from(source), fixed=dict(fixed), samples=SAMPLES, seed=SEED, observations=read_observations(), metrics=keys,
+                              sampling=SAMPLING)
+
+
+def view_metrics(metric: str) -> tuple[str, ...]:
+    """What one driver update summarises: the fan chart's metric and the headline table's."""
+    from dcplan.forecast.headline import HEADLINE_KEYS
+
+    return tuple(dict.fromkeys([metric, *HEADLINE_KEYS]))
+
+
+#: The AI energy split by use (the demand split chart).
+SPLIT_KEYS = ("ai_energy_inference_twh", "ai_energy_training_twh", "ai_energy_other_twh")
 
 
 @functools.lru_cache(maxsize=16)
@@ -149,15 +172,25 @@ def headline(fc, year: int = HEADLINE_YEAR) -> list[dict[str, Any]]:
              "anchors": "; ".join(r["anchors"]) or "-"} for r in headline_rows(fc, year, compact=True, all_regions=True)]
 
 
+def quantise(scenario, name: str, value: float) -> float:
+    """``value`` snapped to the driver's slider grid (low + k (high - low) / SLIDER_STEPS), where the slider puts it anyway."""
+    lo, _, hi = driver_range(scenario, name)
+    if not hi > lo:
+        return float(value)
+    step = (hi - lo) / SLIDER_STEPS
+    k = min(max(round((float(value) - lo) / step), 0), SLIDER_STEPS)
+    return lo + k * step
+
+
 def fixed_from_sliders(scenario, values: list[float], names: list[str]) -> tuple[tuple[str, float], ...]:
-    """Drivers whose slider left the scenario median become fixed overrides."""
+    """Drivers whose slider left the scenario median become fixed overrides, at their value on the slider grid (:func:`quantise`)."""
     out = []
     for name, v in zip(names, values, strict=True):
         if v is None:
             continue
         _, med, _ = driver_range(scenario, name)
         if abs(float(v) - med) > 1e-12 * max(1.0, abs(med)):
-            out.append((name, float(v)))
+            out.append((name, quantise(scenario, name, v)))
     return tuple(out)
 
 
@@ -235,16 +268,38 @@ def layout(settings):
 # --------------------------------------------------------------------------------------------
 
 
-def update_view(source: str, metric: str, values: list[float] | None, names: list[str]):
-    """(fan figure, headline table) for the scenario, metric and driver values."""
-    from dash import html
+def update_view(source: str, metric: str, values: list[float] | None, names: list[str], patch: bool = False):
+    """(fan figure, headline table) for the scenario, metric and driver values.
 
+    ``patch``: the browser already shows this scenario's and metric's fan chart, so only the
+    band's and the median's values are sent (a Dash ``Patch``), not a new figure.
+    """
     from dcplan.figures.forecast import fan_chart
-    from dcplan.forecast.headline import limit_lines
 
     scenario = scenario_from(source)
     fixed = fixed_from_sliders(scenario, values or [], names) if values else ()
-    fc = forecast(source, fixed)
+    fc = forecast(source, fixed, view_metrics(metric))
+    return (fan_patch(fc, metric) if patch else fan_chart(fc, metric)), headline_block(fc, fixed)
+
+
+def fan_patch(fc, metric: str):
+    """A Dash ``Patch`` setting the fan chart's band and median (its first two traces, :func:`dcplan.figures.forecast.fan_data`)."""
+    from dash import Patch
+
+    from dcplan.figures.forecast import fan_data
+
+    patch = Patch()
+    for i, y in enumerate(fan_data(fc, metric)):
+        patch["data"][i]["y"] = y
+    return patch
+
+
+def headline_block(fc, fixed: tuple[tuple[str, float], ...]):
+    """The headline table, the supply limits and the fixed drivers under the fan chart."""
+    from dash import html
+
+    from dcplan.forecast.headline import limit_lines
+
     rows = headline(fc)
     unit_note = "; ".join(f"{n} = {_nice(v)}" for n, v in fixed) or "all drivers at their scenario distributions"
     table = html.Div([
@@ -255,7 +310,7 @@ def update_view(source: str, metric: str, values: list[float] | None, names: lis
         html.Ul([html.Li(line) for line in limit_lines(fc)], id="mkt-limits"),
         html.P(f"Fixed: {unit_note}.", className="hint"),
     ])
-    return fan_chart(fc, metric), table
+    return table
 
 
 def register_callbacks(app, settings) -> None:
@@ -284,8 +339,11 @@ def register_callbacks(app, settings) -> None:
                   Input(ID.STORE, "data"), Input(ID.METRIC, "value"), Input({"type": ID.DRIVER, "name": ALL}, "value"),
                   State({"type": ID.DRIVER, "name": ALL}, "id"))
     def update(source, metric, values, ids):
+        # only sliders moved: the browser's figure is this scenario's and metric's, so patch its data
+        drivers_only = bool(ctx.triggered_prop_ids) and all(isinstance(t, dict) and t.get("type") == ID.DRIVER
+                                                            for t in ctx.triggered_prop_ids.values())
         try:
-            return update_view(source, metric, values, [i["name"] for i in ids])
+            return update_view(source, metric, values, [i["name"] for i in ids], patch=drivers_only)
         except InputError as exc:
             return no_update, html.Div(exc.one_line(), className="error")
 

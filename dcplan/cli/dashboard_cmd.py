@@ -17,7 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only; "
                                                        "any other needs authentication, see README 'Serving for a team')")
     p.add_argument("--port", type=whole, default=8050)
-    p.add_argument("--workers", type=whole, default=2, help="gunicorn worker processes (default 2)")
+    p.add_argument("--workers", type=whole, default=2, help="gunicorn worker processes (default 2: one per core serves the market page best)")
+    p.add_argument("--threads", type=whole, default=1, help="threads per worker (default 1; see BENCHMARKS.md for threads against processes)")
     p.add_argument("--profiles", help="folder of profiles to show (default profiles/)")
     p.add_argument("--results", help="folder of main-job results to show on first load (default: none)")
     p.add_argument("--users-file", metavar="PATH",
@@ -62,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
     if not (0 < args.port < 65536):
         raise InputError("port", f"must be 1-65535, got {args.port}")
     limits.check(limits.PROCESSES, args.workers, "workers", whole=True)
+    limits.check(limits.PROCESSES, args.threads, "threads", whole=True)
     env = _security_env(args)
     if args.profiles:
         env["DCPLAN_PROFILES_DIR"] = args.profiles
@@ -75,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("debug", "the debug server runs code sent to it: loopback only")
     from dashboards.serve import serve
 
-    print(f"dcplan dashboard on http://{args.host}:{args.port} ({args.workers} gunicorn workers; {config.describe()}; Ctrl-C stops)",
-          flush=True)
-    serve(host=args.host, port=args.port, workers=args.workers, debug=args.debug, env=env)
+    print(f"dcplan dashboard on http://{args.host}:{args.port} ({args.workers} gunicorn workers x {args.threads} threads; {config.describe()}; "
+          "Ctrl-C stops)", flush=True)
+    serve(host=args.host, port=args.port, workers=args.workers, threads=args.threads, debug=args.debug, env=env)
     return 0

@@ -21,12 +21,18 @@ def _unit(fc: Forecast, metric: str) -> str:
     return fc.metric(metric).unit
 
 
-def _band(fig: go.Figure, fc: Forecast, metric: str, colour: str, name: str) -> None:
+def fan_data(fc: Forecast, metric: str) -> tuple[list[float], list[float]]:
+    """The y values of a band's two traces: the P10-P90 outline (P90 forward, P10 back) and the P50."""
     s = fc.metric(metric)
+    return list(s.p90) + list(s.p10)[::-1], list(s.p50)
+
+
+def _band(fig: go.Figure, fc: Forecast, metric: str, colour: str, name: str) -> None:
     x = list(fc.years)
-    fig.add_trace(go.Scatter(x=x + x[::-1], y=list(s.p90) + list(s.p10)[::-1], fill="toself", fillcolor=colour, opacity=0.2,
+    band, p50 = fan_data(fc, metric)
+    fig.add_trace(go.Scatter(x=x + x[::-1], y=band, fill="toself", fillcolor=colour, opacity=0.2,
                              line={"width": 0}, name=f"{name} P10-P90", hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=x, y=list(s.p50), mode="lines", line={"color": colour, "width": 2}, name=f"{name} P50"))
+    fig.add_trace(go.Scatter(x=x, y=p50, mode="lines", line={"color": colour, "width": 2}, name=f"{name} P50"))
 
 
 def fan_chart(fc: Forecast, metric: str = "energy_twh") -> go.Figure:

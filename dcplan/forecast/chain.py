@@ -13,6 +13,7 @@ dashboard reuses the cached demand and fleet arrays. Pure: no I/O, no clock, no 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, fields
 from typing import Iterable
 
@@ -220,8 +221,13 @@ class Regions:
         years = self.w_total.shape[1]
         return np.where(np.arange(years)[None, :] <= self.t0, self.share_hist[:, r : r + 1], self.share_new[:, r : r + 1])
 
+    @functools.cached_property
+    def nonai_total(self) -> np.ndarray:
+        """[n, years] the non-AI split's sum over regions, before normalising (computed once)."""
+        return self.nonai_raw.sum(axis=2)
+
     def nonai_share(self, r: int) -> np.ndarray:
-        return self.nonai_raw[:, :, r] / self.nonai_raw.sum(axis=2)
+        return self.nonai_raw[:, :, r] / self.nonai_total
 
     def emissions(self, pwr: Power, r: int) -> np.ndarray:
         """[n, years] tCO2e/yr of region index ``r`` (grid power at the region's intensity, on-site power at its own)."""

@@ -13,11 +13,11 @@ import numpy as np
 from dcplan.errors import InputError
 from dcplan.forecast import regions as rg
 from dcplan.forecast import supply as sp
-from dcplan.forecast.chain import METRIC_UNITS, ChainOutput, rerun, run_chain, setup_from
+from dcplan.forecast.chain import METRIC_UNITS, ChainOutput, first_stage, rerun, run_chain, setup_from
 from dcplan.forecast.power import W_PER_TWH_YEAR
 from dcplan.forecast.result import Comparison, Forecast, LimitSummary, summarise
 from dcplan.forecast.sampling import apply_overrides, draw
-from dcplan.forecast.scenario import DRIVERS, REGIONS, Scenario
+from dcplan.forecast.scenario import DRIVERS, REGIONS, STAGES, Scenario
 
 #: Samples run through the chain at once: bounds memory at 100,000 samples.
 CHUNK = 20_000
@@ -109,18 +109,21 @@ def compare_with(chunks: list[ChainOutput], scenario: Scenario, observations: Se
     """
     out = []
     years = list(scenario.years)
-    cache: dict[tuple[str, str], np.ndarray] = {}
-    for ob in observations:
-        if ob.metric not in METRIC_UNITS or ob.year not in years or (ob.region != "world" and ob.region not in REGIONS):
+    cache: dict[tuple[str, str], tuple[np.ndarray, np.ndarray, list[int]]] = {}
+    shares: dict[str, list[_Shares]] = {}  # a region's shares built once for all its metrics
+    wanted = [ob for ob in observations
+              if ob.metric in METRIC_UNITS and ob.year in years and (ob.region == "world" or ob.region in REGIONS)]
+    for key in dict.fromkeys((ob.region, ob.metric) for ob in wanted):  # one percentile pass per (region, metric), its observed years only
+        cols = sorted({years.index(ob.year) for ob in wanted if (ob.region, ob.metric) == key})
+        sh = shares.setdefault(key[0], [_Shares(c, key[0]) for c in chunks])
+        vals = np.concatenate([region_metric(c, key[0], key[1], s)[:, cols] for c, s in zip(chunks, sh, strict=True)])
+        cache[key] = (np.quantile(vals, [0.1, 0.5, 0.9], axis=0), np.all(np.isfinite(vals), axis=0), cols)
+    for ob in wanted:
+        q, finite, cols = cache[(ob.region, ob.metric)]
+        j = cols.index(years.index(ob.year))
+        if not finite[j]:
             continue
-        i = years.index(ob.year)
-        key = (ob.region, ob.metric)
-        if key not in cache:
-            cache[key] = np.concatenate([region_metric(c, ob.region, ob.metric) for c in chunks])
-        vals = cache[key][:, i]
-        if not np.all(np.isfinite(vals)):
-            continue
-        p10, p50, p90 = (float(v) for v in np.quantile(vals, [0.1, 0.5, 0.9]))
+        p10, p50, p90 = (float(v) for v in q[:, j])
         role = getattr(ob, "role", "check")
         independent = ob.kind == "actual" and role == "check" and not (ob.metric in HISTORY_INPUTS and ob.year <= scenario.start_year)
         out.append(Comparison(metric=ob.metric, region=ob.region, year=ob.year, value=ob.value, low=ob.low, high=ob.high, kind=ob.kind,
@@ -128,8 +131,8 @@ def compare_with(chunks: list[ChainOutput], scenario: Scenario, observations: Se
     return tuple(out)
 
 
-def simulate(scenario: Scenario, samples: int, seed: int) -> list[ChainOutput]:
-    """Draw ``samples`` joint parameter sets with ``seed`` and run the chain in chunks."""
+def simulate(scenario: Scenario, samples: int, seed: int, sampling: str = "lhs") -> list[ChainOutput]:
+    """Draw ``samples`` joint parameter sets with ``seed`` (``sampling``: lhs or sobol) and run the chain in chunks."""
     from dcplan import limits
     from dcplan.forecast.threads import single_threaded_blas
 
@@ -137,15 +140,17 @@ def simulate(scenario: Scenario, samples: int, seed: int) -> list[ChainOutput]:
     rng = np.random.default_rng(seed)
     with single_threaded_blas():
         setup = setup_from(scenario)
-        draws, demand = conditioned_draws(scenario, setup, samples, rng)
+        draws, demand = conditioned_draws(scenario, setup, samples, rng, sampling)
         return [run_chain(_chunk(draws, a), setup, demand.take(slice(a, a + CHUNK))) for a in range(0, samples, CHUNK)]
 
 
-def conditioned_draws(scenario: Scenario, setup: Any, samples: int, rng: np.random.Generator) -> tuple[dict[str, np.ndarray], Any]:
-    """Latin-hypercube draws resampled by their fit to the start year's fleet, and their demand stage (:mod:`dcplan.forecast.conditioning`)."""
+def conditioned_draws(scenario: Scenario, setup: Any, samples: int, rng: np.random.Generator,
+                      sampling: str = "lhs") -> tuple[dict[str, np.ndarray], Any]:
+    """Draws (Latin hypercube or Sobol', :func:`dcplan.forecast.sampling.draw`) resampled by their fit to the start
+    year's fleet, and their demand stage (:mod:`dcplan.forecast.conditioning`)."""
     from dcplan.forecast.conditioning import condition
 
-    draws, demand, _ = condition(draw(scenario, samples, rng), setup, rng)
+    draws, demand, _ = condition(draw(scenario, samples, rng, sampling), setup, rng)
     return draws, demand
 
 
@@ -163,12 +168,13 @@ def run_forecast(
     overrides: Mapping[str, object] | None = None,
     keep_samples: bool = False,
     observations: Sequence[Any] | None = None,
+    sampling: str = "lhs",
 ) -> Forecast:
     """Monte Carlo forecast of ``scenario`` (loaded at the edge: ``dcplan.io.scenario.load_scenario``).
 
     ``overrides`` {driver: number | Distribution} replace drivers; ``observations`` (default:
-    none) are history and published numbers to set beside the bands. The same ``seed`` and
-    inputs give identical numbers.
+    none) are history and published numbers to set beside the bands; ``sampling`` lhs (Latin
+    hypercube) or sobol (scrambled Sobol'). The same ``seed`` and inputs give identical numbers.
     """
     if not isinstance(scenario, Scenario):
         raise TypeError("run_forecast takes a Scenario: load it with dcplan.io.scenario.load_scenario")
@@ -176,7 +182,7 @@ def run_forecast(
         raise InputError("samples", f"must be at least 2, got {samples}")
     region = _check_region(region)
     scenario = apply_overrides(scenario, overrides)
-    chunks = simulate(scenario, samples, seed)
+    chunks = simulate(scenario, samples, seed, sampling)
     return _forecast(scenario, chunks, samples=samples, seed=seed, years=years, region=region, keep_samples=keep_samples,
                      observations=observations)
 
@@ -250,20 +256,42 @@ LIMIT_SOURCES = {
 }
 
 
-#: Draws and the base chain kept for run_forecast_fixed: (scenario digest, samples, seed) -> (draws, chunks). Bounded LRU.
-_BASE: OrderedDict[tuple[str, int, int], tuple[dict[str, np.ndarray], list[ChainOutput]]] = OrderedDict()
+#: Draws and the base chain kept for run_forecast_fixed: (scenario digest, samples, seed, sampling) -> (draws, chunks). Bounded LRU.
+_BASE: OrderedDict[tuple[str, int, int, str], tuple[dict[str, np.ndarray], list[ChainOutput]]] = OrderedDict()
 _BASE_MAX = 6
-_BASE_LOCK = threading.Lock()
+#: Chain outputs of recent fixed-driver runs: (base key, sorted fixed items) -> chunks. Bounded LRU (~20 MB an entry at 1,024 samples).
+_RUNS: OrderedDict[tuple[Any, tuple[tuple[str, float], ...]], list[ChainOutput]] = OrderedDict()
+_RUNS_MAX = 8
+_LOCK = threading.Lock()
+#: id(scenario) -> (scenario, digest): a scenario object's digest computed once (the dashboard passes the same object).
+_DIGESTS: OrderedDict[int, tuple[Scenario, str]] = OrderedDict()
 
 
 def _scenario_digest(scenario: Scenario) -> str:
-    return hashlib.sha1(repr(scenario).encode()).hexdigest()
+    with _LOCK:
+        hit = _DIGESTS.get(id(scenario))
+        if hit is not None and hit[0] is scenario:
+            return hit[1]
+    digest = hashlib.sha1(repr(scenario).encode()).hexdigest()
+    with _LOCK:
+        _DIGESTS[id(scenario)] = (scenario, digest)
+        while len(_DIGESTS) > 32:
+            _DIGESTS.popitem(last=False)
+    return digest
 
 
-def _base_run(scenario: Scenario, samples: int, seed: int) -> tuple[dict[str, np.ndarray], list[ChainOutput]]:
-    """The scenario's joint draws and its chain outputs, memoised by (scenario content, samples, seed)."""
-    key = (_scenario_digest(scenario), samples, seed)
-    with _BASE_LOCK:
+def _lru_put(cache: OrderedDict, key: Any, value: Any, size: int) -> None:
+    with _LOCK:
+        cache[key] = value
+        cache.move_to_end(key)
+        while len(cache) > size:
+            cache.popitem(last=False)
+
+
+def _base_run(scenario: Scenario, samples: int, seed: int, sampling: str = "lhs") -> tuple[dict[str, np.ndarray], list[ChainOutput]]:
+    """The scenario's joint draws and its chain outputs, memoised by (scenario content, samples, seed, sampling)."""
+    key = (_scenario_digest(scenario), samples, seed, sampling)
+    with _LOCK:
         if key in _BASE:
             _BASE.move_to_end(key)
             return _BASE[key]
@@ -271,13 +299,35 @@ def _base_run(scenario: Scenario, samples: int, seed: int) -> tuple[dict[str, np
 
     with single_threaded_blas():
         setup = setup_from(scenario)
-        draws, demand = conditioned_draws(scenario, setup, samples, np.random.default_rng(seed))
+        draws, demand = conditioned_draws(scenario, setup, samples, np.random.default_rng(seed), sampling)
         chunks = [run_chain(_chunk(draws, a), setup, demand.take(slice(a, a + CHUNK))) for a in range(0, samples, CHUNK)]
-    with _BASE_LOCK:
-        _BASE[key] = (draws, chunks)
-        while len(_BASE) > _BASE_MAX:
-            _BASE.popitem(last=False)
+    _lru_put(_BASE, key, (draws, chunks), _BASE_MAX)
     return draws, chunks
+
+
+def _stage_index(changed: set[str]) -> int:
+    """Index in STAGES of the first stage a change of ``changed`` re-runs; len(STAGES) when nothing changed."""
+    first = first_stage(changed)
+    return len(STAGES) if first is None else STAGES.index(first)
+
+
+def nearest_run(base_key: Any, fixed: Mapping[str, float], base_chunks: list[ChainOutput]) -> tuple[list[ChainOutput], set[str]]:
+    """The cached run to start from, and the drivers whose values differ from it.
+
+    Among the base run (where every fixed driver differs) and the cached runs with other fixed
+    values, the one whose differences enter the chain latest (:func:`dcplan.forecast.chain.first_stage`
+    of each driver's ``DRIVERS[name].stage``): moving a money driver after a demand driver re-runs
+    money and regions on the chain of the demand move, not the whole chain. Generic over DRIVERS.
+    """
+    best, changed = base_chunks, set(fixed)
+    k = _stage_index(changed)
+    with _LOCK:
+        runs = [(dict(key[1]), chunks) for key, chunks in _RUNS.items() if key[0] == base_key]
+    for other, chunks in runs:
+        diff = {n for n in other.keys() | fixed.keys() if other.get(n) != fixed.get(n)}
+        if _stage_index(diff) > k:
+            best, changed, k = chunks, diff, _stage_index(diff)
+    return best, changed
 
 
 def run_forecast_fixed(
@@ -290,15 +340,18 @@ def run_forecast_fixed(
     region: str = "world",
     observations: Sequence[Any] | None = None,
     metrics: Sequence[str] | None = None,
+    sampling: str = "lhs",
 ) -> Forecast:
     """A forecast with some drivers fixed at values, on common random numbers.
 
-    The scenario's draws and its chain are made once per (scenario, samples, seed) and memoised;
-    each fixed driver's draws are replaced by its value, every other driver keeps exactly its
-    draws, and only the chain stages from the first one a fixed driver enters are recomputed
-    (:func:`dcplan.forecast.chain.rerun`). So a moved driver changes the bands only by its own
-    effect (no resampling noise): the dashboard's driver sliders. Values are checked against the
-    driver's domain like any override. ``metrics`` limits the summary to those metrics.
+    The scenario's draws and its chain are made once per (scenario, samples, seed, sampling) and
+    memoised; each fixed driver's draws are replaced by its value, every other driver keeps
+    exactly its draws, and only the chain stages from the first one a changed driver enters are
+    recomputed (:func:`dcplan.forecast.chain.rerun`), starting from the base run or from a
+    recent run with other fixed values, whichever shares more stages (:func:`nearest_run`). So a
+    moved driver changes the bands only by its own effect (no resampling noise): the dashboard's
+    driver sliders. Values are checked against the driver's domain like any override.
+    ``metrics`` limits the summary to those metrics.
     """
     if samples < 2:
         raise InputError("samples", f"must be at least 2, got {samples}")
@@ -307,15 +360,24 @@ def run_forecast_fixed(
     shares = [n for n in fixed if DRIVERS[n].domain == "share"]
     if shares:
         raise InputError(shares[0], "a regional share cannot be fixed on the fast path; pass it in run_forecast(overrides=...)")
-    base, base_chunks = _base_run(scenario, samples, seed)
-    draws = dict(base)
-    for name, value in fixed.items():
-        draws[name] = np.full(base[name].shape if name in base else (samples,), float(value))
-    from dcplan.forecast.threads import single_threaded_blas
+    fixed = {n: float(v) for n, v in fixed.items()}
+    base_key = (_scenario_digest(scenario), samples, seed, sampling)
+    base, base_chunks = _base_run(scenario, samples, seed, sampling)
+    run_key = (base_key, tuple(sorted(fixed.items())))
+    with _LOCK:
+        chunks = _RUNS.get(run_key)
+    if chunks is None:
+        prev, changed = nearest_run(base_key, fixed, base_chunks)
+        draws = dict(base)
+        for name, value in fixed.items():
+            draws[name] = np.full(base[name].shape if name in base else (samples,), value)
+        from dcplan.forecast.threads import single_threaded_blas
 
-    setup = setup_from(scenario)
-    with single_threaded_blas():
-        chunks = [rerun(prev, _chunk(draws, i * CHUNK), setup, fixed) for i, prev in enumerate(base_chunks)]
+        setup = setup_from(scenario)
+        with single_threaded_blas():
+            chunks = [rerun(p, _chunk(draws, i * CHUNK), setup, changed) for i, p in enumerate(prev)]
+        if fixed:
+            _lru_put(_RUNS, run_key, chunks, _RUNS_MAX)
     return _forecast(checked, chunks, samples=samples, seed=seed, years=years, region=region, keep_samples=False,
                      observations=observations, only=metrics)
 
