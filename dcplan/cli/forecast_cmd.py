@@ -25,6 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--year", type=whole, default=2030, help="year (default 2030)")
     s.add_argument("--method", choices=("tornado", "sobol"), default="tornado")
     s.add_argument("--top", type=whole, default=15, help="rows to show (default 15)")
+    s.add_argument("--executor", default="local", metavar="WHERE",
+                   help="where Sobol's chain runs go: local (a process pool, the default), processes:N, serial, "
+                        "dask://HOST:PORT (a Dask scheduler) or dask-local:N (see README 'Big sweeps')")
     s.add_argument("--json", action="store_true", help="print JSON")
     s.set_defaults(handler=run_sensitivity)
 
@@ -209,7 +212,11 @@ def run_sensitivity(args: argparse.Namespace) -> int:
     if args.method == "tornado":
         res = tornado(scenario, metric=args.metric, year=args.year, region=region)
     else:
-        res = sobol(scenario, metric=args.metric, year=args.year, region=region, base_samples=min(args.samples, 4096), seed=args.seed)
+        from dcplan.parallel import executor
+
+        with executor(args.executor) as pool:
+            res = sobol(scenario, metric=args.metric, year=args.year, region=region, base_samples=min(args.samples, 4096), seed=args.seed,
+                        pool=pool)
     if args.json:
         from dcplan.cli.output import print_json
 

@@ -22,6 +22,7 @@ from dcplan.forecast.engine import region_metrics
 from dcplan.forecast.sampling import at_quantiles
 from dcplan.forecast.scenario import Scenario
 from dcplan.forecast.threads import single_threaded_blas
+from dcplan.parallel import Pool, pieces
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,8 +88,7 @@ class SobolIndices:
         }
 
 
-def _evaluate(scenario: Scenario, q: np.ndarray, names: list[str], metric: str, year: int, region: str) -> np.ndarray:
-    """Metric in ``year`` for each row of driver quantiles ``q``."""
+def _check_metric_year(scenario: Scenario, metric: str, year: int) -> None:
     if metric not in METRIC_UNITS and not metric.startswith("accelerators_installed_"):
         from dcplan.errors import InputError
         from dcplan.io.schema import suggest
@@ -96,13 +96,27 @@ def _evaluate(scenario: Scenario, q: np.ndarray, names: list[str], metric: str, 
         raise InputError("metric", f"unknown metric {metric!r}{suggest(metric, METRIC_UNITS)}")
     if year not in scenario.years:
         raise scenario.error("horizon_end_year", f"year {year} outside the scenario's range {scenario.first_year}-{scenario.horizon_end_year}")
+
+
+def evaluate_rows(scenario: Scenario, q: np.ndarray, names: list[str], metric: str, year: int, region: str) -> np.ndarray:
+    """Metric in ``year`` for each row of driver quantiles ``q`` (one piece of a sweep: pure, picklable by reference)."""
     setup = setup_from(scenario)
     out = []
     with single_threaded_blas():
         for a in range(0, q.shape[0], 20_000):
             res = run_chain(at_quantiles(scenario, q[a : a + 20_000], names), setup)
             out.append(region_metrics(res, region)[metric][:, scenario.years.index(year)])
-    return np.concatenate(out)
+    return np.concatenate(out) if out else np.empty(0)
+
+
+def _evaluate(scenario: Scenario, q: np.ndarray, names: list[str], metric: str, year: int, region: str, pool: Pool | None = None) -> np.ndarray:
+    """Metric in ``year`` for each row of driver quantiles ``q``, the rows cut into pieces run on ``pool`` when given."""
+    _check_metric_year(scenario, metric, year)
+    if pool is None or pool.workers == 1:
+        return evaluate_rows(scenario, q, names, metric, year, region)
+    parts = pieces(q.shape[0], pool.workers)
+    n = len(parts)
+    return np.concatenate(pool.map(evaluate_rows, [scenario] * n, [q[p] for p in parts], [names] * n, [metric] * n, [year] * n, [region] * n))
 
 
 def tornado(scenario: Scenario, *, metric: str = "energy_twh", year: int = 2030, region: str = "world", low_q: float = 0.1, high_q: float = 0.9) -> Tornado:
@@ -124,10 +138,12 @@ def tornado(scenario: Scenario, *, metric: str = "energy_twh", year: int = 2030,
 
 
 def sobol(scenario: Scenario, *, metric: str = "energy_twh", year: int = 2030, region: str = "world", base_samples: int = 256, seed: int = 0,
-          confidence: float = 0.9, n_resamples: int = 200) -> SobolIndices:
+          confidence: float = 0.9, n_resamples: int = 200, pool: Pool | None = None) -> SobolIndices:
     """First- and total-order Sobol indices of ``metric`` in ``year`` with bootstrap intervals (``scipy.stats.sobol_indices``).
 
-    ``base_samples`` is rounded up to a power of 2 (the Sobol' sequence needs one).
+    ``base_samples`` is rounded up to a power of 2 (the Sobol' sequence needs one). ``pool``
+    (:func:`dcplan.parallel.executor`) runs the N (d + 2) chain runs in pieces on a process pool
+    or a Dask cluster; the indices are the same wherever they ran.
     """
     from scipy import stats
 
@@ -136,7 +152,7 @@ def sobol(scenario: Scenario, *, metric: str = "energy_twh", year: int = 2030, r
     outputs: list[np.ndarray] = []
 
     def func(x: np.ndarray) -> np.ndarray:
-        y = _evaluate(scenario, np.clip(x.T, 1e-9, 1 - 1e-9), names, metric, year, region)
+        y = _evaluate(scenario, np.clip(x.T, 1e-9, 1 - 1e-9), names, metric, year, region, pool)
         outputs.append(y)
         return y[None, :]
 

@@ -54,6 +54,58 @@ def test_bad_upload_is_reported():
     assert market.decode_upload(contents, "x.yaml") == text
 
 
+def test_slider_values_are_quantised_to_the_slider_grid_and_cached():
+    s = market.scenario_from("name:base")
+    name = "pue_ai"
+    lo, med, hi = market.driver_range(s, name)
+    step = (hi - lo) / market.SLIDER_STEPS
+    assert market.quantise(s, name, lo + 3 * step + 0.3 * step) == pytest.approx(lo + 3 * step)
+    assert market.quantise(s, name, hi * 10) == pytest.approx(hi)
+    names = [n for n, _ in market.DRIVERS]
+    vals = [market.driver_range(s, n)[1] for n in names]
+    vals[names.index(name)] = lo + 5 * step + 0.2 * step
+    fixed = market.fixed_from_sliders(s, vals, names)
+    assert fixed == ((name, pytest.approx(lo + 5 * step)),)
+    a = market.forecast("name:base", fixed, market.view_metrics("energy_twh"))
+    assert market.forecast("name:base", fixed, market.view_metrics("energy_twh")) is a  # the per-worker cache
+
+
+def _post_update(client, moved: str | None, metric: str = "facility_power_mw"):
+    import json
+
+    s = market.scenario_from("name:base")
+    names = [n for n, _ in market.DRIVERS]
+    values = [market.driver_range(s, n)[1] for n in names]
+    if moved:
+        lo, _, hi = market.driver_range(s, moved)
+        values[names.index(moved)] = lo + 14 * (hi - lo) / market.SLIDER_STEPS
+    deps = json.loads(client.get("/_dash-dependencies").data)
+    dep = next(d for d in deps if d["output"].startswith("..mkt-fan.figure"))
+    ids = [{"name": n, "type": "mkt-driver"} for n in names]
+    changed = [json.dumps({"name": moved, "type": "mkt-driver"}, separators=(",", ":")) + ".value"] if moved else ["mkt-metric.value"]
+    body = {"output": dep["output"], "outputs": [{"id": "mkt-fan", "property": "figure"}, {"id": "mkt-headline", "property": "children"}],
+            "inputs": [{"id": "mkt-store", "property": "data", "value": "name:base"}, {"id": "mkt-metric", "property": "value", "value": metric},
+                       [{"id": i, "property": "value", "value": v} for i, v in zip(ids, values, strict=True)]],
+            "state": [[{"id": i, "property": "id", "value": i} for i in ids]], "changedPropIds": changed}
+    r = client.post("/_dash-update-component", json=body)
+    assert r.status_code == 200
+    return r.get_json()["response"], len(r.data)
+
+
+def test_a_moved_slider_patches_the_figure_a_new_metric_rebuilds_it(quiet_app):
+    """Only the band's and the median's values travel when a slider moves; the whole figure when the metric changes."""
+    client = quiet_app.server.test_client()
+    full, full_bytes = _post_update(client, None, "energy_twh")
+    assert full["mkt-fan"]["figure"]["data"][0]["fill"] == "toself" and "layout" in full["mkt-fan"]["figure"]
+    patch, patch_bytes = _post_update(client, "consumer_tokens_per_user_per_day", "energy_twh")
+    fig = patch["mkt-fan"]["figure"]
+    assert fig["__dash_patch_update"] == "__dash_patch_update"
+    assert [op["location"] for op in fig["operations"]] == [["data", 0, "y"], ["data", 1, "y"]]
+    assert len(fig["operations"][1]["params"]["value"]) == len(full["mkt-fan"]["figure"]["data"][1]["y"])
+    assert fig["operations"][1]["params"]["value"] != full["mkt-fan"]["figure"]["data"][1]["y"]  # more tokens, more energy
+    assert patch_bytes < full_bytes and patch_bytes < 16_000  # no sample arrays: percentiles and the table only
+
+
 @pytest.mark.browser
 def test_market_page_driver_moves_2030_energy(dash_duo, quiet_app):
     from selenium.webdriver.common.keys import Keys
@@ -68,6 +120,9 @@ def test_market_page_driver_moves_2030_energy(dash_duo, quiet_app):
 
     before = p50_energy()
     handle = dash_duo.find_element('#mkt-drivers div[id*="consumer_tokens_per_user_per_day"] [role=slider]')
+    dash_duo.wait_for_element("#mkt-fan .js-plotly-plot", timeout=60)
+    fan = "return document.querySelector('#mkt-fan .js-plotly-plot').data.map(t => t.y ? Array.from(t.y) : null)"
+    band_before = dash_duo.driver.execute_script(fan)
     handle.click()
     for _ in range(5):
         handle.send_keys(Keys.ARROW_RIGHT)
@@ -75,4 +130,8 @@ def test_market_page_driver_moves_2030_energy(dash_duo, quiet_app):
 
     until(lambda: p50_energy() != before, timeout=30)
     dash_duo.wait_for_contains_text("#mkt-headline", "consumer_tokens_per_user_per_day", timeout=30)
+    # the fan chart was patched in place: the same traces (band, median, published points), new band values
+    until(lambda: dash_duo.driver.execute_script(fan)[1] != band_before[1], timeout=30)
+    band_after = dash_duo.driver.execute_script(fan)
+    assert len(band_after) == len(band_before) and band_after[2:] == band_before[2:]
     assert dash_duo.get_logs() == []

@@ -153,3 +153,24 @@ def test_blas_runs_single_threaded_inside_and_is_restored():
     with single_threaded_blas():
         assert all(i["num_threads"] == 1 for i in threadpool_info() if i["user_api"] == "blas")
     assert [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"] == before
+
+
+def test_fast_path_from_a_cached_run_matches_a_run_from_the_base(base):
+    """Moving a money driver after a demand driver re-runs money and regions on the demand move's chain: same numbers."""
+    from dcplan.forecast import engine
+
+    demand, money = {"consumer_tokens_per_user_per_day": 15_000.0}, {"electricity_usd_per_kwh": 0.11}
+    engine._RUNS.clear()
+    direct = run_forecast_fixed(base, fixed={**demand, **money}, samples=256, seed=9, sampling="sobol")
+    engine._RUNS.clear()
+    run_forecast_fixed(base, fixed=demand, samples=256, seed=9, sampling="sobol")
+    key = (engine._scenario_digest(base), 256, 9, "sobol")
+    _, base_chunks = engine._base_run(base, 256, 9, "sobol")
+    prev, changed = engine.nearest_run(key, {**demand, **money}, base_chunks)
+    assert changed == {"electricity_usd_per_kwh"} and prev is not base_chunks
+    stepped = run_forecast_fixed(base, fixed={**demand, **money}, samples=256, seed=9, sampling="sobol")
+    assert stepped.to_dict() == direct.to_dict()
+    # back to the demand move alone: the cached run with a differing money driver is nearer than the base
+    again = run_forecast_fixed(base, fixed=demand, samples=256, seed=9, sampling="sobol")
+    assert again.at("energy_twh", 2030) == direct.at("energy_twh", 2030)  # electricity price does not move energy
+    assert again.at("capex_usd", 2030) == direct.at("capex_usd", 2030)
