@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -101,12 +101,15 @@ def _check_region(region: str) -> str:
 HISTORY_INPUTS = frozenset({"accelerator_spend_usd", "gpu_spend_usd"})
 
 
-def compare_with(chunks: list[ChainOutput], scenario: Scenario, observations: Sequence[Any]) -> tuple[Comparison, ...]:
+def compare_with(chunks: list[ChainOutput], scenario: Scenario, observations: Sequence[Any],
+                 rows: Sequence[np.ndarray | None] | None = None) -> tuple[Comparison, ...]:
     """dcplan's P10/P50/P90 beside each observation inside the simulated years.
 
     Each comparison says whether it is independent of the run: an actual that set no parameter
-    (``role`` check) and is not a history-year input (spend up to the start year).
+    (``role`` check) and is not a history-year input (spend up to the start year). ``rows``: the
+    chunks hold distinct draws, and ``rows[k]`` gives the row of each sample of chunk k (:func:`distinct_run`).
     """
+    rows = rows or [None] * len(chunks)
     out = []
     years = list(scenario.years)
     cache: dict[tuple[str, str], tuple[np.ndarray, np.ndarray, list[int]]] = {}
@@ -116,7 +119,7 @@ def compare_with(chunks: list[ChainOutput], scenario: Scenario, observations: Se
     for key in dict.fromkeys((ob.region, ob.metric) for ob in wanted):  # one percentile pass per (region, metric), its observed years only
         cols = sorted({years.index(ob.year) for ob in wanted if (ob.region, ob.metric) == key})
         sh = shares.setdefault(key[0], [_Shares(c, key[0]) for c in chunks])
-        vals = np.concatenate([region_metric(c, key[0], key[1], s)[:, cols] for c, s in zip(chunks, sh, strict=True)])
+        vals = np.concatenate([_rows(region_metric(c, key[0], key[1], s)[:, cols], r) for c, s, r in zip(chunks, sh, rows, strict=True)])
         cache[key] = (np.quantile(vals, [0.1, 0.5, 0.9], axis=0), np.all(np.isfinite(vals), axis=0), cols)
     for ob in wanted:
         q, finite, cols = cache[(ob.region, ob.metric)]
@@ -158,6 +161,43 @@ def _chunk(draws: Mapping[str, np.ndarray], a: int) -> dict[str, np.ndarray]:
     return {k: v[a : a + CHUNK] for k, v in draws.items()}
 
 
+def _rows(values: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+    """Per-sample values from per-distinct-draw values (``rows``: each sample's row; None: already per sample)."""
+    return values if rows is None else values[rows]
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class DistinctRun:
+    """The chain run once per distinct conditioned draw, and where each Monte Carlo sample is.
+
+    The conditioning resamples the draws in proportion to their weights (about a third of the
+    samples repeat another), so the chain runs on the distinct draws only and each sample
+    reads its draw's row: the same numbers as running every sample, for ~2/3 of the work and
+    memory. ``rows[k]`` maps the samples of chunk k (in sample order) to rows of ``chunks[k]``.
+    """
+
+    draws: dict[str, np.ndarray]
+    """The distinct draws [m] or [m, forecast years]."""
+    chunks: list[ChainOutput]
+    rows: list[np.ndarray]
+
+
+def distinct_run(scenario: Scenario, setup: Any, samples: int, rng: np.random.Generator, sampling: str = "lhs") -> DistinctRun:
+    """Draw, condition (the same numbers as :func:`conditioned_draws` with the same generator) and run the chain once per distinct draw."""
+    from dcplan.forecast.conditioning import resample_index
+
+    drawn = draw(scenario, samples, rng, sampling)
+    idx, demand, _ = resample_index(drawn, setup, rng)
+    keep, rows = np.unique(idx, return_inverse=True)  # idx is non-decreasing, so rows is too: a chunk of draws is a block of samples
+    draws, demand = {k: v[keep] for k, v in drawn.items()}, demand.take(keep)
+    chunks, chunk_rows = [], []
+    for a in range(0, len(keep), CHUNK):
+        chunks.append(run_chain(_chunk(draws, a), setup, demand.take(slice(a, a + CHUNK))))
+        s0, s1 = np.searchsorted(rows, [a, a + CHUNK])
+        chunk_rows.append(rows[s0:s1] - a)
+    return DistinctRun(draws=draws, chunks=chunks, rows=chunk_rows)
+
+
 def run_forecast(
     scenario: Scenario,
     *,
@@ -182,14 +222,21 @@ def run_forecast(
         raise InputError("samples", f"must be at least 2, got {samples}")
     region = _check_region(region)
     scenario = apply_overrides(scenario, overrides)
-    chunks = simulate(scenario, samples, seed, sampling)
-    return _forecast(scenario, chunks, samples=samples, seed=seed, years=years, region=region, keep_samples=keep_samples,
-                     observations=observations)
+    from dcplan import limits
+    from dcplan.forecast.threads import single_threaded_blas
+
+    limits.check_samples(samples, len(scenario.years))  # the memory it needs, before allocating
+    with single_threaded_blas():
+        run = distinct_run(scenario, setup_from(scenario), samples, np.random.default_rng(seed), sampling)
+    return _forecast(scenario, run.chunks, samples=samples, seed=seed, years=years, region=region, keep_samples=keep_samples,
+                     observations=observations, rows=run.rows)
 
 
 def _forecast(scenario: Scenario, chunks: list[ChainOutput], *, samples: int, seed: int, years: Sequence[int] | None, region: str,
-              keep_samples: bool, observations: Sequence[Any] | None, only: Sequence[str] | None = None) -> Forecast:
-    """Summarise chain outputs into a :class:`Forecast` (percentiles per year per metric; ``only`` some)."""
+              keep_samples: bool, observations: Sequence[Any] | None, only: Sequence[str] | None = None,
+              rows: Sequence[np.ndarray | None] | None = None) -> Forecast:
+    """Summarise chain outputs into a :class:`Forecast` (percentiles per year per metric; ``only`` some; ``rows`` see :class:`DistinctRun`)."""
+    rows = rows or [None] * len(chunks)
     ys = select_years(scenario, years)
     idx: list[int] | slice = [scenario.years.index(y) for y in ys]
     if idx == list(range(idx[0], idx[-1] + 1)):
@@ -202,13 +249,13 @@ def _forecast(scenario: Scenario, chunks: list[ChainOutput], *, samples: int, se
             raise InputError("metric", f"unknown metric {unknown[0]!r}; available: {', '.join(per_chunk[0])}")
         observations = [o for o in (observations or ()) if o.metric in only]
     for name in (only if only is not None else per_chunk[0]):
-        vals = np.concatenate([m[name][:, idx] for m in per_chunk])
+        vals = np.concatenate([_rows(m[name][:, idx], r) for m, r in zip(per_chunk, rows, strict=True)])
         unit = METRIC_UNITS.get(name, METRIC_UNITS["accelerators_installed"])
         metrics[name] = summarise(vals, unit)
         if keep_samples:
             raw[name] = vals
     return Forecast(
-        limits=limit_summaries(chunks, scenario, ys),
+        limits=limit_summaries(chunks, scenario, ys, rows),
         scenario=scenario.name,
         title=scenario.title,
         file=scenario.file,
@@ -219,19 +266,22 @@ def _forecast(scenario: Scenario, chunks: list[ChainOutput], *, samples: int, se
         samples=samples,
         metrics=metrics,
         parameters=parameter_table(scenario),
-        comparisons=compare_with(chunks, scenario, observations or ()),
+        comparisons=compare_with(chunks, scenario, observations or (), rows),
         raw=raw if keep_samples else None,
     )
 
 
-def limit_summaries(chunks: list[ChainOutput], scenario: Scenario, years: Sequence[int]) -> tuple[LimitSummary, ...]:
+def limit_summaries(chunks: list[ChainOutput], scenario: Scenario, years: Sequence[int],
+                    rows: Sequence[np.ndarray | None] | None = None) -> tuple[LimitSummary, ...]:
     """For chip supply and for power: share of samples binding, P50 shortfall, first year binding in half the samples."""
     idx = [scenario.years.index(y) for y in years]
+    rows = rows or [None] * len(chunks)
+    cat = lambda f: np.concatenate([_rows(f(c)[:, idx], r) for c, r in zip(chunks, rows, strict=True)])  # noqa: E731
     out = []
     for key, code, attr in (("chips", sp.CHIPS, "short_chips_h100e"), ("power", sp.POWER, "short_power_h100e")):
-        binding = np.concatenate([(c.supply.fleet.binding == code)[:, idx] for c in chunks])
-        short = np.concatenate([getattr(c.supply.fleet, attr)[:, idx] for c in chunks])
-        short_mw = np.concatenate([(getattr(c.supply.fleet, attr) * c.supply.peak_w_per_h100e)[:, idx] / 1e6 for c in chunks])
+        binding = cat(lambda c: c.supply.fleet.binding == code)  # noqa: B023  (used at once)
+        short = cat(lambda c: getattr(c.supply.fleet, attr))  # noqa: B023
+        short_mw = cat(lambda c: getattr(c.supply.fleet, attr) * c.supply.peak_w_per_h100e / 1e6)  # noqa: B023
         frac = binding.mean(axis=0)
         p50, p50_mw = _median_where(short, binding), _median_where(short_mw, binding)
         first = next((y for y, f in zip(years, frac, strict=True) if f >= 0.5), None)
@@ -256,10 +306,10 @@ LIMIT_SOURCES = {
 }
 
 
-#: Draws and the base chain kept for run_forecast_fixed: (scenario digest, samples, seed, sampling) -> (draws, chunks). Bounded LRU.
-_BASE: OrderedDict[tuple[str, int, int, str], tuple[dict[str, np.ndarray], list[ChainOutput]]] = OrderedDict()
+#: The base run kept for run_forecast_fixed: (scenario digest, samples, seed, sampling) -> DistinctRun. Bounded LRU.
+_BASE: OrderedDict[tuple[str, int, int, str], DistinctRun] = OrderedDict()
 _BASE_MAX = 6
-#: Chain outputs of recent fixed-driver runs: (base key, sorted fixed items) -> chunks. Bounded LRU (~20 MB an entry at 1,024 samples).
+#: Chain outputs of recent fixed-driver runs: (base key, sorted fixed items) -> chunks. Bounded LRU (~20 MB an entry at 2,048 samples).
 _RUNS: OrderedDict[tuple[Any, tuple[tuple[str, float], ...]], list[ChainOutput]] = OrderedDict()
 _RUNS_MAX = 8
 _LOCK = threading.Lock()
@@ -288,8 +338,8 @@ def _lru_put(cache: OrderedDict, key: Any, value: Any, size: int) -> None:
             cache.popitem(last=False)
 
 
-def _base_run(scenario: Scenario, samples: int, seed: int, sampling: str = "lhs") -> tuple[dict[str, np.ndarray], list[ChainOutput]]:
-    """The scenario's joint draws and its chain outputs, memoised by (scenario content, samples, seed, sampling)."""
+def _base_run(scenario: Scenario, samples: int, seed: int, sampling: str = "lhs") -> DistinctRun:
+    """The scenario's conditioned draws and its chain (:class:`DistinctRun`), memoised by (scenario content, samples, seed, sampling)."""
     key = (_scenario_digest(scenario), samples, seed, sampling)
     with _LOCK:
         if key in _BASE:
@@ -298,11 +348,9 @@ def _base_run(scenario: Scenario, samples: int, seed: int, sampling: str = "lhs"
     from dcplan.forecast.threads import single_threaded_blas
 
     with single_threaded_blas():
-        setup = setup_from(scenario)
-        draws, demand = conditioned_draws(scenario, setup, samples, np.random.default_rng(seed), sampling)
-        chunks = [run_chain(_chunk(draws, a), setup, demand.take(slice(a, a + CHUNK))) for a in range(0, samples, CHUNK)]
-    _lru_put(_BASE, key, (draws, chunks), _BASE_MAX)
-    return draws, chunks
+        run = distinct_run(scenario, setup_from(scenario), samples, np.random.default_rng(seed), sampling)
+    _lru_put(_BASE, key, run, _BASE_MAX)
+    return run
 
 
 def _stage_index(changed: set[str]) -> int:
@@ -362,15 +410,16 @@ def run_forecast_fixed(
         raise InputError(shares[0], "a regional share cannot be fixed on the fast path; pass it in run_forecast(overrides=...)")
     fixed = {n: float(v) for n, v in fixed.items()}
     base_key = (_scenario_digest(scenario), samples, seed, sampling)
-    base, base_chunks = _base_run(scenario, samples, seed, sampling)
+    base = _base_run(scenario, samples, seed, sampling)
     run_key = (base_key, tuple(sorted(fixed.items())))
     with _LOCK:
         chunks = _RUNS.get(run_key)
     if chunks is None:
-        prev, changed = nearest_run(base_key, fixed, base_chunks)
-        draws = dict(base)
+        prev, changed = nearest_run(base_key, fixed, base.chunks)
+        draws = dict(base.draws)
+        m = len(base.draws["pue_ai"])
         for name, value in fixed.items():
-            draws[name] = np.full(base[name].shape if name in base else (samples,), value)
+            draws[name] = np.full(base.draws[name].shape if name in base.draws else (m,), value)
         from dcplan.forecast.threads import single_threaded_blas
 
         setup = setup_from(scenario)
@@ -379,7 +428,7 @@ def run_forecast_fixed(
         if fixed:
             _lru_put(_RUNS, run_key, chunks, _RUNS_MAX)
     return _forecast(checked, chunks, samples=samples, seed=seed, years=years, region=region, keep_samples=False,
-                     observations=observations, only=metrics)
+                     observations=observations, only=metrics, rows=base.rows)
 
 
 def parameter_table(scenario: Scenario) -> dict[str, dict[str, Any]]:

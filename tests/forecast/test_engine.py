@@ -165,7 +165,7 @@ def test_fast_path_from_a_cached_run_matches_a_run_from_the_base(base):
     engine._RUNS.clear()
     run_forecast_fixed(base, fixed=demand, samples=256, seed=9, sampling="sobol")
     key = (engine._scenario_digest(base), 256, 9, "sobol")
-    _, base_chunks = engine._base_run(base, 256, 9, "sobol")
+    base_chunks = engine._base_run(base, 256, 9, "sobol").chunks
     prev, changed = engine.nearest_run(key, {**demand, **money}, base_chunks)
     assert changed == {"electricity_usd_per_kwh"} and prev is not base_chunks
     stepped = run_forecast_fixed(base, fixed={**demand, **money}, samples=256, seed=9, sampling="sobol")
@@ -174,3 +174,20 @@ def test_fast_path_from_a_cached_run_matches_a_run_from_the_base(base):
     again = run_forecast_fixed(base, fixed=demand, samples=256, seed=9, sampling="sobol")
     assert again.at("energy_twh", 2030) == direct.at("energy_twh", 2030)  # electricity price does not move energy
     assert again.at("capex_usd", 2030) == direct.at("capex_usd", 2030)
+
+
+def test_the_chain_on_distinct_draws_gives_every_sample_its_numbers(base, monkeypatch):
+    """run_forecast runs the chain once per distinct conditioned draw: the same percentiles, raw samples and checks as every sample."""
+    from dcplan.forecast import engine
+    from dcplan.forecast.engine import _forecast, simulate
+    from dcplan.io.market import read_observations
+
+    monkeypatch.setattr(engine, "CHUNK", 700)  # several chunks, of distinct draws and of samples
+
+    obs = read_observations()
+    for sampling in ("lhs", "sobol"):
+        fast = run_forecast(base, samples=3000, seed=5, keep_samples=True, observations=obs, sampling=sampling, region="us")
+        every = _forecast(base, simulate(base, 3000, 5, sampling), samples=3000, seed=5, years=None, region="us", keep_samples=True,
+                          observations=obs)
+        assert fast.to_dict() == every.to_dict()
+        assert all(np.array_equal(fast.raw[k], every.raw[k]) for k in every.raw)
