@@ -61,38 +61,52 @@ def _count(spec: str, text: str) -> int:
 
 
 @contextlib.contextmanager
-def executor(spec: str | None = "local") -> Iterator[Pool]:
-    """The engine ``spec`` names (see the module docstring), closed on leaving the block."""
+def executor(spec: str | None = "local", warm: Callable[[], Any] | None = None) -> Iterator[Pool]:
+    """The engine ``spec`` names (see the module docstring), closed on leaving the block.
+
+    ``warm`` (picklable, no arguments) runs once on each worker as the engine starts: imports and
+    tables a piece needs, so the first pieces do not pay them.
+    """
     spec = (spec or "local").strip()
     kind, _, rest = spec.partition(":")
     if spec == "serial":
         yield Pool("serial", 1, map)
     elif spec == "local" or kind == "processes":
-        yield from _processes(cpus() if spec == "local" else _count(spec, rest))
+        yield from _processes(cpus() if spec == "local" else _count(spec, rest), warm)
     elif kind in ("dask", "tcp"):
         address = spec if kind == "tcp" else "tcp:" + rest
         if not rest.startswith("//") or len(rest) <= 2:
             raise InputError("executor", f"{spec!r}: expected dask://HOST:PORT, the address of a Dask scheduler")
-        yield from _dask(address=address)
+        yield from _dask(address=address, warm=warm)
     elif kind == "dask-local":
-        yield from _dask(local_workers=_count(spec, rest))
+        yield from _dask(local_workers=_count(spec, rest), warm=warm)
     elif kind == "ray":
         raise InputError("executor", "Ray is not supported; start a Dask scheduler and pass dask://HOST:PORT")
     else:
         raise InputError("executor", f"unknown executor {spec!r}; use one of {', '.join(EXECUTORS)}")
 
 
-def _processes(n: int) -> Iterator[Pool]:
+def _call(fn: Callable[[], Any]) -> None:
+    fn()
+
+
+def _processes(n: int, warm: Callable[[], Any] | None) -> Iterator[Pool]:
     from concurrent.futures import ProcessPoolExecutor
 
     if n == 1:
         yield Pool("serial", 1, map)
         return
-    with ProcessPoolExecutor(max_workers=n) as pool:
+    with ProcessPoolExecutor(max_workers=n, initializer=warm) as pool:
+        if warm is not None:
+            list(pool.map(_call, [_noop] * n))  # start the workers (each runs ``warm`` as it starts)
         yield Pool(f"processes:{n}", n, pool.map)
 
 
-def _dask(address: str | None = None, local_workers: int = 0) -> Iterator[Pool]:
+def _noop() -> None:
+    return None
+
+
+def _dask(address: str | None = None, local_workers: int = 0, warm: Callable[[], Any] | None = None) -> Iterator[Pool]:
     try:
         from distributed import Client, LocalCluster
     except ImportError:
@@ -110,6 +124,8 @@ def _dask(address: str | None = None, local_workers: int = 0) -> Iterator[Pool]:
         raise InputError("executor", f"cannot reach the Dask scheduler at {address}: {exc}") from None
     try:
         workers = max(1, sum(client.nthreads().values()))
+        if warm is not None:
+            client.run(warm)  # on every worker
         with client.get_executor() as pool:
             yield Pool(f"dask {client.scheduler.address}", workers, pool.map)
     finally:

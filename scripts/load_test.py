@@ -241,6 +241,32 @@ def start_server(root: Path, workers: int, threads: int | None) -> tuple[subproc
     return subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), port
 
 
+def server_cpu_s(proc: subprocess.Popen) -> float:
+    """CPU seconds (user + system) used so far by a server's process tree (gunicorn's master and workers)."""
+    import psutil
+
+    try:
+        root = psutil.Process(proc.pid)
+        total = 0.0
+        for p in [root, *root.children(recursive=True)]:
+            try:
+                t = p.cpu_times()
+                total += t.user + t.system
+            except psutil.NoSuchProcess:
+                pass
+        return total
+    except psutil.NoSuchProcess:
+        return float("nan")
+
+
+def timed_phase(proc: subprocess.Popen, port: int, make, clients: int, seconds: float) -> dict:
+    """A phase, with the server's CPU time over it: on a shared machine CPU per request is steadier than latency."""
+    c0 = server_cpu_s(proc)
+    phase = run_phase(port, make, clients, seconds, None)
+    phase["server_cpu_s"] = server_cpu_s(proc) - c0
+    return phase
+
+
 def compare_targets(args: argparse.Namespace) -> dict:
     """Several servers at once (this checkout, ``--compare``, ``--serving``), phases rotating among them."""
     targets = {f"this {args.workers}x{args.threads}": (ROOT, args.workers, args.threads)}
@@ -260,12 +286,14 @@ def compare_targets(args: argparse.Namespace) -> dict:
         keys = list(servers)
         for r in range(max(1, args.cycles)):
             for k in (keys if r % 2 == 0 else keys[::-1]):
-                phases[k].append(run_phase(servers[k][1], makes[k], args.clients, args.seconds, None))
+                phases[k].append(timed_phase(servers[k][0], servers[k][1], makes[k], args.clients, args.seconds))
         out = {k: summary(v) for k, v in phases.items()}
         for k in out:
             out[k]["phase_p95_ms"] = [summary([p])["p95_ms"] for p in phases[k]]
+            out[k]["server_cpu_ms_per_request"] = round(1e3 * sum(p["server_cpu_s"] for p in phases[k]) / max(1, out[k]["requests"]), 1)
         first = keys[0]
-        ratios = {k: {"p50": round(out[k]["p50_ms"] / out[first]["p50_ms"], 3), "p95": round(out[k]["p95_ms"] / out[first]["p95_ms"], 3)}
+        ratios = {k: {"p50": round(out[k]["p50_ms"] / out[first]["p50_ms"], 3), "p95": round(out[k]["p95_ms"] / out[first]["p95_ms"], 3),
+                      "cpu_per_request": round(out[k]["server_cpu_ms_per_request"] / out[first]["server_cpu_ms_per_request"], 3)}
                   for k in keys[1:]}
         return {"targets": out, f"ratios_to_{first.replace(' ', '_')}": ratios}
     finally:
@@ -314,8 +342,12 @@ def main() -> None:
                       "p50_ratio": round(bad["p50_ms"] / base["p50_ms"], 3),
                       "phase_p95_ms": {"without": [summary([p])["p95_ms"] for p in phases[False]],
                                        "with": [summary([p])["p95_ms"] for p in phases[True]]}}
+        elif args.hostile:
+            result = summary([run_phase(port, make, args.clients, args.seconds, hostile)])
         else:
-            result = summary([run_phase(port, make, args.clients, args.seconds, hostile if args.hostile else None)])
+            phase = timed_phase(server, port, make, args.clients, args.seconds)
+            result = summary([phase])
+            result["server_cpu_ms_per_request"] = round(1e3 * phase["server_cpu_s"] / max(1, result["requests"]), 1)
     finally:
         server.terminate()
         server.wait(timeout=30)

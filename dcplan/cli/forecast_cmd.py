@@ -15,6 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--metric", action="append", help="metric(s) to show (repeatable; default: the headline set)")
     p.add_argument("--raw", action="store_true", help="with --csv/--parquet: write every sample, not only P10/P50/P90/mean")
     p.add_argument("--backtest", action="store_true", help="also run the vintage backtest and include it in --json")
+    p.add_argument("--sampling", choices=("lhs", "sobol"), default="lhs",
+                   help="how draws are made: lhs (Latin hypercube + Iman-Conover, default) or sobol (scrambled Sobol' + Gaussian copula)")
     _outputs(p, json_only=False)
     p.set_defaults(handler=run)
     acts = p.add_subparsers(dest="forecast_action", metavar="ACTION", parser_class=type(p))
@@ -106,7 +108,8 @@ def run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     metrics = args.metric or []
     fc = run_forecast(scenario, samples=args.samples, seed=args.seed, years=_years(args.years), region=args.region,
-                      overrides=_overrides(args.set), keep_samples=bool(args.raw and (args.csv or args.parquet)), observations=read_observations())
+                      overrides=_overrides(args.set), keep_samples=bool(args.raw and (args.csv or args.parquet)), observations=read_observations(),
+                      sampling=args.sampling)
     for m in metrics:
         fc.metric(m)
     if args.backtest:
@@ -212,9 +215,12 @@ def run_sensitivity(args: argparse.Namespace) -> int:
     if args.method == "tornado":
         res = tornado(scenario, metric=args.metric, year=args.year, region=region)
     else:
+        import functools
+
+        from dcplan.forecast.sensitivity import warm
         from dcplan.parallel import executor
 
-        with executor(args.executor) as pool:
+        with executor(args.executor, warm=functools.partial(warm, scenario)) as pool:
             res = sobol(scenario, metric=args.metric, year=args.year, region=region, base_samples=min(args.samples, 4096), seed=args.seed,
                         pool=pool)
     if args.json:

@@ -109,6 +109,12 @@ def evaluate_rows(scenario: Scenario, q: np.ndarray, names: list[str], metric: s
     return np.concatenate(out) if out else np.empty(0)
 
 
+def warm(scenario: Scenario) -> None:
+    """One tiny evaluation: the imports and distribution tables a worker needs before its first piece of a sweep."""
+    names = [p.name for p in scenario.uncertain()]
+    evaluate_rows(scenario, np.full((2, len(names)), 0.5), names, "energy_twh", scenario.years[-1], "world")
+
+
 def _evaluate(scenario: Scenario, q: np.ndarray, names: list[str], metric: str, year: int, region: str, pool: Pool | None = None) -> np.ndarray:
     """Metric in ``year`` for each row of driver quantiles ``q``, the rows cut into pieces run on ``pool`` when given."""
     _check_metric_year(scenario, metric, year)
@@ -137,26 +143,47 @@ def tornado(scenario: Scenario, *, metric: str = "energy_twh", year: int = 2030,
     return Tornado(metric=metric, unit=METRIC_UNITS.get(metric, ""), year=year, region=region, scenario=scenario.name, base_value=float(f[0]), bars=tuple(bars))
 
 
+def sobol_rows(scenario: Scenario, a: np.ndarray, b: np.ndarray, factors: range, metric: str, year: int, region: str) -> np.ndarray:
+    """[len(factors), n] the metric on the Saltelli matrices A_B^(i) (A with factor i's column from B) of ``factors``, built here.
+
+    ``a`` and ``b`` are [d, n] quantiles: a piece of a sweep carries them, not the d x n x d matrices.
+    """
+    names = [p.name for p in scenario.uncertain()]
+    out = []
+    for i in factors:
+        ab = a.copy()
+        ab[i] = b[i]
+        out.append(evaluate_rows(scenario, np.clip(ab.T, 1e-9, 1 - 1e-9), names, metric, year, region))
+    return np.array(out).reshape(len(factors), a.shape[1])
+
+
 def sobol(scenario: Scenario, *, metric: str = "energy_twh", year: int = 2030, region: str = "world", base_samples: int = 256, seed: int = 0,
           confidence: float = 0.9, n_resamples: int = 200, pool: Pool | None = None) -> SobolIndices:
     """First- and total-order Sobol indices of ``metric`` in ``year`` with bootstrap intervals (``scipy.stats.sobol_indices``).
 
-    ``base_samples`` is rounded up to a power of 2 (the Sobol' sequence needs one). ``pool``
-    (:func:`dcplan.parallel.executor`) runs the N (d + 2) chain runs in pieces on a process pool
-    or a Dask cluster; the indices are the same wherever they ran.
+    ``base_samples`` is rounded up to a power of 2 (the Sobol' sequence needs one). A and B are
+    the two halves of one scrambled Sobol' sequence of 2d columns (Saltelli et al. 2010, sec. 5,
+    as ``scipy.stats.sobol_indices`` draws them); the N (d + 2) chain runs are made here, in
+    pieces of factors run on ``pool`` (:func:`dcplan.parallel.executor`: a process pool or a Dask
+    cluster) when given, and the indices are the same wherever they ran.
     """
     from scipy import stats
+    from scipy.stats import qmc
 
+    _check_metric_year(scenario, metric, year)
     names = [p.name for p in scenario.uncertain()]
+    d = len(names)
     n = 1 << max(1, int(np.ceil(np.log2(max(base_samples, 2)))))
-    outputs: list[np.ndarray] = []
-
-    def func(x: np.ndarray) -> np.ndarray:
-        y = _evaluate(scenario, np.clip(x.T, 1e-9, 1 - 1e-9), names, metric, year, region, pool)
-        outputs.append(y)
-        return y[None, :]
-
-    res = stats.sobol_indices(func=func, n=n, dists=[stats.uniform()] * len(names), rng=np.random.default_rng(seed))
+    a, b = qmc.Sobol(d=2 * d, seed=np.random.default_rng(seed), bits=64).random(n).T.reshape(2, d, n)
+    f_a = _evaluate(scenario, np.clip(a.T, 1e-9, 1 - 1e-9), names, metric, year, region, pool)
+    f_b = _evaluate(scenario, np.clip(b.T, 1e-9, 1 - 1e-9), names, metric, year, region, pool)
+    if pool is None or pool.workers == 1:
+        f_ab = sobol_rows(scenario, a, b, range(d), metric, year, region)
+    else:
+        groups = [range(p.start, p.stop) for p in pieces(d, pool.workers, smallest=1, largest=d)]
+        k = len(groups)
+        f_ab = np.concatenate(pool.map(sobol_rows, [scenario] * k, [a] * k, [b] * k, groups, [metric] * k, [year] * k, [region] * k))
+    res = stats.sobol_indices(func={"f_A": f_a[None, :], "f_B": f_b[None, :], "f_AB": f_ab[:, None, :]}, n=n)
     with warnings.catch_warnings():
         # a driver that cannot move the metric has a degenerate bootstrap (every resample 0): its interval is the point
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -172,4 +199,4 @@ def sobol(scenario: Scenario, *, metric: str = "energy_twh", year: int = 2030, r
     return SobolIndices(metric=metric, unit=METRIC_UNITS.get(metric, ""), year=year, region=region, scenario=scenario.name, base_samples=n,
                         names=tuple(names), first_order=tuple(map(float, s1)), total_order=tuple(map(float, st)),
                         first_order_ci=ci(boot.first_order.confidence_interval, s1), total_order_ci=ci(boot.total_order.confidence_interval, st),
-                        confidence=confidence, variance=float(np.var(np.concatenate(outputs))))
+                        confidence=confidence, variance=float(np.var(np.concatenate([f_a, f_b, f_ab.ravel()]))))
