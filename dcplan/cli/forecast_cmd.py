@@ -140,16 +140,11 @@ def _forecast_frame(fc: Any, metrics: list[str], raw: bool):
 
 
 def _write_table(df: Any, args: argparse.Namespace) -> str:
-    from dcplan.errors import InputError
-    from dcplan.io.yamlio import write_atomic
+    from dcplan.io.tables import write_table
 
     if args.parquet:
-        try:
-            import pyarrow  # noqa: F401
-        except ImportError:
-            raise InputError("parquet", "writing Parquet needs pyarrow (pip install pyarrow); use --csv instead") from None
-        return str(write_atomic(args.parquet, lambda fh: df.to_parquet(fh, index=False), binary=True, overwrite=args.force))
-    return str(write_atomic(args.csv, lambda fh: df.to_csv(fh, index=False), overwrite=args.force))
+        return str(write_table(df, args.parquet, "parquet", overwrite=args.force, field="parquet"))
+    return str(write_table(df, args.csv, "csv", overwrite=args.force, field="csv"))
 
 
 def _fmt(value: float, unit: str) -> str:

@@ -67,10 +67,10 @@ def write_calibration(path: str | Path, document: dict[str, Any], *, overwrite: 
     ``document`` is the whole file (schema_version, kind, calibration, profile, heldout, fit).
     An existing file is kept unless ``overwrite``.
     """
-    from dcplan.io.yamlio import write_json_atomic
+    from dcplan.io.jsonout import write_json
 
     calibration_from_dict(json.loads(json.dumps(document)), str(path))
-    return write_json_atomic(path, document, overwrite=overwrite)
+    return write_json(path, document, overwrite=overwrite)
 
 
 def read_calibration_document(path: str | Path) -> dict[str, Any]:

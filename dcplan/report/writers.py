@@ -54,16 +54,6 @@ def _html_text(text: str) -> str:
     return _BOLD.sub(r"<strong>\1</strong>", html.escape(text))
 
 
-def _json_clean(obj: Any) -> Any:
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {str(k): _json_clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_json_clean(v) for v in obj]
-    return obj
-
-
 # --------------------------------------------------------------------------------------------
 # HTML (and the print variant the PDF is made from)
 # --------------------------------------------------------------------------------------------
@@ -270,8 +260,9 @@ def write_md(report: Report, path: Path, *, overwrite: bool = False) -> Path:
 
 
 def write_json(report: Report, path: Path, *, overwrite: bool = False) -> Path:
-    doc = {"title": report.title, "subtitle": report.subtitle, "created": report.created, **_json_clean(dict(report.data))}
-    return write_atomic(path, lambda fh: json.dump(doc, fh, indent=1, allow_nan=False), overwrite=overwrite)
+    from dcplan.io.jsonout import write_json as write
+
+    return write(path, {"title": report.title, "subtitle": report.subtitle, "created": report.created, **dict(report.data)}, overwrite=overwrite)
 
 
 WRITERS: dict[str, Callable[..., Path]] = {
