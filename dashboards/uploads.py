@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 
-from dashboards.app import MAX_UPLOAD_BYTES
+from dashboards.settings import MAX_UPLOAD_BYTES
 
 
 def decode_upload(contents: str, filename: str | None, extensions: tuple[str, ...]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from dashboards.components import simple_table
 from dashboards.ids import Hardware as ID
 
 PATH = "/hardware"
@@ -34,21 +35,6 @@ def catalog_rows() -> list[dict[str, Any]]:
             "source": note.source if note else "",
         })
     return rows
-
-
-def simple_table(columns, rows, *, table_id=None):
-    """An HTML table of dict rows; columns are (key, label) pairs; None shows as '-'."""
-    from dash import html
-
-    head = html.Thead(html.Tr([html.Th(label) for _, label in columns]))
-    def cell(v, first: bool):
-        if v in (None, ""):
-            return html.Td("-")
-        long_text = isinstance(v, str) and len(v) > 24
-        return html.Td(v, className="text") if first or long_text else html.Td(v)
-
-    body = html.Tbody([html.Tr([cell(r.get(k), i == 0) for i, (k, _) in enumerate(columns)]) for r in rows])
-    return html.Table([head, body], className="simple", **({"id": table_id} if table_id else {}))
 
 
 def _r(v: float) -> float:

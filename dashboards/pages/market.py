@@ -8,9 +8,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from dashboards.app import MAX_UPLOAD_BYTES
+from dashboards.components import simple_table
 from dashboards.ids import Market as ID
-from dashboards.pages.hardware import simple_table
+from dashboards.settings import MAX_UPLOAD_BYTES
 
 PATH = "/market"
 TITLE = "Market"

@@ -6,9 +6,9 @@ import functools
 from pathlib import Path
 from typing import Any
 
-from dashboards.app import MAX_UPLOAD_BYTES
+from dashboards.components import simple_table
 from dashboards.ids import Planner as ID
-from dashboards.pages.hardware import simple_table
+from dashboards.settings import MAX_UPLOAD_BYTES
 
 PATH = "/planner"
 TITLE = "Capacity planner"

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from dashboards.app import MAX_UPLOAD_BYTES
 from dashboards.ids import Hardware as ID
+from dashboards.settings import MAX_UPLOAD_BYTES
 
 KINDS = ("train", "prefill", "decode", "seq2seq", "memory")
 
@@ -54,7 +54,7 @@ def view(text: str, name: str, kind: str):
     """(scatter figure, curves figure, held-out table) of one profile."""
     from dash import html
 
-    from dashboards.pages.hardware import simple_table
+    from dashboards.components import simple_table
     from dcplan.figures.calibration import efficiency_curves, measured_vs_predicted
 
     pc = calibrate_text(text, name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from dcplan.cli.main import whole
+from dcplan.cli.args import whole
 
 HEADLINE = (
     "accelerators_installed", "h100e_installed", "it_power_mw", "facility_power_mw", "energy_twh", "ai_energy_twh",

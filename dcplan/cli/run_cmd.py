@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dcplan.cli.main import whole
+from dcplan.cli.args import whole
 
 if TYPE_CHECKING:
     from dcplan.io.machine import Fingerprint
