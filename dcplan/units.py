@@ -96,3 +96,30 @@ def human_count(value: float, digits: int = 3) -> str:
         if abs(value) >= scale:
             return f"{value / scale:.{digits}g}{suffix}"
     return f"{value:.{digits}g}"
+
+
+#: What text shows for a number that is not known (never 0).
+MISSING = "-"
+
+
+def usd(value: float | None, digits: int = 3) -> str:
+    """Money for people, the one formatter: ``$592B``, ``$1.2T``, ``$11.7M``, ``$4,916``, ``$1.84``; ``-`` when unknown."""
+    if value is None or not math.isfinite(value):
+        return MISSING
+    for scale, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M")):
+        if abs(value) >= scale:
+            return f"${value / scale:,.{digits}g}{suffix}"
+    if abs(value) >= 100:
+        return f"${value:,.0f}"
+    return f"${value:,.2f}"
+
+
+def power_mw(value_mw: float | None, digits: int = 3) -> str:
+    """Power for people from megawatts: ``350 MW``, ``1.2 GW``, ``350 GW``, ``12 kW``; ``-`` when unknown."""
+    if value_mw is None or not math.isfinite(value_mw):
+        return MISSING
+    if abs(value_mw) >= 1e3:
+        return f"{value_mw / 1e3:,.{digits}g} GW"
+    if abs(value_mw) >= 1 or value_mw == 0:
+        return f"{value_mw:,.{digits}g} MW"
+    return f"{value_mw * 1e3:,.{digits}g} kW"

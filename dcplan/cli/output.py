@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from typing import Any, Iterable, Sequence
 
+from dcplan.units import usd  # noqa: F401 - the one money formatter, re-exported for the commands
+
 
 def print_json(obj: Any) -> None:
     """Print ``obj`` as strict JSON (NaN and infinities as null: :mod:`dcplan.io.jsonout`)."""
@@ -45,10 +47,4 @@ def pct(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{100 * value:.{digits}f} %"
 
 
-def usd(value: float | None) -> str:
-    if value is None:
-        return "-"
-    for scale, suffix in ((1e12, " T"), (1e9, " B"), (1e6, " M"), (1e3, " k")):
-        if abs(value) >= scale:
-            return f"${value / scale:,.3g}{suffix}"
-    return f"${value:,.2f}"
+

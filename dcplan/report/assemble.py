@@ -12,15 +12,7 @@ from typing import Any
 
 from dcplan.report.document import Column, Figure, Report, Section, Table, Text
 from dcplan.report.methodology import FORMULAS
-
-
-def _usd(x: float | None) -> str:
-    if x is None:
-        return "-"
-    for scale, suffix in ((1e12, " trillion"), (1e9, " billion"), (1e6, " million"), (1e3, " thousand")):
-        if abs(x) >= scale:
-            return f"${x / scale:,.3g}{suffix}"
-    return f"${x:,.2f}"
+from dcplan.units import usd
 
 
 def _num(x: float, digits: int = 3) -> str:
@@ -57,8 +49,8 @@ def executive_summary(x) -> Section:
     paras = [
         f"**Recommendation: {o.display_name} ({o.hardware}).** The workload '{plan.workload}' needs {o.accelerators:,} accelerators "
         f"({o.nodes:,} nodes in {o.racks:,} racks), {o.it_mw:.3g} MW of IT power ({o.facility_mw:.3g} MW at the facility), "
-        f"{_usd(o.capex_usd)} of capex and {_usd(o.tco_usd_per_year)} a year in total cost of ownership"
-        + (f", {_usd(o.usd_per_mtok)} per million output tokens served." if o.usd_per_mtok is not None else "."),
+        f"{usd(o.capex_usd)} of capex and {usd(o.tco_usd_per_year)} a year in total cost of ownership"
+        + (f", {usd(o.usd_per_mtok)} per million output tokens served." if o.usd_per_mtok is not None else "."),
         f"Deciding factor: {best.deciding_factor}.",
         f"**Market ({fc.title or fc.scenario} scenario, {fc.samples:,} Monte Carlo samples, seed {fc.seed}):** world data-centre "
         f"electricity reaches {_num(energy.p50[i])} TWh in {horizon} (P10-P90 {_num(energy.p10[i])}-{_num(energy.p90[i])}), "
@@ -301,8 +293,8 @@ def sensitivity(x) -> Section:
     if rise is not None:
         win, second, frac = rise
         price = x.plan.option(win).capex_breakdown_usd["accelerators"] / max(1, x.plan.option(win).accelerators)
-        flips.insert(0, f"{win} stays the cheapest until its accelerator price rises by {frac:.0%} (from {_usd(price)} to "
-                        f"{_usd(price * (1 + frac))}), where {second} matches it")
+        flips.insert(0, f"{win} stays the cheapest until its accelerator price rises by {frac:.0%} (from {usd(price)} to "
+                        f"{usd(price * (1 + frac))}), where {second} matches it")
     text = Text(paragraphs=(
         f"What matters most for {t.metric} in {t.year}: {', '.join(b.name for b in t.bars[:3])}.",
         "What would change the recommendation: " + ("; ".join(flips) if flips else "there is only one option") + ". "
