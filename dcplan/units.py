@@ -111,7 +111,9 @@ def usd(value: float | None, digits: int = 3) -> str:
             return f"${value / scale:,.{digits}g}{suffix}"
     if abs(value) >= 100:
         return f"${value:,.0f}"
-    return f"${value:,.2f}"
+    if abs(value) >= 1:
+        return f"${value:,.2f}"
+    return f"${value:.{digits}g}"
 
 
 def power_mw(value_mw: float | None, digits: int = 3) -> str:
@@ -123,3 +125,26 @@ def power_mw(value_mw: float | None, digits: int = 3) -> str:
     if abs(value_mw) >= 1 or value_mw == 0:
         return f"{value_mw:,.{digits}g} MW"
     return f"{value_mw * 1e3:,.{digits}g} kW"
+
+
+def for_people(value: float | None, unit: str, digits: int = 3) -> str:
+    """A value in one of dcplan's units as people read it: ``126 GW``, ``$592B/yr``, ``1,108 TWh/yr``,
+    ``32.6 million``, ``54.7 %``; ``-`` when unknown. A bracketed qualifier of the unit is dropped."""
+    if value is None or not math.isfinite(value):
+        return MISSING
+    base = unit.partition(" (")[0].strip()
+    if base.startswith("USD"):
+        return usd(value, digits) + base[3:]
+    if base.startswith("MW"):
+        return power_mw(value, digits) + base[2:]
+    if base.startswith("tCO2e") and abs(value) >= 1e6:
+        return f"{value / 1e6:,.{digits}g} MtCO2e{base[5:]}"
+    if base == "fraction":
+        return f"{100 * value:.{max(0, digits - 2)}f} %"
+    if base.startswith("TWh") or abs(value) < 1e6:
+        text = f"{value:,.0f}" if abs(value) >= 10 ** digits else f"{value:,.{digits}g}"
+        return f"{text} {base}".strip() if base not in ("ratio", "-", "") else text
+    for scale, word in ((1e15, "quadrillion"), (1e12, "trillion"), (1e9, "billion"), (1e6, "million")):
+        if abs(value) >= scale:
+            return f"{value / scale:,.{digits}g} {word}" + (f" {base}" if base and not base.startswith(("accelerators", "H100")) else "")
+    return f"{value:,.{digits}g}"

@@ -69,10 +69,16 @@ def layout(settings):
         ("fp8_tflops", "FP8 [TFLOP/s]"), ("memory_gb", "Memory [GB]"), ("bandwidth_tbs", "Bandwidth [TB/s]"),
         ("tdp_w", "TDP [W]"), ("cloud_usd_per_hour", "Cloud [$/h]"), ("quality", "Quality"), ("source", "Source"),
     ]
+    from dashboards.components import run_banner
+    from dashboards.ids import Run
     from dashboards.pages import profiles
 
+    run = settings.run
+    what = (f"its calibration {run.calibration.name}" + (f" of profile {run.profile.name}" if run.profile else "") + ", in Measured profiles below"
+            if run is not None and run.calibration is not None else "")
     return html.Div([
         html.H2("Hardware"),
+        run_banner(settings, what, Run.HARDWARE),
         html.P("Dense peaks (no sparsity) from data/hardware, every figure with its source. "
                "Missing values are unknown, not zero.", className="hint"),
         html.Div([

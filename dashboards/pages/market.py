@@ -27,23 +27,23 @@ DRIVERS = (
     ("inference_efficiency_gain_per_year", "Inference efficiency gain [x/yr]"),
     ("frontier_compute_growth_per_year", "Frontier training compute growth [x/yr]"),
     ("chip_supply_growth_per_year", "Chip supply growth [x/yr]"),
-    ("grid_additions_start_mw", "Grid additions, first year [MW/yr]"),
+    ("grid_additions_start_mw", "Grid additions, first year [per year]"),
     ("grid_additions_growth_per_year", "Grid additions growth [x/yr]"),
     ("pue_ai", "PUE of AI capacity"),
-    ("electricity_usd_per_kwh", "Electricity price [USD/kWh]"),
+    ("electricity_usd_per_kwh", "Electricity price [per kWh]"),
     ("nonai_growth_per_year", "Non-AI data-centre growth [x/yr]"),
 )
 METRICS = (
-    ("facility_power_mw", "Facility power, all data centres [MW]"),
-    ("energy_twh", "Electricity, all data centres [TWh/yr]"),
-    ("ai_energy_twh", "AI electricity [TWh/yr]"),
-    ("it_power_mw", "IT power [MW]"),
-    ("accelerators_installed", "Accelerators installed [units]"),
+    ("facility_power_mw", "Facility power, all data centres (average)"),
+    ("energy_twh", "Electricity, all data centres"),
+    ("ai_energy_twh", "AI electricity"),
+    ("it_power_mw", "IT power, all data centres (average)"),
+    ("accelerators_installed", "Accelerators installed"),
     ("h100e_installed", "H100-equivalents installed"),
-    ("capex_usd", "AI capex [USD/yr]"),
-    ("market_size_usd", "Market size [USD/yr]"),
-    ("emissions_tco2e", "Emissions [tCO2e/yr]"),
-    ("unmet_demand_frac", "Unmet demand [fraction]"),
+    ("capex_usd", "AI capex"),
+    ("market_size_usd", "Market size"),
+    ("emissions_tco2e", "Emissions"),
+    ("unmet_demand_frac", "Unmet demand (share of required compute)"),
 )
 SLIDER_STEPS = 20
 
@@ -91,10 +91,13 @@ def driver_range(scenario, name: str) -> tuple[float, float, float]:
     return lo, med, hi
 
 
-def _nice(v: float) -> str:
-    from dcplan.units import human
+def _nice(v: float, unit: str = "") -> str:
+    """A driver or metric value in the unit people read (2.5B users, 126 GW, $592B/yr)."""
+    from dcplan.units import for_people, human_count
 
-    return human(v, digits=3)
+    if unit in ("users", "parameters", "tokens/user/day") or not unit:
+        return human_count(v) + ("" if unit in ("users", "parameters", "tokens/user/day", "") else f" {unit}")
+    return for_people(v, unit)
 
 
 def forecast(source: str, fixed: tuple[tuple[str, float], ...]):
@@ -146,7 +149,7 @@ def headline(fc, year: int = HEADLINE_YEAR) -> list[dict[str, Any]]:
             continue
         m = fc.metric(key)
         i = fc.years.index(year)
-        rows.append({"metric": label, "p10": m.p10[i], "p50": m.p50[i], "p90": m.p90[i]})
+        rows.append({"metric": label, "p10": m.p10[i], "p50": m.p50[i], "p90": m.p90[i], "unit": m.unit})
     return rows
 
 
@@ -167,6 +170,13 @@ def fixed_from_sliders(scenario, values: list[float], names: list[str]) -> tuple
 # --------------------------------------------------------------------------------------------
 
 
+def _unit(name: str) -> str:
+    from dcplan.forecast.scenario import DRIVERS
+
+    d = DRIVERS.get(name)
+    return d.unit if d is not None and d.unit not in ("x/yr", "ratio", "-", "fraction", "years") else ""
+
+
 def slider_block(scenario) -> list:
     from dash import dcc, html
 
@@ -179,21 +189,51 @@ def slider_block(scenario) -> list:
         blocks.append(html.Div([
             html.Label(label, title=scenario.parameters[name].source),
             dcc.Slider(id={"type": ID.DRIVER, "name": name}, min=lo, max=hi, step=step, value=med,
-                       marks={lo: _nice(lo), med: _nice(med), hi: _nice(hi)}, updatemode="mouseup", allow_direct_input=False),
+                       marks={v: _nice(v, _unit(name).split("/")[0]) for v in (lo, med, hi)},
+                       updatemode="mouseup", allow_direct_input=False),
         ], className="driver"))
     return blocks
+
+
+def initial_source(settings) -> tuple[str, str]:
+    """(dropdown name, scenario source) the page opens on: the run's scenario, else base."""
+    from dcplan.io.scenario import list_scenarios
+
+    names = list_scenarios()
+    first = "base" if "base" in names else names[0]
+    run = settings.run
+    if run is None:
+        return first, f"name:{first}"
+    if run.scenario_text is not None:
+        return first, source_for_upload(run.scenario_text)
+    return (run.scenario, f"name:{run.scenario}") if run.scenario in names else (first, f"name:{first}")
+
+
+def run_note(settings) -> str:
+    """What the banner says about the run's scenario and its headline range."""
+    run = settings.run
+    s = run.summary if run is not None else {}
+    e = s.get("energy_twh") if isinstance(s, dict) else None
+    text = f"its scenario {Path(run.scenario).name if run else ''}"
+    if e:
+        text += (f"; its report ({s.get('year')}): data-centre electricity {e['p50']:,.0f} TWh/yr (P10-P90 {e['p10']:,.0f}-{e['p90']:,.0f}) "
+                 f"from {s.get('samples', 0):,} samples; this page draws {SAMPLES:,}")
+    return text
 
 
 def layout(settings):
     from dash import dcc, html
 
-    from dcplan.io.scenario import list_scenarios, load_scenario
+    from dashboards.components import run_banner
+    from dashboards.ids import Run
+    from dcplan.io.scenario import list_scenarios
 
     names = list_scenarios()
-    first = "base" if "base" in names else names[0]
-    scenario = load_scenario(first)
+    first, source = initial_source(settings)
+    scenario = scenario_from(source)
     return html.Div([
         html.H2("Market scenarios"),
+        run_banner(settings, run_note(settings), Run.MARKET),
         html.P(f"AI compute demand to accelerators, power, energy and spending: P10-P90 bands of {SAMPLES:,} Monte Carlo samples "
                "(the CLI uses 10,000). A moved driver is fixed at the chosen value; the others keep their distributions and draws.",
                className="hint"),
@@ -223,7 +263,7 @@ def layout(settings):
             html.Div(dcc.Loading(dcc.Graph(id=ID.COMPARE, config={"displaylogo": False})), className="col card"),
         ], className="row"),
         html.Div(dcc.Loading(dcc.Graph(id=ID.BACKTEST, config={"displaylogo": False})), className="card"),
-        dcc.Store(id=ID.STORE, data=f"name:{first}", storage_type="session"),
+        dcc.Store(id=ID.STORE, data=source, storage_type="session"),
     ])
 
 
@@ -237,16 +277,18 @@ def update_view(source: str, metric: str, values: list[float] | None, names: lis
     from dash import html
 
     from dcplan.figures.forecast import fan_chart
+    from dcplan.units import for_people
 
     scenario = scenario_from(source)
     fixed = fixed_from_sliders(scenario, values or [], names) if values else ()
     fc = forecast(source, fixed)
     rows = headline(fc)
-    unit_note = "; ".join(f"{n} = {_nice(v)}" for n, v in fixed) or "all drivers at their scenario distributions"
+    labels = dict(DRIVERS)
+    unit_note = "; ".join(f"{labels.get(n, n)} = {_nice(v, _unit(n))}" for n, v in fixed) or "all drivers at their scenario distributions"
     table = html.Div([
         html.H3(f"{HEADLINE_YEAR}: P10 / P50 / P90"),
         simple_table([("metric", "Metric"), ("p10", "P10"), ("p50", "P50"), ("p90", "P90")],
-                     [{"metric": r["metric"], "p10": _nice(r["p10"]), "p50": _nice(r["p50"]), "p90": _nice(r["p90"])} for r in rows],
+                     [{"metric": r["metric"], **{q: for_people(r[q], r["unit"]) for q in ("p10", "p50", "p90")}} for r in rows],
                      table_id="mkt-headline-table"),
         html.P(f"Fixed: {unit_note}.", className="hint"),
     ])

@@ -13,7 +13,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=whole, default=8050)
     p.add_argument("--workers", type=whole, default=2, help="gunicorn worker processes (default 2)")
     p.add_argument("--profiles", help="folder of profiles to show (default profiles/)")
-    p.add_argument("--results", help="folder of main-job results to show on first load (default: none)")
+    p.add_argument("--results", help="a run folder written by `dcplan run` (reports/run-<time>/): every page opens on that run")
     p.add_argument("--debug", action="store_true", help="Dash's debug server with hot reload (development only)")
     p.set_defaults(handler=run)
 
@@ -29,7 +29,12 @@ def run(args: argparse.Namespace) -> int:
     if args.profiles:
         env["DCPLAN_PROFILES_DIR"] = args.profiles
     if args.results:
-        env["DCPLAN_RESULTS_DIR"] = args.results
+        from pathlib import Path
+
+        from dcplan.io.runs import read_run
+
+        read_run(args.results)  # not a run folder: one line, exit 2, before serving
+        env["DCPLAN_RESULTS_DIR"] = str(Path(args.results).resolve())
     from dashboards.serve import serve
 
     print(f"dcplan dashboard on http://{args.host}:{args.port} ({args.workers} gunicorn workers; Ctrl-C stops)", flush=True)
