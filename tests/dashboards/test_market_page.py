@@ -34,7 +34,9 @@ def test_faster_efficiency_gains_cut_unmet_demand():
 def test_update_view_returns_fan_and_headline():
     names = [n for n, _ in market.DRIVERS]
     fig, table = market.update_view("name:base", "energy_twh", None, names)
-    assert "energy_twh" in fig.layout.title.text and fig.layout.yaxis.title.text
+    # words and the unit people read, never the code name
+    assert "Electricity, all data centres" in fig.layout.title.text and "energy_twh" not in fig.layout.title.text
+    assert fig.layout.yaxis.title.text == "Electricity, all data centres [TWh/yr]"
     assert "2030" in str(table)
 
 
@@ -71,5 +73,6 @@ def test_market_page_driver_moves_2030_power(dash_duo, quiet_app):
     from dash.testing.wait import until
 
     until(lambda: p50_power() != before, timeout=30)
-    dash_duo.wait_for_contains_text("#mkt-headline", "grid_additions_start_mw", timeout=30)
+    dash_duo.wait_for_contains_text("#mkt-headline", "Fixed: Grid additions, first year", timeout=30)
+    assert " GW" in p50_power() and "k" not in p50_power()  # 135 GW, never 135k MW
     assert dash_duo.get_logs() == []
