@@ -103,12 +103,14 @@ MISSING = "-"
 
 
 def usd(value: float | None, digits: int = 3) -> str:
-    """Money for people, the one formatter: ``$592B``, ``$1.2T``, ``$11.7M``, ``$4,916``, ``$1.84``; ``-`` when unknown."""
+    """Money for people, the one formatter: ``$592B``, ``$1.2T``, ``$11.7M``, ``$231k``, ``$4,916``, ``$1.84``; ``-`` when unknown."""
     if value is None or not math.isfinite(value):
         return MISSING
     for scale, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M")):
         if abs(value) >= scale:
             return f"${value / scale:,.{digits}g}{suffix}"
+    if abs(value) >= 1e4:
+        return f"${value / 1e3:,.{digits}g}k"
     if abs(value) >= 100:
         return f"${value:,.0f}"
     if abs(value) >= 1:
