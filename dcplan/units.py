@@ -11,11 +11,8 @@ import math
 import re
 
 # --- sizes -----------------------------------------------------------------------------------
-KB = 1e3
-MB = 1e6
 GB = 1e9
 TB = 1e12
-KiB = 2.0**10
 MiB = 2.0**20
 GiB = 2.0**30
 
@@ -24,16 +21,6 @@ SECONDS_PER_HOUR = 3600.0
 SECONDS_PER_DAY = 86400.0
 HOURS_PER_YEAR = 8766.0  # Julian year, 365.25 d x 24 h
 SECONDS_PER_YEAR = HOURS_PER_YEAR * SECONDS_PER_HOUR
-
-# --- energy and power ------------------------------------------------------------------------
-J_PER_KWH = 3.6e6
-W_PER_MW = 1e6
-KWH_PER_MWH = 1e3
-KWH_PER_TWH = 1e9
-
-# --- counting --------------------------------------------------------------------------------
-TERA = 1e12
-PETA = 1e15
 
 #: Suffixes accepted by :func:`parse_quantity`. "B" is billion (model sizes: 70B) and "G" the
 #: same; "T" is trillion (tokens: 15T). Byte sizes are written in plain numbers or "GB" in YAML
@@ -72,11 +59,6 @@ def parse_quantity(text: str | float | int) -> float:
     if not math.isfinite(value):
         raise ValueError(f"{text!r} is not a finite number")
     return value
-
-
-def kwh_from_joules(energy_j: float) -> float:
-    """Joules to kilowatt-hours [kWh]."""
-    return energy_j / J_PER_KWH
 
 
 def human(value: float, unit: str = "", digits: int = 3) -> str:

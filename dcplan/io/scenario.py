@@ -156,8 +156,8 @@ def _parameter(name: str, entry: Any, doc: Located) -> Parameter:
 
 def _generations(value: Any, doc: Located) -> tuple[Generation, ...]:
     from dcplan.io.catalog import get_hardware
+    from dcplan.io.site import default_site
     from dcplan.model.energy import server_power_per_accelerator_w
-    from dcplan.specs import SiteParams
 
     path = ("generations",)
     raw = convert(value, list, doc, path)
@@ -183,7 +183,7 @@ def _generations(value: Any, doc: Located) -> tuple[Generation, ...]:
         try:
             hw = get_hardware(str(hw_name))
             peak = hw.peak(precision)
-            power = server_power_per_accelerator_w(hw, SiteParams())
+            power = server_power_per_accelerator_w(hw, default_site())
         except InputError as exc:
             raise doc.error(path + (i, "hardware" if exc.field != "precision" else "precision"), exc.message) from None
         src = f"data/hardware/{hw.name}.yaml: dense {precision} peak {peak:.4g} FLOP/s / H100 SXM BF16 {ref:.4g}; server power per accelerator " + (
