@@ -25,7 +25,9 @@ def _scale(forecasts: Sequence[Forecast], metric: str) -> tuple[float, str]:
 
 
 def _axis(metric: str, unit: str) -> str:
-    return f"{metric_label(metric)} [{unit.partition(' (')[0]}]"
+    """The y axis title: the unit only (the chart's title names the metric), short enough for a 420 px chart."""
+    base = unit.partition(" (")[0]
+    return f"{base} (average)" if base in ("MW", "GW") else base
 
 
 def _band(fig: go.Figure, fc: Forecast, metric: str, colour: str, name: str, div: float = 1.0) -> None:
@@ -74,22 +76,29 @@ def scenario_comparison(forecasts: Sequence[Forecast], metric: str = "energy_twh
     return fig
 
 
+def _short(label: str, width: int = 32) -> str:
+    """A driver label on at most two lines of ``width`` characters (the full name is in the hover)."""
+    if len(label) > 2 * width:
+        label = label[: 2 * width - 1].rsplit(" ", 1)[0] + "…"
+    return wrap(label, width)
+
+
 def tornado_chart(t: Tornado, top: int = 15) -> go.Figure:
     """Bars from the metric at each driver's P10 to its P90 around the all-median value, widest on top."""
     from dcplan.units import for_people
 
     bars = list(t.bars[:top])[::-1]
     div, unit = scale_for(t.unit, [t.base_value, *(b.at_low for b in bars), *(b.at_high for b in bars)])
-    names = [wrap(driver_label(b.name), 34) for b in bars]
+    names = [_short(driver_label(b.name)) for b in bars]
     fig = go.Figure()
     for side, name, colour in (("at_low", "driver at P10", _COLOURS[0]), ("at_high", "driver at P90", _COLOURS[1])):
         fig.add_trace(go.Bar(y=names, x=[(getattr(b, side) - t.base_value) / div for b in bars], base=t.base_value / div, orientation="h",
                              name=name, marker_color=colour, customdata=[b.name for b in bars],
-                             hovertemplate="%{y} (%{customdata}): %{x:,.3~r}<extra>" + name + "</extra>"))
+                             hovertemplate="%{customdata}: %{x:,.3~r}<extra>" + name + "</extra>"))
     fig.update_layout(barmode="overlay")
     finish(fig, title=f"What moves {metric_label(t.metric).lower()} in {t.year} ({REGION_LABELS.get(t.region, t.region)}, {t.scenario}): "
                       f"all drivers at their medians give {for_people(t.base_value, t.unit)}",
-           x_title=unit.partition(" (")[0], y_title="")
+           x_title=unit.partition(" (")[0], y_title="", height=150 + 40 * len(bars))
     fig.update_yaxes(tickfont={"size": 10})
     return fig
 
@@ -115,6 +124,6 @@ def backtest_chart(bt: Backtest, metric: str = "energy_twh", region: str = "worl
         _band(fig, current, metric, _COLOURS[0], f"today ({current.title or current.scenario})", div)
         _published(fig, current, metric, div)
     finish(fig, title=f"Backtest: {metric_label(metric).lower()} ({REGION_LABELS.get(region, region)}) forecast from earlier years, "
-                      "against what happened and published forecasts", x_title="Year", y_title=_axis(metric, shown))
+                      "against what happened and published forecasts", x_title="Year", y_title=_axis(metric, shown), height=560)
     fig.update_xaxes(tickformat="d")
     return fig

@@ -97,7 +97,7 @@ def timeline_figure(plan: CapacityPlan, hardware: str | None = None) -> go.Figur
                                  legendgroup=hw,
                                  customdata=[r.quarter for r in rows], hovertemplate="%{customdata} end: %{y:,} required<extra>" + hw + "</extra>"))
     finish(fig, title=f"Installed versus required capacity by quarter: {plan.workload}",
-           x_title="Quarter (capacity installed at its start covers the demand at its end)", y_title="Accelerators [count]")
+           x_title="Quarter", y_title="Accelerators [count]")
     fig.update_xaxes(tickmode="array", tickvals=[i + 0.5 for i in range(len(labels))], ticktext=labels, range=[-0.1, len(labels) + 0.1],
                      showgrid=False, minor={"tickvals": list(range(len(labels) + 1)), "showgrid": True, "gridcolor": "#e1e5ea", "ticks": "outside"})
     fig.update_yaxes(rangemode="tozero")

@@ -36,7 +36,7 @@ def test_update_view_returns_fan_and_headline():
     fig, table = market.update_view("name:base", "energy_twh", None, names)
     # words and the unit people read, never the code name
     assert "Electricity, all data centres" in fig.layout.title.text and "energy_twh" not in fig.layout.title.text
-    assert fig.layout.yaxis.title.text == "Electricity, all data centres [TWh/yr]"
+    assert fig.layout.yaxis.title.text == "TWh/yr"
     assert "2030" in str(table)
 
 
