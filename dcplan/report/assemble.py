@@ -238,12 +238,16 @@ def market(x) -> Section:
                 columns=(Column(key="metric", label="Metric"), Column(key="unit", label="Unit"), Column(key="year", label="Year", kind="year"),
                          Column(key="p10", label="P10"), Column(key="p50", label="P50"), Column(key="p90", label="P90"), Column(key="mean", label="Mean")),
                 rows=tuple(rows))
+    from dcplan.figures.style import metric_label
+
     comparisons = Table(title="History and published forecasts beside dcplan (same units)", sheet="published vs dcplan",
-                        columns=(Column(key="metric", label="Metric"), Column(key="region", label="Region"), Column(key="year", label="Year", kind="year"),
-                                 Column(key="kind", label="Kind"), Column(key="label", label="What"), Column(key="value", label="Published"),
-                                 Column(key="p10", label="dcplan P10"), Column(key="p50", label="dcplan P50"), Column(key="p90", label="dcplan P90"),
-                                 Column(key="covered", label="In band"), Column(key="source", label="Source")),
-                        rows=tuple(d["backtest"]["comparisons"]))
+                        columns=(Column(key="metric_words", label="Metric"), Column(key="region", label="Region"),
+                                 Column(key="year", label="Year", kind="year"), Column(key="kind", label="Kind"), Column(key="label", label="What"),
+                                 Column(key="value", label="Published", kind="metric"), Column(key="p10", label="dcplan P10", kind="metric"),
+                                 Column(key="p50", label="dcplan P50", kind="metric"), Column(key="p90", label="dcplan P90", kind="metric"),
+                                 Column(key="covered", label="In band"), Column(key="source", label="Source"), Column(key="unit", label="Unit")),
+                        rows=tuple({**c, "metric_words": metric_label(c["metric"]), "unit": d["metrics"].get(c["metric"], {}).get("unit", "")}
+                                   for c in d["backtest"]["comparisons"]))
     bt = x.backtest.to_dict()
     bt_rows = tuple({"vintage": v["vintage"], "coverage_frac": v["coverage_frac"], "median_abs_log_error": v["median_abs_log_error"], "bias_log": v["bias_log"]}
                     for v in bt["vintages"])

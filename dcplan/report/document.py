@@ -12,8 +12,9 @@ from typing import Any, Mapping
 
 #: How a column's values read in the text formats (XLSX keeps the raw numbers):
 #: number (significant digits), year (2024, never 2,024), usd ($8.26M), mw (power: 273 kW, 1.2 GW),
-#: pct (a value already in percent: 10.3), frac (a fraction shown as a percentage: 54.7 %).
-KINDS = ("number", "year", "usd", "mw", "pct", "frac")
+#: pct (a value already in percent: 10.3), frac (a fraction shown as a percentage: 54.7 %),
+#: metric (each row's own unit, from its ``unit`` key: 126 GW in one row, $592B/yr in the next).
+KINDS = ("number", "year", "usd", "mw", "pct", "frac", "metric")
 
 
 @dataclass(frozen=True, kw_only=True)

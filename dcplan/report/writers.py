@@ -47,9 +47,9 @@ def fmt_cell(value: Any, digits: int = 3) -> str:
     return str(value)
 
 
-def cell_text(value: Any, column: Column) -> str:
+def cell_text(value: Any, column: Column, row: Any = None) -> str:
     """A cell of ``column`` as the text formats print it (by the column's kind; '-' when unknown)."""
-    from dcplan.units import power_mw, usd
+    from dcplan.units import for_people, power_mw, usd
 
     if value is None or isinstance(value, (str, bool)) or (isinstance(value, float) and not math.isfinite(value)):
         return fmt_cell(value, column.digits)
@@ -64,6 +64,8 @@ def cell_text(value: Any, column: Column) -> str:
         return f"{100 * float(value):.1f} %"
     if kind == "pct":
         return f"{float(value):.1f}"
+    if kind == "metric":
+        return for_people(float(value), str((row or {}).get("unit", "")), column.digits)
     return fmt_cell(value, column.digits)
 
 
@@ -131,7 +133,7 @@ def _table_html(t: Table, print_mode: bool = False) -> str:
             for c in cols:
                 v = row.get(c.key)
                 cls = ' class="text"' if isinstance(v, str) else ""
-                cells.append(f"<td{cls}>{_breakable(cell_text(v, c))}</td>")
+                cells.append(f"<td{cls}>{_breakable(cell_text(v, c, row))}</td>")
             body.append("<tr>" + "".join(cells) + "</tr>")
         title = t.title if n == 0 else f"{t.title} (continued)"
         note = f'<p class="note">{_html_text(t.note)}</p>' if t.note and n == len(parts) - 1 else ""
@@ -298,7 +300,7 @@ def render_markdown(report: Report) -> str:
             elif isinstance(b, Table) and b.in_text:
                 out += [f"### {b.title}", "", "| " + " | ".join(c.text_header for c in b.columns) + " |",
                         "|" + "|".join(":--" if j == 0 else "--:" for j in range(len(b.columns))) + "|"]
-                out += ["| " + " | ".join(cell_text(r.get(c.key), c).replace("|", "/") for c in b.columns) + " |" for r in b.rows]
+                out += ["| " + " | ".join(cell_text(r.get(c.key), c, r).replace("|", "/") for c in b.columns) + " |" for r in b.rows]
                 out += (["", f"_{b.note}_"] if b.note else []) + [""]
             elif isinstance(b, Figure):
                 out += [f"*Figure: {b.title}.* {b.caption} (interactive in the HTML report)", ""]
