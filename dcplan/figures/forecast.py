@@ -10,7 +10,7 @@ from typing import Sequence
 
 import plotly.graph_objects as go
 
-from dcplan.figures.style import REGION_LABELS, driver_label, finish, metric_label, scale_for, wrap
+from dcplan.figures.style import REGION_LABELS, driver_label, finish, lower_first, metric_label, scale_for, wrap
 from dcplan.forecast.backtest import Backtest
 from dcplan.forecast.result import Forecast
 from dcplan.forecast.sensitivity import Tornado
@@ -96,7 +96,7 @@ def tornado_chart(t: Tornado, top: int = 15) -> go.Figure:
                              name=name, marker_color=colour, customdata=[b.name for b in bars],
                              hovertemplate="%{customdata}: %{x:,.3~r}<extra>" + name + "</extra>"))
     fig.update_layout(barmode="overlay")
-    finish(fig, title=f"What moves {metric_label(t.metric).lower()} in {t.year} ({REGION_LABELS.get(t.region, t.region)}, {t.scenario}): "
+    finish(fig, title=f"What moves {lower_first(metric_label(t.metric))} in {t.year} ({REGION_LABELS.get(t.region, t.region)}, {t.scenario}): "
                       f"all drivers at their medians give {for_people(t.base_value, t.unit)}",
            x_title=unit.partition(" (")[0], y_title="", height=150 + 40 * len(bars))
     fig.update_yaxes(tickfont={"size": 10})
@@ -123,7 +123,7 @@ def backtest_chart(bt: Backtest, metric: str = "energy_twh", region: str = "worl
     if current is not None and metric in current.metrics and current.region == region:
         _band(fig, current, metric, _COLOURS[0], f"today ({current.title or current.scenario})", div)
         _published(fig, current, metric, div)
-    finish(fig, title=f"Backtest: {metric_label(metric).lower()} ({REGION_LABELS.get(region, region)}) forecast from earlier years, "
+    finish(fig, title=f"Backtest: {lower_first(metric_label(metric))} ({REGION_LABELS.get(region, region)}) forecast from earlier years, "
                       "against what happened and published forecasts", x_title="Year", y_title=_axis(metric, shown), height=560)
     fig.update_xaxes(tickformat="d")
     return fig

@@ -73,6 +73,11 @@ _ACRONYMS = {"pue": "PUE", "usd": "USD", "mw": "MW", "gw": "GW", "twh": "TWh", "
              "tco2e": "tCO2e", "nonai": "non-AI", "mtok": "Mtok", "flop": "FLOP"}
 
 
+def lower_first(text: str) -> str:
+    """``text`` inside a sentence: the first letter lowered unless it starts an acronym ('AI capex' stays)."""
+    return text if text[:2].isupper() else text[:1].lower() + text[1:]
+
+
 def _words(name: str) -> str:
     parts = [_ACRONYMS.get(p, p) for p in name.split("_")]
     text = " ".join(parts)

@@ -199,7 +199,9 @@ def capacity(x) -> Section:
             Column(key="hardware", label="Option"), Column(key="name", label="Job"), Column(key="model", label="Model"),
             Column(key="accelerators", label="Accelerators"), Column(key="training_days", label="Days"), Column(key="mfu_frac", label="MFU", unit="fraction", kind="frac"),
             Column(key="cost_usd_owned", label="Cost owned", unit="USD", kind="usd"), Column(key="cost_usd_rented", label="Cost rented", unit="USD", kind="usd")), rows=tuple(jobs)))
-    services = [{"hardware": o["hardware"], **{k: s[k] for k in ("name", "model", "tp", "replicas", "batch_size", "binding_limit", "ttft_s", "tpot_s", "usd_per_mtok")}}
+    limits = {"memory": "memory", "ttft_slo": "TTFT target", "tpot_slo": "TPOT target", "max_batch": "batch cap", "given": "given"}
+    services = [{"hardware": o["hardware"], **{k: s[k] for k in ("name", "model", "tp", "replicas", "batch_size", "ttft_s", "tpot_s", "usd_per_mtok")},
+                 "binding_limit": limits.get(s["binding_limit"], s["binding_limit"])}
                 for o in d["options"] for s in o["services"]]
     if services:
         blocks.append(Table(title="Inference services at the design peak", sheet="services", columns=(
@@ -294,11 +296,11 @@ def sensitivity(x) -> Section:
     from dcplan.figures.forecast import tornado_chart
 
     t = x.tornado
-    from dcplan.figures.style import driver_label, metric_label
+    from dcplan.figures.style import driver_label, lower_first, metric_label
 
     rows = tuple({"driver": driver_label(b.name), "name": b.name, "low_input": b.low_input, "high_input": b.high_input, "at_low": b.at_low, "at_high": b.at_high,
                   "swing": b.swing} for b in t.bars)
-    table = Table(title=f"Tornado: {metric_label(t.metric).lower()} in {t.year}; all drivers at their medians give {for_people(t.base_value, t.unit)}",
+    table = Table(title=f"Tornado: {lower_first(metric_label(t.metric))} in {t.year}; all drivers at their medians give {for_people(t.base_value, t.unit)}",
                   sheet="tornado",
                   columns=(Column(key="driver", label="Driver"), Column(key="name", label="Parameter"), Column(key="low_input", label="Input at P10"), Column(key="high_input", label="Input at P90"),
                            Column(key="at_low", label="Metric at P10", unit=t.unit), Column(key="at_high", label="Metric at P90", unit=t.unit),
@@ -315,7 +317,7 @@ def sensitivity(x) -> Section:
         flips.insert(0, f"{win} stays the cheapest until its accelerator price rises by {frac:.0%} (from {usd(price)} to "
                         f"{usd(price * (1 + frac))}), where {second} matches it")
     text = Text(paragraphs=(
-        f"What matters most for {metric_label(t.metric).lower()} in {t.year}: {'; '.join(driver_label(b.name).lower() for b in t.bars[:3])}.",
+        f"What matters most for {lower_first(metric_label(t.metric))} in {t.year}: {'; '.join(lower_first(driver_label(b.name)) for b in t.bars[:3])}.",
         "What would change the recommendation: " + ("; ".join(flips) if flips else "there is only one option") + ". "
         "Prices are the least certain inputs of the plan (data/costs/defaults.yaml grades most accelerator prices C), and "
         "without a measured profile of each option the model gives every accelerator the same shipped efficiencies: "

@@ -71,7 +71,7 @@ def cell_text(value: Any, column: Column, row: Any = None) -> str:
 
 #: Most columns a table shows side by side on an A4 portrait page; wider tables are split into
 #: parts that repeat the first (key) column, so no column is ever cut off the page.
-MAX_PRINT_COLUMNS = 9
+MAX_PRINT_COLUMNS = 10
 #: Tables up to this many rows move to the next page whole rather than leave their heading behind.
 KEEP_TOGETHER_ROWS = 30
 
@@ -95,7 +95,7 @@ table{border-collapse:collapse;width:100%;font-size:.82rem;margin:.3rem 0 .4rem}
 th,td{border-bottom:1px solid #dde2e8;padding:.25rem .45rem;text-align:right;vertical-align:top;overflow-wrap:break-word}
 .tablewrap{overflow-x:auto}
 th:first-child,td:first-child{text-align:left}th{background:#f1f4f8}
-td.text{text-align:left}.note{color:#5b6775;font-size:.8rem;margin:.1rem 0 1rem}
+td.text,th.text{text-align:left}.note{color:#5b6775;font-size:.8rem;margin:.1rem 0 1rem}
 .figure{margin:.6rem 0 1.2rem;break-inside:avoid}.caption{color:#5b6775;font-size:.8rem}
 nav.toc ol{padding-left:1.2rem}nav.toc a{color:#1d3557;text-decoration:none}
 """
@@ -126,7 +126,8 @@ def _table_html(t: Table, print_mode: bool = False) -> str:
     parts = _column_parts(t.columns, MAX_PRINT_COLUMNS) if print_mode else [t.columns]
     out = []
     for n, cols in enumerate(parts):
-        head = "".join(f"<th>{html.escape(c.text_header)}</th>" for c in cols)
+        wordy = {c.key for c in cols if t.rows and isinstance(t.rows[0].get(c.key), str)}
+        head = "".join(("<th class='text'>" if c.key in wordy else "<th>") + html.escape(c.text_header) + "</th>" for c in cols)
         body = []
         for row in t.rows:
             cells = []
