@@ -25,10 +25,10 @@ def catalog_rows() -> list[dict[str, Any]]:
             "name": h.name,
             "product": h.display_name,
             "year": h.launch_year,
-            "bf16_tflops": _r((peak.get("bf16") or peak.get("fp16") or 0) / 1e12),
-            "fp8_tflops": _r((peak.get("fp8") or 0) / 1e12) or None,
-            "memory_gb": _r((h.hbm_bytes or 0) / 1e9) or None,
-            "bandwidth_tbs": _r((h.hbm_bytes_per_s or 0) / 1e12) or None,
+            "bf16_tflops": _r(peak.get("bf16") or peak.get("fp16"), 1e12),
+            "fp8_tflops": _r(peak.get("fp8"), 1e12),
+            "memory_gb": _r(h.hbm_bytes, 1e9),
+            "bandwidth_tbs": _r(h.hbm_bytes_per_s, 1e12),
             "tdp_w": h.tdp_w,
             "cloud_usd_per_hour": h.cloud_usd_per_hour,
             "quality": note.quality if note else "",
@@ -37,8 +37,9 @@ def catalog_rows() -> list[dict[str, Any]]:
     return rows
 
 
-def _r(v: float) -> float:
-    return float(f"{v:.4g}")
+def _r(v: float | None, scale: float) -> float | None:
+    """``v / scale`` to 4 significant digits; None (shown as missing) when the catalog does not know it."""
+    return float(f"{v / scale:.4g}") if v else None
 
 
 @functools.lru_cache(maxsize=64)

@@ -36,3 +36,17 @@ def test_hardware_page_loads_and_metric_changes_chart(dash_duo, quiet_app):
     radios[3].click()
     dash_duo.wait_for_text_to_equal("#hw-bars .gtitle", "Memory bandwidth by accelerator", timeout=20)
     assert dash_duo.get_logs() == []
+
+
+def test_unknown_values_are_missing_never_zero():
+    from dcplan.figures.hardware import catalog_bars
+    from dcplan.io.catalog import get_hardware
+
+    chips = [get_hardware(n) for n in ("h100-sxm", "tpu-v4")]  # no published cloud price for TPU v4 in the catalog
+    assert chips[1].cloud_usd_per_hour is None
+    fig = catalog_bars(chips, "usd_per_pflop_hour")
+    bars = fig.data[0]
+    assert bars.y[0] > 0 and bars.y[1] is None  # a gap, not a zero-height bar
+    assert "unknown" in fig.data[1].text
+    row = next(r for r in hardware.catalog_rows() if r["name"] == "tpu-v4")
+    assert row["tdp_w"] is None and row["cloud_usd_per_hour"] is None and row["fp8_tflops"] is None
