@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from dcplan.io.runs import RunRecord
 
-#: Largest upload accepted (workload/scenario YAML, profiles) [bytes].
-MAX_UPLOAD_BYTES = 2_000_000
+from dcplan import limits
+
+#: Largest upload accepted (workload/scenario YAML, profiles) [bytes]: dcplan.limits.UPLOAD.
+MAX_UPLOAD_BYTES = int(limits.UPLOAD.maximum)
 
 
 @dataclass(frozen=True)

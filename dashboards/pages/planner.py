@@ -32,10 +32,11 @@ def plan_from_text(text: str, hardware: tuple[str, ...] = (), profile: str | Non
     ``profile`` is a calibration file (the run's) applied to the option it calibrates, as in
     ``dcplan plan --profile`` and the report; a CPU calibration calibrates no accelerator.
     """
+    from dashboards.uploads import check_workload_text
     from dcplan.capacity.loaders import parse_workload_text, read_cost_defaults, resolve
     from dcplan.capacity.plan import plan_capacity
 
-    spec, origin = parse_workload_text(text, "workload.yaml")
+    spec, origin = parse_workload_text(check_workload_text(text), "workload.yaml")
     return plan_capacity(resolve(spec, origin, read_cost_defaults(), hardware=list(hardware) or None, profile=_plan_profile(profile)))
 
 

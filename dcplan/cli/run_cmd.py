@@ -50,7 +50,9 @@ def find_local_profile(folders: list[Path], here: Fingerprint) -> tuple[Path | N
     Profiles match by hardware fingerprint (device, core count, memory, torch build), never by
     hostname; the line names the profile reused, or the nearest one and how it differs.
     """
+    from dcplan.errors import InputError
     from dcplan.io.machine import difference, fingerprint
+    from dcplan.io.yamlio import read_json
 
     best: tuple[str, Path] | None = None
     nearest: tuple[Path, str] | None = None
@@ -61,8 +63,8 @@ def find_local_profile(folders: list[Path], here: Fingerprint) -> tuple[Path | N
                 continue
             seen.add(path.resolve())
             try:
-                doc = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
+                doc = read_json(path, "profile")
+            except InputError:
                 continue
             if not isinstance(doc, dict) or doc.get("kind") != "dcplan-profile" or doc.get("partial"):
                 continue
@@ -136,8 +138,9 @@ def profile_and_calibrate(folder: Path, given: str | None = None) -> Path:
 
 def _show_heldout(cal: Path) -> None:
     from dcplan.cli.output import table
+    from dcplan.io.yamlio import read_json
 
-    doc = json.loads(cal.read_text(encoding="utf-8"))
+    doc = read_json(cal, "calibration")
     rows = [(k, v.get("n"), *(f"{v.get(m, float('nan')):.1f}" for m in ("median_ape_pct", "p90_ape_pct", "max_ape_pct", "bias_pct")))
             for k, v in (doc.get("heldout") or {}).items() if isinstance(v, dict)]
     table("Held-out errors of the calibration", ["kind", "n", "median %", "p90 %", "max %", "bias %"], rows)
