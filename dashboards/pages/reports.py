@@ -43,6 +43,10 @@ def build(fmt: str, scenario: str, workload_text: str | None) -> tuple[str, byte
 
 #: URL of a report file of the run the dashboard opened on: /run-report/<format>.
 RUN_REPORT_URL = "/run-report/"
+#: Content-Security-Policy of the served HTML report: its inline scripts and styles run in an
+#: opaque-origin sandbox that can fetch nothing.
+REPORT_CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data: blob:; "
+              "font-src data:; sandbox allow-scripts")
 
 
 def run_reports(settings):
@@ -75,7 +79,10 @@ def serve_run_reports(server, settings) -> None:
         path = run.reports.get(fmt) if run is not None else None
         if path is None or not path.is_file():
             abort(404)
-        return send_file(path, mimetype=MIME.get(fmt), as_attachment=fmt != "html", download_name=path.name)
+        response = send_file(path, mimetype=MIME.get(fmt), as_attachment=fmt != "html", download_name=path.name)
+        if fmt == "html":  # the report's own inline plotly.js, in a sandbox: no network, no access to the dashboard's origin
+            response.headers["Content-Security-Policy"] = REPORT_CSP
+        return response
 
     server.add_url_rule(f"{RUN_REPORT_URL}<fmt>", endpoint="run_report", view_func=report)
 

@@ -91,6 +91,8 @@ def test_reports_page_links_and_serves_the_runs_report(settings):
     client = create_app(settings).server.test_client()
     r = client.get("/run-report/html")
     assert r.status_code == 200 and b"the run's report" in r.data
+    csp = r.headers["Content-Security-Policy"]  # its inline charts run sandboxed, fetching nothing
+    assert "sandbox allow-scripts" in csp and "default-src 'none'" in csp and "connect-src" not in csp
     r.close()
     assert client.get("/run-report/pdf").status_code == 404  # not written by this run
     sneaky = client.get("/run-report/..%2Frun.json")  # only formats the manifest lists are files; anything else is not a file
