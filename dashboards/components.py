@@ -14,7 +14,7 @@ def simple_table(columns: Sequence[tuple[str, str]], rows: Sequence[dict[str, An
     def cell(v, first: bool):
         if v in (None, ""):
             return html.Td("-", className="missing", title="unknown")
-        wordy = isinstance(v, str) and not v[:1].isdigit() and v[:1] not in "$-+−."
+        wordy = isinstance(v, str) and (len(v) > 24 or (not v[:1].isdigit() and v[:1] not in "$-+−."))
         return html.Td(v, className="text") if first or wordy else html.Td(v)  # words left, numbers (also "126 GW") right
 
     body = html.Tbody([html.Tr([cell(r.get(k), i == 0) for i, (k, _) in enumerate(columns)]) for r in rows])

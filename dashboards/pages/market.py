@@ -94,12 +94,13 @@ def driver_range(scenario, name: str) -> tuple[float, float, float]:
 
 
 def _nice(v: float, unit: str = "") -> str:
-    """A driver or metric value in the unit people read (2.5B users, 126 GW, $592B/yr)."""
+    """A driver value as people read it: money and power with their units ($0.085, 2 GW), counts short (3k, 2.5B)."""
     from dcplan.units import for_people, human_count
 
-    if unit in ("users", "parameters", "tokens/user/day") or not unit:
-        return human_count(v) + ("" if unit in ("users", "parameters", "tokens/user/day", "") else f" {unit}")
-    return for_people(v, unit)
+    base = unit.split("/")[0]
+    if base.startswith(("USD", "MW")):
+        return for_people(v, base)
+    return human_count(v)
 
 
 def forecast(source: str, fixed: tuple[tuple[str, float], ...]):
