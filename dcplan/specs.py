@@ -358,11 +358,19 @@ class EfficiencyCurve:
     """Passes over the activation bytes (Korthikanti count, plus logits) made by bandwidth-bound
     elementwise kernels (norms, activations, softmax, loss), at the device's memory bandwidth;
     0 leaves that work folded into eta."""
+    host_overlap_frac: float = 0.0
+    """Share of the smaller of device time and overhead (``t0_s`` + layers x ``t0_per_layer_s``,
+    the host dispatching kernels) hidden behind the larger: 1 where the host queues kernels
+    asynchronously and runs ahead of an accelerator (the step takes the longer of the two), 0
+    where the same cores dispatch and compute (a CPU: the two add). See
+    :func:`dcplan.model.launch.with_host`."""
 
     def __post_init__(self) -> None:
         _fraction(self, "eta_max")
-        _positive(self, "x_half", "t0_s", "t0_per_layer_s", "act_passes", allow_zero=True)
+        _positive(self, "x_half", "t0_s", "t0_per_layer_s", "act_passes", "host_overlap_frac", allow_zero=True)
         _positive(self, "exponent")
+        if self.host_overlap_frac > 1:
+            raise InputError("host_overlap_frac", f"must be a fraction in [0, 1], got {self.host_overlap_frac!r}")
 
     def eta(self, x: float) -> float:
         if x <= 0:
@@ -370,6 +378,34 @@ class EfficiencyCurve:
         if self.exponent == 1.0:
             return self.eta_max * x / (x + self.x_half)
         return self.eta_max / (1.0 + (self.x_half / x) ** self.exponent)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DispatchOverhead:
+    """Host time to issue one decode step in one implementation (eager PyTorch, CUDA graphs).
+
+    t_host = ``step_s`` + decoder layers x kernels per layer x ``kernel_s`` (kernels per layer
+    counted from the architecture by :func:`dcplan.model.launch.kernels_per_layer`), combined
+    with the device time by :func:`dcplan.model.launch.with_host`.
+    """
+
+    step_s: float = 0.0
+    """Per step, whatever the depth: embedding, final norm, logits, sampling, the Python call [s]."""
+    kernel_s: float = 0.0
+    """Per kernel a layer launches: framework dispatch and launch on the host [s]."""
+    host_overlap_frac: float = 1.0
+    """Share of the smaller of host and device time hidden behind the larger (1: asynchronous
+    accelerator, the step takes the longer; 0: a CPU, the two add)."""
+
+    def __post_init__(self) -> None:
+        _positive(self, "step_s", "kernel_s", "host_overlap_frac", allow_zero=True)
+        if self.host_overlap_frac > 1:
+            raise InputError("host_overlap_frac", f"must be a fraction in [0, 1], got {self.host_overlap_frac!r}")
+
+
+#: Implementations a decode step can run in (a profile point's ``impl``; serving engines run
+#: ``cuda-graphs``: the whole step is one captured graph launch).
+DECODE_IMPLS: tuple[str, ...] = ("eager", "cuda-graphs")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -396,6 +432,14 @@ class Calibration:
     """Fixed overhead per decode step (kernel launches, sampling) [s]."""
     decode_t0_per_layer_s: float = 0.0
     """Overhead per decoder layer per decode step (kernel launches, framework dispatch) [s]."""
+    decode_dispatch: Mapping[str, DispatchOverhead] = field(default_factory=dict)
+    """Host dispatch overhead of a decode step per implementation (``eager``, ``cuda-graphs``),
+    fitted on a profile's decode points of that implementation. An implementation without an
+    entry falls back to ``decode_t0_s`` + layers x ``decode_t0_per_layer_s``, added to the
+    device time (:func:`dcplan.model.launch.select_dispatch`)."""
+    decode_impl: str = "cuda-graphs"
+    """Implementation a decode estimate assumes when none is named: serving engines capture the
+    step in CUDA graphs (vLLM, SGLang, TensorRT-LLM); a CPU profile's calibration says eager."""
     decode_compute: EfficiencyCurve | None = None
     """Compute efficiency of a decode step as a fraction of dense peak, as a function of the
     tokens per step on a device (x = batch, not FLOPs). None: the GEMM and prefill curves at

@@ -22,10 +22,11 @@ efficiency 1 and every overhead 0: max(FLOPs/peak, bytes/bandwidth).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Callable
 
 from dcplan.model import flops as F
+from dcplan.model import seq2seq as S2S
 from dcplan.model.memory import infer_memory, train_memory
 from dcplan.model.params import ParamCounts, count_params
 from dcplan.model.time import decode_step_time, prefill_time, train_step_time
@@ -83,20 +84,6 @@ def _train(c: Case, hw: HardwareSpec, cal: Calibration, seq: float, flops_per_se
     return step.total_s
 
 
-def _decoder_view(spec: ModelSpec, layers: int, name: str) -> ModelSpec:
-    return replace(spec, name=name, architecture="decoder", n_layers=layers, n_encoder_layers=0)
-
-
-def _generate(c: Case, hw: HardwareSpec, cal: Calibration) -> float:
-    b, src, new = int(c.cfg["batch"]), int(c.cfg["src_len"]), int(c.cfg["tgt_len"])
-    enc = _decoder_view(c.spec, c.spec.n_encoder_layers, "encoder")
-    dec = _decoder_view(c.spec, c.spec.n_layers, "decoder")
-    t_enc = prefill_time(enc, count_params(enc), hw, cal, tp=1, batch=b, prompt_len=src, precision=c.precision)
-    t_step, _ = decode_step_time(dec, count_params(dec), hw, cal, tp=1, batch=b, context_len=src + (new + 1) / 2,
-                                 precision=c.precision)
-    return t_enc + new * t_step
-
-
 def predict_time(c: Case, hw: HardwareSpec, cal: Calibration) -> float:
     """Seconds the model predicts for one timed operation of ``c`` [s]."""
     kind, cfg = c.m.kind, c.cfg
@@ -108,13 +95,14 @@ def predict_time(c: Case, hw: HardwareSpec, cal: Calibration) -> float:
                             precision=c.precision)
     if kind == "decode":
         t, _ = decode_step_time(c.spec, c.counts, hw, cal, tp=1, batch=int(cfg["batch"]), context_len=int(cfg["context_len"]),
-                                precision=c.precision)
+                                precision=c.precision, impl=str(cfg.get("impl", "eager")))
         return t
     if kind == "seq2seq" and cfg["mode"] == "train":
-        src, tgt = int(cfg["src_len"]), int(cfg["tgt_len"])
-        return _train(c, hw, cal, (src + tgt) / 2, F.seq2seq_train_flops(c.spec, src, tgt))
+        return S2S.seq2seq_train_step_time(c.spec, c.counts, hw, cal, batch=int(cfg["batch"]), src_len=int(cfg["src_len"]),
+                                           tgt_len=int(cfg["tgt_len"]), precision=c.precision)
     if kind == "seq2seq":
-        return _generate(c, hw, cal)
+        return S2S.generate_time(c.spec, c.counts, hw, cal, batch=int(cfg["batch"]), src_len=int(cfg["src_len"]),
+                                 new_tokens=int(cfg["tgt_len"]), precision=c.precision, impl=str(cfg.get("impl", "eager")))
     raise ValueError(f"no time model for {kind}")
 
 

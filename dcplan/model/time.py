@@ -3,7 +3,9 @@
 Training step (per performance-methods.md §3.2-3.4):
   t_microbatch = FLOPs_dev / (peak · eta_gemm(x) · eta_train(x)) + t0 + TP/CP/EP/PP comm
                  [+ layers · t0_per_layer + act_passes · activation bytes / BW: calibrated
-                  profiles only, both 0 in the shipped defaults]
+                  profiles only, both 0 in the shipped defaults; the overheads t0 + layers ·
+                  t0_per_layer are host dispatch, hidden behind device work on a GPU
+                  (host_overlap_frac, dcplan.model.launch.with_host)]
   t_step       = (m + (p − 1)/v) · t_microbatch        (1F1B bubble with v interleaved chunks,
                                                           Narayanan et al. 2021 §2.2)
                + max(0, t_dp − ⅔ · t_compute_mb)        (gradient sync overlapped with the last
@@ -14,7 +16,10 @@ Inference (scaling-book "inference"; llm-analysis): prefill is compute-bound,
   t_prefill = max(FLOPs/(peak·eta), weight bytes/BW) + t0 [+ layers · t0_per_layer
               + act_passes · activation bytes / BW] + TP comm;
 decode is bandwidth-bound,
-  t_decode(B) = max(bytes(B)/(BW·f_bw), FLOPs(B)/(peak·eta)) + t0 [+ layers · t0_per_layer] + TP comm,
+  t_decode(B) = t_dev ⊕ t_host + TP comm, t_dev = max(bytes(B)/(BW·f_bw), FLOPs(B)/(peak·eta)),
+  t_host = t_step + layers · kernels/layer · t_kernel per implementation (eager, CUDA graphs),
+  a ⊕ b = a + b − overlap·min(a, b) (dcplan.model.launch; overlap 1 on GPUs: the longer wins);
+  without a fitted implementation t_host = t0 + layers · t0_per_layer, added,
   eta = eta_gemm(x) · eta_prefill(x) [or eta_decode(B), a calibrated curve in tokens per step],
   bytes(B) = weights (MoE: the experts B tokens touch) + B · KV bytes/token · context.
 """
@@ -26,6 +31,7 @@ from dataclasses import dataclass
 
 from dcplan.model import flops as F
 from dcplan.model.comm import Link, collective_time, group_link
+from dcplan.model.launch import decode_overhead_s, with_host
 from dcplan.model.memory import activation_traffic_bytes, kv_bytes_per_token, params_on_device, state_bytes_per_param
 from dcplan.model.params import ParamCounts
 from dcplan.specs import BYTES_PER_ELEMENT, Calibration, HardwareSpec, ModelSpec, ParallelLayout
@@ -129,11 +135,12 @@ def train_step_time(
     links = _links(hw, cal, lay)
     layers = math.ceil((m.n_layers + m.n_encoder_layers) / lay.pp)
     overhead_mb = cal.train.t0_s + layers * cal.train.t0_per_layer_s
-    t_mb = flops_mb / (peak * eta) + overhead_mb
+    t_dev_mb = flops_mb / (peak * eta)
     if cal.train.act_passes > 0:
         act = activation_traffic_bytes(m, seq_len / lay.cp, lay.micro_batch, layers=layers, precision=precision,
                                        tp=lay.tp, sequence_parallel=lay.sequence_parallel)
-        t_mb += cal.train.act_passes * act / hw.require("hbm_bytes_per_s")
+        t_dev_mb += cal.train.act_passes * act / hw.require("hbm_bytes_per_s")
+    t_mb = with_host(t_dev_mb, overhead_mb, cal.train.host_overlap_frac)
     msg = tokens_mb * m.d_model * act_b
 
     tp_mb = 0.0
@@ -173,7 +180,7 @@ def train_step_time(
             dp_exposed = n_mb * max(0.0, per_mb - t_mb)
         else:
             t_dp = sum(collective_time("all_reduce", p * g_b, n, link) for p, n in groups)
-            dp_exposed = max(0.0, t_dp - BACKWARD_SHARE * (t_mb - overhead_mb))
+            dp_exposed = max(0.0, t_dp - BACKWARD_SHARE * t_dev_mb)
     shard = (dense / (lay.dp if lay.zero >= 1 else 1)) + (expert / max(1, lay.dp // lay.ep if lay.zero >= 1 else 1))
     t_opt = shard * ADAM_UPDATE_BYTES_PER_PARAM * cal.optimizer_bytes_factor / (hw.require("hbm_bytes_per_s") * cal.decode_bw_frac)
     if cal.embedding_grad_passes > 0:
@@ -225,10 +232,11 @@ def prefill_time(
     t_compute = F.prefill_flops(m, batch, prompt_len) / tp / (peak * compute_eta(cal, x, "prefill"))
     t_weights = counts.total * BYTES_PER_ELEMENT[precision] / tp / (hw.require("hbm_bytes_per_s") * cal.decode_bw_frac)
     layers = m.n_layers + m.n_encoder_layers
-    t = max(t_compute, t_weights) + cal.prefill.t0_s + layers * cal.prefill.t0_per_layer_s
+    t = max(t_compute, t_weights)
     if cal.prefill.act_passes > 0:
         act = activation_traffic_bytes(m, prompt_len, batch, layers=layers, precision=precision, tp=tp, logit_positions=batch)
         t += cal.prefill.act_passes * act / hw.require("hbm_bytes_per_s")
+    t = with_host(t, cal.prefill.t0_s + layers * cal.prefill.t0_per_layer_s, cal.prefill.host_overlap_frac)
     link = _tp_link(hw, cal, tp)
     if link is not None:
         msg = tokens * m.d_model * 2.0
@@ -254,8 +262,12 @@ def decode_step_time(
     batch: int,
     context_len: float,
     precision: str,
+    impl: str | None = None,
 ) -> tuple[float, str]:
-    """(seconds, bound) for one decode step generating a token for each of ``batch`` sequences."""
+    """(seconds, bound) for one decode step generating a token for each of ``batch`` sequences.
+
+    ``impl`` (eager, cuda-graphs; default the calibration's) selects the host dispatch overhead
+    (:func:`dcplan.model.launch.decode_overhead_s`)."""
     bw = hw.require("hbm_bytes_per_s") * cal.decode_bw_frac
     w_elem = BYTES_PER_ELEMENT[precision]
     weights = (counts.total - counts.experts_routed * (1.0 - experts_touched_frac(m, batch))) * w_elem / tp
@@ -268,7 +280,8 @@ def decode_step_time(
         eta = compute_eta(cal, x, "prefill")
     t_comp = batch * F.decode_flops_per_token(m, context_len) / tp / (hw.peak(precision) * eta) if eta > 0 else math.inf
     bound = "memory" if t_mem >= t_comp else "compute"
-    t = max(t_mem, t_comp) + cal.decode_t0_s + m.n_layers * cal.decode_t0_per_layer_s
+    t_dev = max(t_mem, t_comp)
+    t = t_dev + decode_overhead_s(m, cal, t_dev, impl=impl, cross_attention=m.architecture == "encoder-decoder")
     link = _tp_link(hw, cal, tp)
     if link is not None:
         t += m.n_layers * 2 * collective_time("all_reduce", batch * m.d_model * 2.0, tp, link)

@@ -16,7 +16,7 @@ from dcplan.calibrate.predict import case, predict_memory, predict_time
 from dcplan.profile import flops as PF
 from dcplan.profile.config import TransformerConfig
 from dcplan.profile.result import DeviceInfo, Measurement, Profile, TimeStats
-from dcplan.specs import Calibration, EfficiencyCurve, HardwareSpec
+from dcplan.specs import Calibration, DispatchOverhead, EfficiencyCurve, HardwareSpec
 
 PEAK = 2e11
 BW = 4e10
@@ -27,8 +27,9 @@ TRUTH = Calibration(
     train=EfficiencyCurve(eta_max=0.8, x_half=3e7, t0_per_layer_s=1e-3, act_passes=6.0),
     prefill=EfficiencyCurve(eta_max=0.85, x_half=1e6, t0_per_layer_s=2e-4, act_passes=1.0),
     decode_bw_frac=0.6,
-    decode_t0_s=2e-4,
-    decode_t0_per_layer_s=3e-4,
+    decode_t0_s=0.0,
+    decode_dispatch={"eager": DispatchOverhead(step_s=2e-4, kernel_s=3e-4 / 14, host_overlap_frac=0.0)},
+    decode_impl="eager",
     memory_factor=1.3,
     memory_constant_bytes=3e7,
     optimizer_bytes_factor=3.0,
