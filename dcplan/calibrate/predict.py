@@ -32,7 +32,7 @@ from dcplan.model.params import ParamCounts, count_params
 from dcplan.model.time import decode_step_time, prefill_time, train_step_time
 from dcplan.profile.config import from_measurement
 from dcplan.profile.result import Measurement
-from dcplan.specs import Calibration, EfficiencyCurve, HardwareSpec, ModelSpec, ParallelLayout
+from dcplan.specs import BYTES_PER_ELEMENT, Calibration, EfficiencyCurve, HardwareSpec, ModelSpec, ParallelLayout
 
 TIME_KINDS = ("train", "prefill", "decode", "seq2seq")
 
@@ -107,21 +107,57 @@ def predict_time(c: Case, hw: HardwareSpec, cal: Calibration) -> float:
 
 
 def predict_memory(c: Case, cal: Calibration) -> float:
-    """Peak bytes the model predicts for ``c`` (analytical x memory_factor + constant) [bytes]."""
+    """Peak bytes the model predicts for ``c`` (analytical x memory_factor + constant) [bytes].
+
+    Inference points: the larger of the serving peak (:func:`serving_memory`) and the peak
+    while the profiler built the module (:func:`construction_bytes`), both measured inside the
+    same ``max_memory_allocated`` window.
+    """
     kind, cfg = c.m.kind, c.cfg
     b = int(cfg["batch"])
-    if kind == "train" or (kind == "seq2seq" and cfg["mode"] == "train"):
-        seq = int(cfg["seq_len"]) if kind == "train" else (int(cfg["src_len"]) + int(cfg["tgt_len"])) / 2
-        return train_memory(c.counts, c.spec, _layout(b), seq_len=seq, precision=c.precision, n_microbatches=1, calibration=cal).total
+    if kind == "train":
+        return train_memory(c.counts, c.spec, _layout(b), seq_len=int(cfg["seq_len"]), precision=c.precision, n_microbatches=1,
+                            calibration=cal).total
+    if kind == "seq2seq" and cfg["mode"] == "train":
+        return S2S.seq2seq_train_memory(c.counts, c.spec, batch=b, src_len=int(cfg["src_len"]), tgt_len=int(cfg["tgt_len"]),
+                                        precision=c.precision, calibration=cal).total
+    return max(serving_memory(c, cal), construction_bytes(c))
+
+
+def serving_memory(c: Case, cal: Calibration) -> float:
+    """Peak bytes of a prefill, a decode step or a generation as the profiler runs them [bytes].
+
+    The profiler's model returns bf16 (or fp16, fp32: the serving precision) logits: of the last
+    prompt position in a prefill, of the new token in a decode step. Its caches are static
+    (allocated for the whole context). A generation: :func:`dcplan.model.seq2seq.generate_memory`.
+    """
+    kind, cfg = c.m.kind, c.cfg
+    b = int(cfg["batch"])
+    logit_b = BYTES_PER_ELEMENT["fp32" if c.precision == "tf32" else c.precision]
+    opts = {"tp": 1, "batch": b, "precision": c.precision, "calibration": cal, "logit_positions": b, "logit_bytes": logit_b}
     if kind == "prefill":
         p = int(cfg["prompt_len"])
-        return infer_memory(c.counts, c.spec, tp=1, batch=b, context_len=p, prompt_len=b * p, precision=c.precision, calibration=cal).total
+        return infer_memory(c.counts, c.spec, context_len=p, prompt_len=b * p, **opts).total
     if kind == "decode":
-        return infer_memory(c.counts, c.spec, tp=1, batch=b, context_len=int(cfg["context_len"]), prompt_len=b,
-                            precision=c.precision, calibration=cal).total
-    src, new = int(cfg["src_len"]), int(cfg["tgt_len"])
-    return infer_memory(c.counts, c.spec, tp=1, batch=b, context_len=src + new, prompt_len=b * src, precision=c.precision,
-                        calibration=cal).total
+        return infer_memory(c.counts, c.spec, context_len=int(cfg["context_len"]), prompt_len=b, **opts).total
+    return S2S.generate_memory(c.counts, c.spec, batch=b, src_len=int(cfg["src_len"]), new_tokens=int(cfg["tgt_len"]),
+                               precision=c.precision, calibration=cal, logit_bytes=logit_b).total
+
+
+def construction_bytes(c: Case) -> float:
+    """Peak while the profiler built an inference module [bytes].
+
+    Its parameters and the sinusoidal position table are created in ``init_dtype`` (the
+    point's config; profiles written before dcplan recorded it built in fp32) and cast to the
+    serving precision tensor by tensor, so the peak is every parameter in the initial dtype
+    plus the largest one (the embedding) cast.
+    """
+    init = str(c.cfg.get("init_dtype", "fp32"))
+    serve = "fp32" if c.precision == "tf32" else c.precision
+    init_b, serve_b = BYTES_PER_ELEMENT[init], BYTES_PER_ELEMENT[serve]
+    table = c.spec.max_seq_len * c.spec.d_model
+    built = (c.counts.total + table) * init_b
+    return built if init == serve else built + c.counts.embedding * serve_b
 
 
 def predictor(kind: str) -> Callable[[Case, HardwareSpec, Calibration], float]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from dcplan.errors import InputError
 from dcplan.model.params import ParamCounts
 from dcplan.specs import BYTES_PER_ELEMENT, Calibration, ModelSpec, ParallelLayout
 
@@ -65,6 +66,8 @@ class InferMemory:
     weights: float
     kv_cache: float
     activations: float
+    """Transient tensors of one layer at a time (residual, norm, projections, MLP), the
+    attention kernel's workspace and the logits."""
     overhead: float
 
     @property
@@ -293,6 +296,43 @@ def weight_bytes(counts: ParamCounts, precision: str) -> float:
     return counts.total * BYTES_PER_ELEMENT[precision]
 
 
+#: The CUDA caching allocator rounds every allocation up to a multiple of 512 bytes
+#: (``kMinBlockSize``, c10/cuda/CUDACachingAllocator.cpp: "all sizes are rounded to at least
+#: 512 bytes"); ``max_memory_allocated`` counts the rounded sizes.
+ALLOC_ROUND_BYTES = 512
+#: KV-cache layouts: ``static`` allocates the whole context up front (dcplan's profiler, vLLM's
+#: and TensorRT-LLM's pre-allocated pools, Hugging Face's StaticCache); ``dynamic`` appends
+#: with torch.cat (Hugging Face's DynamicCache), so a layer's K and V briefly exist twice.
+KV_CACHE_LAYOUTS = ("static", "dynamic")
+
+
+def allocated_bytes(nbytes: float, tensors: float = 1.0) -> float:
+    """What the caching allocator counts for ``tensors`` tensors of ``nbytes`` each [bytes]."""
+    return tensors * math.ceil(nbytes / ALLOC_ROUND_BYTES) * ALLOC_ROUND_BYTES
+
+
+def layer_transient_bytes(m: ModelSpec, tokens: float, *, tp: int = 1, act_bytes: float = 2.0) -> float:
+    """Largest set of tensors one layer's forward keeps alive at once in eager inference [bytes].
+
+    Counted on the profiler's Transformer (dcplan.profile.transformer), per token, in units of
+    activation elements: attention stage: the residual input and its norm (2·d), q, the
+    attention output and its contiguous copy (3·d_q), k and v (2·d_kv), the output projection
+    (d); MLP stage: residual, norm and output (3·d), the up projection and its activation
+    (2·f; gated MLPs keep gate, up and their product: 3·f). Heads and the FFN split over tp.
+    """
+    d_q, d_kv = m.n_heads * m.d_head / tp, 2 * m.kv_heads * m.d_head / tp
+    f = (m.moe.d_ff_expert * (m.moe.top_k + m.moe.n_shared_experts) if m.moe is not None else m.d_ff) / tp
+    attention = 3 * m.d_model + 3 * d_q + d_kv
+    mlp = 3 * m.d_model + (3 if m.gated else 2) * f
+    return allocated_bytes(tokens * act_bytes * max(attention, mlp))
+
+
+def attention_workspace_bytes(m: ModelSpec, batch: float, query_len: float, *, tp: int = 1) -> float:
+    """Fused (flash) attention's extra output: the fp32 log-sum-exp per query and head [bytes]
+    (FlashAttention-2, Dao 2023, Algorithm 1: L = m + log(l) is written out per row)."""
+    return allocated_bytes(batch * math.ceil(m.n_heads / tp) * query_len * 4.0)
+
+
 def infer_memory(
     counts: ParamCounts,
     m: ModelSpec,
@@ -303,18 +343,39 @@ def infer_memory(
     prompt_len: float,
     precision: str,
     calibration: Calibration,
+    logit_positions: float | None = None,
+    logit_bytes: float = 4.0,
+    kv_layout: str = "static",
 ) -> InferMemory:
     """Bytes per accelerator of a tp-way serving replica holding ``batch`` sequences.
 
-    Weights split over tp; KV cache for ``batch`` x ``context_len`` tokens; transient
-    activations of one layer for a prefill of ``prompt_len`` tokens (llm-analysis
-    ``inference()``: peak = one layer's activations plus the cache).
+    Weights split over tp; KV cache for ``batch`` x ``context_len`` tokens, one tensor per
+    layer for K and for V, rounded as the caching allocator does (a ``dynamic`` cache adds one
+    layer's K and V again, the copy torch.cat makes as it grows); the transient tensors of one
+    layer for ``prompt_len`` tokens in flight (llm-analysis ``inference()``: peak = one layer's
+    activations plus the cache; :func:`layer_transient_bytes`) with the attention kernel's
+    workspace; logits of ``logit_positions`` positions (default one per sequence, the sampled
+    position; all positions for a forward that returns every logit) at ``logit_bytes`` per
+    value (4: fp32 for sampling; the profiler's model returns bf16).
     """
+    if kv_layout not in KV_CACHE_LAYOUTS:
+        raise InputError("kv_layout", f"must be one of {', '.join(KV_CACHE_LAYOUTS)}, got {kv_layout!r}")
     weights = weight_bytes(counts, precision) / tp
-    kv = kv_bytes_per_token(m, precision, tp) * batch * context_len
-    act_elem = 2.0
-    f = m.moe.d_ff_expert * m.moe.top_k if m.moe is not None else m.d_ff
-    acts = prompt_len * (4.0 * m.d_model + (3.0 if m.gated else 2.0) * f / tp) * act_elem
-    acts += 4.0 * m.vocab_size / tp  # fp32 logits of the sampled position
+    layers = m.n_layers
+    per_layer_kv = kv_bytes_per_token(m, precision, tp) * batch * context_len / layers
+    tensors = 1 if m.mla is not None else 2  # MLA caches one latent tensor per layer
+    kv = layers * allocated_bytes(per_layer_kv / tensors, tensors)
+    if kv_layout == "dynamic":
+        kv += allocated_bytes(per_layer_kv / tensors, tensors)
+    act_b = 4.0 if precision in ("fp32", "tf32") else 2.0
+    positions = batch if logit_positions is None else logit_positions
+    acts = layer_transient_bytes(m, prompt_len, tp=tp, act_bytes=act_b)
+    acts += attention_workspace_bytes(m, 1, prompt_len, tp=tp)
+    acts += allocated_bytes(positions * m.vocab_size / tp * logit_bytes)
     overhead = _overhead(weights + kv, acts, 0.0, calibration)
     return InferMemory(weights=weights, kv_cache=kv, activations=acts, overhead=overhead)
+
+
+def calibrated_overhead(states: float, activations: float, logits: float, cal: Calibration) -> float:
+    """The calibrated bytes on top of analytical ones, for the memory counts of other modules (seq2seq) [bytes]."""
+    return _overhead(states, activations, logits, cal)

@@ -10,6 +10,10 @@ architecture; the FLOP counts are :func:`dcplan.model.flops.seq2seq_forward_flop
   activation traffic of both stacks; the host dispatching every layer (a decoder layer with
   cross-attention launches more kernels than an encoder layer, :mod:`dcplan.model.launch`);
   one optimizer step over all weights.
+- Train memory: model states of all weights; the encoder layers' activations at the source
+  length and the decoder layers' at the target length (Korthikanti et al. 2022's count, as for
+  decoder-only), plus what cross-attention keeps per decoder layer (its norm input, q, output
+  and the encoder's K/V); fp32 logits of the target tokens only.
 - Generation (greedy, ``new_tokens`` tokens): the encoder's forward over the source as a
   prefill without logits, the cross-attention keys and values of every decoder layer projected
   once from the encoder output, then one decode step per token: the decoder's weights (not the
@@ -23,10 +27,19 @@ from dataclasses import replace
 
 from dcplan.model import flops as F
 from dcplan.model.launch import kernels_per_layer, with_host
-from dcplan.model.memory import activation_traffic_bytes, state_bytes_per_param
+from dcplan.model.memory import (
+    InferMemory,
+    TrainMemory,
+    activation_bytes_per_layer,
+    activation_traffic_bytes,
+    calibrated_overhead,
+    infer_memory,
+    model_state_bytes,
+    state_bytes_per_param,
+)
 from dcplan.model.params import ParamCounts, attention_params_per_layer, mlp_params
 from dcplan.model.time import ADAM_UPDATE_BYTES_PER_PARAM, compute_eta, decode_step_time, prefill_time
-from dcplan.specs import Calibration, HardwareSpec, ModelSpec
+from dcplan.specs import Calibration, HardwareSpec, ModelSpec, ParallelLayout
 
 
 def _views(m: ModelSpec) -> tuple[ModelSpec, ModelSpec]:
@@ -123,3 +136,39 @@ def generate_time(m: ModelSpec, counts: ParamCounts, hw: HardwareSpec, cal: Cali
                                    precision=precision, impl=impl)
         t += step
     return t
+
+
+def cross_attention_activation_bytes(m: ModelSpec, batch: float, src_len: float, tgt_len: float, *, act_bytes: float = 2.0) -> float:
+    """Activations one decoder layer's cross-attention keeps for backward [bytes]: its norm input
+    and the projection input (2·d per target token), q and the attention output (2·d_q per target
+    token), the encoder's K and V (2·d_kv per source token)."""
+    d_q, d_kv = m.n_heads * m.d_head, m.kv_heads * m.d_head
+    return batch * act_bytes * (tgt_len * (2 * m.d_model + 2 * d_q) + src_len * 2 * d_kv)
+
+
+def seq2seq_train_memory(counts: ParamCounts, m: ModelSpec, *, batch: int, src_len: int, tgt_len: int, precision: str,
+                         calibration: Calibration) -> TrainMemory:
+    """Peak bytes of an encoder-decoder train step on one device (no recomputation, fused attention)."""
+    lay = ParallelLayout(micro_batch=batch, recompute="none", zero=1, sequence_parallel=False)
+    weights, grads, optim = model_state_bytes(counts, m, lay, precision)
+    act_b = 4.0 if precision in ("fp32", "tf32") else 2.0
+    enc, dec = _views(m)
+    acts = (m.n_encoder_layers * activation_bytes_per_layer(enc, src_len, batch, recompute="none", act_bytes=act_b)
+            + m.n_layers * (activation_bytes_per_layer(dec, tgt_len, batch, recompute="none", act_bytes=act_b)
+                            + cross_attention_activation_bytes(m, batch, src_len, tgt_len, act_bytes=act_b)))
+    logits = 4.0 * batch * tgt_len * m.vocab_size
+    overhead = calibrated_overhead(weights + grads + optim, acts, logits, calibration)
+    return TrainMemory(weights=weights, gradients=grads, optimizer=optim, activations=acts, logits=logits, overhead=overhead)
+
+
+def generate_memory(counts: ParamCounts, m: ModelSpec, *, batch: int, src_len: int, new_tokens: int, precision: str,
+                    calibration: Calibration, logit_bytes: float = 4.0) -> InferMemory:
+    """Peak bytes of a generation: the larger of encoding (all weights and one encoder layer's
+    transient tensors for ``batch x src_len`` tokens; no cache yet) and decoding (all weights,
+    the cross-attention K/V of the source and the self-attention cache of every new token, one
+    token per sequence in flight, its logits) [bytes]."""
+    opts = {"tp": 1, "batch": batch, "precision": precision, "calibration": calibration, "logit_positions": batch,
+            "logit_bytes": logit_bytes}
+    encode = infer_memory(counts, m, context_len=0, prompt_len=batch * src_len, **opts)
+    decode = infer_memory(counts, m, context_len=src_len + new_tokens, prompt_len=batch, **opts)
+    return max(encode, decode, key=lambda x: x.total)
