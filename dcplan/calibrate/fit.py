@@ -137,11 +137,11 @@ def least_squares_fit(
                   success=bool(best.success), message=str(best.message), form=form)
 
 
-def need(kind: str, n: int, group: str | None = None) -> None:
-    """InputError when ``n`` points are too few to fit ``group`` (default: ``kind``)."""
-    g = group or kind
-    if n < MIN_POINTS[g]:
-        raise InputError("measurements", f"too few {kind} measurements to fit: {n}, need at least {MIN_POINTS[g]} (profile a larger --sweep)")
+def need(kind: str, n: int, group: str | None = None, *, minimum: int | None = None) -> None:
+    """InputError when ``n`` points are too few to fit ``group`` (default: ``kind``; ``minimum`` overrides)."""
+    least = minimum if minimum is not None else MIN_POINTS[group or kind]
+    if n < least:
+        raise InputError("measurements", f"too few {kind} measurements to fit: {n}, need at least {least} (profile a larger --sweep)")
 
 
 # --------------------------------------------------------------------------------------------
@@ -327,7 +327,6 @@ def fit_decode(cases: Sequence[Case], hw: HardwareSpec, base: Calibration, init:
     efficiency in tokens per step (CPUs: few-row GEMMs run far below square ones); without it
     the GEMM and prefill curves give the compute time (GPUs, where decode is bandwidth-bound).
     """
-    need("decode", len(cases))
     impls = sorted({impl_of(c) for c in cases})
     base = with_dispatch_overlap(base, impls, overlap)
     params: tuple[Param, ...] = DECODE_PARAMS + tuple(p for i in impls for p in dispatch_params(i))
@@ -337,8 +336,10 @@ def fit_decode(cases: Sequence[Case], hw: HardwareSpec, base: Calibration, init:
             base = replace(base, decode_compute=DECODE_COMPUTE_START)
     else:
         base = replace(base, decode_compute=plateau_compute(base))
+    need("decode", len(cases), minimum=len(params) + 1)
     starts = [{"decode_bw_frac": f, "decode_compute.x_half": h} for f in (0.2, 0.9) for h in (2.0, 100.0)]
-    return fit_cases("decode", cases, hw, base, params, measure=lambda c: c.m.time, predict=predict_time, starts=starts, init=init)
+    return fit_cases("decode", cases, hw, base, params, measure=lambda c: c.m.time, predict=predict_time, starts=starts, init=init,
+                     minimum=len(params) + 1)
 
 
 def fit_phase(kind: str, cases: Sequence[Case], hw: HardwareSpec, base: Calibration,

@@ -147,17 +147,17 @@ def serving_memory(c: Case, cal: Calibration) -> float:
 def construction_bytes(c: Case) -> float:
     """Peak while the profiler built an inference module [bytes].
 
-    Its parameters and the sinusoidal position table are created in ``init_dtype`` (the
-    point's config; profiles written before dcplan recorded it built in fp32) and cast to the
-    serving precision tensor by tensor, so the peak is every parameter in the initial dtype
-    plus the largest one (the embedding) cast.
+    Its parameters are created in ``init_dtype`` (the point's config; profiles written before
+    dcplan recorded it built in fp32) and the sinusoidal position table in fp32, then cast to
+    the serving precision tensor by tensor: the peak is all of them plus the first tensor cast
+    (the embedding, or with parameters already in the serving dtype the position table).
     """
     init = str(c.cfg.get("init_dtype", "fp32"))
     serve = "fp32" if c.precision == "tf32" else c.precision
     init_b, serve_b = BYTES_PER_ELEMENT[init], BYTES_PER_ELEMENT[serve]
     table = c.spec.max_seq_len * c.spec.d_model
-    built = (c.counts.total + table) * init_b
-    return built if init == serve else built + c.counts.embedding * serve_b
+    built = c.counts.total * init_b + table * 4.0  # the position table is computed in fp32
+    return built + (c.counts.embedding if init != serve else table) * serve_b
 
 
 def predictor(kind: str) -> Callable[[Case, HardwareSpec, Calibration], float]:

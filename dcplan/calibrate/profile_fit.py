@@ -119,9 +119,9 @@ def _fit_all(profile: Profile, path: str, hw: HardwareSpec, base: Calibration, p
     cal = with_host_overlap(replace(base, gemm=curve), profile.device.type)
     cases = {k: _time_cases(profile, k) for k in TIME_KINDS}
     cases["memory"] = _memory_cases(profile)
-    for kind in ("train", "prefill", "decode"):
-        FT.need(kind, len(cases[kind]))
     s2s_train, s2s_gen = seq2seq_modes(cases["seq2seq"])
+    for kind, extra in (("train", s2s_train), ("prefill", [])):  # decode checks its own, by implementations
+        FT.need(kind, len(cases[kind]) + len(extra))
     for _ in range(ROUNDS):  # a prefill's weight-read bound uses the decode bandwidth
         cal, prefill_fit = FT.fit_phase("prefill", cases["prefill"], hw, cal)
         cal, decode_fit = FT.fit_decode(cases["decode"] + s2s_gen, hw, cal, **decode_options(profile.device.type))
