@@ -298,11 +298,17 @@ def apply_dispatch(cal: Calibration, values: Mapping[str, float]) -> Calibration
     return replace(cal, decode_dispatch=table)
 
 
+#: Implementations whose fitted overhead is device-side, added to the device time whatever the
+#: device: a CUDA graph is launched once per step, and what remains per kernel is the gap the
+#: GPU leaves between the kernels it replays.
+ADDITIVE_IMPLS = ("cuda-graphs",)
+
+
 def with_dispatch_overlap(cal: Calibration, impls: Sequence[str], overlap: float) -> Calibration:
-    """``cal`` with an entry per implementation carrying the device's host overlap."""
+    """``cal`` with an entry per implementation carrying how its overhead combines with device time."""
     table = dict(cal.decode_dispatch)
     for impl in impls:
-        table[impl] = replace(table.get(impl, DispatchOverhead()), host_overlap_frac=overlap)
+        table[impl] = replace(table.get(impl, DispatchOverhead()), host_overlap_frac=0.0 if impl in ADDITIVE_IMPLS else overlap)
     return replace(cal, decode_dispatch=table)
 
 

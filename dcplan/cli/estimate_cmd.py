@@ -52,6 +52,8 @@ def _hardware_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--gpus", type=whole, required=True, help="number of accelerators")
     p.add_argument("--precision", choices=PRECISIONS, default="bf16", help="compute precision (default bf16)")
     p.add_argument("--profile", help="a calibrated profile (dcplan calibrate) to take efficiencies from")
+    p.add_argument("--no-measured", action="store_true",
+                   help="use the shipped defaults even where dcplan ships a measured profile of the hardware (dcplan hardware show NAME)")
     p.add_argument("--usd-per-hour", type=quantity, help="price per accelerator-hour [USD] (default: catalog cloud price)")
     p.add_argument("--pue", type=quantity, help="power usage effectiveness (default 1.25)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -74,7 +76,8 @@ def resolve_model(args: argparse.Namespace):
 def resolve_hardware_and_calibration(args: argparse.Namespace):
     """(HardwareSpec, Calibration) from --hardware and --profile."""
     from dcplan.errors import InputError
-    from dcplan.io.catalog import default_calibration, get_hardware
+    from dcplan.io.catalog import get_hardware
+    from dcplan.io.measured import calibration_for
 
     if args.profile:
         from dcplan.io.calibration import read_calibration
@@ -96,7 +99,7 @@ def resolve_hardware_and_calibration(args: argparse.Namespace):
     if not args.hardware:
         raise InputError("hardware", "required unless --profile names the device (e.g. --hardware h100-sxm)")
     hw = get_hardware(args.hardware)
-    return hw, default_calibration(hw.name)
+    return hw, calibration_for(hw.name, measured=not getattr(args, "no_measured", False)).calibration
 
 
 def _site(args: argparse.Namespace):

@@ -221,6 +221,7 @@ def profile_from_dict(data: Any, file: str) -> Profile:
         partial_reason=doc.text(top.get("partial_reason"), ("partial_reason",), optional=True),
         skipped=tuple(dict(doc.mapping(s, ("skipped", i))) for i, s in enumerate(skipped)),
         wall_s=doc.number(top.get("wall_s"), ("wall_s",), optional=True),
+        notes=doc.text(top.get("notes"), ("notes",), optional=True),
     )
 
 

@@ -204,6 +204,9 @@ class Profile:
     skipped: tuple[Mapping[str, Any], ...] = ()
     """Points not measured (time budget, interruption), with the reason."""
     wall_s: float | None = None
+    notes: str | None = None
+    """Where and how it was measured, in words (a shipped profile says which machine, driver,
+    software and command); None for a profile as ``dcplan profile`` wrote it."""
     schema_version: int = PROFILE_SCHEMA_VERSION
 
     def of_kind(self, kind: str, *, fitted_only: bool = True) -> list[Measurement]:
@@ -237,6 +240,7 @@ class Profile:
             "partial": self.partial,
             "partial_reason": self.partial_reason,
             "wall_s": self.wall_s,
+            **({"notes": self.notes} if self.notes else {}),
             "device": self.device.to_dict(),
             "environment": dict(self.environment),
             "settings": dict(self.settings),
