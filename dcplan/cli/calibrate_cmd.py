@@ -49,7 +49,8 @@ def document(pc: Any, profile_path: str, digest: str) -> dict[str, Any]:
         "profile": {"path": profile_path, "name": prof.name, "created": prof.created, "sha256": digest,
                     "device": prof.device.to_dict(), "partial": prof.partial, "precision": pc.precision},
         "hardware": {"name": pc.hardware.name, "catalog_entry": pc.catalog_entry,
-                     "peak_flops_per_s": pc.hardware.peak(pc.precision), "hbm_bytes_per_s": pc.hardware.hbm_bytes_per_s},
+                     "peak_flops_per_s": pc.hardware.peak(pc.precision), "hbm_bytes_per_s": pc.hardware.hbm_bytes_per_s,
+                     "note": device_note(pc)},
         "heldout": pc.heldout_dict(),
         "fit": {**{k: v.to_dict() for k, v in pc.fits.items()},
                 "collectives": [c.to_dict() for c in pc.collectives],
@@ -117,9 +118,8 @@ def show(pc: Any, out: Path) -> None:
         ("memory", f"x {c.memory_factor:.3f} (activations x {c.memory_activation_factor:.2f}, logits x {c.memory_logits_factor:.2f}) "
                    f"+ {fmt(c.memory_constant_bytes, 'B')}"),
     ]
-    if not pc.catalog_entry and pc.profile.device.type == "cuda":
-        rows.insert(1, ("note", f"{pc.profile.device.name} is not in the hardware catalog: it is calibrated against its own measured "
-                                "peak (best GEMM) and memory bandwidth (best copy), so efficiencies are relative to those"))
+    if device_note(pc):
+        rows.insert(1, ("note", device_note(pc)))
     for coll in pc.collectives:
         rows.append((f"{coll.op} x{coll.world_size}", f"alpha {coll.alpha_s * 1e6:.3g} us, bus bandwidth {fmt(coll.bus_bytes_per_s, 'B/s')}"))
     if pc.power is not None:
@@ -131,6 +131,15 @@ def show(pc: Any, out: Path) -> None:
     table(f"Calibration of {pc.profile.name}", ["parameter", "value"], rows, caption=f"written to {out}")
     _show_heldout(pc)
     _show_predictions(pc)
+
+
+def device_note(pc: Any) -> str | None:
+    """What a user must know about the device a profile calibrates (a GPU the catalog does not know)."""
+    if pc.catalog_entry or pc.profile.device.type != "cuda":
+        return None
+    return (f"{pc.profile.device.name} is not in the hardware catalog: it is calibrated against its own measured peak "
+            f"({fmt(pc.hardware.peak(pc.precision), 'FLOP/s')} {pc.precision}, its best GEMM) and memory bandwidth "
+            f"({fmt(pc.hardware.hbm_bytes_per_s, 'B/s')}, its best copy), so its efficiencies are relative to those")
 
 
 def _decode_compute(dc: Any) -> str:

@@ -78,7 +78,8 @@ def _measurement(kind, i, config, rng, cal, hw, noise):
 
 
 def profile(cal: Calibration = TRUTH, noise: float = 0.02, seed: int = 0, *, device: DeviceInfo | None = None,
-            hw: HardwareSpec | None = None, kinds=("train", "prefill", "decode"), width: int = 1, vocab: int = 8192) -> Profile:
+            hw: HardwareSpec | None = None, kinds=("train", "prefill", "decode"), width: int = 1, vocab: int = 8192,
+            decode_impls: tuple[str, ...] = ()) -> Profile:
     """A profile whose times are the model's predictions under ``cal`` times lognormal noise."""
     rng = np.random.default_rng(seed)
     hw = hw or device_spec()
@@ -96,7 +97,8 @@ def profile(cal: Calibration = TRUTH, noise: float = 0.02, seed: int = 0, *, dev
     train, prefill, decode = _points(width, vocab)
     groups = {"train": [{**c, "batch": b, "seq_len": s} for c, b, s in train],
               "prefill": [{**c, "batch": b, "prompt_len": p} for c, b, p in prefill],
-              "decode": [{**c, "batch": b, "context_len": x} for c, b, x in decode]}
+              "decode": [{**c, "batch": b, "context_len": x, **({"impl": i} if i else {})}
+                         for i in (decode_impls or ("",)) for c, b, x in decode]}
     for kind in kinds:
         for i, config in enumerate(groups[kind]):
             if device is not None:

@@ -99,3 +99,55 @@ def test_calibrated_overhead_is_added():
     more = train_memory(count_params(m), m, ParallelLayout(), seq_len=1024, precision="bf16", n_microbatches=1,
                         calibration=replace(cal, memory_factor=1.5, memory_constant_bytes=1e9))
     assert more.total == pytest.approx(base.total * 1.5 + 1e9)
+
+
+# --- inference memory: what torch allocates -------------------------------------------------
+
+
+def _infer(**kw):
+    from dcplan.calibrate.predict import SPEED_OF_LIGHT
+    from dcplan.model.memory import infer_memory
+    from dcplan.model.params import count_params
+    from dcplan.profile.config import TransformerConfig
+
+    m = TransformerConfig(d_model=1024, n_layers=4, n_heads=8, vocab_size=32000).model_spec()
+    args = {"tp": 1, "batch": 64, "context_len": 2048, "prompt_len": 64, "precision": "bf16", "calibration": SPEED_OF_LIGHT}
+    return m, count_params(m), infer_memory(count_params(m), m, **{**args, **kw})
+
+
+def test_allocator_rounds_to_512_bytes():
+    from dcplan.model.memory import allocated_bytes
+
+    assert allocated_bytes(1) == 512 and allocated_bytes(512) == 512 and allocated_bytes(513) == 1024
+    assert allocated_bytes(100, tensors=3) == 1536
+
+
+def test_static_kv_cache_is_one_tensor_per_layer_for_k_and_for_v():
+    m, counts, mem = _infer()
+    # 4 layers x K and V x 64 sequences x 8 heads x 2048 tokens x 128 x 2 bytes: what the H200 profile measured (2.15 GB)
+    assert mem.kv_cache == 4 * 2 * 64 * 8 * 2048 * 128 * 2
+    _, _, grown = _infer(kv_layout="dynamic")  # torch.cat copies one layer's K and V while the cache grows
+    assert grown.kv_cache == mem.kv_cache * 5 / 4
+
+
+def test_logits_of_the_sampled_positions_at_their_dtype():
+    _, _, fp32 = _infer()
+    _, _, bf16 = _infer(logit_bytes=2.0)
+    _, _, every = _infer(logit_positions=64 * 64, logit_bytes=2.0)
+    assert fp32.activations - bf16.activations == pytest.approx(64 * 32000 * 2, abs=512)
+    assert every.activations - bf16.activations == pytest.approx(63 * 64 * 32000 * 2, abs=512)
+
+
+def test_unknown_kv_layout_is_an_input_error():
+    from dcplan.errors import InputError
+
+    with pytest.raises(InputError, match="kv_layout"):
+        _infer(kv_layout="paged-ish")
+
+
+def test_layer_transients_follow_the_larger_stage():
+    from dcplan.model.memory import layer_transient_bytes
+
+    m, _, _ = _infer()
+    # attention stage 3d + 3 d_q + 2 d_kv = 8 d; MLP stage 3d + 2 f = 11 d: the MLP's sets the peak
+    assert layer_transient_bytes(m, 1000) == 1000 * 2 * 11 * 1024
