@@ -10,19 +10,13 @@ calibration: :func:`calibration_for` picks it by default, and the shipped defaul
 from __future__ import annotations
 
 import functools
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
 from dcplan.io.catalog import default_calibration
+from dcplan.io.resources import shipped_profiles_dir
 from dcplan.specs import Calibration
-
-
-def shipped_profiles_dir() -> Path:
-    """The profiles/ directory shipped with dcplan: $DCPLAN_SHIPPED_PROFILES, else the one beside the package."""
-    env = os.environ.get("DCPLAN_SHIPPED_PROFILES")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "profiles"
 
 
 @dataclass(frozen=True, kw_only=True)

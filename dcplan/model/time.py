@@ -1,6 +1,6 @@
 """Time of a training step and of inference phases on a given layout.
 
-Training step (per performance-methods.md §3.2-3.4):
+Training step (Narayanan et al. 2021 §5.1; NCCL-tests PERFORMANCE.md for the collectives):
   t_microbatch = FLOPs_dev / (peak · eta_gemm(x) · eta_train(x)) + t0 + TP/CP/EP/PP comm
                  [+ layers · t0_per_layer + act_passes · activation bytes / BW: calibrated
                   profiles only, both 0 in the shipped defaults; the overheads t0 + layers ·
