@@ -85,8 +85,8 @@ def test_decode_from_cuda_graphs_is_faster_than_eager(quick):
     graphs = {key(m): m for m in quick.of_kind("decode") if m.config.get("impl") == "cuda-graphs"}
     pairs = [(eager[k], graphs[k]) for k in eager if k in graphs]
     assert pairs, "the quick GPU sweep measures decode eager and from CUDA graphs"
-    for e, g in pairs:  # never slower (bandwidth-bound steps take the same device time)
-        assert g.time <= 1.03 * e.time, (e.config, e.time, g.time)
+    for e, g in pairs:  # never slower beyond noise (bandwidth-bound steps take the same device time)
+        assert g.time <= 1.05 * e.time, (e.config, e.time, g.time)
     e, g = min(pairs, key=lambda p: p[0].time)  # the most launch-bound step
     assert e.time / g.time >= 2.0, (e.config, e.time, g.time)
 
