@@ -31,7 +31,7 @@ import torch.nn.functional as TF
 
 from dcplan.profile import flops as PF
 from dcplan.profile.transformer import TransformerConfig, build, lm_loss
-from dcplan.specs import ModelSpec
+from dcplan.specs import DECODE_IMPLS, ModelSpec
 
 DTYPES = {"fp32": torch.float32, "tf32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -256,8 +256,6 @@ def _inference_model(cfg: TransformerConfig, ctx: Ctx) -> torch.nn.Module:
     return build(cfg, device=ctx.device, dtype=ctx.dtype).eval()
 
 
-#: Implementations a decode point can run in.
-DECODE_IMPLS = ("eager", "cuda-graphs")
 #: Eager runs before a CUDA graph is captured (lazy initialisation, cuBLAS workspaces, autotuning),
 #: on a side stream as torch.cuda.graphs asks.
 GRAPH_WARMUP = 3
