@@ -72,12 +72,24 @@ def test_korthikanti_tp_sequence_parallel():
     assert got == pytest.approx(S * B * h * (34 / t + 5 * a * S / (h * t)))
 
 
-def test_korthikanti_selective_and_full():
+def test_selective_and_full_recompute():
+    # Korthikanti et al. 2022 Table 2 with selective recompute drops the 5as/h terms: 10 + 24/t
+    # without SP, 34/t with it. dcplan's selective also recomputes the two norms and the GeLU
+    # (Megatron-Core --recompute-modules layernorm mlp): it stores neither the norm outputs (the
+    # QKV and MLP inputs, 2 + 2 of the replicated 10) nor the GeLU output (8 of the 24).
     m, t = _std(), 8
     h = m.d_model
-    assert activation_bytes_per_layer(m, S, B, tp=t, recompute="selective", flash_attention=False) == pytest.approx(S * B * h * (10 + 24 / t))
-    assert activation_bytes_per_layer(m, S, B, tp=t, sequence_parallel=True, recompute="selective") == pytest.approx(S * B * h * 34 / t)
+    assert activation_bytes_per_layer(m, S, B, tp=t, recompute="selective", flash_attention=False) == pytest.approx(S * B * h * (6 + 16 / t))
+    assert activation_bytes_per_layer(m, S, B, tp=t, sequence_parallel=True, recompute="selective") == pytest.approx(S * B * h * 22 / t)
     assert activation_bytes_per_layer(m, S, B, recompute="full") == pytest.approx(2 * S * B * h)
+
+
+def test_no_dropout_masks_for_rope_models():
+    # RoPE models train with dropout 0 (Llama 2, arXiv:2307.09288): the two 1-byte masks go
+    from dataclasses import replace
+
+    m = replace(_std(), position="rope")
+    assert activation_bytes_per_layer(m, S, B) == pytest.approx(S * B * m.d_model * 32)
 
 
 def test_megatron_generalised_ffn_width():
