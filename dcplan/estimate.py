@@ -245,20 +245,21 @@ def _training_layout(setup: TrainSetup, layout: Mapping[str, Any] | None, n: int
 
 
 def _phases(setup: TrainSetup, lay: ParallelLayout, tokens: float, main_batch: int, main_step_s: float,
-            ramp: Sequence[tuple[float, int]]) -> tuple[BatchPhase, ...]:
+            ramp: Sequence[tuple[float, int | GlobalBatch]]) -> tuple[BatchPhase, ...]:
     """The run split by global batch: ramp phases first, the main batch for the rest."""
     phases = []
     left = tokens
-    for phase_tokens, batch in ramp:
+    for phase_tokens, given in ramp:
         _check_positive("global_batch_schedule.tokens", phase_tokens)
-        _check_positive("global_batch_schedule.batch", batch, whole=True)
+        batch = given.in_sequences(setup.seq_len) if isinstance(given, GlobalBatch) else given
+        _check_positive("global_batch_schedule.global_batch", batch, whole=True)
         take = min(left, float(phase_tokens))
         if take <= 0:
             break
         unit = lay.dp * lay.micro_batch
         b = unit * max(1, round(batch / unit))
         if b > main_batch * 64:
-            raise InputError("global_batch_schedule.batch", f"{batch} sequences is far above the main batch {main_batch}")
+            raise InputError("global_batch_schedule.global_batch", f"{batch} sequences is far above the main batch {main_batch}")
         _, step, gb = evaluate(replace(setup, global_batch=b, batch_exact=False), lay)
         phases.append(BatchPhase(tokens=take, global_batch=gb, step_time_s=step.total_s,
                                  tokens_per_s=gb * setup.seq_len / step.total_s))
@@ -279,7 +280,7 @@ def estimate_training(
     precision: str = "bf16",
     layout: Mapping[str, Any] | None = None,
     global_batch: int | GlobalBatch | None = None,
-    batch_ramp: Sequence[tuple[float, int]] = (),
+    batch_ramp: Sequence[tuple[float, int | GlobalBatch]] = (),
     overlap: OverlapSpec | None = None,
     routing: MoERouting | None = None,
     calibration: Calibration,
@@ -290,7 +291,8 @@ def estimate_training(
     ``layout`` may give any of tp, pp, dp, ep, cp, zero, recompute, micro_batch, vpp, schedule;
     the rest are searched (fastest layout that fits memory). ``global_batch`` is sequences (an
     int) or a :class:`GlobalBatch` in sequences or tokens; None applies the default rule.
-    ``batch_ramp`` lists (tokens, sequences) phases run before the main batch.
+    ``batch_ramp`` lists (tokens, batch) phases run before the main batch; the layout found for
+    the main batch runs them with fewer micro-batches (as a real ramp-up does).
     """
     site = site or SiteParams()
     _check_positive("tokens", tokens)
