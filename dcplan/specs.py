@@ -539,6 +539,8 @@ def parse_global_batch(text: str | int | float) -> GlobalBatch:
         if value != int(value) or value < 1:
             raise InputError("global_batch", f"sequences must be a whole number >= 1, got {text!r}")
         return GlobalBatch(sequences=int(value))
+    if value <= 0:
+        raise InputError("global_batch", f"tokens must be > 0, got {text!r}")
     return GlobalBatch(tokens=value)
 
 

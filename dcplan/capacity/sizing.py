@@ -29,9 +29,8 @@ from typing import Callable
 from dcplan.capacity.inputs import JobInputs, OptionInputs, ServiceInputs
 from dcplan.errors import InfeasibleError, InputError
 from dcplan.estimate import InferenceEstimate, TrainingEstimate, estimate_inference, estimate_training
-from dcplan.specs import parse_global_batch
 from dcplan.model import flops as F
-from dcplan.specs import SiteParams
+from dcplan.specs import SiteParams, parse_global_batch
 from dcplan.units import SECONDS_PER_DAY
 
 #: MFU assumed for the first guess of the deadline search only (Epoch AI training-cost-trends

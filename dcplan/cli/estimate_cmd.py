@@ -119,7 +119,6 @@ def _site(args: argparse.Namespace):
 
 def run_train(args: argparse.Namespace) -> int:
     from dcplan.estimate import estimate_training
-
     from dcplan.specs import MoERouting, OverlapSpec, parse_global_batch
 
     model = resolve_model(args)

@@ -273,11 +273,13 @@ def train_memory(
     layer_mbs = activation_layer_microbatches(m.n_layers + m.n_encoder_layers, layout.pp, layout.vpp,
                                               n_microbatches, layout.schedule)
     activations = per_layer * layer_mbs
-    # embedding output of every in-flight micro-batch on the first stage (Megatron-LM
-    # theoretical_memory_usage.py: s·b·h·p, plus the 8·s·b·p token and position ids)
+    # inputs of every in-flight micro-batch on the first stage (Megatron-LM
+    # theoretical_memory_usage.py: 8·s·b·p bytes of token ids and the s·b·h·p embedding
+    # dropout mask, with the interleaving penalty, divided by tp with the rest)
     in_flight = layout.pp if layout.vpp > 1 else min(layout.pp, n_microbatches)
-    activations += (2.0 * s_local * layout.micro_batch * m.d_model / (layout.tp if layout.sequence_parallel else 1)
-                    + 8.0 * s_local * layout.micro_batch) * in_flight
+    masks = m.d_model if uses_dropout(m) else 0.0
+    penalty = 1 + (layout.pp - 1) / (layout.pp * layout.vpp) if layout.vpp > 1 else 1.0
+    activations += (8.0 + masks) * s_local * layout.micro_batch * in_flight * penalty / layout.tp
     if layout.recompute == "full":
         # the layer being recomputed holds its full activations during its backward
         activations += activation_bytes_per_layer(
