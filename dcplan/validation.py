@@ -34,6 +34,10 @@ def validation_results(*, leave_one_out: bool = False) -> dict[str, Any]:
         benches.append(predict_bench(brow, get_model(brow.model), hw, default_calibration(hw.name)))
     calibrating = {r.id for r in fit_rows(rows)}
     held = [p for p in runs if p.row.role == "heldout"]
+    held_searched = []
+    for p in held:
+        hw = get_hardware(p.row.hardware)
+        held_searched.append(predict_run(p.row, get_model(p.row.model), hw, default_calibration(hw.name), search=True))
     out: dict[str, Any] = {
         "training": runs,
         "inference": benches,
@@ -41,9 +45,11 @@ def validation_results(*, leave_one_out: bool = False) -> dict[str, Any]:
             "training_flops_per_s": summary([p.throughput_ratio for p in runs if p.row.id in calibrating]),
             "training_accelerator_hours": summary([p.hours_ratio for p in runs]),
             "training_heldout": summary([p.ratio for p in held]),
+            "training_heldout_searched": summary([p.ratio for p in held_searched]),
             "inference_tokens_per_s": summary([p.ratio for p in benches]),
         },
         "leave_one_out": {"known_layout": [], "searched": []},
+        "heldout_searched": held_searched,
     }
     if leave_one_out:
         known, searched = loo(rows, get_model, get_hardware, default_calibration)
@@ -89,6 +95,7 @@ def to_json(res: dict[str, Any]) -> dict[str, Any]:
             "known_layout": [_run_json(p) for p in loo["known_layout"]],
             "searched": [_run_json(p) for p in loo["searched"]],
         },
+        "training_heldout_searched": [_run_json(p) for p in res.get("heldout_searched", [])],
         "inference": [
             {
                 "id": p.row.id,

@@ -70,5 +70,6 @@ def run(args: argparse.Namespace) -> int:
     ]
     table("Summary (absolute percentage errors of predicted vs published)", ["metric", "n", "median %", "p90 %", "max %", "bias %"], srows,
           caption="training_flops_per_s: calibration rows in sample; training_leave_one_out: held out, layout searched; "
-                  "training_known_layout: held out, published layout; training_heldout: rows never fitted")
+                  "training_known_layout: held out, published layout; training_heldout(_searched): rows never fitted, "
+                  "published (searched) layout")
     return 0

@@ -17,6 +17,9 @@ compute and memory-bound work add up, Isaev et al. SC'23):
                Megatron-LM defaults) and taxes that compute by the SM share it runs on
                (Calculon ``processor_usage``; DeepSeek-V3's 20 of 132 SMs for expert all-to-all)
 
+Per micro-batch, the busiest link must also carry everything overlapped on it (collectives
+sharing a link share its bandwidth): t_mb >= sum of the communication on that link.
+
 Per step: m·t_mb + bubble(p, v, schedule)·t_mb (:mod:`dcplan.model.pipeline`) + exposed DP
 gradient reduce / parameter gather (expert parameters over their own expert-data-parallel group
 edp, Megatron-Core's tp x cp x dp = etp x ep x edp) + the optimizer update at HBM bandwidth.
@@ -27,7 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dcplan.model import flops as F
-from dcplan.model.comm import Link, collective_time, expert_all_to_all_time, group_link
+from dcplan.model.comm import Link, collective_time, expert_all_to_all_time, group_link, node_size
 from dcplan.model.efficiency import train_eta
 from dcplan.model.memory import activation_traffic_bytes, params_on_device, selective_recompute_bytes, state_bytes_per_param
 from dcplan.model.params import ParamCounts
@@ -60,6 +63,9 @@ class StepTime:
     """GEMM time of all micro-batches on the busiest stage (no bubble)."""
     nonmatmul_s: float
     """Memory-bound work (norms, activations, casts, permutes) and per-layer overheads."""
+    link_busy_s: float
+    """Waiting for the busiest link: overlapped collectives sharing one link that need more
+    time than the micro-batch's compute and exposed communication."""
     overlap_tax_s: float
     """Compute slowed by the SMs overlapped communication runs on."""
     tp_comm_s: float
@@ -84,6 +90,7 @@ class StepTime:
         return {
             "compute_s": self.compute_s,
             "nonmatmul_s": self.nonmatmul_s,
+            "link_busy_s": self.link_busy_s,
             "overlap_tax_s": self.overlap_tax_s,
             "tp_comm_s": self.tp_comm_s,
             "cp_comm_s": self.cp_comm_s,
@@ -312,6 +319,26 @@ def _optimizer_time(counts: ParamCounts, m: ModelSpec, hw: HardwareSpec, cal: Ca
     return t
 
 
+def _link_busy_s(hw: HardwareSpec, lay: ParallelLayout, links: dict[str, Link], *, tp: _Comm, cp: _Comm, ep: _Comm,
+                 pp: _Comm, dp_hidden_mb: float) -> float:
+    """Seconds the busiest link carries per micro-batch [s].
+
+    Overlapped collectives on the same link share its bandwidth: a micro-batch can take no less
+    time than its busiest link needs, however well each collective alone hides under compute.
+    """
+    load: dict[str, float] = {}
+    for name, c in (("tp", tp), ("cp", cp), ("pp", pp)):
+        if name in links:
+            load[links[name].name] = load.get(links[name].name, 0.0) + c.total
+    if "dp" in links:
+        load[links["dp"].name] = load.get(links["dp"].name, 0.0) + dp_hidden_mb
+    if ep.total:
+        span = lay.ep * lay.etp * lay.cp if lay.etp == lay.tp else lay.ep
+        key = "scale-out" if span > node_size(hw) else "scale-up"
+        load[key] = load.get(key, 0.0) + ep.total
+    return max(load.values(), default=0.0)
+
+
 def microbatch_compute_s(m: ModelSpec, hw: HardwareSpec, cal: Calibration, lay: ParallelLayout, *, seq_len: int,
                          precision: str, routing: MoERouting | None = None) -> float:
     """Compute time of one micro-batch on the busiest stage, no communication [s]: the floor
@@ -369,9 +396,11 @@ def train_step_time(
     stage_mb = mb.compute + tax_mb + sum(c.exposed for c in per_mb)
     bubble = bubble_microbatches(lay.pp, lay.vpp, lay.schedule) * stage_mb
     dp = _dp_comm(counts, m, lay, links, mb, cal, overlap, precision, n_mb)
+    busy = _link_busy_s(hw, lay, links, tp=tp, cp=cp, ep=ep, pp=pp, dp_hidden_mb=(dp.total - dp.exposed) / n_mb)
     return StepTime(
         compute_s=n_mb * mb.gemm,
         nonmatmul_s=n_mb * mb.nonmatmul,
+        link_busy_s=n_mb * max(0.0, busy - stage_mb),
         overlap_tax_s=n_mb * tax_mb + dp.tax,
         tp_comm_s=n_mb * tp.exposed,
         cp_comm_s=n_mb * cp.exposed,

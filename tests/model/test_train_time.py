@@ -212,3 +212,28 @@ def test_ep_overlap_schedule_reserves_sms_as_a_tax():
     mb = (t.compute_s + t.nonmatmul_s) / t.n_microbatches
     assert t.overlap_tax_s == pytest.approx(t.n_microbatches * 0.2 / 0.8 * mb)
     assert t.ep_comm_s == 0
+
+
+def test_overlapped_collectives_share_one_link():
+    # TP and FSDP traffic on the same NVLink, each hidden under compute alone, cannot both be:
+    # a micro-batch takes at least what its busiest link carries
+    m = dense()
+    slow = replace(hw(), intra_node_bytes_per_s=2e9)
+    lay = ParallelLayout(tp=2, dp=2, zero=3, recompute="none")
+    on = OverlapSpec(pp_comm=False)
+
+    def run(overlap):
+        return train_step_time(m, count_params(m), slow, cal(), lay, seq_len=S, global_batch=2, precision="bf16",
+                               overlap=overlap)
+
+    from dcplan.model.memory import params_on_device
+
+    hidden, exposed = run(on), run(NO_OVERLAP)
+    n = hidden.n_microbatches
+    tp_total = exposed.tp_comm_s / n
+    dense_params, _ = params_on_device(count_params(m), m, lay)
+    fsdp_total = 3 * (2 - 1) / 2 * dense_params * 2.0 / 2e9  # all-gather twice, reduce-scatter once, 2 ranks
+    fsdp_hidden = fsdp_total - hidden.dp_comm_exposed_s / n
+    stage = (hidden.compute_s + hidden.nonmatmul_s + hidden.tp_comm_s) / n  # no tax: sm fractions are 0
+    assert hidden.link_busy_s == pytest.approx(n * max(0.0, tp_total + fsdp_hidden - stage))
+    assert hidden.link_busy_s > 0
