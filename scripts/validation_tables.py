@@ -1,9 +1,10 @@
-"""Print the README's training-accuracy tables (Markdown) from what `dcplan validate` computes.
+"""The README's training-accuracy tables (Markdown), from what `dcplan validate` computes.
 
-    python scripts/validation_tables.py > /tmp/tables.md
+    python scripts/validation_tables.py                 # print them
+    python scripts/validation_tables.py --update-readme # rewrite the marked blocks of README.md
 
-The README's "Accuracy against published runs" tables are this script's output; a slow test
-(tests/test_readme_accuracy.py) checks that the README still says what the code computes.
+A slow test (tests/test_readme_accuracy.py) checks that the README still says what the code
+computes.
 """
 
 from __future__ import annotations
@@ -51,13 +52,43 @@ def rows_table(res: dict) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
+MARKERS = {"summary": ("<!-- validation-summary:start -->", "<!-- validation-summary:end -->"),
+           "rows": ("<!-- validation-rows:start -->", "<!-- validation-rows:end -->")}
+
+
+def blocks() -> dict[str, str]:
     from dcplan.validation import validation_results
 
     res = validation_results(leave_one_out=True)
-    print(summary_table(res["summary"]))
+    return {"summary": summary_table(res["summary"]), "rows": rows_table(res)}
+
+
+def replace_blocks(text: str, new: dict[str, str]) -> str:
+    for key, (start, end) in MARKERS.items():
+        a, b = text.index(start) + len(start), text.index(end)
+        text = text[:a] + "\n" + new[key] + "\n" + text[b:]
+    return text
+
+
+def readme_blocks(text: str) -> dict[str, str]:
+    out = {}
+    for key, (start, end) in MARKERS.items():
+        out[key] = text[text.index(start) + len(start):text.index(end)].strip()
+    return out
+
+
+def main() -> None:
+    import sys
+    from pathlib import Path
+
+    new = blocks()
+    if "--update-readme" in sys.argv[1:]:
+        readme = Path(__file__).resolve().parents[1] / "README.md"
+        readme.write_text(replace_blocks(readme.read_text(encoding="utf-8"), new), encoding="utf-8")
+        return
+    print(new["summary"])
     print()
-    print(rows_table(res))
+    print(new["rows"])
 
 
 if __name__ == "__main__":
