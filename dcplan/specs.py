@@ -55,6 +55,29 @@ def _fraction(obj: object, *names: str) -> None:
             raise InputError(name, f"must be a fraction in (0, 1], got {value!r}")
 
 
+def _brief(text: str, limit: int = 160) -> str:
+    """The first clause of a source text (outside brackets and quotes), at most ``limit`` characters."""
+    depth, quoted = 0, False
+    for i, ch in enumerate(text):
+        if ch == "'" and (i == 0 or not text[i - 1].isalnum()) or ch == "'" and quoted:
+            quoted = not quoted
+        elif ch in "([" and not quoted:
+            depth += 1
+        elif ch in ")]" and not quoted:
+            depth = max(0, depth - 1)
+        elif ch in ";." and depth == 0 and not quoted and text[i + 1 : i + 2] in (" ", ""):
+            text = text[:i]
+            break
+    head = text.strip()
+    return head if len(head) <= limit else head[: limit - 3].rsplit(" ", 1)[0] + "..."
+
+
+def _tflops(value: float) -> str:
+    """A peak in TFLOP/s as people write it: 15,000 / 2,307 / 148 / 1.25."""
+    t = value / 1e12
+    return f"{t:,.0f}" if t >= 100 else f"{t:.3g}"
+
+
 @dataclass(frozen=True, kw_only=True)
 class SourceNote:
     """Where a group of figures comes from."""
@@ -140,20 +163,38 @@ class HardwareSpec:
                 raise InputError(f"peak_flops_per_s.{prec}", f"must be > 0, got {value!r}")
 
     def peak(self, precision: str) -> float:
-        """Dense peak FLOP/s in ``precision``; an :class:`InputError` if none is published."""
+        """Dense peak FLOP/s in ``precision``; an :class:`InputError` if none is published.
+
+        The refusal says which precisions are published, their values, and where they come
+        from (the catalog entry's source for ``peak_flops_per_s``), so a user can see that the
+        figure is unknown rather than zero and where to look for it.
+        """
         if precision in self.peak_flops_per_s:
             return float(self.peak_flops_per_s[precision])
-        have = ", ".join(sorted(self.peak_flops_per_s)) or "none"
-        raise InputError(
-            "precision",
-            f"{self.name} has no published dense {precision} peak (published: {have})",
+        raise InputError("precision", self.missing_peak_message(precision))
+
+    def missing_peak_message(self, precision: str) -> str:
+        """Why ``precision`` cannot be estimated on this accelerator: what is published, and from where."""
+        order = {p: i for i, p in enumerate(("fp64", *PRECISIONS))}
+        known = ", ".join(
+            f"{p} {_tflops(v)} TFLOP/s" for p, v in sorted(self.peak_flops_per_s.items(), key=lambda kv: order.get(kv[0], 99))
+        )
+        note = self.source_of("peak_flops_per_s")
+        where = f"; source ({note.quality}): {_brief(note.source)}" if note else ""
+        return (
+            f"{self.name} has no published dense {precision} peak, so dcplan will not estimate in {precision}; "
+            f"published: {known or 'none'}{where}; see `dcplan hardware show {self.name}`"
         )
 
     def require(self, name: str) -> float:
         """The value of a catalog field, or an InputError saying it is unknown for this entry."""
         value = getattr(self, name)
         if value is None:
-            raise InputError(name, f"not known for {self.name} (no published figure in data/hardware/{self.name}.yaml)")
+            raise InputError(
+                name,
+                f"no published {name} for {self.name} in data/hardware/{self.name}.yaml, so it is not known "
+                f"(`dcplan hardware show {self.name}` lists what is published and from where)",
+            )
         return float(value)
 
     def source_of(self, name: str) -> SourceNote | None:
@@ -567,8 +608,8 @@ EP_OVERLAP_SM_FRAC = 20.0 / 132.0
 class EfficiencyCurve:
     """eta(x) = eta_max * x / (x + x_half): a saturating efficiency in the work size x.
 
-    The continuous form of Calculon's step table by operation size (Isaev et al. SC'23;
-    performance-methods.md §5.1). ``x`` is FLOPs for compute curves.
+    The continuous form of Calculon's step table by operation size (Isaev et al. SC'23,
+    calculon-ai/calculon). ``x`` is FLOPs for compute curves.
 
     With ``exponent`` a != 1 the curve is the Hill form eta = eta_max / (1 + (x_half/x)^a)
     (a = 1 is the curve above): measured CPU GEMMs approach their plateau more slowly than

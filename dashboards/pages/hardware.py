@@ -24,7 +24,7 @@ def catalog_rows() -> list[dict[str, Any]]:
             "name": h.name,
             "product": h.display_name,
             "year": h.launch_year,
-            "bf16_tflops": _r((peak.get("bf16") or peak.get("fp16") or 0) / 1e12),
+            "bf16_tflops": _r((peak.get("bf16") or peak.get("fp16") or 0) / 1e12) or None,
             "fp8_tflops": _r((peak.get("fp8") or 0) / 1e12) or None,
             "memory_gb": _r((h.hbm_bytes or 0) / 1e9) or None,
             "bandwidth_tbs": _r((h.hbm_bytes_per_s or 0) / 1e12) or None,

@@ -1,6 +1,6 @@
 """Fit the performance model's efficiency parameters to measured times and bytes.
 
-Method (performance-methods.md §5.2): ``scipy.optimize.least_squares`` on relative residuals
+Method: ``scipy.optimize.least_squares`` (SciPy reference) on relative residuals
 (predicted/measured − 1), robust ``soft_l1`` loss with ``f_scale`` 0.05 (residuals beyond ~5 %
 count linearly, so one disturbed point does not drag the fit), bounded parameters, scale
 parameters (x_half, bandwidths) fitted in log space, several starting points and the lowest

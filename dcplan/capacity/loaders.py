@@ -46,9 +46,25 @@ def read_cost_defaults(path: str | None = None) -> CostDefaults:
     return cost_defaults_from_doc(read_yaml(path or defaults_path()))
 
 
+def workload_path(name: str | Path) -> Path:
+    """A workload file: ``name`` itself when it exists, else the shipped sample of that name
+    (``portfolio``, ``chat-70b``, ``train-70b``: data/workloads/<name>.yaml), so an installed
+    dcplan plans its samples from any folder."""
+    p = Path(name)
+    if p.exists() or len(p.parts) != 1:
+        return p
+    shipped = data_dir() / "workloads" / f"{p.stem if p.suffix in ('.yaml', '.yml') else p.name}.yaml"
+    return shipped if shipped.is_file() else p
+
+
+def shipped_workloads() -> list[str]:
+    """Names of the sample workloads that ship with dcplan."""
+    return sorted(p.stem for p in (data_dir() / "workloads").glob("*.yaml"))
+
+
 def load_workload(path: str | Path) -> tuple[WorkloadSpec, Origin]:
-    """Read and validate a workload YAML file."""
-    return parse_workload(read_yaml(path))
+    """Read and validate a workload YAML file (or a shipped sample by name)."""
+    return parse_workload(read_yaml(workload_path(path)))
 
 
 def parse_workload_text(text: str, file: str = "<workload>") -> tuple[WorkloadSpec, Origin]:

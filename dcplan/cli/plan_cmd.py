@@ -17,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Accelerators, nodes, racks, MW, capex, opex, TCO, $/accelerator-hour, $/million tokens, "
                     "a quarterly timeline, a ranking and rent-versus-own for each hardware option (docs/plan.md).",
     )
-    p.add_argument("workload", nargs="?", help="workload YAML file (print an example with --template)")
+    p.add_argument("workload", nargs="?", help="workload YAML file, or a shipped sample by name: portfolio, chat-70b, train-70b (print an example with --template)")
     p.add_argument("--hardware", help="comma-separated catalog names that replace the workload's options, e.g. h100-sxm,h200,mi300x")
     p.add_argument("--profile", help="a calibration (dcplan calibrate) applied to the option it calibrates")
     p.add_argument("--json", action="store_true", help="print the whole plan as JSON")

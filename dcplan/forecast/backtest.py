@@ -4,8 +4,8 @@ For a vintage V the history of accelerator spend stops at V and the fleet follow
 three-year growth of the fleet known at V (trend mode; the token chain has no data before
 ChatGPT), within the same chip, grid and power equations. The run is compared with each
 later actual in data/market/observations.csv: log error of the median and whether the P10-P90
-band (80 %) covered it (market-methods.md §2 "Backtest protocol", target: 80 % bands cover
-70-90 % of held-out points). Only like-for-like actuals count in the scores; the others are
+band (80 %) covered it (interval coverage, Gneiting & Raftery 2007, JASA 102:359; target: 80 % bands
+cover 70-90 % of held-out points). Only like-for-like actuals count in the scores; the others are
 shown beside them.
 
 Hindsight that remains (stated in docs/forecast.md): the physical and cost drivers (power per

@@ -23,8 +23,7 @@ def bass_fraction(t_years: np.ndarray, p: np.ndarray, q: np.ndarray) -> np.ndarr
     """Cumulative adopters / market size of the Bass (1969) diffusion model.
 
     F(t) = (1 - e^{-(p+q)t}) / (1 + (q/p) e^{-(p+q)t}), t >= 0 years since launch; 0 before
-    (Bass, "A New Product Growth for Model Consumer Durables", Management Science 15(5), 1969;
-    market-methods.md §2 eq. 1).
+    (Bass, "A New Product Growth for Model Consumer Durables", Management Science 15(5), 1969).
     """
     t = np.maximum(t_years, 0.0)
     e = np.exp(-(p + q) * t)
@@ -36,7 +35,8 @@ def tapered_index(growth: np.ndarray, halflife_years: np.ndarray, n_years: int) 
 
     Year k (k = 1..n_years after the start year) grows by 1 + (g_k - 1) * 0.5^((k-1)/h); column 0
     is the start year (1.0). A per-year ``growth`` [n, n_years] gives each year its own g_k. The
-    taper is the "optional taper after 2030" of market-methods.md §2 eq. 4, as a half-life.
+    taper lets growth slow as power and chip constraints bind after 2030 (Epoch AI, 'Can AI scaling
+    continue through 2030?', Aug 2024), as a half-life.
     """
     g = np.broadcast_to(col(growth), (np.shape(growth)[0], n_years))
     k = np.arange(n_years)[None, :]
@@ -51,12 +51,12 @@ def plain_index(growth: np.ndarray, n_years: int) -> np.ndarray:
 
 
 def users(years: np.ndarray, market_size: np.ndarray, p: np.ndarray, q: np.ndarray, start_year: np.ndarray) -> np.ndarray:
-    """Mid-year users of one segment, U(t) = m F(t + 0.5 - start) [users] (market-methods.md §2 eq. 1)."""
+    """Mid-year users of one segment, U(t) = m F(t + 0.5 - start) [users] (Bass 1969)."""
     return col(market_size) * bass_fraction(years[None, :] + 0.5 - col(start_year), col(p), col(q))
 
 
 def tokens_per_year(users_by_segment: list[np.ndarray], tokens_per_user_per_day: list[np.ndarray], token_index: np.ndarray) -> np.ndarray:
-    """Tok(t) = sum_s U_s(t) k_s(t) x 365.25, k_s(t) = k_s0 x token index [tokens/yr] (market-methods.md §2 eq. 2)."""
+    """Tok(t) = sum_s U_s(t) k_s(t) x 365.25, k_s(t) = k_s0 x token index [tokens/yr]."""
     total = np.zeros_like(users_by_segment[0])
     for u, k0 in zip(users_by_segment, tokens_per_user_per_day, strict=False):
         total = total + u * col(k0)
@@ -69,13 +69,13 @@ def flop_per_token(active_params: np.ndarray, attention_ratio: np.ndarray, effic
     2N per token is the forward pass of a dense decoder (Kaplan et al. 2020, "Scaling Laws for
     Neural Language Models", Table 1: C_forward = 2N + 2 n_layer n_ctx d_attn); the second term
     is carried as a ratio to 2N at typical context. Efficiency gains (distillation, quantisation,
-    speculative decoding, caching) divide it (market-methods.md §2 eq. 3).
+    speculative decoding, caching) divide it (Ho et al. 2024, arXiv:2403.05812).
     """
     return 2.0 * active_params * (1.0 + col(attention_ratio)) / efficiency_index
 
 
 def training_flop_per_year(frontier_run_flop: np.ndarray, frontier_index: np.ndarray, runs_per_year: np.ndarray, experiment_multiplier: np.ndarray) -> np.ndarray:
-    """C_train = C_frontier(t) x n_frontier x (1 + experiments) [FLOP/yr] (market-methods.md §2 eq. 4).
+    """C_train = C_frontier(t) x n_frontier x (1 + experiments) [FLOP/yr] (Epoch AI training-compute trends).
 
     ``experiment_multiplier`` is all training compute (final runs, experiments, smaller runs,
     synthetic data) over frontier final runs, the allocation view of AI 2027's compute supplement.
@@ -84,7 +84,7 @@ def training_flop_per_year(frontier_run_flop: np.ndarray, frontier_index: np.nda
 
 
 def h100e_needed(inference_flop: np.ndarray, training_flop: np.ndarray, u_inf: np.ndarray, u_train: np.ndarray, peak_flops_per_s: float) -> np.ndarray:
-    """H_req = [C_inf/u_inf + C_train/u_train] / (F_H100 x Y) [H100-equivalents] (market-methods.md §2 eq. 5).
+    """H_req = [C_inf/u_inf + C_train/u_train] / (F_H100 x Y) [H100-equivalents].
 
     F_H100 is the H100 SXM dense BF16 peak from the catalog (989.4 TFLOP/s); Y the seconds in
     a year (365.25 d).

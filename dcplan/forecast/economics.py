@@ -1,10 +1,11 @@
 """Money: capex of shipments and capacity, opex, annualised TCO and the price of a million tokens.
 
-Capex = Ship x ASP x (1 + servers/network) + dK x c_fac (market-methods.md §2 eq. 11).
+Capex = Ship x ASP x (1 + servers/network) + dK x c_fac (Epoch AI training-cost-trends: network 19 %
+of cluster cost; Cushman & Wakefield 2025 facility cost per MW).
 TCO per accelerator-hour annualises capex with the capital recovery factor
-CRF = r(1+r)^n / ((1+r)^n - 1) and adds electricity and maintenance (eq. 12; Barroso, Hölzle &
+CRF = r(1+r)^n / ((1+r)^n - 1) and adds electricity and maintenance (Barroso, Hölzle &
 Ranganathan, "The Datacenter as a Computer", TCO chapter). $/M tokens = TCO_h / tokens per
-accelerator-hour x 1e6, tokens per hour = 3,600 F u / FLOP per token (eq. 12).
+accelerator-hour x 1e6, tokens per hour = 3,600 F u / FLOP per token.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """Power and energy of the fleet, the non-AI baseline, and emissions.
 
-P_IT = sum_g Stock_g w_g lambda (market-methods.md §2 eq. 7): w_g the peak server power per
+P_IT = sum_g Stock_g w_g lambda: w_g the peak server power per
 accelerator (catalog node power / accelerators per node; Epoch AI's IT-power-by-chip table)
 times an IT overhead factor for network and storage (Epoch AI ai-compute-users, median 1.14),
 lambda the average/peak load (Epoch AI energy.py 0.75; Barroso et al. 75 %).
-E = P_IT x PUE x 8,766 h (eq. 8). CO2e = E x grid intensity (eq. 13).
+E = P_IT x PUE x 8,766 h. CO2e = E x grid intensity (Patterson et al. 2021, arXiv:2104.10350).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def year_average(end_of_year: np.ndarray) -> np.ndarray:
 
 
 def pue_path(years: np.ndarray, start_year: int, pue0: np.ndarray, floor: np.ndarray, halflife_years: np.ndarray) -> np.ndarray:
-    """PUE(t) = floor + (PUE0 - floor) 0.5^((t - t0)/h): new AI builds trend to a floor (market-methods.md §2 eq. 8)."""
+    """PUE(t) = floor + (PUE0 - floor) 0.5^((t - t0)/h): new AI builds trend to a floor (Uptime Institute survey; NREL ESIF 1.036)."""
     f = np.minimum(col(floor), col(pue0))
     return f + (col(pue0) - f) * 0.5 ** ((years[None, :] - start_year) / col(halflife_years))
 

@@ -131,7 +131,7 @@ def transform(p: Parameter, u: np.ndarray) -> np.ndarray:
 
 
 def region_shares(scenario: Scenario, u: np.ndarray) -> np.ndarray:
-    """[n, regions] Dirichlet(alpha * s0) shares from uniforms via gamma quantiles (market-methods.md §2 item 10)."""
+    """[n, regions] Dirichlet(alpha * s0) shares from uniforms via gamma quantiles (Epoch AI ai-chip-counts dirichlet_shares.md)."""
     from scipy.special import gammaincinv
 
     s0 = np.array([scenario.parameters[f"region_share_{r}"].dist.median() for r in REGIONS])

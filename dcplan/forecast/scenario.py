@@ -4,8 +4,8 @@ A scenario is a set of parameters, each a :class:`Distribution` with a source an
 the structure around them (years, hardware generations, rank correlations). Parsing YAML into
 these lives in :mod:`dcplan.io.scenario`; nothing here reads files.
 
-Distributions follow the conventions of squigglepy/Guesstimate (market-methods.md §1.11 and §2
-"Distributions"): lognormal and beta given by an interval of quantiles (P5-P95, the squiggle
+Distributions follow the conventions of squigglepy/Guesstimate (squiggle-language.com docs;
+docs.getguesstimate.com): lognormal and beta given by an interval of quantiles (P5-P95, the squiggle
 "90 % CI", or P10-P90), triangular by low/mode/high, uniform by low/high, fixed by value.
 """
 

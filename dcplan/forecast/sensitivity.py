@@ -2,7 +2,7 @@
 
 Tornado: each uncertain driver at its P10 and P90 with all others at their medians, ranked by
 the swing of the chosen metric in the chosen year (Analytica's tornado at 10/90 fractiles,
-market-methods.md §1.11, §2 "Sensitivity"). Sobol: first-order S_i by Saltelli et al. (2010,
+docs.analytica.com). Sobol: first-order S_i by Saltelli et al. (2010,
 Comput. Phys. Commun. 181:259, eq. (b) of Table 2) and total-order ST_i by Jansen (1999,
 Comput. Phys. Commun. 117:35), from N (D + 2) runs of the chain on matrices A, B and A_B^(i).
 A per-year driver moves as one factor (all years at the same quantile).

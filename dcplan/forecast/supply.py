@@ -1,13 +1,13 @@
 """The vintage fleet: shipments limited by chip supply and grid capacity, retirement, backlog.
 
 Stock_g(t) = sum_tau Ship(tau) S(t - tau) with S a Weibull survival of median life L
-(market-methods.md §2 eq. 6; Epoch AI builds fleets "in vintage layers"). Each forecast year
+(Epoch AI ai-compute-users builds fleets "in vintage layers"). Each forecast year
 ships what closes the gap between the H100-equivalents required ``planning_lead_years`` ahead
 (capacity is ordered before the demand it serves) and those surviving, at most what chip
 supply allows and what the connected critical IT capacity can power; a gap that remains is the
-backlog, carried because the requirement is a stock target (the system-dynamics queue of
-market-methods.md §2 eq. 6). Capacity grows by at most the grid additions of the year the
-connection was started, ``construction_lag_years`` earlier (§2 eq. 9).
+backlog, carried because the requirement is a stock target (a system-dynamics queue, as in
+Schneider Electric's AI-demand model, Paccou & Wijnhoven 2024). Capacity grows by at most the
+grid additions of the year the connection was started, ``construction_lag_years`` earlier.
 """
 
 from __future__ import annotations

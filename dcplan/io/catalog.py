@@ -8,22 +8,15 @@ from __future__ import annotations
 
 import difflib
 import functools
-import os
-from pathlib import Path
 from typing import Mapping, TypeVar
 
 from dcplan.errors import InputError
+from dcplan.io.resources import data_dir  # noqa: F401 - re-exported: the one place data is found
 from dcplan.io.schema import build
 from dcplan.io.yamlio import read_yaml
 from dcplan.specs import Calibration, HardwareSpec, ModelSpec, SystemSpec
 
 T = TypeVar("T", HardwareSpec, ModelSpec, SystemSpec)
-
-
-def data_dir() -> Path:
-    """The data/ directory: $DCPLAN_DATA, else the one beside the package."""
-    env = os.environ.get("DCPLAN_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "data"
 
 
 def normalise(name: str) -> str:

@@ -89,7 +89,12 @@ def _chain(path: Path) -> list[Located]:
             child = docs[-1]
             raise child.error(("extends",), f"cycle in extends: {cycle}")
         seen.append(real)
-        doc = read_yaml(current)
+        try:
+            doc = read_yaml(current)
+        except InputError as exc:
+            if not docs:
+                raise
+            raise docs[-1].error(("extends",), f"cannot read {current}: {exc.message}") from None
         if not isinstance(doc.data, Mapping):
             raise doc.error((), "a scenario file must be a mapping of fields")
         for key in doc.data:

@@ -266,7 +266,7 @@ def largest_layer_gemm_flops(m: ModelSpec, tokens: float, tp: int = 1) -> float:
     """FLOPs of the largest GEMM one layer runs on one device: the FFN up-projection [FLOP].
 
     This is the work size ``x`` the efficiency curves are functions of (Vidur profiles sharded
-    shapes on one GPU; performance-methods.md §5.4 point 1).
+    shapes on one GPU: microsoft/vidur docs/profiling.md).
     """
     d_ff = m.moe.d_ff_expert if m.moe is not None else m.d_ff
     if m.moe is not None:

@@ -1,7 +1,7 @@
 """GPU energy, power, clocks and throttle reasons through NVML; recorded as absent elsewhere.
 
 ``pynvml`` (the ``nvidia-ml-py`` package) is imported lazily and optionally. Method
-(performance-methods.md §6, NVIDIA NVML API reference):
+(NVIDIA NVML API reference; CodeCarbon core/gpu_nvidia.py uses the same counter):
 
 - energy: ``nvmlDeviceGetTotalEnergyConsumption`` (mJ since the driver loaded, Volta and
   newer), read before and after every timed sample of a point; the differences are summed and

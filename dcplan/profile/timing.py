@@ -1,6 +1,6 @@
 """Timing: synchronised timed blocks, interleaved sweeps and robust statistics (no torch).
 
-Method (performance-methods.md §4.1, §4.2, §4.4):
+Method (PyTorch ``torch.utils.benchmark`` docs; triton ``do_bench``; MLPerf training rules):
 
 - every sample brackets ``inner`` back-to-back runs with a device synchronisation on both
   sides (``torch.cuda.synchronize`` + ``time.perf_counter``; a no-op sync on CPU), so
