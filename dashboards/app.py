@@ -59,7 +59,9 @@ def create_app(settings: Settings | None = None):
         assets_folder=str(Path(__file__).parent / "assets"),
         update_title=None,
     )
-    app.server.config["MAX_CONTENT_LENGTH"] = MAX_UPLOAD_BYTES * 2
+    from dashboards.security import install
+
+    install(app)  # authentication, security headers, request size limit (dashboards/security.py)
     nav = html.Nav(
         [dcc.Link(p.TITLE, href=p.PATH, className="nav-link", id=f"nav-{p.__name__.rsplit('.', 1)[-1]}") for p in pages],
         id=Shell.NAV,

@@ -25,7 +25,7 @@ def decode_upload(contents: str, filename: str | None, extensions: tuple[str, ..
         raise InputError("upload", f"{filename}: upload a {' or '.join(extensions)} file")
     payload = contents.partition(",")[2]
     if len(payload) > 4 * (MAX_UPLOAD_BYTES // 3 + 1):  # refuse before decoding
-        raise InputError("upload", f"{filename}: over the {limits.UPLOAD.describe()} limit")
+        raise InputError("upload", f"{filename}: over {limits.UPLOAD.describe()}")
     try:
         raw = base64.b64decode(payload, validate=False)
     except (binascii.Error, ValueError):
@@ -33,3 +33,58 @@ def decode_upload(contents: str, filename: str | None, extensions: tuple[str, ..
     if len(raw) > MAX_UPLOAD_BYTES:
         raise InputError("upload", f"{filename}: {len(raw):,} bytes; the limit is {MAX_UPLOAD_BYTES:,}")
     return decode_text(raw, filename or "upload", "upload")
+
+
+# --------------------------------------------------------------------------------------------
+# What a browser sends is not trusted: any callback input can be forged by a client
+# --------------------------------------------------------------------------------------------
+
+
+def shipped_scenario(name: object) -> str:
+    """``name`` if it is a shipped scenario (never a path on the server)."""
+    from dcplan.errors import InputError
+    from dcplan.io.scenario import list_scenarios
+
+    names = list_scenarios()
+    if not isinstance(name, str) or name not in names:
+        raise InputError("scenario", f"choose one of {', '.join(names)} or upload a scenario file")
+    return name
+
+
+def check_scenario_text(text: object, file: str = "uploaded.yaml") -> str:
+    """An uploaded scenario's text, refused when it is too long or extends anything but a shipped scenario."""
+    from dcplan.io.yamlio import parse_yaml
+
+    doc = parse_yaml(_text(text, "scenario"), file)
+    parent = doc.data.get("extends")
+    if parent not in (None, ""):
+        from dcplan.errors import InputError
+
+        try:
+            shipped_scenario(parent)
+        except InputError as exc:
+            raise doc.error(("extends",), f"an uploaded scenario may extend a shipped scenario only ({exc.message})") from None
+    return str(text)
+
+
+def check_workload_text(text: object, file: str = "workload.yaml") -> str:
+    """A workload typed or uploaded in the browser: bounded, and naming no file on the server."""
+    from dcplan.io.yamlio import parse_yaml
+
+    doc = parse_yaml(_text(text, "workload"), file)
+    options = doc.data.get("hardware")
+    for i, opt in enumerate(options if isinstance(options, list) else []):
+        if isinstance(opt, dict) and opt.get("profile") not in (None, ""):
+            raise doc.error(("hardware", i, "profile"), "the dashboard reads no files named in a workload: "
+                                                        "calibrate with the command line (dcplan plan --profile)")
+    return str(text)
+
+
+def _text(text: object, field: str) -> str:
+    from dcplan.errors import InputError
+
+    if not isinstance(text, str):
+        raise InputError(field, "expected text")
+    if len(text) > limits.TEXT_FIELD.maximum:
+        raise limits.TEXT_FIELD.refuse(field, f"{len(text):,} characters")
+    return text

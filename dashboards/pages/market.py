@@ -56,12 +56,13 @@ SLIDER_STEPS = 20
 @functools.lru_cache(maxsize=16)
 def scenario_from(source: str):
     """A Scenario from 'name:<shipped name>' or 'yaml:<digest>\\n<text>' (uploaded)."""
+    from dashboards.uploads import check_scenario_text, shipped_scenario
     from dcplan.io.scenario import load_scenario
 
-    kind, _, rest = source.partition(":")
+    kind, _, rest = str(source).partition(":")  # sent back by the browser: checked again here
     if kind == "name":
-        return load_scenario(rest)
-    text = rest.partition("\n")[2]
+        return load_scenario(shipped_scenario(rest))
+    text = check_scenario_text(rest.partition("\n")[2])
     with tempfile.TemporaryDirectory(prefix="dcplan-scenario-") as tmp:
         path = Path(tmp) / "uploaded.yaml"
         path.write_text(text, encoding="utf-8")

@@ -302,8 +302,10 @@ class WorkloadSpec:
         if not self.hardware:
             raise InputError("hardware", "list at least one hardware option (e.g. [h100-sxm, h200, mi300x])")
         _positive(self, "horizon_years")
-        if self.horizon_years is not None and self.horizon_years > 30:
-            raise InputError("horizon_years", f"must be at most 30, got {self.horizon_years}")
+        if self.horizon_years is not None:
+            from dcplan import limits
+
+            limits.check(limits.HORIZON, self.horizon_years, "horizon_years")
         if self.start_quarter is not None and not _QUARTER.match(self.start_quarter):
             raise InputError("start_quarter", f"must look like 2026Q1, got {self.start_quarter!r}")
 
@@ -358,4 +360,23 @@ def parse_workload(doc: Located) -> tuple[WorkloadSpec, Origin]:
             if item.name in seen:
                 raise origin.error((key, i, "name"), f"duplicate name {item.name!r} (also {key}[{seen[item.name]}])")
             seen[item.name] = i
+    _check_limits(spec, origin)
     return spec, origin
+
+
+def _check_limits(spec: WorkloadSpec, origin: Origin) -> None:
+    """Every number of the workload within its limit (dcplan.limits), at its file:line: field."""
+    import dataclasses
+
+    from dcplan import limits
+
+    groups: list[tuple[Path_, Any]] = [((), spec), (("rack",), spec.rack), (("site",), spec.site), (("finance",), spec.finance)]
+    for i, job in enumerate(spec.training):
+        groups += [(("training", i), job)] + ([(("training", i, "layout"), job.layout)] if job.layout else [])
+    groups += [(("inference", i), s) for i, s in enumerate(spec.inference)]
+    groups += [(("hardware", i), h) for i, h in enumerate(spec.hardware)]
+    for path, obj in groups:
+        try:
+            limits.check_fields({f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)})
+        except InputError as exc:
+            raise origin.error(path + (exc.field,), exc.message) from None

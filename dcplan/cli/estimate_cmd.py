@@ -69,6 +69,20 @@ def _hardware_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
+def check_limits(args: argparse.Namespace) -> None:
+    """Every size on the command line within its limit (dcplan.limits), before any work."""
+    from dcplan import limits
+
+    names = ("gpus", "tokens", "seq_len", "tp", "pp", "dp", "ep", "cp", "micro_batch", "global_batch", "params", "active_params",
+             "input_len", "output_len", "usd_per_hour", "pue", "ttft_slo", "tpot_slo")
+    from dcplan.errors import InputError
+
+    try:
+        limits.check_fields({n: getattr(args, n, None) for n in names})
+    except InputError as exc:
+        raise InputError(exc.field.replace("_", "-"), exc.message) from None  # the option as typed
+
+
 def resolve_model(args: argparse.Namespace):
     from dcplan.errors import InputError
     from dcplan.io.catalog import get_model
@@ -121,6 +135,7 @@ def run_train(args: argparse.Namespace) -> int:
     from dcplan.estimate import estimate_training
     from dcplan.specs import MoERouting, OverlapSpec, parse_global_batch
 
+    check_limits(args)
     model = resolve_model(args)
     hw, cal = resolve_hardware_and_calibration(args)
     layout = {k: getattr(args, k) for k in ("tp", "pp", "dp", "ep", "cp", "zero", "recompute", "micro_batch", "vpp", "schedule")}
@@ -187,6 +202,7 @@ def run_infer(args: argparse.Namespace) -> int:
     from dcplan.errors import InputError
     from dcplan.estimate import estimate_inference
 
+    check_limits(args)
     model = resolve_model(args)
     hw, cal = resolve_hardware_and_calibration(args)
     batch = None
@@ -195,6 +211,9 @@ def run_infer(args: argparse.Namespace) -> int:
             batch = whole(args.batch)
         except argparse.ArgumentTypeError as exc:
             raise InputError("batch", f"must be a whole number or 'auto': {exc}") from None
+        from dcplan import limits
+
+        limits.check_fields({"batch": batch})
     est = estimate_inference(
         model,
         hw,

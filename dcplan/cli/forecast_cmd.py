@@ -69,6 +69,9 @@ def _overrides(items: list[str]) -> dict[str, float]:
             out[name.strip()] = parse_quantity(value)
         except ValueError as exc:
             raise InputError(f"set {name.strip()}", str(exc)) from None
+        from dcplan import limits
+
+        limits.check_fields({name.strip(): out[name.strip()]}, prefix="set ")
     return out
 
 
@@ -84,6 +87,10 @@ def _years(text: str | None) -> tuple[int, ...] | None:
         raise InputError("years", f"expected FIRST-LAST (2025-2035) or one year, got {text!r}") from None
     if last < first:
         raise InputError("years", f"last year {last} is before first year {first}")
+    from dcplan import limits
+
+    limits.check_year(first, "years")
+    limits.check_year(last, "years")  # before range() builds it
     return tuple(range(first, last + 1))
 
 
@@ -193,11 +200,13 @@ def show(fc: Any, metrics: list[str]) -> None:
 
 
 def run_sensitivity(args: argparse.Namespace) -> int:
+    from dcplan import limits
     from dcplan.forecast.engine import _check_region
     from dcplan.forecast.sampling import apply_overrides
     from dcplan.forecast.sensitivity import sobol, tornado
     from dcplan.io.scenario import load_scenario
 
+    limits.check_year(args.year, "year")
     scenario = apply_overrides(load_scenario(args.scenario), _overrides(args.set))
     region = _check_region(args.region)
     if args.method == "tornado":
@@ -234,6 +243,10 @@ def run_backtest(args: argparse.Namespace) -> int:
         vintages = tuple(int(v) for v in str(args.vintages).split(",") if v.strip())
     except ValueError:
         raise InputError("vintages", f"expected comma-separated years, got {args.vintages!r}") from None
+    from dcplan import limits
+
+    for v in vintages:
+        limits.check_year(v, "vintages")
     scenario = apply_overrides(load_scenario(args.scenario), _overrides(args.set))
     bt = backtest(scenario, read_observations(), vintages=vintages, samples=args.samples, seed=args.seed)
     d = bt.to_dict()

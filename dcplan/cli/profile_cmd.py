@@ -99,9 +99,13 @@ def _default_name(device_name: str, sweep: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from dcplan import limits
     from dcplan.errors import InputError
     from dcplan.io.profile import free_profile_path, write_profile
 
+    limits.check(limits.SWEEP_BUDGET, args.time_budget, "time-budget")
+    limits.check(limits.PROCESSES, args.nproc, "nproc", whole=True)
+    limits.check(limits.PROCESSES, args.threads, "threads", whole=True)
     out_dir = Path(args.out)
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError("out", f"{out_dir} is a file, not a folder")

@@ -88,8 +88,10 @@ def compare_with(chunks: list[ChainOutput], scenario: Scenario, observations: Se
 
 def simulate(scenario: Scenario, samples: int, seed: int) -> list[ChainOutput]:
     """Draw ``samples`` joint parameter sets with ``seed`` and run the chain in chunks."""
+    from dcplan import limits
     from dcplan.forecast.threads import single_threaded_blas
 
+    limits.check_samples(samples, len(scenario.years))  # the memory it needs, before allocating
     rng = np.random.default_rng(seed)
     with single_threaded_blas():
         draws = draw(scenario, samples, rng)

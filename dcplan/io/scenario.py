@@ -13,6 +13,7 @@ import functools
 from pathlib import Path
 from typing import Any, Mapping
 
+from dcplan import limits
 from dcplan.errors import InputError
 from dcplan.forecast.scenario import (
     DRIVERS,
@@ -175,6 +176,8 @@ def _generations(value: Any, doc: Located) -> tuple[Generation, ...]:
             if key not in ("name", "first_vintage", "hardware", "precision"):
                 raise doc.error(path + (i, key), f"unknown key{suggest(key, ('name', 'first_vintage', 'hardware', 'precision'))}")
         first = convert(item.get("first_vintage"), int, doc, path + (i, "first_vintage"))
+        if not limits.YEAR_FIRST <= first <= limits.YEAR_LAST:
+            raise doc.error(path + (i, "first_vintage"), f"year {first} is outside {limits.YEAR_FIRST}-{limits.YEAR_LAST} (the forecast years limit)")
         if out and first <= out[-1].first_vintage:
             raise doc.error(path + (i, "first_vintage"), f"must be after the previous generation's ({out[-1].first_vintage})")
         hw_name = item.get("hardware")
@@ -251,6 +254,8 @@ def _build(path: Path) -> Scenario:
         lines[key] = (doc.file, doc.line((key,)) or 0)
         if key in _INT_KEYS:
             kwargs[key] = convert(value, int, doc, (key,))
+            if not limits.YEAR_FIRST <= kwargs[key] <= limits.YEAR_LAST:
+                raise doc.error((key,), f"year {kwargs[key]} is outside {limits.YEAR_FIRST}-{limits.YEAR_LAST} (the forecast years limit)")
         elif key == "year_correlation":
             kwargs[key] = convert(value, float, doc, (key,))
         elif key == "generations":

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import secrets
 import stat
 import sys
 import tempfile
@@ -136,7 +137,7 @@ def parse_json(text: str, file: str = "<string>", field: str = "", *, expect: st
     except _DuplicateKey as exc:
         raise InputError(field, f"duplicate key {exc.args[0]!r}", file=file) from None
     except RecursionError:
-        raise InputError(field, f"nested deeper than the {limits.NESTING.describe()} limit", file=file) from None
+        raise InputError(field, f"nested deeper than {limits.NESTING.describe()}", file=file) from None
     except (ValueError, OverflowError) as exc:
         raise InputError(field, f"unreadable JSON value: {exc}", file=file) from None
     doc = Located(data=data, file=file)
@@ -175,14 +176,14 @@ def _read_text(p: Path, field: str, limit: limits.Limit) -> str:
     if not stat.S_ISREG(st.st_mode):
         raise InputError(field, "not a regular file (a device, pipe or socket)", file=str(p))
     if st.st_size > limit.maximum:
-        raise InputError(field, f"{st.st_size:,} bytes is over the {limit.describe()} limit ({limit.reason})", file=str(p))
+        raise InputError(field, f"{st.st_size:,} bytes is over {limit.describe()}: {limit.reason}", file=str(p))
     try:
         with p.open("rb") as fh:
             raw = fh.read(int(limit.maximum) + 1)  # the file may grow after stat()
     except OSError as exc:
         raise InputError(field, f"cannot read: {exc.__class__.__name__}", file=str(p)) from None
     if len(raw) > limit.maximum:
-        raise InputError(field, f"over the {limit.describe()} limit ({limit.reason})", file=str(p))
+        raise InputError(field, f"over {limit.describe()}: {limit.reason}", file=str(p))
     return decode_text(raw, str(p), field)
 
 
@@ -201,7 +202,7 @@ def _check_text(text: str, file: str, limit: limits.Limit, field: str = "") -> N
     if not isinstance(text, str):
         raise InputError(field, f"expected text, got {type(text).__name__}", file=file)
     if len(text) > limit.maximum:
-        raise InputError(field, f"{len(text):,} characters is over the {limit.describe()} limit ({limit.reason})", file=file)
+        raise InputError(field, f"{len(text):,} characters is over {limit.describe()}: {limit.reason}", file=file)
     if "\x00" in text:
         raise InputError(field, "binary content (NUL characters), not text", file=file)
 
@@ -216,7 +217,7 @@ def _bound_events(text: str, file: str) -> None:
         for ev in yaml.parse(text, Loader=_Loader):
             if isinstance(ev, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
                 if len(counts) > limits.NESTING.maximum:
-                    raise InputError("", f"nested deeper than the {limits.NESTING.describe()} limit", file=file, line=ev.start_mark.line + 1)
+                    raise InputError("", f"nested deeper than {limits.NESTING.describe()}", file=file, line=ev.start_mark.line + 1)
                 counts.append(0)
                 anchors_open.append(ev.anchor)
             elif isinstance(ev, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
@@ -238,7 +239,7 @@ def _bound_events(text: str, file: str) -> None:
                 continue
             total = counts[0] + sum(counts[1:])
             if total > limits.YAML_NODES.maximum:
-                raise InputError("", f"more than the {limits.YAML_NODES.describe()} limit ({limits.YAML_NODES.reason})",
+                raise InputError("", f"more nodes than {limits.YAML_NODES.describe()}: {limits.YAML_NODES.reason}",
                                  file=file, line=ev.start_mark.line + 1)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -285,9 +286,9 @@ def _check_values(data: Any, doc: Located, prefix: Path_ = (), node_limit: limit
         value, path, depth = stack.pop()
         seen += 1
         if node_limit is not None and seen > node_limit.maximum:
-            raise doc.error(prefix, f"more than the {node_limit.describe()} limit ({node_limit.reason})")
+            raise doc.error(prefix, f"more values than {node_limit.describe()}: {node_limit.reason}")
         if depth > limits.NESTING.maximum:
-            raise doc.error(prefix + path[:4], f"nested deeper than the {limits.NESTING.describe()} limit")
+            raise doc.error(prefix + path[:4], f"nested deeper than {limits.NESTING.describe()}")
         if isinstance(value, bool):
             continue
         if isinstance(value, _TooLarge):
@@ -330,24 +331,34 @@ def _check_top(doc: Located, expect: str, field: str = "") -> None:
 
 
 def write_atomic(path: str | os.PathLike[str], write: Callable[[Any], None], *, binary: bool = False, overwrite: bool = False) -> Path:
-    """Write through a temporary file in the same directory, then rename.
+    """Write a whole file or nothing: the data goes to an unnamed file in the target's folder
+    (Linux ``O_TMPFILE``), is flushed to disk, and only then gets its name.
 
-    A crash leaves either the old file or none, never half of one. Unless ``overwrite``, an
-    existing file is an InputError (nothing a user made is replaced without being asked).
+    A process killed at any point (SIGTERM, SIGKILL, power loss) leaves either the earlier file
+    or the new one, never half of one, and no temporary file behind: an unnamed file vanishes
+    with its process. Where the file system has no ``O_TMPFILE``, a named temporary file is used
+    (removed on any Python-level error; a SIGKILL can leave it, hidden as ``.NAME.*.tmp``).
+    Unless ``overwrite``, an existing file is an InputError (nothing a user made is replaced
+    without being asked).
     """
     target = Path(path)
     if target.exists() and not overwrite:
         raise InputError("out", f"{target} exists; choose another path or pass --force")
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a written file gets the usual mode
+    fd = _unnamed_file(target.parent)
+    tmp: str | None = None
+    if fd is None:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a written file gets the usual mode
     try:
-        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as fh:
+        with os.fdopen(fd, "wb" if binary else "w", closefd=False, **({} if binary else {"encoding": "utf-8"})) as fh:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
+        if tmp is None:
+            tmp = _name_unnamed(fd, target)
         if overwrite:
             os.replace(tmp, target)
         else:
@@ -357,11 +368,55 @@ def write_atomic(path: str | os.PathLike[str], write: Callable[[Any], None], *, 
             except FileExistsError:
                 raise InputError("out", f"{target} exists; choose another path or pass --force") from None
             os.unlink(tmp)
+        _sync_dir(target.parent)
     except BaseException:
-        if os.path.exists(tmp):
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    finally:
+        os.close(fd)
     return target
+
+
+def _unnamed_file(folder: Path) -> int | None:
+    """A file descriptor of an unnamed file in ``folder``, or None where O_TMPFILE is unsupported."""
+    flag = getattr(os, "O_TMPFILE", None)
+    if flag is None:
+        return None
+    try:
+        return os.open(folder, flag | os.O_WRONLY, 0o666)  # the mode honours the umask
+    except OSError:  # EOPNOTSUPP, EISDIR (old kernels), EINVAL
+        return None
+
+
+def _name_unnamed(fd: int, target: Path) -> str:
+    """Give the unnamed file a hidden temporary name beside ``target`` (for the final link or rename)."""
+    dfd = os.open(target.parent, os.O_RDONLY)
+    try:
+        for _ in range(100):
+            name = f".{target.name}.{secrets.token_hex(6)}.tmp"
+            try:  # with a dir_fd, os.link is linkat(AT_SYMLINK_FOLLOW): it names the open file, not the /proc link
+                os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=dfd, follow_symlinks=True)
+                return str(target.parent / name)
+            except FileExistsError:
+                continue
+    finally:
+        os.close(dfd)
+    raise OSError(f"cannot name a temporary file beside {target}")
+
+
+def _sync_dir(folder: Path) -> None:
+    """Flush the folder's entry for the new name (so a power loss keeps it)."""
+    try:
+        dfd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    except OSError:
+        pass
+    finally:
+        os.close(dfd)
 
 
 def write_json_atomic(path: str | os.PathLike[str], obj: Any, *, overwrite: bool = False) -> Path:
