@@ -17,7 +17,7 @@ from typing import Any, Mapping
 from dcplan.errors import InputError
 from dcplan.io.schema import build
 from dcplan.io.yamlio import Located, Path_, dotted
-from dcplan.specs import PRECISIONS, RECOMPUTE_MODES, SCHEDULES, _fraction, _positive, parse_global_batch
+from dcplan.specs import PRECISIONS, RECOMPUTE_MODES, SCHEDULES, GlobalBatch, _fraction, _positive, parse_global_batch
 
 WORKLOAD_SCHEMA_VERSION = 1
 _QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
@@ -76,6 +76,15 @@ class LayoutSpec:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
+def _check_batch_limit(g: GlobalBatch, seq_len: int | None) -> None:
+    """A batch given in tokens is checked against the batch limit in sequences too."""
+    from dcplan import limits
+    from dcplan.estimate import DEFAULT_MAX_TRAIN_SEQ
+
+    seqs = g.sequences if g.sequences is not None else float(g.tokens) / (seq_len or DEFAULT_MAX_TRAIN_SEQ)  # type: ignore[arg-type]
+    limits.check(limits.BATCH, seqs, "global_batch")
+
+
 @dataclass(frozen=True, kw_only=True)
 class BatchRampSpec:
     """One phase of a global-batch ramp-up: ``tokens`` trained at ``global_batch``."""
@@ -87,7 +96,7 @@ class BatchRampSpec:
 
     def __post_init__(self) -> None:
         _positive(self, "tokens")
-        parse_global_batch(self.global_batch)
+        _check_batch_limit(parse_global_batch(self.global_batch), None)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -127,7 +136,7 @@ class TrainingJobSpec:
         _check_precision(self)
         _positive(self, "tokens", "deadline_days", "accelerators", "seq_len", "runs_per_year")
         if self.global_batch is not None:
-            parse_global_batch(self.global_batch)
+            _check_batch_limit(parse_global_batch(self.global_batch), self.seq_len)
         if (self.deadline_days is None) == (self.accelerators is None):
             raise InputError("deadline_days", "give exactly one of deadline_days (the plan sizes the cluster) or accelerators (a fixed count)")
 

@@ -77,10 +77,25 @@ def check_limits(args: argparse.Namespace) -> None:
              "input_len", "output_len", "usd_per_hour", "pue", "ttft_slo", "tpot_slo")
     from dcplan.errors import InputError
 
+    values = {n: getattr(args, n, None) for n in names}
+    if isinstance(values.get("global_batch"), str):
+        values["global_batch"] = _batch_in_sequences(args)
     try:
-        limits.check_fields({n: getattr(args, n, None) for n in names})
+        limits.check_fields(values)
     except InputError as exc:
         raise InputError(exc.field.replace("_", "-"), exc.message) from None  # the option as typed
+
+
+def _batch_in_sequences(args: argparse.Namespace) -> float:
+    """--global-batch in sequences for the limit check (tokens over the sequence length, or
+    over the default training sequence when none is given)."""
+    from dcplan.estimate import DEFAULT_MAX_TRAIN_SEQ
+    from dcplan.specs import parse_global_batch
+
+    g = parse_global_batch(args.global_batch)
+    if g.sequences is not None:
+        return float(g.sequences)
+    return float(g.tokens) / float(getattr(args, "seq_len", None) or DEFAULT_MAX_TRAIN_SEQ)  # type: ignore[arg-type]
 
 
 def resolve_model(args: argparse.Namespace):

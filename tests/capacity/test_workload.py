@@ -152,3 +152,10 @@ def test_training_batch_in_tokens_and_a_ramp_up():
     with pytest.raises(InputError) as exc:
         parse(bad)
     assert "global_batch" in str(exc.value)
+
+
+def test_batch_in_tokens_is_held_to_the_batch_limit():
+    huge = TRAIN_RAMP.replace("global_batch: 4M", "global_batch: 1e18tok")
+    with pytest.raises(InputError) as exc:
+        parse(huge)
+    assert "global_batch" in str(exc.value)
