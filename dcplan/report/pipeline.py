@@ -14,6 +14,8 @@ from typing import Any
 #: Samples of the report's forecast (the CLI default) and of the scenario comparison/backtest.
 FORECAST_SAMPLES = 10_000
 COMPARISON_SAMPLES = 2_000
+#: Base samples N of the report's Sobol indices (N (D + 2) chain runs).
+SOBOL_SAMPLES = 256
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -29,6 +31,10 @@ class ReportInputs:
     tornado: Any
     """Tornado of energy in the sensitivity year."""
     backtest: Any
+    sobol: Any = None
+    """Sobol indices of energy in the sensitivity year, with bootstrap intervals."""
+    roadmap: tuple[dict[str, Any], ...] = ()
+    """FLOP/s per W and per $ of the scenario's catalog generations (dcplan.forecast.roadmap.generation_table)."""
     validation: dict[str, Any]
     """dcplan.validation.validation_results() (rows and summaries)."""
     calibration: Any | None = None
@@ -68,7 +74,8 @@ def gather(
     from dcplan.capacity.plan import plan_capacity
     from dcplan.forecast.backtest import run_backtest
     from dcplan.forecast.engine import run_forecast
-    from dcplan.forecast.sensitivity import tornado
+    from dcplan.forecast.roadmap import generation_table
+    from dcplan.forecast.sensitivity import sobol, tornado
     from dcplan.io.catalog import default_calibration
     from dcplan.io.market import read_observations
     from dcplan.io.scenario import list_scenarios, load_scenario
@@ -85,13 +92,15 @@ def gather(
     obs = read_observations()
     sc = load_scenario(scenario)
     fc = run_forecast(sc, samples=samples, seed=seed, observations=obs)
-    others = tuple(run_forecast(name, samples=COMPARISON_SAMPLES, seed=seed, observations=obs) for name in list_scenarios())
+    others = tuple(run_forecast(load_scenario(name), samples=COMPARISON_SAMPLES, seed=seed, observations=obs) for name in list_scenarios())
     year = 2030 if 2030 in fc.years else fc.years[len(fc.years) // 2]
     return ReportInputs(
         plan=plan,
         forecast=fc,
         scenarios=others,
         tornado=tornado(sc, metric="energy_twh", year=year),
+        sobol=sobol(sc, metric="energy_twh", year=year, base_samples=SOBOL_SAMPLES, seed=seed),
+        roadmap=tuple(generation_table(sc.generations, sc.h100e_peak_flops_per_s)),
         backtest=run_backtest(sc, obs, samples=COMPARISON_SAMPLES, seed=seed),
         validation=validation_results(),
         calibration=calibration,
