@@ -59,6 +59,7 @@ def hardware_list(args: argparse.Namespace) -> int:
     table("Accelerators (dense peaks)", ["name", "product", "year", "bf16/fp16", "fp8", "memory", "bandwidth", "TDP", "cloud $/h", "measured"],
           rows, caption="dcplan hardware show NAME for every field and its source; 'measured': a profile measured with dcplan ships, "
                         "and estimates use its fitted efficiencies")
+    _systems_table()
     return 0
 
 
@@ -79,6 +80,16 @@ def measured_dict(m: Any) -> dict[str, Any] | None:
         "heldout": {k: {s: v.get(s) for s in ("n", "median_ape_pct", "p90_ape_pct", "max_ape_pct", "bias_pct")}
                     for k, v in m.heldout.items() if isinstance(v, dict)},
     }
+
+
+def _systems_table() -> None:
+    """Systems (chip + node + fabric) that --hardware also accepts (data/systems)."""
+    from dcplan.io.catalog import system_catalog
+
+    rows = [(s.name, s.chip, s.accelerators_per_node or "-", s.scale_up_domain or "-", fmt(s.scale_up_bytes_per_s, "B/s"),
+             f"{fmt(s.scale_out_bytes_per_s, 'B/s')} {s.scale_out_fabric}".strip()) for s in system_catalog().values()]
+    table("Systems (a bare chip name means its default system)",
+          ["name", "chip", "per node", "NVLink domain", "scale-up per accelerator", "scale-out per accelerator"], rows)
 
 
 def hardware_show(args: argparse.Namespace) -> int:

@@ -27,6 +27,7 @@ import functools
 from dataclasses import replace
 
 from dcplan.model import flops as F
+from dcplan.model.efficiency import compute_eta
 from dcplan.model.launch import kernels_per_layer, with_host
 from dcplan.model.memory import (
     InferMemory,
@@ -39,7 +40,8 @@ from dcplan.model.memory import (
     state_bytes_per_param,
 )
 from dcplan.model.params import ParamCounts, attention_params_per_layer, mlp_params
-from dcplan.model.time import ADAM_UPDATE_BYTES_PER_PARAM, compute_eta, decode_step_time, prefill_time
+from dcplan.model.time import decode_step_time, prefill_time
+from dcplan.model.train_time import ADAM_UPDATE_BYTES_PER_PARAM
 from dcplan.specs import Calibration, HardwareSpec, ModelSpec, ParallelLayout
 
 #: Generations up to this many tokens are summed step by step; longer ones are sampled at this many steps.

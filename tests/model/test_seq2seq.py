@@ -9,7 +9,8 @@ from dcplan.io.catalog import get_hardware
 from dcplan.model import flops as F
 from dcplan.model import seq2seq as S
 from dcplan.model.params import count_params
-from dcplan.model.time import ADAM_UPDATE_BYTES_PER_PARAM, decode_step_time
+from dcplan.model.time import decode_step_time
+from dcplan.model.train_time import ADAM_UPDATE_BYTES_PER_PARAM
 from dcplan.profile.config import TransformerConfig
 from dcplan.specs import DispatchOverhead
 
