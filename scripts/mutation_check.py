@@ -44,10 +44,10 @@ class Mutation:
 MUTATIONS = (
     Mutation(
         name="pipeline bubble set to 0",
-        file="dcplan/model/time.py",
-        old="    bubble = (lay.pp - 1) / lay.vpp * stage_mb",
+        file="dcplan/model/train_time.py",
+        old="    bubble = bubble_microbatches(lay.pp, lay.vpp, lay.schedule) * stage_mb",
         new="    bubble = 0.0 * stage_mb",
-        tests=("tests/model", "tests/test_estimate.py", "tests/calibrate/test_at_scale.py"),
+        tests=("tests/model", "tests/test_estimate.py"),
         names=("bubble", "pipeline", "pp"),
     ),
     Mutation(
@@ -55,15 +55,15 @@ MUTATIONS = (
         file="dcplan/model/comm.py",
         old='    "all_reduce": lambda n: 2.0 * (n - 1) / n,',
         new='    "all_reduce": lambda n: (n - 1) / n,',
-        tests=("tests/model", "tests/test_estimate.py", "tests/calibrate/test_at_scale.py"),
+        tests=("tests/model", "tests/test_estimate.py"),
         names=("all_reduce", "allreduce", "all-reduce", "collective", "comm", "nccl"),
     ),
     Mutation(
         name="tensor-parallel all-reduces dropped",
-        file="dcplan/model/time.py",
-        old='        tp_mb = layers * n_ar * collective_time("all_reduce", msg, lay.tp, links["tp"])',
-        new="        tp_mb = 0.0",
-        tests=("tests/model", "tests/test_estimate.py", "tests/calibrate/test_at_scale.py"),
+        file="dcplan/model/train_time.py",
+        old='    t = layers * n_coll * collective_time("all_reduce", tokens_mb * m.d_model * 2.0, lay.tp, link)',
+        new="    t = 0.0",
+        tests=("tests/model", "tests/test_estimate.py"),
         names=("tp", "tensor"),
     ),
     Mutation(

@@ -94,6 +94,7 @@ def view(text: str, name: str, kind: str, pc=None):
         simple_table([("kind", "Kind"), ("n", "n"), ("median_ape_pct", "Median APE [%]"), ("p90_ape_pct", "P90 APE [%]"),
                       ("max_ape_pct", "Max APE [%]"), ("bias_pct", "Bias [%]")], heldout_rows(pc), table_id="hw-heldout-table"),
         html.P("Leave-one-configuration-out (and leave-largest-out) errors: the fit never saw the point it predicts.", className="hint"),
+        *([html.P(pc.profile.notes, className="hint", id="hw-profile-notes")] if pc.profile.notes else []),
     ])
     return measured_vs_predicted(pc, kind), efficiency_curves(pc), table
 

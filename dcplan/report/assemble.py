@@ -99,10 +99,14 @@ def accuracy(x) -> Section:
         device = prof.get("device") or {}
         dev_name = device.get("name", cal.hardware or "device") if isinstance(device, dict) else str(device)
         in_plan = bool(cal.hardware) and any(o.hardware == cal.hardware for o in x.plan.options)
+        shipped = bool(prof.get("notes"))
         blocks.append(Text(paragraphs=(
-            f"Profile used: {prof.get('path', doc.get('path'))} ({dev_name}, {prof.get('precision', '')}); calibration file {doc.get('path')}. "
-            "Errors below are on held-out configurations the fit never saw.",
-            (f"The plan uses this calibration for {cal.hardware}." if in_plan else
+            (f"Measured profile shipped with dcplan: {prof.get('name')} ({dev_name}, {prof.get('precision', '')}). {prof.get('notes')}"
+             if shipped else
+             f"Profile used: {prof.get('path', doc.get('path'))} ({dev_name}, {prof.get('precision', '')}); calibration file {doc.get('path')}.")
+            + " Errors below are on held-out configurations the fit never saw.",
+            (f"The plan uses this calibration for {cal.hardware}" + (" (by default; plan with --no-measured to use the shipped "
+                                                                      "defaults instead)." if shipped else ".") if in_plan else
              "The profiled device is not among the plan's hardware options, so the plan uses the shipped efficiencies (below); "
              "this calibration shows how well the model predicts measured hardware."),
         )))

@@ -20,6 +20,12 @@ def test_bars_figure_has_title_axes_and_values():
     assert list(fig.data[0].y) == pytest.approx([3.35, 4.8])
 
 
+def test_catalog_rows_name_the_shipped_measured_profile():
+    rows = {r["name"]: r for r in hardware.catalog_rows()}
+    assert rows["h200"]["measured"] == "gpu-nvidia-h200-standard"
+    assert rows["h100-sxm"]["measured"] is None
+
+
 def test_roofline_ridge_points():
     fig = hardware.roofline_figure(("h100-sxm",), "bf16")
     assert "ridge 295" in fig.data[0].name  # 989.4 TFLOP/s / 3.35 TB/s
@@ -40,6 +46,10 @@ def test_hardware_page_loads_and_metric_changes_chart(dash_duo, quiet_app):
             for r in dash_duo.find_elements("#hw-table tbody tr")}
     assert set(CURRENT) <= set(rows)
     assert rows["tpu-v7"][7] == "-" and rows["gb300"][7] == "1400"
+    # the shipped measured H200 profile is named beside its catalog entry and described below the table
+    assert rows["h200"][9] == "gpu-nvidia-h200-standard" and rows["h100-sxm"][9] == "-"
+    listed = dash_duo.find_element("#hw-measured-list").text
+    assert "h200: gpu-nvidia-h200-standard" in listed and "use its fitted efficiencies by default" in listed
     assert dash_duo.get_logs() == []
 
 
