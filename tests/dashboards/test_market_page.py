@@ -36,7 +36,9 @@ def test_faster_efficiency_gains_cut_2030_ai_energy():
 def test_update_view_returns_fan_and_headline():
     names = [n for n, _ in market.DRIVERS]
     fig, table = market.update_view("name:base", "energy_twh", None, names)
-    assert "energy_twh" in fig.layout.title.text and fig.layout.yaxis.title.text
+    # words and the unit people read, never the code name
+    assert "Electricity, all data centres" in fig.layout.title.text and "energy_twh" not in fig.layout.title.text
+    assert fig.layout.yaxis.title.text == "TWh/yr"
     text = str(table)
     assert "2030" in text and "IEA Base Case" in text and "Supply limits" in text
 
@@ -100,9 +102,12 @@ def test_a_moved_slider_patches_the_figure_a_new_metric_rebuilds_it(quiet_app):
     patch, patch_bytes = _post_update(client, "consumer_tokens_per_user_per_day", "energy_twh")
     fig = patch["mkt-fan"]["figure"]
     assert fig["__dash_patch_update"] == "__dash_patch_update"
-    assert [op["location"] for op in fig["operations"]] == [["data", 0, "y"], ["data", 1, "y"]]
-    assert len(fig["operations"][1]["params"]["value"]) == len(full["mkt-fan"]["figure"]["data"][1]["y"])
-    assert fig["operations"][1]["params"]["value"] != full["mkt-fan"]["figure"]["data"][1]["y"]  # more tokens, more energy
+    ops = {tuple(op["location"]): op["params"]["value"] for op in fig["operations"]}
+    assert ("data", 0, "y") in ops and ("data", 1, "y") in ops and ("layout", "yaxis", "title", "text") in ops
+    assert all(loc[0] == "data" and loc[2] in ("y", "error_y") for loc in ops if loc[0] != "layout")  # numbers only, no new traces
+    p50_full = full["mkt-fan"]["figure"]["data"][1]["y"]
+    assert len(ops[("data", 1, "y")]) == len(p50_full) and ops[("data", 1, "y")] != p50_full  # more tokens, more energy
+    assert ops[("layout", "yaxis", "title", "text")] == full["mkt-fan"]["figure"]["layout"]["yaxis"]["title"]["text"]
     assert patch_bytes < full_bytes and patch_bytes < 16_000  # no sample arrays: percentiles and the table only
 
 
@@ -129,7 +134,7 @@ def test_market_page_driver_moves_2030_energy(dash_duo, quiet_app):
     from dash.testing.wait import until
 
     until(lambda: p50_energy() != before, timeout=30)
-    dash_duo.wait_for_contains_text("#mkt-headline", "consumer_tokens_per_user_per_day", timeout=30)
+    dash_duo.wait_for_contains_text("#mkt-headline", "Fixed: Tokens per consumer user per day", timeout=30)  # words, not the code name
     # the fan chart was patched in place: the same traces (band, median, published points), new band values
     until(lambda: dash_duo.driver.execute_script(fan)[1] != band_before[1], timeout=30)
     band_after = dash_duo.driver.execute_script(fan)

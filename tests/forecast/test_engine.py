@@ -191,3 +191,11 @@ def test_the_chain_on_distinct_draws_gives_every_sample_its_numbers(base, monkey
                           observations=obs)
         assert fast.to_dict() == every.to_dict()
         assert all(np.array_equal(fast.raw[k], every.raw[k]) for k in every.raw)
+
+
+def test_pue_links_ai_facility_power_to_it_power(base):
+    """PUE is facility energy over IT energy (The Green Grid, 'PUE: A Comprehensive Examination of the Metric', 2012):
+    with the AI PUE fixed at 1.3 from the start, every year's AI facility power is 1.3 x its IT power."""
+    fc = run_forecast(base, samples=200, seed=4, overrides={"pue_ai": 1.3, "pue_ai_floor": 1.3})
+    for year in (2025, 2030, 2035):
+        assert fc.at("ai_facility_power_mw", year) == pytest.approx(1.3 * fc.at("ai_it_power_mw", year), rel=1e-6)
