@@ -149,12 +149,14 @@ def sobol_rows(scenario: Scenario, a: np.ndarray, b: np.ndarray, factors: range,
     ``a`` and ``b`` are [d, n] quantiles: a piece of a sweep carries them, not the d x n x d matrices.
     """
     names = [p.name for p in scenario.uncertain()]
-    out = []
+    blocks = []
     for i in factors:
         ab = a.copy()
         ab[i] = b[i]
-        out.append(evaluate_rows(scenario, np.clip(ab.T, 1e-9, 1 - 1e-9), names, metric, year, region))
-    return np.array(out).reshape(len(factors), a.shape[1])
+        blocks.append(np.clip(ab.T, 1e-9, 1 - 1e-9))
+    if not blocks:
+        return np.empty((0, a.shape[1]))
+    return evaluate_rows(scenario, np.concatenate(blocks), names, metric, year, region).reshape(len(blocks), a.shape[1])  # one pass of the chain
 
 
 def sobol(scenario: Scenario, *, metric: str = "energy_twh", year: int = 2030, region: str = "world", base_samples: int = 256, seed: int = 0,
