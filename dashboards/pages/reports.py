@@ -44,7 +44,7 @@ def build(fmt: str, scenario: str, workload_text: str | None) -> tuple[str, byte
 def layout(settings):
     from dash import dcc, html
 
-    from dcplan.io.scenario import list_scenarios
+    from dcplan.io.scenario import scenario_choices
 
     return html.Div([
         html.H2("Reports"),
@@ -53,7 +53,7 @@ def layout(settings):
                "forecast. The command line gives the same report: dcplan report --workload W.yaml --scenario base.", className="hint"),
         html.Div([
             html.Label("Scenario"),
-            dcc.Dropdown(id="rep-scenario", options=[{"label": n, "value": n} for n in list_scenarios()], value="base", clearable=False),
+            dcc.Dropdown(id="rep-scenario", options=[{"label": n, "value": n} for n in scenario_choices()], value="base", clearable=False),
             html.Label("Format"),
             dcc.RadioItems(id=ID.FORMAT, options=[{"label": lab, "value": k} for k, lab in FORMATS], value="html"),
             html.Div(html.Button("Build and download", id=ID.BUILD, n_clicks=0), style={"marginTop": "0.8rem"}),
