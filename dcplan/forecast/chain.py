@@ -31,6 +31,7 @@ from dcplan.forecast import roadmap as rm
 from dcplan.forecast import supply as sp
 from dcplan.forecast.demand import col
 from dcplan.forecast.scenario import DRIVERS, REGIONS, STAGES, Generation, Scenario
+from dcplan.units import SECONDS_PER_YEAR
 
 #: Metric key -> unit; the keys of ``Forecast.metrics`` and of the JSON output.
 METRIC_UNITS: dict[str, str] = {
@@ -153,8 +154,6 @@ class Demand:
     training_trend_h100e: np.ndarray
     training_budget_h100e: np.ndarray
     other_h100e: np.ndarray
-    segment_tokens: np.ndarray
-    """[n, segments, years] tokens per year of each demand segment (``ChainSetup.segments`` order)."""
     segment_h100e: np.ndarray
     """[n, segments, years] H100e each segment's serving needs (they sum to ``inference_h100e``)."""
 
@@ -400,24 +399,16 @@ def stage_demand(d: dict[str, np.ndarray], s: ChainSetup, n: int) -> Demand:
     eff = dm.index_at(dm.taper(_steps(d, "inference_efficiency_gain_per_year", s, n), d["inference_efficiency_halflife_years"], yrs, full), a)
     reb = dm.rebound(eff, d["token_price_elasticity"])
     size = dm.index_at(_steps(d, "served_active_params_growth_per_year", s, n), a)
-    seg_tok = np.empty((n, len(s.segments), len(yrs)))
-    seg_h = np.empty_like(seg_tok)
-    c_inf = np.zeros((n, len(yrs)))
-    fpt_first = None
-    for i, g in enumerate(s.segments):
-        adopters = dm.users(yrs, d[f"{g}_market_size_users"], d[f"{g}_bass_p"], d[f"{g}_bass_q"], d[f"{g}_adoption_start_year"])
-        growth = dm.index_at(dm.taper(_steps(d, f"{g}_tokens_growth_per_year", s, n), d["token_growth_halflife_years"], yrs, full), a)
-        tok = dm.segment_tokens_per_year(adopters, d[f"{g}_uses_per_user_per_day"], d[f"{g}_tokens_per_use"], growth, reb)
-        fpt = dm.flop_per_token(col(d[f"{g}_served_active_params"]) * size, d["attention_overhead_ratio"], eff)
-        fpt_first = fpt if fpt_first is None else fpt_first
-        c = tok * fpt
-        c_inf += c
-        seg_tok[:, i] = tok
-        seg_h[:, i] = dm.h100e_years(c, d["inference_utilisation_frac"], s.peak_flops_per_s)
-    tokens = seg_tok.sum(axis=1)
+    seg_tok, two_n = _segment_tokens(d, s, n, yrs, reb)  # [n, k, years] tokens, [n, k, 1] 2 N_s
+    # FLOP/token of segment s = 2 N_s x size(t) (1 + attention) / E(t) (dm.flop_per_token): the factor after 2 N_s is shared
+    shared = size * (1.0 + col(d["attention_overhead_ratio"])) / eff
+    c_seg = seg_tok * two_n  # FLOPs / shared
+    tokens, c_inf = seg_tok.sum(axis=1), c_seg.sum(axis=1) * shared
+    per_h100e = 1.0 / (col(d["inference_utilisation_frac"]) * s.peak_flops_per_s * SECONDS_PER_YEAR)  # dm.h100e_years
+    c_seg *= (shared * per_h100e)[:, None, :]
+    seg_h, h_inf = c_seg, c_inf * per_h100e
     with np.errstate(invalid="ignore", divide="ignore"):
-        fpt_mean = np.where(tokens > 0, c_inf / np.where(tokens > 0, tokens, 1.0), fpt_first)
-    h_inf = seg_h.sum(axis=1)
+        fpt_mean = np.where(tokens > 0, c_inf / np.where(tokens > 0, tokens, 1.0), two_n[:, 0] * shared)
     frontier = dm.index_at(dm.taper(_steps(d, "frontier_compute_growth_per_year", s, n), d["frontier_growth_halflife_years"], yrs, full), a)
     c_trend = dm.training_flop_per_year(d["frontier_run_flop"], frontier, d["frontier_runs_per_year"], d["experiment_compute_multiplier"])
     h_trend = dm.h100e_years(c_trend, d["training_utilisation_frac"], s.peak_flops_per_s)
@@ -427,7 +418,44 @@ def stage_demand(d: dict[str, np.ndarray], s: ChainSetup, n: int) -> Demand:
     h_train = np.minimum(h_trend, h_budget)
     return Demand(tokens=tokens, flop_per_token=fpt_mean, inference_flop=c_inf, training_flop=c_trend * h_train / np.maximum(h_trend, 1e-300),
                   inference_h100e=h_inf, training_h100e=h_train, training_trend_h100e=h_trend, training_budget_h100e=h_budget, other_h100e=h_other,
-                  segment_tokens=seg_tok, segment_h100e=seg_h)
+                  segment_h100e=seg_h)
+
+
+def _segment_tokens(d: dict[str, np.ndarray], s: ChainSetup, n: int, yrs: np.ndarray, reb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """([n, k, years] tokens per year of each demand segment, [n, k, 1] FLOPs per token before the shared factors: 2 N_s).
+
+    The segments are stacked: Bass adoption, the tapered growth of tokens per adopter (the taper's
+    decay is shared: one half-life for all segments), uses x tokens per use, the rebound.
+    """
+    segs = s.segments
+    stack = lambda suffix: np.stack([np.broadcast_to(d[f"{g}_{suffix}"], (n,)) for g in segs], axis=1)[:, :, None]  # noqa: E731
+    out = np.zeros((n, len(segs), len(yrs)))
+    start = stack("adoption_start_year")
+    # no segment has adopters before the first launch: compute from that year (or the anchor year, if earlier) on
+    j = min(int(np.searchsorted(yrs + 0.5, float(start.min()), side="right")), s.demand_anchor)
+    y = yrs[j:]
+    p, q = stack("bass_p"), stack("bass_q")
+    # Bass (1969) F = (1 - e) / (1 + (q/p) e), e = exp(-(p + q) t), t >= 0 years since launch (dm.bass_fraction, in place)
+    e = y[None, None, :] + 0.5 - start
+    np.maximum(e, 0.0, out=e)
+    e *= -(p + q)
+    np.exp(e, out=e)
+    tokens = (1.0 - e) / (1.0 + (q / p) * e)
+    tokens *= stack("market_size_users") * stack("uses_per_user_per_day") * stack("tokens_per_use") * dm.DAYS_PER_YEAR
+    decay = 0.5 ** (np.maximum(y[None, :] - (s.demand_anchor_year + 1), 0.0) / col(d["token_growth_halflife_years"]))  # [n, years from j]
+    logs = np.empty_like(tokens)
+    for i, g in enumerate(segs):
+        raw = d[f"{g}_tokens_growth_per_year"]
+        excess = col(raw) - 1.0 if raw.ndim == 1 else _steps(d, f"{g}_tokens_growth_per_year", s, n)[:, j:] - 1.0
+        np.log1p(excess * decay, out=logs[:, i])
+    np.cumsum(logs, axis=2, out=logs)
+    logs -= logs[:, :, s.demand_anchor - j : s.demand_anchor - j + 1]
+    np.exp(logs, out=logs)
+    tokens *= logs
+    tokens *= reb[:, None, j:]
+    out[:, :, j:] = tokens
+    tokens = out
+    return tokens, 2.0 * stack("served_active_params")
 
 
 def stage_supply(d: dict[str, np.ndarray], s: ChainSetup, n: int, dem: Demand) -> Supply:

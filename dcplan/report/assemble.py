@@ -214,7 +214,16 @@ def capacity(x) -> Section:
 
 
 def market(x) -> Section:
-    from dcplan.figures.forecast import backtest_chart, demand_split_chart, fan_chart, limits_chart, scenario_comparison
+    from dcplan.figures.forecast import (
+        backtest_chart,
+        china_supply_chart,
+        demand_split_chart,
+        fan_chart,
+        limits_chart,
+        scenario_comparison,
+        segment_demand_chart,
+        segment_keys,
+    )
     from dcplan.forecast.headline import limit_lines
 
     fc = x.forecast
@@ -247,13 +256,16 @@ def market(x) -> Section:
                      rows=bt_rows)
     blocks: list[Any] = [
         Text(paragraphs=(f"Scenario '{fc.title or fc.scenario}' ({fc.file}), {fc.samples:,} samples, seed {fc.seed}. Bands are P10-P90; "
-                         "black points are history, orange diamonds published forecasts. Demand (LLM serving from tokens, training bounded by "
-                         "what AI revenue pays for, AI outside the LLM chain) drives the fleet until chip supply or grid connections bind.",
+                         "black points are history, orange diamonds published forecasts. Demand (LLM serving as a sum of application segments, "
+                         "training bounded by what AI revenue pays for, AI outside the LLM chain) drives the fleet until chip supply or grid "
+                         "connections bind; China's share is met by its own chips and by imports under US export controls.",
                          "Supply limits: " + " ".join(limit_lines(fc)))),
         _headline_table(fc), _anchor_table(fc),
         Figure(title="Electricity", figure=fan_chart(fc, "energy_twh")),
         Figure(title="AI electricity by use", figure=demand_split_chart(fc)),
+        *([Figure(title="LLM serving demand by application", figure=segment_demand_chart(fc))] if segment_keys(fc) else []),
         Figure(title="Supply limits", figure=limits_chart(fc)),
+        *([Figure(title="China's accelerators by origin", figure=china_supply_chart(fc))] if "china_placed_h100e" in fc.metrics else []),
         Figure(title="Facility power", figure=fan_chart(fc, "facility_power_mw")),
         Figure(title="AI compute installed", figure=fan_chart(fc, "h100e_installed")),
         Figure(title="Capex", figure=fan_chart(fc, "capex_usd")),

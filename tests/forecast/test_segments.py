@@ -45,9 +45,17 @@ def test_segments_add_up_to_llm_serving(base):
     d = draw(base, 300, np.random.default_rng(1))
     dem = ch.stage_demand(d, setup, 300)
     np.testing.assert_allclose(dem.segment_h100e.sum(axis=1), dem.inference_h100e, rtol=1e-12)
-    np.testing.assert_allclose(dem.segment_tokens.sum(axis=1), dem.tokens, rtol=1e-12)
     i = list(base.years).index(2024)
-    assert np.all(dem.segment_tokens[:, base.segments.index("agents"), : i] == 0)  # before o1 (Sep 2024) no reasoning tokens
+    assert np.all(dem.segment_h100e[:, base.segments.index("agents"), : i] == 0)  # before o1 (Sep 2024) no reasoning tokens
+    # the stacked segments agree with each segment computed alone by the demand module's own equations
+    yrs, a, full, k = setup.years.astype(float), setup.demand_anchor, setup.demand_anchor_year + 1, base.segments.index("code")
+    eff = dm.index_at(dm.taper(ch._steps(d, "inference_efficiency_gain_per_year", setup, 300), d["inference_efficiency_halflife_years"], yrs, full), a)
+    growth = dm.index_at(dm.taper(ch._steps(d, "code_tokens_growth_per_year", setup, 300), d["token_growth_halflife_years"], yrs, full), a)
+    users = dm.users(yrs, d["code_market_size_users"], d["code_bass_p"], d["code_bass_q"], d["code_adoption_start_year"])
+    tok = dm.segment_tokens_per_year(users, d["code_uses_per_user_per_day"], d["code_tokens_per_use"], growth, dm.rebound(eff, d["token_price_elasticity"]))
+    size = dm.index_at(ch._steps(d, "served_active_params_growth_per_year", setup, 300), a)
+    fpt = dm.flop_per_token(dm.col(d["code_served_active_params"]) * size, d["attention_overhead_ratio"], eff)
+    np.testing.assert_allclose(dem.segment_h100e[:, k], dm.h100e_years(tok * fpt, d["inference_utilisation_frac"], setup.peak_flops_per_s), rtol=1e-10)
 
 
 def test_segment_tokens_by_hand():
