@@ -29,10 +29,16 @@ def _china_and_segments(base, n, seed, years, add) -> None:
     cells = "; ".join(f"{v}: {f.at('h100e_installed', 2030) / 1e6:.1f} M H100e, {f.at('energy_twh', 2030):.0f} TWh, "
                       f"spend ${f.at('accelerator_spend_usd', 2030) / 1e9:.0f} B" for v, f in fcs.items())
     add("China 2030 under export controls (P50 installed, energy, accelerator spend; reported, no threshold)", cells, None)
-    f = fcs["as-is"]
-    add("China 2030 supply by origin, as-is (P50 H100e/yr; reported)", f"demand placed {f.at('china_placed_h100e', 2030) / 1e6:.2f} M, "
-        f"domestic {f.at('china_domestic_shipments_h100e', 2030) / 1e6:.2f} M, imported {f.at('china_import_shipments_h100e', 2030) / 1e6:.2f} M, "
-        f"short {f.at('china_shortfall_h100e', 2030) / 1e6:.2f} M", None)
+    for v in ("as-is", "tighter"):
+        f = fcs[v]
+        cells = ", ".join(f"{label} {f.at(key, y, 'mean') / 1e6:.2f}" for label, key in (
+            ("asked for", "china_placed_h100e"), ("made in China", "china_domestic_shipments_h100e"), ("imported", "china_import_shipments_h100e"),
+            ("short", "china_shortfall_h100e")) for y in (2026,))
+        cells30 = ", ".join(f"{label} {f.at(key, 2030, 'mean') / 1e6:.2f}" for label, key in (
+            ("asked for", "china_placed_h100e"), ("made in China", "china_domestic_shipments_h100e"), ("imported", "china_import_shipments_h100e"),
+            ("short", "china_shortfall_h100e")))
+        add(f"China's new accelerators by origin, {v} (mean M H100e/yr, they add up; reported)", f"2026: {cells}; 2030: {cells30}; "
+            f"export controls bind in {max(f.limit('export_controls').binding_frac):.0%} of samples at most", None)
     w = run_forecast(base, samples=n, seed=seed, years=years)
     parts = ", ".join(f"{g} {w.at(f'h100e_required_{g}', 2030) / 1e6:.2g} M" for g in base.segments)
     add("LLM serving demand by application 2030 (P50 H100e; reported)", parts + f"; all serving {w.at('h100e_required_inference', 2030) / 1e6:.3g} M", None)

@@ -249,7 +249,7 @@ def run_sensitivity(args: argparse.Namespace) -> int:
         rows = [[x["name"], f"{x['first_order']:.3f} {ci(x['first_order_ci'])}", f"{x['total_order']:.3f} {ci(x['total_order_ci'])}"] for x in d["indices"][: args.top]]
         table(f"Sobol indices (scipy.stats.sobol_indices): {args.metric} in {args.year} ({region}), N = {d['base_samples']} "
               f"({d['base_samples'] * (len(d['indices']) + 2):,} runs), {d['confidence']:.0%} bootstrap intervals",
-              ["driver", "first order S1 [interval]", "total order ST [interval]"], rows)
+              ["driver or segment" if args.by == "segment" else "driver", "first order S1 [interval]", "total order ST [interval]"], rows)
     return 0
 
 

@@ -15,6 +15,7 @@ dashboard reuses the cached demand and fleet arrays. Pure: no I/O, no clock, no 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass, field, fields
 from typing import Iterable
@@ -191,15 +192,10 @@ class Supply:
     chip_cap_h100e: np.ndarray
     target_h100e: np.ndarray
     fleet: sp.Fleet
-    """The world loop as run (its limits and shortfalls), before China's split."""
+    """The world loop (its limits and shortfalls, its shipments before China's split), its capacity moved by China's split."""
     ship_h100e: np.ndarray
     """Shipments of the world's (non-Chinese-made) accelerators after China's split: the loop's less what China made
     or could not import, plus chips redirected from China."""
-    capacity_w: np.ndarray
-    """Critical IT capacity for AI at year end [W], the loop's adjusted for China's fleet."""
-    capacity_added_w: np.ndarray
-    onsite_capacity_w: np.ndarray
-    onsite_added_w: np.ndarray
     china: ChinaSupply
     stock_h100e: np.ndarray
     stock_units: np.ndarray
@@ -214,6 +210,23 @@ class Supply:
     backlog_years: np.ndarray
     t0: int
     """Index of the start year."""
+
+    @property
+    def capacity_w(self) -> np.ndarray:
+        """Critical IT capacity for AI at year end [W] (the loop's, moved by China's split)."""
+        return self.fleet.capacity_w
+
+    @property
+    def capacity_added_w(self) -> np.ndarray:
+        return self.fleet.capacity_added_w
+
+    @property
+    def onsite_capacity_w(self) -> np.ndarray:
+        return self.fleet.onsite_capacity_w
+
+    @property
+    def onsite_added_w(self) -> np.ndarray:
+        return self.fleet.onsite_added_w
 
     @functools.cached_property
     def china_stocks(self) -> dict[str, np.ndarray]:
@@ -489,8 +502,11 @@ def stage_supply(d: dict[str, np.ndarray], s: ChainSetup, n: int, dem: Demand) -
     st = sp.stocks_of([ship, ship * per_unit, ship * w_per_h, ship * price, ship * w_per_h * hist_mask,
                        split.domestic, dom_units, split.domestic * dom.w_per_h100e, split.domestic * dom.usd_per_h100e,
                        fleet.shipped_h100e * w_per_h, split.imported * w_per_h, *masks], survival)
-    stock_h, stock_w = st[0] + st[5], st[2] + st[7]
+    for world, dom_layer in ((0, 5), (1, 6), (2, 7), (3, 8)):  # world totals in place: world vintages and domestic (no extra arrays kept)
+        st[world] += st[dom_layer]
+    stock_h, stock_w = st[0], st[2]
     cap, added, onsite, onsite_added = _capacity(fleet, stock_w - st[9], d["capacity_headroom_frac"])
+    fleet = dataclasses.replace(fleet, capacity_w=cap, capacity_added_w=added, onsite_capacity_w=onsite, onsite_added_w=onsite_added)
     avail = pw.year_average(stock_h)
     unmet = np.zeros((n, len(yrs)))
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -501,8 +517,8 @@ def stage_supply(d: dict[str, np.ndarray], s: ChainSetup, n: int, dem: Demand) -
     by_gen = {g: st[11 + i] for i, g in enumerate(gens)}
     by_gen["china_domestic"] = st[6]
     return Supply(vintage=vs, peak_w_per_h100e=w_per_h, usd_per_h100e=price, survival=survival, chip_cap_h100e=fleet.chip_cap_h100e, target_h100e=target,
-                  fleet=fleet, ship_h100e=ship, capacity_w=cap, capacity_added_w=added, onsite_capacity_w=onsite, onsite_added_w=onsite_added, china=china,
-                  stock_h100e=stock_h, stock_units=st[1] + st[6], stock_peak_w=stock_w, stock_value_usd=st[3] + st[8], stock_w_hist=st[4],
+                  fleet=fleet, ship_h100e=ship, china=china,
+                  stock_h100e=stock_h, stock_units=st[1], stock_peak_w=stock_w, stock_value_usd=st[3], stock_w_hist=st[4],
                   stock_w_unsplit=st[9], units_by_generation=by_gen, unmet_frac=unmet, backlog_years=backlog, t0=t0)
 
 
