@@ -97,3 +97,15 @@ def test_scenario_family_variants_are_choices():
     block = market.slider_block(market.scenario_from("name:consumer-enterprise"))
     shown = {b.children[1].id["name"] for b in block}
     assert "consumer_tokens_per_use" in shown and "dialogue_tokens_per_use" not in shown
+
+
+@pytest.mark.browser
+def test_market_page_shows_demand_by_segment_and_china_by_origin(dash_duo, quiet_app):
+    dash_duo.start_server(quiet_app)
+    dash_duo.wait_for_page(url=dash_duo.server_url + "/market")
+    dash_duo.wait_for_contains_text("#mkt-segments", "agents and reasoning", timeout=90)
+    dash_duo.wait_for_contains_text("#mkt-segments", "LLM serving demand by application", timeout=30)
+    dash_duo.wait_for_contains_text("#mkt-china", "made in China", timeout=30)
+    dash_duo.select_dcc_dropdown("#mkt-scenario", value="export-controls:relaxed")  # a variant of the scenario family
+    dash_duo.wait_for_contains_text("#mkt-china", "Export controls: relaxed", timeout=90)
+    assert dash_duo.get_logs() == []
