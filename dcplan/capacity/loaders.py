@@ -17,7 +17,8 @@ from dcplan.capacity.costs import CostDefaults, SourcedValue, cost_defaults_from
 from dcplan.capacity.inputs import Economics, JobInputs, OptionInputs, PlanInputs, ServiceInputs
 from dcplan.capacity.workload import HardwareOptionSpec, Origin, WorkloadSpec, parse_workload
 from dcplan.errors import InputError
-from dcplan.io.catalog import data_dir, default_calibration, get_hardware, get_model
+from dcplan.io.catalog import data_dir, get_hardware, get_model
+from dcplan.io.measured import calibration_for
 from dcplan.io.yamlio import Path_, dotted, parse_yaml, read_yaml
 from dcplan.specs import Calibration, HardwareSpec, ModelSpec
 
@@ -98,17 +99,18 @@ def parse_workload_text(text: str, file: str = "<workload>") -> tuple[WorkloadSp
 
 
 def load_plan_inputs(path: str | Path, *, hardware: Sequence[str] | None = None, profile: str | None = None,
-                     costs: CostDefaults | None = None) -> PlanInputs:
-    """Read ``path`` and resolve it; ``hardware`` replaces the option list, ``profile`` calibrates one option."""
+                     costs: CostDefaults | None = None, measured: bool = True) -> PlanInputs:
+    """Read ``path`` and resolve it; ``hardware`` replaces the option list, ``profile`` calibrates one option;
+    ``measured`` False ignores the shipped measured calibrations (dcplan.io.measured)."""
     spec, origin = load_workload(path)
-    return resolve(spec, origin, costs or read_cost_defaults(), hardware=hardware, profile=profile)
+    return resolve(spec, origin, costs or read_cost_defaults(), hardware=hardware, profile=profile, measured=measured)
 
 
 class _Resolver:
     """Turns one workload's names and blanks into resolved, sourced inputs."""
 
-    def __init__(self, spec: WorkloadSpec, origin: Origin, costs: CostDefaults) -> None:
-        self.spec, self.origin, self.costs = spec, origin, costs
+    def __init__(self, spec: WorkloadSpec, origin: Origin, costs: CostDefaults, measured: bool = True) -> None:
+        self.spec, self.origin, self.costs, self.measured = spec, origin, costs, measured
 
     def where(self, path: Path_) -> str:
         line = self.origin.line(path)
@@ -143,7 +145,7 @@ class _Resolver:
         for name, (section, unit) in _ECONOMICS.items():
             got = getattr(getattr(self.spec, section), name)
             values[name] = self.value(got, (section, name), name, unit)
-        return Economics(**values)
+        return Economics(**values, server_power_ratio=self.costs.get("server_power_ratio"))
 
     def jobs(self) -> tuple[JobInputs, ...]:
         return tuple(
@@ -204,7 +206,7 @@ class _Resolver:
             return cal
         if cli is not None and cli.hardware == hw.name:
             return cli
-        return default_calibration(hw.name)
+        return calibration_for(hw.name, measured=self.measured).calibration
 
     # -- prices in the option's own currency -----------------------------------------------
     def rate(self, o: HardwareOptionSpec, path: Path_) -> SourcedValue | None:
@@ -324,11 +326,11 @@ class _Resolver:
 
 
 def resolve(spec: WorkloadSpec, origin: Origin, costs: CostDefaults, *, hardware: Sequence[str] | None = None,
-            profile: str | None = None) -> PlanInputs:
+            profile: str | None = None, measured: bool = True) -> PlanInputs:
     """Resolve a parsed workload against the catalogs and the cost defaults."""
     from dcplan.io.calibration import read_calibration
 
-    r = _Resolver(spec, origin, costs)
+    r = _Resolver(spec, origin, costs, measured)
     cli_profile = read_calibration(profile) if profile else None
     return PlanInputs(
         name=spec.name, description=spec.description, origin=origin,

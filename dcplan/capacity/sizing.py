@@ -30,7 +30,7 @@ from dcplan.capacity.inputs import JobInputs, OptionInputs, ServiceInputs
 from dcplan.errors import InfeasibleError, InputError
 from dcplan.estimate import InferenceEstimate, TrainingEstimate, estimate_inference, estimate_training
 from dcplan.model import flops as F
-from dcplan.specs import SiteParams
+from dcplan.specs import SiteParams, parse_global_batch
 from dcplan.units import SECONDS_PER_DAY
 
 #: MFU assumed for the first guess of the deadline search only (Epoch AI training-cost-trends
@@ -71,7 +71,9 @@ def _train(job: JobInputs, opt: OptionInputs, site: SiteParams, n: int) -> Train
     s = job.spec
     return estimate_training(
         job.model, opt.hardware, tokens=s.tokens, n_accelerators=n, seq_len=s.seq_len, precision=s.precision,
-        layout=s.layout.given() if s.layout else None, global_batch=s.global_batch,
+        layout=s.layout.given() if s.layout else None,
+        global_batch=parse_global_batch(s.global_batch) if s.global_batch is not None else None,
+        batch_ramp=[(r.tokens, parse_global_batch(r.global_batch)) for r in s.global_batch_schedule],
         calibration=opt.calibration, site=site,
     )
 

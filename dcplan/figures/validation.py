@@ -13,9 +13,9 @@ def validation_scatter(training: Sequence, inference: Sequence):
     import plotly.graph_objects as go
 
     fig = go.Figure()
-    tr = [p for p in training if p.flops_per_s and p.row.published.flops_per_s]
+    tr = [p for p in training if p.flops_per_s and p.published_flops_per_s]
     fig.add_trace(go.Scatter(
-        x=[p.row.published.flops_per_s / 1e12 for p in tr], y=[p.flops_per_s / 1e12 for p in tr], mode="markers",
+        x=[p.published_flops_per_s / 1e12 for p in tr], y=[p.flops_per_s / 1e12 for p in tr], mode="markers",
         name="training [TFLOP/s per accelerator]", marker={"size": 9, "symbol": "circle"}, text=[p.row.id for p in tr],
         hovertemplate="%{text}: published %{x:.4g}, predicted %{y:.4g}<extra></extra>"))
     inf = [p for p in inference if p.tokens_per_s]
@@ -26,7 +26,10 @@ def validation_scatter(training: Sequence, inference: Sequence):
     values = [v for t in fig.data for v in (*t.x, *t.y)]
     lo, hi = (min(values) / 1.5, max(values) * 1.5) if values else (0.1, 1000)
     fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", line={"dash": "dash", "color": "#888"}, name="predicted = published"))
-    fig.update_layout(title="dcplan vs published training runs and serving benchmarks (shipped defaults)",
-                      xaxis={"type": "log", "title": "Published (TFLOP/s per accelerator, or thousand tokens/s)"},
-                      yaxis={"type": "log", "title": "Predicted (same unit)"}, height=460)
+    from dcplan.figures.style import finish
+
+    finish(fig, title="dcplan vs published training runs and serving benchmarks (shipped defaults)",
+           x_title="Published [TFLOP/s per accelerator, or thousand tokens/s]", y_title="Predicted [same unit]", height=500)
+    fig.update_xaxes(type="log")
+    fig.update_yaxes(type="log")
     return fig

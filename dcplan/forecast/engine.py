@@ -356,10 +356,11 @@ def run_forecast_fixed(
 
 
 def parameter_table(scenario: Scenario) -> dict[str, dict[str, Any]]:
-    """name -> {dist..., median, source, date, per_year} for the JSON output and reports."""
+    """name -> {dist..., median, source, date, per_year} for the JSON output and reports: the drivers the chain reads
+    (a demand segment the scenario does not sum is left out)."""
     return {
         n: {**p.dist.as_dict(), "median": p.dist.median(), "source": p.source, "date": p.date, "per_year": p.per_year}
-        for n, p in scenario.parameters.items()
+        for n, p in scenario.parameters.items() if scenario.active(n)
     }
 
 
