@@ -81,7 +81,7 @@ def test_region_shares_sum_to_one(base):
         assert np.allclose(d[key].sum(axis=1), 1.0)
     assert d["nonai_share"][0, 0] == pytest.approx(183 / 415, abs=3e-3)  # IEA 2024 split, renormalised
     new_us = d["ai_share_new"][:, 0]
-    assert new_us.mean() == pytest.approx(0.58, abs=0.01) and new_us.std() > 0.02  # a Dirichlet around the sourced mean
+    assert new_us.mean() == pytest.approx(0.54, abs=0.01) and new_us.std() > 0.02  # a Dirichlet around the sourced mean
 
 
 def test_beta_quantile_table_branch_matches_the_exact_inverse():
@@ -133,8 +133,19 @@ def test_sobol_draws_match_the_scenario_distributions(base):
     d = draw(base, 4096, np.random.default_rng(0), "sobol")
     lhs = draw(base, 4096, np.random.default_rng(0))
     assert d.keys() == lhs.keys()
-    for name in ("pue_ai", "consumer_tokens_per_user_per_day", "chip_supply_growth_per_year"):
+    for name in ("pue_ai", "dialogue_tokens_per_use", "chip_supply_growth_per_year"):
         med = float(base.parameters[name].dist.median())
         assert np.median(d[name]) == pytest.approx(med, rel=0.02)
     with pytest.raises(InputError, match="sampling"):
         draw(base, 16, np.random.default_rng(0), "halton")
+
+
+def test_gaussian_copula_at_the_edge_of_positive_definiteness():
+    """A rank-correlation matrix that is positive definite but whose Gaussian-copula conversion is not: blended, not refused."""
+    from dcplan.forecast.sampling import gaussian_copula, sobol_points
+
+    target = np.array([[1.0, 0.9, 0.9], [0.9, 1.0, 0.625], [0.9, 0.625, 1.0]])
+    with pytest.raises(np.linalg.LinAlgError):
+        np.linalg.cholesky(2.0 * np.sin(np.pi * target / 6.0))
+    out = gaussian_copula(sobol_points(4096, 3, np.random.default_rng(1)), target)
+    assert np.max(np.abs(stats.spearmanr(out).statistic - target)) < 0.04
