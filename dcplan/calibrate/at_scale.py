@@ -6,11 +6,9 @@ layout (fields not published are searched) and compared on achieved FLOP/s per a
 efficiency relative to the GEMM ceiling (``train.eta_max``), is fitted on all throughput rows
 together by least squares on log ratios: no constant per run.
 
-Inference: TensorRT-LLM's max-throughput rows (data/validation/inference_benchmarks_calibration.csv)
-are predicted with the published tensor-parallel size and no latency limit, and one
-achieved-bandwidth fraction (``decode_bw_frac``) is fitted on all of them together.
+Serving benchmarks are fitted per serving stack by :mod:`dcplan.calibrate.serving`.
 
-Run ``python -m dcplan.calibrate.at_scale`` to print the tables and the fitted values that
+Run ``python -m dcplan.calibrate.at_scale`` to print the table and the fitted value that
 data/efficiency/defaults.yaml carries.
 """
 
@@ -60,23 +58,6 @@ class RunRow:
 
 
 @dataclass(frozen=True, kw_only=True)
-class BenchRow:
-    """A published serving-throughput measurement (offline, no latency limit)."""
-
-    id: str
-    model: str
-    hardware: str
-    n_accelerators: int
-    precision: str
-    input_len: int
-    output_len: int
-    tokens_per_s: float
-    """Published output tokens/s of the whole tensor-parallel group."""
-    source: str
-    quality: str
-
-
-@dataclass(frozen=True, kw_only=True)
 class RunPrediction:
     row: RunRow
     flops_per_s: float | None
@@ -95,18 +76,6 @@ class RunPrediction:
     def hours_ratio(self) -> float | None:
         pub = self.row.published.accelerator_hours
         return self.accelerator_hours / pub if (self.accelerator_hours and pub) else None
-
-
-@dataclass(frozen=True, kw_only=True)
-class BenchPrediction:
-    row: BenchRow
-    tokens_per_s: float | None
-    batch: int | None
-    error: str | None = None
-
-    @property
-    def ratio(self) -> float | None:
-        return self.tokens_per_s / self.row.tokens_per_s if self.tokens_per_s else None
 
 
 Resolver = Callable[[str], Any]
@@ -144,25 +113,6 @@ def predict_run(row: RunRow, model: ModelSpec, hw: HardwareSpec, cal: Calibratio
         mfu_frac=est.mfu_frac,
         layout=f"tp{lay.tp} pp{lay.pp} cp{lay.cp} dp{lay.dp} z{lay.zero} {lay.recompute} mb{lay.micro_batch} v{lay.vpp}",
     )
-
-
-def predict_bench(row: BenchRow, model: ModelSpec, hw: HardwareSpec, cal: Calibration) -> BenchPrediction:
-    from dcplan.estimate import estimate_inference
-
-    try:
-        est = estimate_inference(
-            model,
-            hw,
-            n_accelerators=row.n_accelerators,
-            input_len=row.input_len,
-            output_len=row.output_len,
-            precision=row.precision,
-            tp=row.n_accelerators,
-            calibration=cal,
-        )
-    except InputError as exc:
-        return BenchPrediction(row=row, tokens_per_s=None, batch=None, error=exc.one_line())
-    return BenchPrediction(row=row, tokens_per_s=est.tokens_per_s, batch=est.batch_size)
 
 
 def _log_ratios(values: Sequence[float | None]) -> list[float]:
@@ -219,34 +169,14 @@ def fit_train_eta(rows: Sequence[RunRow], resolve_model: Resolver, resolve_hw: R
     return FitResult(parameter="train.eta_max", value=eta, before=before, after=summary(ratios(eta)))
 
 
-def fit_decode_bw(rows: Sequence[BenchRow], resolve_model: Resolver, resolve_hw: Resolver, cal_for: Callable[[str], Calibration]) -> FitResult:
-    """Fit ``decode_bw_frac`` (shared by all hardware) on the serving-throughput rows."""
-    from scipy.optimize import minimize_scalar
-
-    specs = [(r, resolve_model(r.model), resolve_hw(r.hardware)) for r in rows]
-
-    def ratios(frac: float) -> list[float | None]:
-        return [predict_bench(r, m, h, replace(cal_for(h.name), decode_bw_frac=frac)).ratio for r, m, h in specs]
-
-    def loss(frac: float) -> float:
-        return sum(x * x for x in _log_ratios(ratios(frac)))
-
-    before = summary(ratios(cal_for(specs[0][2].name).decode_bw_frac))
-    res = minimize_scalar(loss, bounds=(0.2, 1.0), method="bounded", options={"xatol": 1e-4})
-    frac = float(res.x)
-    return FitResult(parameter="decode_bw_frac", value=frac, before=before, after=summary(ratios(frac)))
-
-
 def main() -> None:  # pragma: no cover - a report script; its pieces are tested
     from dcplan.cli.output import table
     from dcplan.io.catalog import default_calibration, get_hardware, get_model
-    from dcplan.io.validation import read_inference_benchmarks, read_training_runs
+    from dcplan.io.validation import read_training_runs
 
     runs = read_training_runs()
-    benches = read_inference_benchmarks()
     fit = fit_train_eta(runs, get_model, get_hardware, default_calibration)
-    dec = fit_decode_bw(benches, get_model, get_hardware, default_calibration)
-    for f in (fit, dec):
+    for f in (fit,):
         table(f"fit {f.parameter} = {f.value:.4f}", ["", "n", "median APE %", "p90 APE %", "max APE %", "bias %"],
               [(k, d.get("n"), *(f"{d.get(x, float('nan')):.1f}" for x in ("median_ape_pct", "p90_ape_pct", "max_ape_pct", "bias_pct")))
                for k, d in (("shipped", f.before), ("fitted", f.after))])

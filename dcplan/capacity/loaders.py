@@ -19,7 +19,7 @@ from dcplan.capacity.workload import HardwareOptionSpec, Origin, WorkloadSpec, p
 from dcplan.errors import InputError
 from dcplan.io.catalog import data_dir, default_calibration, get_hardware, get_model
 from dcplan.io.yamlio import Path_, dotted, parse_yaml, read_yaml
-from dcplan.specs import Calibration, HardwareSpec, ModelSpec
+from dcplan.specs import Calibration, HardwareSpec, ModelSpec, StackChoice
 
 #: Economics field -> (section of the workload file, unit).
 _ECONOMICS = {
@@ -164,6 +164,20 @@ class _Resolver:
             return cli
         return default_calibration(hw.name)
 
+    def serving(self, o: HardwareOptionSpec, hw: HardwareSpec, path: Path_, cal: Calibration) -> StackChoice | None:
+        """The option's serving stack (its calibration over ``cal``), or None when a profile calibrates it."""
+        from dcplan.calibrate.stacks import select_stack
+        from dcplan.io.catalog import stack_catalog
+
+        if o.profile is not None:
+            if o.stack is not None:
+                raise self.origin.error(path + ("stack",), "a profile replaces the stack's fitted parameters: give one of stack or profile")
+            return None
+        try:
+            return select_stack(hw, precision=None, requested=o.stack, stacks=stack_catalog(), base=cal)
+        except InputError as exc:
+            raise self.relocate(exc, path + ("stack",) if o.stack is not None else path) from None
+
     def price(self, o: HardwareOptionSpec, hw: HardwareSpec, path: Path_) -> SourcedValue:
         if o.price_usd is not None:
             return given(o.price_usd, "USD per accelerator", self.where(path + ("price_usd",)))
@@ -230,8 +244,10 @@ class _Resolver:
             per_node, node_w = self.node(o, hw, path)
             rack_acc = (given(o.accelerators_per_rack, "accelerators per rack", self.where(path + ("accelerators_per_rack",)))
                         if o.accelerators_per_rack is not None else self.value(self.spec.rack.accelerators, ("rack", "accelerators"), "accelerators_per_rack"))
+            cal = self.calibration(o, hw, path, cli_profile)
+            serving = None if (cli_profile is not None and cli_profile.hardware == hw.name) else self.serving(o, hw, path, cal)
             out.append(OptionInputs(
-                path=path, hardware=hw, calibration=self.calibration(o, hw, path, cli_profile),
+                path=path, hardware=hw, calibration=cal, serving=serving,
                 accelerator_usd=self.price(o, hw, path),
                 server_usd_per_node=self.per_node(o, hw, path, "server_usd_per_node", "server_usd_per_node", "USD per node"),
                 server_cost_frac=self.value(self.spec.finance.server_cost_frac, ("finance", "server_cost_frac"), "server_cost_frac"),

@@ -102,8 +102,16 @@ def _parquet(fh: Any, cols: list[str], rows: list[list[Any]]) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    data = {c: [r[i] for r in rows] for i, c in enumerate(cols)}
+    data = {c: _one_type([r[i] for r in rows]) for i, c in enumerate(cols)}
     pq.write_table(pa.table(data), fh)
+
+
+def _one_type(values: list[Any]) -> list[Any]:
+    """A Parquet column holds one type: a column mixing text and numbers (assumption values) is text."""
+    kinds = {type(v) for v in values if v is not None}
+    if len(kinds) > 1 and not kinds <= {int, float, bool}:
+        return [None if v is None else (v if isinstance(v, str) else str(v)) for v in values]
+    return values
 
 
 # --------------------------------------------------------------------------------------------

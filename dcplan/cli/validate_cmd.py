@@ -8,6 +8,7 @@ import argparse
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("validate", help="score the model on published training runs and serving benchmarks")
     p.add_argument("--json", action="store_true", help="print rows and summaries as JSON")
+    p.add_argument("--refit", action="store_true", help="recompute the serving stacks' leave-one-out errors (minutes) instead of reading the stored fit")
     p.set_defaults(handler=run)
 
 
@@ -15,7 +16,7 @@ def run(args: argparse.Namespace) -> int:
     from dcplan.cli.output import print_json, table
     from dcplan.validation import validation_results
 
-    res = validation_results()
+    res = validation_results(refit=args.refit)
     if args.json:
         from dcplan.validation import to_json
 
@@ -43,13 +44,23 @@ def run(args: argparse.Namespace) -> int:
           ["run", "accelerators", "TFLOP/s pub", "pred", "ratio", "acc-hours pub", "pred", "ratio", "layout / note"], rows,
           caption="TFLOP/s per accelerator in the row's counting (model: causal-aware MFU; hardware: with recompute; palm: 6N+12LHQT; sixn: 6N). Sources: data/validation/training_runs.yaml")
     brows = [
-        (p.row.id, p.row.n_accelerators, p.row.precision, f"{p.row.tokens_per_s:,.0f}", f"{p.tokens_per_s:,.0f}" if p.tokens_per_s else "-", ratio(p.ratio), p.batch or p.error)
+        (p.row.id, p.row.stack, p.row.precision, f"{p.row.tokens_per_s:,.0f}", f"{p.tokens_per_s:,.0f}" if p.tokens_per_s else "-",
+         ratio(p.ratio), ratio(res["inference_loo"].get(p.row.id)), p.error or f"{p.layout} b={p.batch} ({p.binding_limit})")
         for p in res["inference"]
     ]
-    table("Serving: TensorRT-LLM max throughput vs predicted (output tokens/s)", ["benchmark", "accel.", "prec.", "published", "predicted", "ratio", "batch"], brows)
+    table("Serving: published vs predicted output tokens/s (stack's shipped fit; LOO: refitted without the row)",
+          ["result", "stack", "prec.", "published", "predicted", "ratio", "LOO ratio", "layout / note"], brows,
+          caption="Sources: data/validation/serving_benchmarks.yaml; stacks: data/stacks/")
+    drows = [(d["id"], f"{d['published_tokens_per_s_per_node']:,.0f}",
+              f"{d['predicted_tokens_per_s_per_node']:,.0f}" if d["predicted_tokens_per_s_per_node"] else "-", ratio(d["ratio"]),
+              d["error"] or f"batch {d.get('batch')} ({d.get('binding_limit')})") for d in res["disaggregated"]]
+    table("Disaggregated wide-EP deployments (checks, not fitted): tokens/s per node of 8",
+          ["deployment / phase", "published", "predicted", "ratio", "note"], drows)
+    flat = {k: v for k, v in res["summary"].items() if k != "inference_by_stack"}
+    flat.update({f"inference LOO {k}": v for k, v in res["summary"]["inference_by_stack"].items()})
     srows = [
         (k, s.get("n"), *(f"{s[x]:.1f}" if x in s else "-" for x in ("median_ape_pct", "p90_ape_pct", "max_ape_pct", "bias_pct")))
-        for k, s in res["summary"].items()
+        for k, s in flat.items()
     ]
     table("Summary (absolute percentage errors of predicted vs published)", ["metric", "n", "median %", "p90 %", "max %", "bias %"], srows)
     return 0

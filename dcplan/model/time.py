@@ -14,9 +14,12 @@ Inference (scaling-book "inference"; llm-analysis): prefill is compute-bound,
   t_prefill = max(FLOPs/(peak·eta), weight bytes/BW) + t0 [+ layers · t0_per_layer
               + act_passes · activation bytes / BW] + TP comm;
 decode is bandwidth-bound,
-  t_decode(B) = max(bytes(B)/(BW·f_bw), FLOPs(B)/(peak·eta)) + t0 [+ layers · t0_per_layer] + TP comm,
+  t_decode(B) = max(bytes(B)/(BW·f_bw), FLOPs(B)/(peak·eta)) + t0 [+ layers · t0_per_layer]
+                + TP all-reduce + EP all-to-all [+ pp sends],
   eta = eta_gemm(x) · eta_prefill(x) [or eta_decode(B), a calibrated curve in tokens per step],
-  bytes(B) = weights (MoE: the experts B tokens touch) + B · KV bytes/token · context.
+  bytes(B) = weights (MoE: the experts B tokens touch) + B · KV bytes/token · context,
+per accelerator of a serving layout (tp, pp, ep, attention data parallelism: model/serving.py).
+A serving stack's fitted parameters (f_bw, the prefill efficiency, t0) come in ``cal``.
 """
 
 from __future__ import annotations
@@ -25,10 +28,12 @@ import math
 from dataclasses import dataclass
 
 from dcplan.model import flops as F
+from dcplan.model import serving as S
 from dcplan.model.comm import Link, collective_time, group_link
-from dcplan.model.memory import activation_traffic_bytes, kv_bytes_per_token, params_on_device, state_bytes_per_param
+from dcplan.model.memory import activation_traffic_bytes, params_on_device, state_bytes_per_param
 from dcplan.model.params import ParamCounts
-from dcplan.specs import BYTES_PER_ELEMENT, Calibration, HardwareSpec, ModelSpec, ParallelLayout
+from dcplan.model.serving import ServingLayout
+from dcplan.specs import Calibration, HardwareSpec, ModelSpec, ParallelLayout
 
 #: Bytes an Adam update moves per parameter: reads fp32 master, m, v (12 B) and the bf16
 #: gradient (2 B), writes master, m, v (12 B) and the bf16 weight (2 B). Derived here.
@@ -207,6 +212,47 @@ def _tp_link(hw: HardwareSpec, cal: Calibration, tp: int) -> Link | None:
     return group_link(hw, cal, span=tp, field="tp") if tp > 1 else None
 
 
+def _serving_comm_s(m: ModelSpec, hw: HardwareSpec, cal: Calibration, lay: ServingLayout, *, tokens: float,
+                    precision: str, layers: int) -> float:
+    """Communication of one pass of ``tokens`` replica tokens through every layer [s].
+
+    Tensor parallelism: 2 all-reduces per layer of the tokens' activations (Megatron-LM); under
+    attention data parallelism none. Expert parallelism: a dispatch and a combine all-to-all per
+    MoE layer (DeepEP; llm-analysis ``get_latency_fwd_per_layer_mlp_moe_alltoall``). Pipeline:
+    one send per stage boundary. Not overlapped with compute (an upper bound on the cost).
+    """
+    t = 0.0
+    if lay.attn_shards > 1:
+        link = group_link(hw, cal, span=lay.tp, field="tp")
+        t += layers * 2 * collective_time("all_reduce", tokens / lay.pp * m.d_model * 2.0, lay.tp, link) * lay.pp
+    dispatch, combine = S.ep_messages(m, lay, tokens / lay.pp, precision)
+    if dispatch > 0:
+        link = group_link(hw, cal, span=lay.tp, field="ep")
+        per_layer = collective_time("all_to_all", dispatch, lay.ep, link) + collective_time("all_to_all", combine, lay.ep, link)
+        t += S.moe_layers(m) * per_layer * lay.pp
+    if lay.pp > 1:
+        link = group_link(hw, cal, span=lay.devices, field="pp")
+        t += lay.pp * collective_time("send_recv", tokens / lay.pp / lay.attn_groups * m.d_model * 2.0, 2, link)
+    return t
+
+
+def _compute_s(hw: HardwareSpec, cal: Calibration, work: S.DecodeWork | S.PrefillWork, precision: str, kv_precision: str) -> float:
+    """Compute time of a serving pass [s]: dense GEMMs at eta(x_dense), routed experts at
+    eta(x_expert) · moe_eta_frac, the attention core in its own precision at eta(x_dense) ·
+    attn_eta_frac; all scaled by the stack's efficiency in ``precision`` (``precision_eta_frac``)."""
+    frac = cal.precision_eta_frac.get(precision, 1.0)
+    eta_dense = compute_eta(cal, work.gemm_flops, "prefill") * frac
+    if eta_dense <= 0:
+        return math.inf
+    peak = hw.peak(precision)
+    t = work.dense_flops / (peak * eta_dense)
+    if work.routed_flops > 0:
+        eta_exp = compute_eta(cal, work.expert_gemm_flops, "prefill") * frac * cal.moe_eta_frac
+        t += work.routed_flops / (peak * eta_exp) if eta_exp > 0 else math.inf
+    attn_prec = S.attention_precision(hw.peak_flops_per_s, precision, kv_precision)
+    return t + work.attn_flops / (hw.peak(attn_prec) * eta_dense * cal.attn_eta_frac)
+
+
 def prefill_time(
     m: ModelSpec,
     counts: ParamCounts,
@@ -217,31 +263,31 @@ def prefill_time(
     batch: int,
     prompt_len: int,
     precision: str,
+    layout: ServingLayout | None = None,
+    kv_precision: str | None = None,
 ) -> float:
-    """Seconds to prefill ``batch`` prompts of ``prompt_len`` tokens on a tp-way replica [s]."""
-    peak = hw.peak(precision)
-    tokens = batch * prompt_len
-    x = F.largest_layer_gemm_flops(m, tokens, tp)
-    t_compute = F.prefill_flops(m, batch, prompt_len) / tp / (peak * compute_eta(cal, x, "prefill"))
-    t_weights = counts.total * BYTES_PER_ELEMENT[precision] / tp / (hw.require("hbm_bytes_per_s") * cal.decode_bw_frac)
+    """Seconds to prefill ``batch`` prompts of ``prompt_len`` tokens on a replica [s].
+
+    ``layout`` (default: ``tp`` accelerators sharding attention) spreads the work over the
+    replica; every accelerator reads its weights once for the chunk. The attention core runs in
+    :func:`~dcplan.model.serving.attention_precision` of ``kv_precision`` (default
+    ``precision``).
+    """
+    lay = layout or ServingLayout(tp=tp)
+    work = S.prefill_work(m, counts, lay, batch=batch, prompt_len=prompt_len, precision=precision)
+    t_compute = _compute_s(hw, cal, work, precision, kv_precision or precision)
+    t_weights = work.weight_bytes / (hw.require("hbm_bytes_per_s") * cal.decode_bw_frac)
     layers = m.n_layers + m.n_encoder_layers
     t = max(t_compute, t_weights) + cal.prefill.t0_s + layers * cal.prefill.t0_per_layer_s
     if cal.prefill.act_passes > 0:
-        act = activation_traffic_bytes(m, prompt_len, batch, layers=layers, precision=precision, tp=tp, logit_positions=batch)
+        act = activation_traffic_bytes(m, prompt_len, batch, layers=layers, precision=precision, tp=lay.tp, logit_positions=batch)
         t += cal.prefill.act_passes * act / hw.require("hbm_bytes_per_s")
-    link = _tp_link(hw, cal, tp)
-    if link is not None:
-        msg = tokens * m.d_model * 2.0
-        t += (m.n_layers + m.n_encoder_layers) * 2 * collective_time("all_reduce", msg, tp, link)
-    return t
+    return t + _serving_comm_s(m, hw, cal, lay, tokens=work.tokens, precision=precision, layers=layers)
 
 
 def experts_touched_frac(m: ModelSpec, tokens: float) -> float:
     """Expected share of routed experts that ``tokens`` tokens activate (uniform routing)."""
-    if m.moe is None:
-        return 1.0
-    k, e = m.moe.top_k, m.moe.n_experts
-    return 1.0 - (1.0 - k / e) ** tokens
+    return S.experts_touched_frac(m, tokens)
 
 
 def decode_step_time(
@@ -254,22 +300,28 @@ def decode_step_time(
     batch: int,
     context_len: float,
     precision: str,
+    layout: ServingLayout | None = None,
+    kv_precision: str | None = None,
 ) -> tuple[float, str]:
-    """(seconds, bound) for one decode step generating a token for each of ``batch`` sequences."""
+    """(seconds, bound) for one decode step generating a token for each of ``batch`` sequences.
+
+    ``layout`` (default: ``tp`` accelerators sharding attention) says how weights, cache and
+    work are spread (:mod:`dcplan.model.serving`); ``kv_precision`` is the cache's element type
+    (default: ``precision``). With pp stages a step is pp micro-batch passes, each paying the
+    per-step overhead.
+    """
+    lay = layout or ServingLayout(tp=tp)
+    work = S.decode_work(m, counts, lay, batch=batch, context_len=context_len, precision=precision,
+                         kv_precision=kv_precision or precision)
     bw = hw.require("hbm_bytes_per_s") * cal.decode_bw_frac
-    w_elem = BYTES_PER_ELEMENT[precision]
-    weights = (counts.total - counts.experts_routed * (1.0 - experts_touched_frac(m, batch))) * w_elem / tp
-    kv = batch * kv_bytes_per_token(m, precision, tp) * context_len
-    t_mem = (weights + kv) / bw
-    x = F.largest_layer_gemm_flops(m, batch, tp)
+    t_mem = (work.weight_bytes + work.kv_bytes) / bw
     if cal.decode_compute is not None:
         eta = cal.decode_compute.eta(batch)
+        t_comp = (work.flops + work.attn_flops) / (hw.peak(precision) * eta) if eta > 0 else math.inf
     else:
-        eta = compute_eta(cal, x, "prefill")
-    t_comp = batch * F.decode_flops_per_token(m, context_len) / tp / (hw.peak(precision) * eta) if eta > 0 else math.inf
+        t_comp = _compute_s(hw, cal, work, precision, kv_precision or precision)
     bound = "memory" if t_mem >= t_comp else "compute"
     t = max(t_mem, t_comp) + cal.decode_t0_s + m.n_layers * cal.decode_t0_per_layer_s
-    link = _tp_link(hw, cal, tp)
-    if link is not None:
-        t += m.n_layers * 2 * collective_time("all_reduce", batch * m.d_model * 2.0, tp, link)
+    t += (lay.pp - 1) * cal.decode_t0_s
+    t += _serving_comm_s(m, hw, cal, lay, tokens=batch, precision=precision, layers=m.n_layers)
     return t, bound

@@ -1,0 +1,403 @@
+"""Fit each serving stack's parameters on published serving results, and score them held out.
+
+Rows: data/validation/serving_benchmarks.yaml (MLPerf Inference v4.0-v5.1 Offline, Server and
+Interactive results of every vendor, TensorRT-LLM's performance tables), each with its setup:
+chips, stack, precision of weights and cache, replica layout where published, the engine's
+concurrency cap, and request lengths (a dataset's distribution, or fixed lengths). A row is
+predicted with the stack's engine behaviour (:class:`~dcplan.model.replica.EngineSetup`) and
+calibration, at the published layout (fields not published are searched), under the
+benchmark's latency limits for Server and Interactive rows.
+
+Each stack has four parameters: the achieved fraction of memory bandwidth (``decode_bw_frac``),
+the prefill efficiency relative to the GEMM ceiling (``prefill.eta_max``), the fixed overhead per
+decode step (``decode_t0_s``) and the memory share the engine fills (``serving_memory_frac``).
+They are fitted by least squares on log(predicted / published) tokens/s with partial pooling: a
+Gaussian prior in the parameters' log (logit for the memory share) centred on the fit of every
+*other* stack's rows, so a stack with few rows stays near what the rest of the data says, and a
+stack with many is fitted by its own. ``pooled`` (the fallback of a chip no stack runs on) is
+the fit of all rows together. Held-out error: each row is predicted with its stack refitted
+without it (leave-one-out; the prior, fitted on other stacks' rows, never contains it).
+
+Run ``python -m dcplan.calibrate.serving`` to print the fit, ``--write`` to store the values and
+their leave-one-out errors in data/stacks/*.yaml.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+from dcplan.errors import InputError
+from dcplan.specs import Calibration, HardwareSpec, ModelSpec, StackSpec
+
+SCENARIOS = ("offline", "server", "interactive")
+#: Fitted parameters, their transforms and prior widths (in the transformed unit). Widths are
+#: the spread a stack may plausibly differ from the others by: a factor e^0.3 in bandwidth and
+#: efficiency, e^1 in the per-step overhead, 0.7 in the log-odds of the memory share.
+PARAMS = ("decode_bw_frac", "prefill.eta_max", "decode_t0_s", "serving_memory_frac", "precision_eta_frac.fp4",
+          "latency_tail_frac", "moe_eta_frac", "attn_eta_frac")
+PRIOR_WIDTH = (0.3, 0.3, 1.0, 0.7, 0.5, 0.7, 0.5, 0.5)
+#: Typical log error of one row, which sets the prior's weight against the rows (a prior with
+#: width w counts as (RESIDUAL_SCALE / w)^2 of a row's squared error per unit deviation).
+RESIDUAL_SCALE = 0.1
+#: Neutral centre of the all-rows fit (only a weak regulariser there).
+NEUTRAL = {"decode_bw_frac": 0.6, "prefill.eta_max": 0.6, "decode_t0_s": 2e-3, "serving_memory_frac": 0.9,
+           "precision_eta_frac.fp4": 1.0, "latency_tail_frac": 0.8, "moe_eta_frac": 1.0,
+           "attn_eta_frac": 1.0}
+LOGIT = ("serving_memory_frac", "latency_tail_frac")
+BOUNDS = {"decode_bw_frac": (0.15, 0.99), "prefill.eta_max": (0.1, 0.99), "decode_t0_s": (1e-5, 0.3),
+          "serving_memory_frac": (0.4, 0.99), "precision_eta_frac.fp4": (0.15, 1.5), "latency_tail_frac": (0.1, 0.99), "moe_eta_frac": (0.1, 2.0), "attn_eta_frac": (0.05, 2.0)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServingDataset:
+    """A benchmark's request-length distribution."""
+
+    name: str
+    description: str
+    output_mean_tokens: float
+    max_output_tokens: float | None = None
+    output_source: str
+    lengths_source: str
+    quality: str
+    cells: tuple[tuple[float, float, float], ...]
+    """(share of requests, mean input tokens, mean output tokens) before rescaling."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServingRow:
+    """One published serving result with its setup."""
+
+    id: str
+    benchmark: str
+    scenario: str
+    model: str
+    hardware: str
+    n_accelerators: int
+    stack: str
+    engine_version: str
+    precision: str
+    kv_precision: str
+    layout: Mapping[str, Any] = field(default_factory=dict)
+    max_batch: int | None = None
+    """The engine's concurrency cap in the published setup (per replica; per micro-batch with pp)."""
+    kv_reserve: str | None = None
+    """The scheduler's cache policy in the published setup (default: the stack's)."""
+    dataset: str | None = None
+    input_len: int | None = None
+    output_len: int | None = None
+    output_tokens_per_sample: float | None = None
+    ttft_limit_s: float | None = None
+    tpot_limit_s: float | None = None
+    tokens_per_s: float
+    """Published output tokens per second of the whole system."""
+    source: str
+    quality: str
+    notes: str = ""
+
+    def __post_init__(self) -> None:
+        if self.scenario not in SCENARIOS:
+            raise InputError("scenario", f"must be one of {', '.join(SCENARIOS)}, got {self.scenario!r}")
+        if (self.dataset is None) == (self.input_len is None or self.output_len is None):
+            raise InputError("dataset", "give a dataset, or input_len and output_len")
+        unknown = set(self.layout) - {"tp", "pp", "ep", "attention_dp"}
+        if unknown:
+            raise InputError(f"layout.{sorted(unknown)[0]}", "not a layout field; use tp, pp, ep, attention_dp")
+
+    @property
+    def is_moe(self) -> bool:
+        return self.model in MOE_MODELS
+
+
+#: Catalog models that are mixtures of experts (for the MoE error summary).
+MOE_MODELS = frozenset({"mixtral-8x7b", "deepseek-r1", "deepseek-v3"})
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServingPrediction:
+    row: ServingRow
+    tokens_per_s: float | None
+    batch: int | None = None
+    layout: str = ""
+    binding_limit: str = ""
+    error: str | None = None
+
+    @property
+    def ratio(self) -> float | None:
+        return self.tokens_per_s / self.row.tokens_per_s if self.tokens_per_s else None
+
+
+Resolver = Callable[[str], Any]
+
+
+def row_lengths(row: ServingRow, datasets: Mapping[str, ServingDataset]):
+    """The row's request lengths: its dataset rescaled to the measured output length, or fixed."""
+    from dcplan.model.serving import LengthMix
+
+    if row.dataset is None:
+        return LengthMix.fixed(row.input_len, row.output_len)
+    if row.dataset not in datasets:
+        raise InputError("dataset", f"unknown dataset {row.dataset!r}; defined: {', '.join(sorted(datasets))}")
+    ds = datasets[row.dataset]
+    mix = LengthMix(ds.cells)
+    return mix.rescaled(row.output_tokens_per_sample or ds.output_mean_tokens, ds.max_output_tokens)
+
+
+def dataset_lengths(name: str, datasets: Mapping[str, ServingDataset]):
+    """The request-length distribution of a benchmark dataset at its reference output length."""
+    from dcplan.model.serving import LengthMix
+
+    if name not in datasets:
+        raise InputError("dataset", f"unknown dataset {name!r}; use one of {', '.join(sorted(datasets))}")
+    ds = datasets[name]
+    return LengthMix(ds.cells).rescaled(ds.output_mean_tokens, ds.max_output_tokens)
+
+
+def predict_row(row: ServingRow, model: ModelSpec, hw: HardwareSpec, stack: StackSpec, cal: Calibration,
+                datasets: Mapping[str, ServingDataset]) -> ServingPrediction:
+    """Predict one row with ``cal`` (the stack's calibration); errors become a row with ``error``."""
+    from dcplan.inference import best_replica, candidate_layouts
+    from dcplan.model.params import count_params
+    from dcplan.model.replica import EngineSetup
+
+    try:
+        lengths = row_lengths(row, datasets)
+        lay = dict(row.layout)
+        layouts = candidate_layouts(model, row.n_accelerators, tp=lay.get("tp"), pp=lay.get("pp"), ep=lay.get("ep"),
+                                    attention_dp=lay.get("attention_dp"))
+        setup = EngineSetup(memory_frac=cal.serving_memory_frac, memory_of=stack.memory_of,
+                            max_batch=row.max_batch or stack.max_batch, kv_reserve=row.kv_reserve or stack.kv_reserve,
+                            prefill_chunk_tokens=stack.prefill_chunk_tokens)
+        best, _, reasons = best_replica(model, count_params(model), hw, cal, setup, layouts, lengths, precision=row.precision,
+                                        kv_precision=row.kv_precision, ttft_slo_s=row.ttft_limit_s, tpot_slo_s=row.tpot_limit_s)
+    except InputError as exc:
+        return ServingPrediction(row=row, tokens_per_s=None, error=exc.one_line())
+    if best is None:
+        return ServingPrediction(row=row, tokens_per_s=None, error=reasons[-1] if reasons else "no layout")
+    per_acc, point = best
+    replicas = row.n_accelerators // point.layout.devices
+    return ServingPrediction(row=row, tokens_per_s=point.tokens_per_s * replicas, batch=point.batch,
+                             layout=point.layout.label(), binding_limit=point.binding_limit)
+
+
+# --------------------------------------------------------------------------------------------
+# Parameters
+# --------------------------------------------------------------------------------------------
+
+
+def _to_theta(name: str, value: float) -> float:
+    lo, hi = BOUNDS[name]
+    value = min(max(value, lo * (1 + 1e-9)), hi * (1 - 1e-9))
+    if name in LOGIT:
+        return math.log(value / (1.0 - value))
+    return math.log(value)
+
+
+def _from_theta(name: str, theta: float) -> float:
+    if name in LOGIT:
+        return 1.0 / (1.0 + math.exp(-theta))
+    return math.exp(theta)
+
+
+def _theta_bounds() -> tuple[list[float], list[float]]:
+    return [_to_theta(n, BOUNDS[n][0]) for n in PARAMS], [_to_theta(n, BOUNDS[n][1]) for n in PARAMS]
+
+
+def values_of(cal: Calibration) -> dict[str, float]:
+    return {"decode_bw_frac": cal.decode_bw_frac, "prefill.eta_max": cal.prefill.eta_max,
+            "decode_t0_s": max(cal.decode_t0_s, BOUNDS["decode_t0_s"][0]), "serving_memory_frac": cal.serving_memory_frac,
+            "precision_eta_frac.fp4": cal.precision_eta_frac.get("fp4", 1.0),
+            "latency_tail_frac": min(cal.latency_tail_frac, BOUNDS["latency_tail_frac"][1]), "moe_eta_frac": cal.moe_eta_frac,
+            "attn_eta_frac": cal.attn_eta_frac}
+
+
+def overrides(values: Mapping[str, float]) -> dict[str, Any]:
+    """Calibration overrides (nested for the prefill curve) of fitted ``values``."""
+    return {"decode_bw_frac": round(values["decode_bw_frac"], 4), "prefill": {"eta_max": round(values["prefill.eta_max"], 4)},
+            "decode_t0_s": float(f"{values['decode_t0_s']:.3g}"), "serving_memory_frac": round(values["serving_memory_frac"], 4),
+            "precision_eta_frac": {"fp4": round(values["precision_eta_frac.fp4"], 4)},
+            "latency_tail_frac": round(values["latency_tail_frac"], 4), "moe_eta_frac": round(values["moe_eta_frac"], 4),
+            "attn_eta_frac": round(values["attn_eta_frac"], 4)}
+
+
+def with_values(cal: Calibration, values: Mapping[str, float]) -> Calibration:
+    from dataclasses import replace
+
+    return replace(cal, decode_bw_frac=values["decode_bw_frac"], prefill=replace(cal.prefill, eta_max=values["prefill.eta_max"]),
+                   decode_t0_s=values["decode_t0_s"], serving_memory_frac=values["serving_memory_frac"],
+                   precision_eta_frac={**cal.precision_eta_frac, "fp4": values["precision_eta_frac.fp4"]},
+                   latency_tail_frac=values["latency_tail_frac"], moe_eta_frac=values["moe_eta_frac"],
+                   attn_eta_frac=values["attn_eta_frac"])
+
+
+# --------------------------------------------------------------------------------------------
+# Fitting
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    """A row with everything needed to predict it except the fitted parameters."""
+
+    row: ServingRow
+    model: ModelSpec
+    hw: HardwareSpec
+    stack: StackSpec
+    base: Calibration
+
+
+#: log-ratio charged to a row the model cannot place (no batch fits): a large, finite penalty.
+FAIL_LOG_RATIO = 3.0
+
+
+def residuals(cases: Sequence[Case], values: Mapping[str, float], datasets: Mapping[str, ServingDataset]) -> list[float]:
+    out = []
+    for c in cases:
+        p = predict_row(c.row, c.model, c.hw, c.stack, with_values(c.base, values), datasets)
+        out.append(math.log(p.ratio) if p.ratio else FAIL_LOG_RATIO)
+    return out
+
+
+@dataclass(frozen=True, kw_only=True)
+class StackFit:
+    stack: str
+    values: Mapping[str, float]
+    prior: Mapping[str, float]
+    n_rows: int
+    cost: float
+
+
+@dataclass(frozen=True)
+class Solution:
+    """A fitted parameter vector with what the held-out refits need."""
+
+    values: Mapping[str, float]
+    theta: Any
+    """Fitted parameters in their transformed units (numpy array)."""
+    jac: Any
+    """d residual / d theta of the rows (n x p), at ``theta``."""
+    residuals: Any
+    """log(predicted / published) of the rows at ``theta``."""
+    free: Any
+    """Parameters not held at a bound (bool array)."""
+    prior_scale: Any
+    """Weight of the prior residual of each parameter."""
+
+
+def fit_values(cases: Sequence[Case], datasets: Mapping[str, ServingDataset], prior: Mapping[str, float], *,
+               widths: Sequence[float] = PRIOR_WIDTH, start: Mapping[str, float] | None = None,
+               max_nfev: int = 60) -> Solution:
+    """Least squares on the rows' log errors plus the Gaussian prior (partial pooling)."""
+    import numpy as np
+    from scipy.optimize import least_squares
+
+    lo, hi = (np.array(b) for b in _theta_bounds())
+    theta0 = np.clip(np.array([_to_theta(n, (start or prior)[n]) for n in PARAMS]), lo + 1e-6, hi - 1e-6)
+    centre = np.array([_to_theta(n, prior[n]) for n in PARAMS])
+    scale = np.array([RESIDUAL_SCALE / w for w in widths])
+    n = len(cases)
+
+    def fun(theta):
+        vals = {name: _from_theta(name, t) for name, t in zip(PARAMS, theta, strict=True)}
+        res = residuals(cases, vals, datasets) if cases else []
+        return np.concatenate([np.array(res, dtype=float), scale * (theta - centre)])
+
+    sol = least_squares(fun, theta0, method="trf", bounds=(lo, hi), diff_step=1e-3, x_scale=1.0, max_nfev=max_nfev)
+    free = (sol.x > lo + 1e-4) & (sol.x < hi - 1e-4)
+    return Solution(values={name: _from_theta(name, t) for name, t in zip(PARAMS, sol.x, strict=True)}, theta=sol.x,
+                    jac=sol.jac[:n], residuals=sol.fun[:n], free=free, prior_scale=scale)
+
+
+def loo_values(sol: Solution, i: int, prior: Mapping[str, float]) -> dict[str, float]:
+    """Parameters refitted without row i: one Gauss-Newton step from the full fit.
+
+    At the optimum of the full objective, removing row i moves the parameters by
+    -(J'J + P - j_i j_i')^-1 (j_i r_i) (J: the rows' Jacobian, P: the prior's curvature), the
+    leave-one-out form of the PRESS statistic for least squares (Allen 1974); parameters held at
+    a bound stay there.
+    """
+    import numpy as np
+
+    f = sol.free
+    J = sol.jac[:, f]
+    ji, ri = J[i], sol.residuals[i]
+    A = J.T @ J + np.diag(sol.prior_scale[f] ** 2) - np.outer(ji, ji)
+    step = np.linalg.solve(A, ji * ri)
+    theta = sol.theta.copy()
+    theta[f] = theta[f] + step
+    lo, hi = (np.array(b) for b in _theta_bounds())
+    theta = np.clip(theta, lo, hi)
+    return {name: _from_theta(name, t) for name, t in zip(PARAMS, theta, strict=True)}
+
+
+def fit_all(cases: Sequence[Case], datasets: Mapping[str, ServingDataset]) -> dict[str, Any]:
+    """Pooled fit, each stack's partially pooled fit, and leave-one-out predictions of every row.
+
+    Returns {"pooled": values, "stacks": {name: StackFit}, "loo": {row id: ratio or None},
+    "fitted": {row id: ratio or None}}.
+    """
+    by_stack: dict[str, list[Case]] = {}
+    for c in cases:
+        by_stack.setdefault(c.row.stack, []).append(c)
+    wide = tuple(3.0 for _ in PARAMS)
+    pooled = fit_values(cases, datasets, NEUTRAL, widths=wide).values
+    stacks: dict[str, StackFit] = {}
+    loo: dict[str, float | None] = {}
+    fitted: dict[str, float | None] = {}
+    for name, own in sorted(by_stack.items()):
+        others = [c for c in cases if c.row.stack != name]
+        # the other stacks' fit: a small move from the pooled one, so a few iterations from it suffice
+        prior = fit_values(others, datasets, NEUTRAL, widths=wide, start=pooled, max_nfev=20).values if others else dict(NEUTRAL)
+        sol = fit_values(own, datasets, prior, start=prior)
+        stacks[name] = StackFit(stack=name, values=sol.values, prior=prior, n_rows=len(own), cost=float((sol.residuals ** 2).sum()))
+        for i, c in enumerate(own):
+            r = sol.residuals[i]
+            fitted[c.row.id] = math.exp(r) if r != FAIL_LOG_RATIO else None
+            held = loo_values(sol, i, prior) if len(own) > 1 else prior
+            rr = residuals([c], held, datasets)[0]
+            loo[c.row.id] = math.exp(rr) if rr != FAIL_LOG_RATIO else None
+    return {"pooled": pooled, "stacks": stacks, "loo": loo, "fitted": fitted}
+
+
+def summary(ratios: Sequence[float | None]) -> dict[str, float]:
+    """n, median/p90 absolute percentage error and geometric-mean bias of predicted/published."""
+    from dcplan.calibrate.at_scale import summary as s
+
+    out = s(ratios)
+    out.pop("max_ape_pct", None)
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> None:  # pragma: no cover - a report script; its pieces are tested
+    import argparse
+
+    from dcplan.cli.output import table
+    from dcplan.io.validation import load_serving_cases, write_stack_fits
+
+    ap = argparse.ArgumentParser(prog="python -m dcplan.calibrate.serving")
+    ap.add_argument("--write", action="store_true", help="store the fitted values and leave-one-out errors in data/stacks/")
+    args = ap.parse_args(argv)
+    cases, datasets = load_serving_cases()
+    res = fit_all(cases, datasets)
+    rows = []
+    for name, f in res["stacks"].items():
+        ids = [c.row.id for c in cases if c.row.stack == name]
+        s_fit = summary([res["fitted"][i] for i in ids])
+        s_loo = summary([res["loo"][i] for i in ids])
+        v = f.values
+        rows.append((name, f.n_rows, f"{v['decode_bw_frac']:.3f}", f"{v['prefill.eta_max']:.3f}", f"{v['decode_t0_s'] * 1e3:.2f}",
+                     f"{v['serving_memory_frac']:.3f}", f"{s_fit.get('median_ape_pct', float('nan')):.1f}",
+                     f"{s_loo.get('median_ape_pct', float('nan')):.1f}", f"{s_loo.get('p90_ape_pct', float('nan')):.1f}",
+                     f"{s_loo.get('bias_pct', float('nan')):+.1f}"))
+    p = res["pooled"]
+    rows.append(("pooled", len(cases), f"{p['decode_bw_frac']:.3f}", f"{p['prefill.eta_max']:.3f}", f"{p['decode_t0_s'] * 1e3:.2f}",
+                 f"{p['serving_memory_frac']:.3f}", "", "", "", ""))
+    table("Serving stacks: fitted parameters and errors (in-sample, leave-one-out)",
+          ["stack", "rows", "f_bw", "eta_prefill", "t0 ms", "mem frac", "fit med %", "LOO med %", "LOO p90 %", "LOO bias %"], rows)
+    if args.write:
+        write_stack_fits(res, cases)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
