@@ -456,6 +456,10 @@ class Calibration:
     """Steady-state (mean) latency / the tail latency a serving target bounds (p95, p99) under
     Poisson arrivals: a limit L is met when the model's TTFT and TPOT are below L x this
     fraction. 1 treats a percentile target as a bound on the mean (no queueing headroom)."""
+    chip_eta_frac: float = 1.0
+    """Sustained share of the chip's datasheet compute in a serving stack relative to the
+    stack's other chips (clocks held down by the power limit, kernels tuned per chip): a
+    (chip, stack) calibration, fitted where a stack has rows on two or more chips; 1 elsewhere."""
     precision_eta_frac: Mapping[str, float] = field(default_factory=dict)
     """Serving compute efficiency in a precision relative to the stack's efficiency
     (``prefill.eta_max``), e.g. ``{"fp4": 0.6}``: block-scaled FP4 GEMMs reach a smaller share of
@@ -477,7 +481,7 @@ class Calibration:
             "serving_memory_frac",
             "latency_tail_frac",
         )
-        _positive(self, "moe_eta_frac", "attn_eta_frac")
+        _positive(self, "moe_eta_frac", "attn_eta_frac", "chip_eta_frac")
         _positive(self, "decode_t0_s", "decode_t0_per_layer_s", "memory_constant_bytes", "intra_alpha_s", "inter_alpha_s",
                   "embedding_grad_passes", allow_zero=True)
         _positive(self, "memory_factor", "memory_activation_factor", "memory_logits_factor", "optimizer_bytes_factor")
@@ -541,6 +545,9 @@ class StackSpec:
     """Tokens one prefill forward batches together (max_num_batched_tokens / max_num_tokens)."""
     calibration: Mapping[str, Any] = field(default_factory=dict)
     """Fitted serving parameters (Calibration fields) over the shipped defaults."""
+    chips: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Per-chip calibration over ``calibration`` (chip name -> Calibration fields): the
+    (chip, stack) part of the fit, e.g. ``{"mi325x": {"chip_eta_frac": 1.1}}``."""
     fit: Mapping[str, Any] = field(default_factory=dict)
     """Provenance of the fit: rows, chips, leave-one-out errors (written by the fit script)."""
     sources: Mapping[str, str] = field(default_factory=dict)
@@ -555,9 +562,16 @@ class StackSpec:
         for prec in self.precisions:
             if prec not in BYTES_PER_ELEMENT:
                 raise InputError("precisions", f"unknown precision {prec!r}; use one of {', '.join(PRECISIONS)}")
-        unknown = set(self.calibration) - {f.name for f in fields(Calibration)}
+        known = {f.name for f in fields(Calibration)}
+        unknown = set(self.calibration) - known
         if unknown:
             raise InputError(f"calibration.{sorted(unknown)[0]}", "not a Calibration field")
+        for chip, over in self.chips.items():
+            if not isinstance(over, Mapping):
+                raise InputError(f"chips.{chip}", "must be a mapping of Calibration fields")
+            unknown = set(over) - known
+            if unknown:
+                raise InputError(f"chips.{chip}.{sorted(unknown)[0]}", "not a Calibration field")
 
     def runs_on(self, hw: HardwareSpec) -> bool:
         """Whether this stack runs on the chip ``hw`` (its vendor and kind)."""
@@ -592,8 +606,8 @@ class StackChoice:
     """Of which on this chip."""
     chips: tuple[str, ...] = ()
     """Chips the rows were measured on."""
-    loo: Mapping[str, float] = field(default_factory=dict)
-    """Leave-one-out errors of the fit on its rows (n, median_ape_pct, p90_ape_pct, bias_pct)."""
+    held_out: Mapping[str, Any] = field(default_factory=dict)
+    """Held-out errors of the fit on its rows (method, n, failed, median_ape_pct, p90_ape_pct, bias_pct)."""
     fallback: bool = False
     """True when no stack has data for this chip and pooled parameters stand in."""
     warning: str | None = None
@@ -611,7 +625,7 @@ class StackChoice:
             "rows": self.rows,
             "rows_on_chip": self.rows_on_chip,
             "chips": list(self.chips),
-            "loo": dict(self.loo),
+            "held_out": dict(self.held_out),
             "fallback": self.fallback,
             "warning": self.warning,
             "source": self.source,

@@ -29,19 +29,23 @@ def _serving(refit: bool) -> tuple[list, dict[str, float | None], dict[str, Any]
     if refit:
         from dcplan.calibrate.serving import fit_all
 
-        loo = fit_all(cases, datasets)["loo"]
+        loo = fit_all(cases, datasets)["held_out"]
     else:
         loo = read_serving_fit()
     by_stack: dict[str, list[float | None]] = {}
     for c in cases:
-        by_stack.setdefault(c.row.stack, []).append(loo.get(c.row.id))
-    moe = [loo.get(c.row.id) for c in cases if c.row.is_moe]
+        if c.row.fit:
+            by_stack.setdefault(c.row.stack, []).append(loo.get(c.row.id))
+    method = {name: (spec.fit or {}).get("held_out", {}).get("method", "leave-one-out") for name, spec in stacks.items()}
+    moe = [loo.get(c.row.id) for c in cases if c.row.is_moe and c.row.fit]
     summaries = {
-        "inference_tokens_per_s": summary([p.ratio for p in preds]),
-        "inference_by_stack": {name: summary(r) for name, r in sorted(by_stack.items())},
-        "inference_moe_loo": summary(moe),
+        "inference_tokens_per_s": summary([p.ratio for p in preds if p.row.fit]),
+        "inference_by_stack": {name: {**summary(r), "held_out": method.get(name, "leave-one-out")}
+                               for name, r in sorted(by_stack.items())},
+        "inference_moe_held_out": summary(moe),
+        "inference_not_fitted": summary([p.ratio for p in preds if not p.row.fit]),
     }
-    return preds, {c.row.id: loo.get(c.row.id) for c in cases}, summaries
+    return preds, {c.row.id: loo.get(c.row.id) for c in cases if c.row.fit}, summaries
 
 
 def validation_results(*, refit: bool = False) -> dict[str, Any]:
@@ -58,7 +62,7 @@ def validation_results(*, refit: bool = False) -> dict[str, Any]:
     return {
         "training": runs,
         "inference": serving,
-        "inference_loo": loo,
+        "inference_held_out": loo,
         "disaggregated": disaggregated_checks(),
         "summary": {
             "training_flops_per_s": summary([p.flops_ratio for p in runs]),
@@ -110,7 +114,9 @@ def to_json(res: dict[str, Any]) -> dict[str, Any]:
                 "kv_precision": p.row.kv_precision,
                 "published_tokens_per_s": p.row.tokens_per_s,
                 "predicted_tokens_per_s": p.tokens_per_s,
-                "loo_ratio": res["inference_loo"].get(p.row.id),
+                "held_out_ratio": res["inference_held_out"].get(p.row.id),
+                "fit": p.row.fit,
+                "not_fitted": p.row.not_fitted or None,
                 "predicted_batch": p.batch,
                 "layout": p.layout,
                 "binding_limit": p.binding_limit,

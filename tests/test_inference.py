@@ -20,7 +20,28 @@ def test_each_vendor_gets_its_default_stack(chip, stack):
     _, choice = choose(chip)
     assert choice.stack == stack and not choice.fallback
     assert choice.calibration.stack == stack
-    assert choice.calibration.name == f"stack:{stack}"
+    assert choice.calibration.name.startswith(f"stack:{stack}")
+
+
+def test_a_chip_with_rows_in_its_stack_gets_its_own_term():
+    """The (chip, stack) part of the calibration: MI300X and MI325X share vLLM ROCm's fit but
+    each has its sustained-compute term; a chip with no rows in the stack keeps 1."""
+    _, mi300x = choose("mi300x")
+    _, mi325x = choose("mi325x")
+    assert mi300x.calibration.name == "stack:vllm-rocm@mi300x"
+    assert mi300x.calibration.chip_eta_frac != 1.0 and mi325x.calibration.chip_eta_frac != 1.0
+    assert mi300x.calibration.decode_bw_frac == mi325x.calibration.decode_bw_frac
+    _, h800 = choose("h800")
+    assert h800.calibration.chip_eta_frac == 1.0 and h800.rows_on_chip == 0
+    assert "no published" in h800.warning
+
+
+def test_a_stacks_chip_block_takes_only_calibration_fields():
+    from dcplan.specs import StackSpec
+
+    with pytest.raises(InputError) as exc:
+        StackSpec(name="x", display_name="x", engine="e", platform="p", vendors=("nvidia",), chips={"h100-sxm": {"speed": 2}})
+    assert exc.value.field == "chips.h100-sxm.speed"
 
 
 def test_a_chip_no_stack_runs_on_falls_back_with_a_warning():
@@ -45,7 +66,7 @@ def test_the_result_names_its_stack_and_data():
                            calibration=choice.calibration, stack=choice)
     d = e.to_dict()
     assert d["stack"]["name"] == "vllm-rocm" and d["stack"]["chip"] == "mi300x"
-    assert d["stack"]["calibration"] == "stack:vllm-rocm"
+    assert d["stack"]["calibration"] == "stack:vllm-rocm@mi300x"
     assert d["kv_precision"] == "fp8"  # FP8 cache with FP8 weights
     assert any(a["name"] == "stack" and a["value"] == "vllm-rocm" for a in d["assumptions"])
     assert d["search"] and all("tp" in s for s in d["search"])

@@ -8,18 +8,28 @@ predicted with the stack's engine behaviour (:class:`~dcplan.model.replica.Engin
 calibration, at the published layout (fields not published are searched), under the
 benchmark's latency limits for Server and Interactive rows.
 
-Each stack has four parameters: the achieved fraction of memory bandwidth (``decode_bw_frac``),
-the prefill efficiency relative to the GEMM ceiling (``prefill.eta_max``), the fixed overhead per
-decode step (``decode_t0_s``) and the memory share the engine fills (``serving_memory_frac``).
+Each stack's parameters (PARAMS): the achieved fraction of memory bandwidth
+(``decode_bw_frac``), the prefill efficiency relative to the GEMM ceiling (``prefill.eta_max``),
+the fixed overhead per decode step (``decode_t0_s``), the memory share the engine fills
+(``serving_memory_frac``), the efficiency of FP4 GEMMs relative to FP8 ones
+(``precision_eta_frac.fp4``), mean over tail latency under load (``latency_tail_frac``), and
+the efficiency of routed-expert GEMMs and of the attention core relative to dense GEMMs
+(``moe_eta_frac``, ``attn_eta_frac``). Where a stack has rows on two or more chips, each chip
+also gets its own sustained-compute term (``chip_eta_frac``, the (chip, stack) part of the
+calibration; the terms average to 1 so the shared efficiency carries the mean).
+
 They are fitted by least squares on log(predicted / published) tokens/s with partial pooling: a
-Gaussian prior in the parameters' log (logit for the memory share) centred on the fit of every
-*other* stack's rows, so a stack with few rows stays near what the rest of the data says, and a
-stack with many is fitted by its own. ``pooled`` (the fallback of a chip no stack runs on) is
-the fit of all rows together. Held-out error: each row is predicted with its stack refitted
-without it (leave-one-out; the prior, fitted on other stacks' rows, never contains it).
+Gaussian prior in the parameters' log (logit for shares) centred on the fit of every *other*
+stack's rows, so a stack with few rows stays near what the rest of the data says, and a stack
+with many is fitted by its own. ``pooled`` (the fallback of a chip no stack runs on) is the fit
+of all rows together. Held-out error: each row is predicted with its stack refitted exactly
+without it (leave-one-out up to LOO_MAX_ROWS rows; above, KFOLD-fold: the row's fold is left
+out, which is the harder test); the prior, fitted on other stacks' rows, never contains it.
+The residuals are piecewise constant where a latency limit sets an integer batch, so the
+held-out refits are real refits, not a linearised step.
 
 Run ``python -m dcplan.calibrate.serving`` to print the fit, ``--write`` to store the values and
-their leave-one-out errors in data/stacks/*.yaml.
+their held-out errors in data/stacks/*.yaml and data/validation/serving_fit.yaml (a few minutes).
 """
 
 from __future__ import annotations
@@ -46,8 +56,23 @@ NEUTRAL = {"decode_bw_frac": 0.6, "prefill.eta_max": 0.6, "decode_t0_s": 2e-3, "
            "precision_eta_frac.fp4": 1.0, "latency_tail_frac": 0.8, "moe_eta_frac": 1.0,
            "attn_eta_frac": 1.0}
 LOGIT = ("serving_memory_frac", "latency_tail_frac")
+#: A chip's own term (``chip_eta_frac``): fitted for chips with at least this many rows in a
+#: stack, with a prior at 1 of this width (in log): a chip's sustained compute share differs
+#: from its stack-mates' by tens of percent at most (power-limited clocks).
+MIN_CHIP_ROWS = 2
+CHIP_PRIOR_WIDTH = 0.2
+CHIP_SEP = "@"
+#: Weight of the constraint that a stack's chip terms average to 1 (in log): strong, so the
+#: stack's shared efficiencies carry the mean and the chip terms only the differences.
+CHIP_MEAN_WEIGHT = 3.0
+#: Held-out errors: every row refitted without it up to LOO_MAX_ROWS rows in a stack; above,
+#: KFOLD folds (a refit costs a full fit). Refits start from the full fit, so few iterations do.
+LOO_MAX_ROWS = 30
+KFOLD = 10
+REFIT_NFEV = 15
 BOUNDS = {"decode_bw_frac": (0.15, 0.99), "prefill.eta_max": (0.1, 0.99), "decode_t0_s": (1e-5, 0.3),
-          "serving_memory_frac": (0.4, 0.99), "precision_eta_frac.fp4": (0.15, 1.5), "latency_tail_frac": (0.1, 0.99), "moe_eta_frac": (0.1, 2.0), "attn_eta_frac": (0.05, 2.0)}
+          "serving_memory_frac": (0.4, 0.99), "precision_eta_frac.fp4": (0.15, 1.5), "latency_tail_frac": (0.1, 0.99), "moe_eta_frac": (0.1, 2.0), "attn_eta_frac": (0.05, 2.0),
+          "chip_eta_frac": (0.3, 2.0)}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,8 +120,14 @@ class ServingRow:
     source: str
     quality: str
     notes: str = ""
+    fit: bool = True
+    """False: predicted and shown, but neither fitted nor scored in the stack's held-out error."""
+    not_fitted: str = ""
+    """Why a ``fit: false`` row is left out (required with it)."""
 
     def __post_init__(self) -> None:
+        if not self.fit and not self.not_fitted.strip():
+            raise InputError("not_fitted", "say why a row with fit: false is left out of the fit")
         if self.scenario not in SCENARIOS:
             raise InputError("scenario", f"must be one of {', '.join(SCENARIOS)}, got {self.scenario!r}")
         if (self.dataset is None) == (self.input_len is None or self.output_len is None):
@@ -186,22 +217,42 @@ def predict_row(row: ServingRow, model: ModelSpec, hw: HardwareSpec, stack: Stac
 # --------------------------------------------------------------------------------------------
 
 
+def _base(name: str) -> str:
+    """``chip_eta_frac@mi300x`` -> ``chip_eta_frac``."""
+    return name.split(CHIP_SEP)[0]
+
+
 def _to_theta(name: str, value: float) -> float:
-    lo, hi = BOUNDS[name]
+    lo, hi = BOUNDS[_base(name)]
     value = min(max(value, lo * (1 + 1e-9)), hi * (1 - 1e-9))
-    if name in LOGIT:
+    if _base(name) in LOGIT:
         return math.log(value / (1.0 - value))
     return math.log(value)
 
 
 def _from_theta(name: str, theta: float) -> float:
-    if name in LOGIT:
+    if _base(name) in LOGIT:
         return 1.0 / (1.0 + math.exp(-theta))
     return math.exp(theta)
 
 
-def _theta_bounds() -> tuple[list[float], list[float]]:
-    return [_to_theta(n, BOUNDS[n][0]) for n in PARAMS], [_to_theta(n, BOUNDS[n][1]) for n in PARAMS]
+def _theta_bounds(names: Sequence[str] = PARAMS) -> tuple[list[float], list[float]]:
+    return [_to_theta(n, BOUNDS[_base(n)][0]) for n in names], [_to_theta(n, BOUNDS[_base(n)][1]) for n in names]
+
+
+def chip_param(chip: str) -> str:
+    """Name of a chip's own term in a stack's parameter vector."""
+    return f"chip_eta_frac{CHIP_SEP}{chip}"
+
+
+def chip_terms(cases: Sequence[Case]) -> list[str]:
+    """Chips that get their own term in a stack's fit: at least MIN_CHIP_ROWS rows each, on two
+    or more such chips (with one chip the term is the stack's efficiency itself)."""
+    counts: dict[str, int] = {}
+    for c in cases:
+        counts[c.hw.name] = counts.get(c.hw.name, 0) + 1
+    chips = sorted(ch for ch, n in counts.items() if n >= MIN_CHIP_ROWS)
+    return chips if len(chips) >= 2 else []
 
 
 def values_of(cal: Calibration) -> dict[str, float]:
@@ -213,7 +264,7 @@ def values_of(cal: Calibration) -> dict[str, float]:
 
 
 def overrides(values: Mapping[str, float]) -> dict[str, Any]:
-    """Calibration overrides (nested for the prefill curve) of fitted ``values``."""
+    """Calibration overrides (nested for the prefill curve) of fitted ``values`` (shared terms)."""
     return {"decode_bw_frac": round(values["decode_bw_frac"], 4), "prefill": {"eta_max": round(values["prefill.eta_max"], 4)},
             "decode_t0_s": float(f"{values['decode_t0_s']:.3g}"), "serving_memory_frac": round(values["serving_memory_frac"], 4),
             "precision_eta_frac": {"fp4": round(values["precision_eta_frac.fp4"], 4)},
@@ -221,14 +272,21 @@ def overrides(values: Mapping[str, float]) -> dict[str, Any]:
             "attn_eta_frac": round(values["attn_eta_frac"], 4)}
 
 
-def with_values(cal: Calibration, values: Mapping[str, float]) -> Calibration:
+def chip_overrides(values: Mapping[str, float]) -> dict[str, dict[str, float]]:
+    """Per-chip calibration overrides (``StackSpec.chips``) of fitted ``values``."""
+    return {name.split(CHIP_SEP)[1]: {"chip_eta_frac": round(v, 4)} for name, v in sorted(values.items()) if CHIP_SEP in name}
+
+
+def with_values(cal: Calibration, values: Mapping[str, float], chip: str | None = None) -> Calibration:
+    """``cal`` with fitted ``values``; ``chip``'s own term where the values have one."""
     from dataclasses import replace
 
     return replace(cal, decode_bw_frac=values["decode_bw_frac"], prefill=replace(cal.prefill, eta_max=values["prefill.eta_max"]),
                    decode_t0_s=values["decode_t0_s"], serving_memory_frac=values["serving_memory_frac"],
                    precision_eta_frac={**cal.precision_eta_frac, "fp4": values["precision_eta_frac.fp4"]},
                    latency_tail_frac=values["latency_tail_frac"], moe_eta_frac=values["moe_eta_frac"],
-                   attn_eta_frac=values["attn_eta_frac"])
+                   attn_eta_frac=values["attn_eta_frac"],
+                   chip_eta_frac=values.get(chip_param(chip), 1.0) if chip else 1.0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -254,7 +312,7 @@ FAIL_LOG_RATIO = 3.0
 def residuals(cases: Sequence[Case], values: Mapping[str, float], datasets: Mapping[str, ServingDataset]) -> list[float]:
     out = []
     for c in cases:
-        p = predict_row(c.row, c.model, c.hw, c.stack, with_values(c.base, values), datasets)
+        p = predict_row(c.row, c.model, c.hw, c.stack, with_values(c.base, values, c.hw.name), datasets)
         out.append(math.log(p.ratio) if p.ratio else FAIL_LOG_RATIO)
     return out
 
@@ -263,109 +321,128 @@ def residuals(cases: Sequence[Case], values: Mapping[str, float], datasets: Mapp
 class StackFit:
     stack: str
     values: Mapping[str, float]
+    """Shared terms (PARAMS) and the chips' own terms (``chip_eta_frac@<chip>``)."""
     prior: Mapping[str, float]
     n_rows: int
     cost: float
+    held_out: str = "leave-one-out"
+    """How the held-out errors were made: ``leave-one-out`` or ``K-fold``."""
 
 
 @dataclass(frozen=True)
 class Solution:
-    """A fitted parameter vector with what the held-out refits need."""
+    """A fitted parameter vector."""
 
+    names: tuple[str, ...]
     values: Mapping[str, float]
-    theta: Any
-    """Fitted parameters in their transformed units (numpy array)."""
-    jac: Any
-    """d residual / d theta of the rows (n x p), at ``theta``."""
     residuals: Any
-    """log(predicted / published) of the rows at ``theta``."""
-    free: Any
-    """Parameters not held at a bound (bool array)."""
-    prior_scale: Any
-    """Weight of the prior residual of each parameter."""
+    """log(predicted / published) of the rows at the fitted values (numpy array)."""
+
+
+def _widths(names: Sequence[str], widths: Sequence[float]) -> list[float]:
+    shared = dict(zip(PARAMS, widths, strict=True))
+    return [shared.get(n, CHIP_PRIOR_WIDTH) for n in names]
 
 
 def fit_values(cases: Sequence[Case], datasets: Mapping[str, ServingDataset], prior: Mapping[str, float], *,
                widths: Sequence[float] = PRIOR_WIDTH, start: Mapping[str, float] | None = None,
-               max_nfev: int = 60) -> Solution:
-    """Least squares on the rows' log errors plus the Gaussian prior (partial pooling)."""
+               max_nfev: int = 60, chips: Sequence[str] = ()) -> Solution:
+    """Least squares on the rows' log errors plus the Gaussian prior (partial pooling).
+
+    ``chips`` get their own ``chip_eta_frac`` term, with a prior at 1 and the constraint that
+    the terms of a stack's chips average to 1 (their mean is the stack's shared efficiency).
+    """
     import numpy as np
     from scipy.optimize import least_squares
 
-    lo, hi = (np.array(b) for b in _theta_bounds())
-    theta0 = np.clip(np.array([_to_theta(n, (start or prior)[n]) for n in PARAMS]), lo + 1e-6, hi - 1e-6)
-    centre = np.array([_to_theta(n, prior[n]) for n in PARAMS])
-    scale = np.array([RESIDUAL_SCALE / w for w in widths])
+    names = tuple(PARAMS) + tuple(chip_param(ch) for ch in chips)
+    centre_vals = {**{chip_param(ch): 1.0 for ch in chips}, **prior}
+    start_vals = {**centre_vals, **(start or {})}
+    lo, hi = (np.array(b) for b in _theta_bounds(names))
+    theta0 = np.clip(np.array([_to_theta(n, start_vals[n]) for n in names]), lo + 1e-6, hi - 1e-6)
+    centre = np.array([_to_theta(n, centre_vals[n]) for n in names])
+    prior_jac = np.diag([RESIDUAL_SCALE / w for w in _widths(names, widths)])
+    if chips:
+        mean_row = np.array([CHIP_MEAN_WEIGHT / len(chips) if CHIP_SEP in n else 0.0 for n in names])
+        prior_jac = np.vstack([prior_jac, mean_row])
     n = len(cases)
 
     def fun(theta):
-        vals = {name: _from_theta(name, t) for name, t in zip(PARAMS, theta, strict=True)}
+        vals = {name: _from_theta(name, t) for name, t in zip(names, theta, strict=True)}
         res = residuals(cases, vals, datasets) if cases else []
-        return np.concatenate([np.array(res, dtype=float), scale * (theta - centre)])
+        return np.concatenate([np.array(res, dtype=float), prior_jac @ (theta - centre)])
 
     sol = least_squares(fun, theta0, method="trf", bounds=(lo, hi), diff_step=1e-3, x_scale=1.0, max_nfev=max_nfev)
-    free = (sol.x > lo + 1e-4) & (sol.x < hi - 1e-4)
-    return Solution(values={name: _from_theta(name, t) for name, t in zip(PARAMS, sol.x, strict=True)}, theta=sol.x,
-                    jac=sol.jac[:n], residuals=sol.fun[:n], free=free, prior_scale=scale)
+    return Solution(names=names, values={name: _from_theta(name, t) for name, t in zip(names, sol.x, strict=True)},
+                    residuals=sol.fun[:n])
 
 
-def loo_values(sol: Solution, i: int, prior: Mapping[str, float]) -> dict[str, float]:
-    """Parameters refitted without row i: one Gauss-Newton step from the full fit.
+def held_out_folds(n: int) -> list[list[int]]:
+    """Rows held out together: each row alone (leave-one-out) up to LOO_MAX_ROWS rows, else
+    KFOLD interleaved folds (every KFOLD-th row), each refitted on the others."""
+    if n <= LOO_MAX_ROWS:
+        return [[i] for i in range(n)]
+    return [list(range(k, n, KFOLD)) for k in range(KFOLD)]
 
-    At the optimum of the full objective, removing row i moves the parameters by
-    -(J'J + P - j_i j_i')^-1 (j_i r_i) (J: the rows' Jacobian, P: the prior's curvature), the
-    leave-one-out form of the PRESS statistic for least squares (Allen 1974); parameters held at
-    a bound stay there.
-    """
-    import numpy as np
 
-    f = sol.free
-    J = sol.jac[:, f]
-    ji, ri = J[i], sol.residuals[i]
-    A = J.T @ J + np.diag(sol.prior_scale[f] ** 2) - np.outer(ji, ji)
-    step = np.linalg.solve(A, ji * ri)
-    theta = sol.theta.copy()
-    theta[f] = theta[f] + step
-    lo, hi = (np.array(b) for b in _theta_bounds())
-    theta = np.clip(theta, lo, hi)
-    return {name: _from_theta(name, t) for name, t in zip(PARAMS, theta, strict=True)}
+def held_out(own: Sequence[Case], datasets: Mapping[str, ServingDataset], prior: Mapping[str, float], sol: Solution,
+             chips: Sequence[str], *, max_nfev: int = REFIT_NFEV) -> dict[str, float | None]:
+    """Each row predicted with its stack refitted without it (exactly, by least squares started
+    from the full fit): {row id: predicted / published, or None where no batch fits}."""
+    out: dict[str, float | None] = {}
+    for fold in held_out_folds(len(own)):
+        rest = [c for j, c in enumerate(own) if j not in fold]
+        values = fit_values(rest, datasets, prior, start=sol.values, chips=chips, max_nfev=max_nfev).values if rest else prior
+        for j in fold:
+            r = residuals([own[j]], values, datasets)[0]
+            out[own[j].row.id] = math.exp(r) if r != FAIL_LOG_RATIO else None
+    return out
 
 
 def fit_all(cases: Sequence[Case], datasets: Mapping[str, ServingDataset]) -> dict[str, Any]:
-    """Pooled fit, each stack's partially pooled fit, and leave-one-out predictions of every row.
+    """Pooled fit, each stack's partially pooled fit, and held-out predictions of every row.
 
-    Returns {"pooled": values, "stacks": {name: StackFit}, "loo": {row id: ratio or None},
-    "fitted": {row id: ratio or None}}.
+    Rows marked ``fit: false`` are left out. Returns {"pooled": values, "stacks": {name:
+    StackFit}, "held_out": {row id: ratio or None}, "fitted": {row id: ratio or None}}.
     """
+    cases = [c for c in cases if c.row.fit]
     by_stack: dict[str, list[Case]] = {}
     for c in cases:
         by_stack.setdefault(c.row.stack, []).append(c)
     wide = tuple(3.0 for _ in PARAMS)
     pooled = fit_values(cases, datasets, NEUTRAL, widths=wide).values
     stacks: dict[str, StackFit] = {}
-    loo: dict[str, float | None] = {}
+    held: dict[str, float | None] = {}
     fitted: dict[str, float | None] = {}
     for name, own in sorted(by_stack.items()):
         others = [c for c in cases if c.row.stack != name]
         # the other stacks' fit: a small move from the pooled one, so a few iterations from it suffice
         prior = fit_values(others, datasets, NEUTRAL, widths=wide, start=pooled, max_nfev=20).values if others else dict(NEUTRAL)
-        sol = fit_values(own, datasets, prior, start=prior)
-        stacks[name] = StackFit(stack=name, values=sol.values, prior=prior, n_rows=len(own), cost=float((sol.residuals ** 2).sum()))
-        for i, c in enumerate(own):
-            r = sol.residuals[i]
+        chips = chip_terms(own)
+        sol = fit_values(own, datasets, prior, start=prior, chips=chips)
+        stacks[name] = StackFit(stack=name, values=sol.values, prior=prior, n_rows=len(own), cost=float((sol.residuals ** 2).sum()),
+                                held_out="leave-one-out" if len(own) <= LOO_MAX_ROWS else f"{KFOLD}-fold")
+        for c, r in zip(own, sol.residuals, strict=True):
             fitted[c.row.id] = math.exp(r) if r != FAIL_LOG_RATIO else None
-            held = loo_values(sol, i, prior) if len(own) > 1 else prior
-            rr = residuals([c], held, datasets)[0]
-            loo[c.row.id] = math.exp(rr) if rr != FAIL_LOG_RATIO else None
-    return {"pooled": pooled, "stacks": stacks, "loo": loo, "fitted": fitted}
+        held.update(held_out(own, datasets, prior, sol, chips))
+    return {"pooled": pooled, "stacks": stacks, "held_out": held, "fitted": fitted}
 
 
 def summary(ratios: Sequence[float | None]) -> dict[str, float]:
-    """n, median/p90 absolute percentage error and geometric-mean bias of predicted/published."""
-    from dcplan.calibrate.at_scale import summary as s
+    """n, failed, median/p90 absolute percentage error and geometric-mean bias of predicted/published.
 
-    out = s(ratios)
-    out.pop("max_ape_pct", None)
+    A row the model cannot place (None: no batch fits or meets the latency limits) predicts
+    0 tokens/s: it counts as a 100% error in the median and p90 and is left out of the bias.
+    """
+    import numpy as np
+
+    if not ratios:
+        return {"n": 0}
+    ok = np.array([v for v in ratios if v], dtype=float)
+    ape = np.array([abs(v - 1.0) * 100.0 if v else 100.0 for v in ratios], dtype=float)
+    out = {"n": len(ratios), "failed": len(ratios) - int(ok.size), "median_ape_pct": float(np.median(ape)),
+           "p90_ape_pct": float(np.percentile(ape, 90))}
+    out["bias_pct"] = float((np.exp(np.mean(np.log(ok))) - 1.0) * 100.0) if ok.size else float("nan")
     return out
 
 
@@ -376,25 +453,25 @@ def main(argv: Sequence[str] | None = None) -> None:  # pragma: no cover - a rep
     from dcplan.io.validation import load_serving_cases, write_stack_fits
 
     ap = argparse.ArgumentParser(prog="python -m dcplan.calibrate.serving")
-    ap.add_argument("--write", action="store_true", help="store the fitted values and leave-one-out errors in data/stacks/")
+    ap.add_argument("--write", action="store_true", help="store the fitted values and held-out errors in data/stacks/ and data/validation/serving_fit.yaml")
     args = ap.parse_args(argv)
     cases, datasets = load_serving_cases()
     res = fit_all(cases, datasets)
     rows = []
     for name, f in res["stacks"].items():
-        ids = [c.row.id for c in cases if c.row.stack == name]
+        ids = [c.row.id for c in cases if c.row.stack == name and c.row.fit]
         s_fit = summary([res["fitted"][i] for i in ids])
-        s_loo = summary([res["loo"][i] for i in ids])
+        s_loo = summary([res["held_out"][i] for i in ids])
         v = f.values
         rows.append((name, f.n_rows, f"{v['decode_bw_frac']:.3f}", f"{v['prefill.eta_max']:.3f}", f"{v['decode_t0_s'] * 1e3:.2f}",
                      f"{v['serving_memory_frac']:.3f}", f"{s_fit.get('median_ape_pct', float('nan')):.1f}",
                      f"{s_loo.get('median_ape_pct', float('nan')):.1f}", f"{s_loo.get('p90_ape_pct', float('nan')):.1f}",
                      f"{s_loo.get('bias_pct', float('nan')):+.1f}"))
     p = res["pooled"]
-    rows.append(("pooled", len(cases), f"{p['decode_bw_frac']:.3f}", f"{p['prefill.eta_max']:.3f}", f"{p['decode_t0_s'] * 1e3:.2f}",
+    rows.append(("pooled", sum(c.row.fit for c in cases), f"{p['decode_bw_frac']:.3f}", f"{p['prefill.eta_max']:.3f}", f"{p['decode_t0_s'] * 1e3:.2f}",
                  f"{p['serving_memory_frac']:.3f}", "", "", "", ""))
-    table("Serving stacks: fitted parameters and errors (in-sample, leave-one-out)",
-          ["stack", "rows", "f_bw", "eta_prefill", "t0 ms", "mem frac", "fit med %", "LOO med %", "LOO p90 %", "LOO bias %"], rows)
+    table("Serving stacks: fitted parameters and errors (in-sample, held out)",
+          ["stack", "rows", "f_bw", "eta_prefill", "t0 ms", "mem frac", "fit med %", "held-out med %", "p90 %", "bias %"], rows)
     if args.write:
         write_stack_fits(res, cases)
 

@@ -96,6 +96,9 @@ def select_stack(
     rows_on_chip = int(chips.get(hw.name, 0))
     cal = merge_calibration(base, used.calibration, name=f"stack:{used.name}", stack=used.name, hardware=hw.name,
                             source=_fit_source(used))
+    if hw.name in used.chips:
+        cal = merge_calibration(cal, used.chips[hw.name], name=f"stack:{used.name}@{hw.name}", stack=used.name,
+                                hardware=hw.name, source=_fit_source(used) + f", {hw.name}'s own term")
     warning = None
     if fallback:
         runs_on = ", ".join(s.name for s in stacks_for(hw, stacks)) or "none"
@@ -109,6 +112,6 @@ def select_stack(
         engine=used.engine, version=used.versions[-1] if used.versions else "", calibration=cal, memory_of=used.memory_of,
         precisions=used.precisions,
         max_batch=used.max_batch, kv_reserve=used.kv_reserve, prefill_chunk_tokens=used.prefill_chunk_tokens, rows=int(fit.get("rows", 0)),
-        rows_on_chip=rows_on_chip, chips=tuple(sorted(chips)), loo=dict(fit.get("loo", {})), fallback=fallback,
+        rows_on_chip=rows_on_chip, chips=tuple(sorted(chips)), held_out=dict(fit.get("held_out", {})), fallback=fallback,
         warning=warning, source=_fit_source(used),
     )

@@ -248,7 +248,8 @@ def _stack_line(e: Any) -> str:
     if s is None:
         return "- (a calibrated profile's parameters)"
     name = s.stack or "none (pooled fallback)"
-    loo = f", leave-one-out median error {s.loo['median_ape_pct']:.0f}%" if s.loo.get("n") else ""
+    h = s.held_out
+    loo = f", held-out ({h.get('method', 'leave-one-out')}) median error {h['median_ape_pct']:.0f}%" if h.get("n") else ""
     return f"{name} ({s.version or s.engine}): fitted on {s.rows} published rows, {s.rows_on_chip} on {s.chip}{loo}"
 
 

@@ -22,10 +22,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _loo(spec) -> str:
-    loo = (spec.fit or {}).get("loo") or {}
-    if not loo.get("n"):
+    h = (spec.fit or {}).get("held_out") or {}
+    if not h.get("n"):
         return "-"
-    return f"{loo['median_ape_pct']:.1f}% (n={loo['n']})"
+    return f"{h['median_ape_pct']:.1f}% (n={h['n']}, {h.get('method', 'leave-one-out')})"
 
 
 def stacks_list(args: argparse.Namespace) -> int:
@@ -41,7 +41,7 @@ def stacks_list(args: argparse.Namespace) -> int:
         chips = ", ".join(fit.get("chips", {})) or "-"
         runs = f"{'/'.join(s.vendors)} {'/'.join(s.kinds)}".strip() or "(fallback only)"
         rows.append((s.name, s.engine, s.platform, runs, ", ".join(s.default_for) or "-", fit.get("rows", 0), chips, _loo(s)))
-    table("Serving stacks", ["name", "engine", "platform", "runs on", "default for", "rows", "chips with rows", "LOO median error"], rows,
+    table("Serving stacks", ["name", "engine", "platform", "runs on", "default for", "rows", "chips with rows", "held-out median error"], rows,
           caption="dcplan stacks show NAME for the fitted parameters and their sources; rows: data/validation/serving_benchmarks.yaml")
     return 0
 

@@ -45,19 +45,21 @@ def run(args: argparse.Namespace) -> int:
           caption="TFLOP/s per accelerator in the row's counting (model: causal-aware MFU; hardware: with recompute; palm: 6N+12LHQT; sixn: 6N). Sources: data/validation/training_runs.yaml")
     brows = [
         (p.row.id, p.row.stack, p.row.precision, f"{p.row.tokens_per_s:,.0f}", f"{p.tokens_per_s:,.0f}" if p.tokens_per_s else "-",
-         ratio(p.ratio), ratio(res["inference_loo"].get(p.row.id)), p.error or f"{p.layout} b={p.batch} ({p.binding_limit})")
+         ratio(p.ratio), ratio(res["inference_held_out"].get(p.row.id)) if p.row.fit else "not fitted",
+         p.error or f"{p.layout} b={p.batch} ({p.binding_limit})")
         for p in res["inference"]
     ]
-    table("Serving: published vs predicted output tokens/s (stack's shipped fit; LOO: refitted without the row)",
-          ["result", "stack", "prec.", "published", "predicted", "ratio", "LOO ratio", "layout / note"], brows,
-          caption="Sources: data/validation/serving_benchmarks.yaml; stacks: data/stacks/")
+    table("Serving: published vs predicted output tokens/s (stack's shipped fit; held out: refitted without the row)",
+          ["result", "stack", "prec.", "published", "predicted", "ratio", "held-out ratio", "layout / note"], brows,
+          caption="Sources: data/validation/serving_benchmarks.yaml; stacks: data/stacks/. Not fitted: an engine version the stack "
+                  "no longer describes (the row's not_fitted field)")
     drows = [(d["id"], f"{d['published_tokens_per_s_per_node']:,.0f}",
               f"{d['predicted_tokens_per_s_per_node']:,.0f}" if d["predicted_tokens_per_s_per_node"] else "-", ratio(d["ratio"]),
               d["error"] or f"batch {d.get('batch')} ({d.get('binding_limit')})") for d in res["disaggregated"]]
     table("Disaggregated wide-EP deployments (checks, not fitted): tokens/s per node of 8",
           ["deployment / phase", "published", "predicted", "ratio", "note"], drows)
     flat = {k: v for k, v in res["summary"].items() if k != "inference_by_stack"}
-    flat.update({f"inference LOO {k}": v for k, v in res["summary"]["inference_by_stack"].items()})
+    flat.update({f"inference held out ({v.get('held_out')}) {k}": v for k, v in res["summary"]["inference_by_stack"].items()})
     srows = [
         (k, s.get("n"), *(f"{s[x]:.1f}" if x in s else "-" for x in ("median_ape_pct", "p90_ape_pct", "max_ape_pct", "bias_pct")))
         for k, s in flat.items()

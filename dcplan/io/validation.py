@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from dcplan.calibrate.at_scale import RunRow
-from dcplan.calibrate.serving import Case, ServingDataset, ServingRow, overrides
+from dcplan.calibrate.serving import Case, ServingDataset, ServingRow, chip_overrides, overrides
 from dcplan.io.catalog import data_dir
 from dcplan.io.schema import build
 from dcplan.io.yamlio import read_yaml
@@ -65,20 +65,19 @@ def load_serving_cases(path: str | Path | None = None) -> tuple[list[Case], dict
     return cases, datasets
 
 
-def _fit_block(values: Mapping[str, float] | None, keep: Mapping[str, Any], fit: Mapping[str, Any]) -> str:
-    """The ``calibration:`` and ``fit:`` blocks of a stack file (YAML text)."""
+def _fit_block(calibration: Mapping[str, Any], chips: Mapping[str, Any], fit: Mapping[str, Any]) -> str:
+    """The ``calibration:``, ``chips:`` and ``fit:`` blocks of a stack file (YAML text)."""
     import json
 
     lines = ["calibration:"]
-    if values is not None:
-        ov = overrides(values)
-        lines += [f"  decode_bw_frac: {ov['decode_bw_frac']}", "  prefill:", f"    eta_max: {ov['prefill']['eta_max']}",
-                  f"  decode_t0_s: {ov['decode_t0_s']}", f"  serving_memory_frac: {ov['serving_memory_frac']}",
-                  f"  precision_eta_frac: {{fp4: {ov['precision_eta_frac']['fp4']}}}",
-                  f"  latency_tail_frac: {ov['latency_tail_frac']}", f"  moe_eta_frac: {ov['moe_eta_frac']}",
-                  f"  attn_eta_frac: {ov['attn_eta_frac']}"]
-    else:
-        lines += [f"  {k}: {json.dumps(v)}" for k, v in keep.items()]
+    for key, value in calibration.items():
+        if isinstance(value, Mapping):
+            lines.append(f"  {key}: {{{', '.join(f'{k}: {json.dumps(v)}' for k, v in value.items())}}}")
+        else:
+            lines.append(f"  {key}: {json.dumps(value)}")
+    if chips:
+        lines.append("chips:  # the (chip, stack) terms of the same fit")
+        lines += [f"  {chip}: {{{', '.join(f'{k}: {json.dumps(v)}' for k, v in over.items())}}}" for chip, over in chips.items()]
     lines.append("fit:")
     lines += [f"  {key}: {json.dumps(value)}" for key, value in fit.items()]
     return "\n".join(lines) + "\n"
@@ -92,7 +91,7 @@ def _write_text(path: Path, text: str) -> None:
 
 def write_stack_fits(res: Mapping[str, Any], cases: Sequence[Case]) -> list[Path]:
     """Store a serving fit: the ``calibration:``/``fit:`` blocks of data/stacks/*.yaml and the
-    per-row fitted and leave-one-out ratios in data/validation/serving_fit.yaml."""
+    per-row fitted and held-out ratios in data/validation/serving_fit.yaml."""
     from dcplan.calibrate.serving import summary
     from dcplan.io.catalog import stack_catalog
 
@@ -101,25 +100,33 @@ def write_stack_fits(res: Mapping[str, Any], cases: Sequence[Case]) -> list[Path
     for name, spec in stack_catalog().items():
         path = data_dir() / "stacks" / f"{name}.yaml"
         head = path.read_text(encoding="utf-8").split("\ncalibration:")[0].rstrip("\n") + "\n"
-        own = list(cases) if name == "pooled" else [c for c in cases if c.row.stack == name]
+        fitted_rows = [c for c in cases if c.row.fit]
+        own = fitted_rows if name == "pooled" else [c for c in fitted_rows if c.row.stack == name]
         fit = res["stacks"].get(name)
-        values = res["pooled"] if name == "pooled" else (fit.values if fit else None)
+        values = fit.values if fit else res["pooled"]
+        calibration = overrides(values)
+        if fit is None and name != "pooled":
+            # no rows of its own: the pooled fit, except the engine defaults its file documents
+            calibration.update({k: v for k, v in spec.calibration.items() if k in spec.sources})
         chips: dict[str, int] = {}
         for c in own:
             chips[c.hw.name] = chips.get(c.hw.name, 0) + 1
         block: dict[str, Any] = {"command": command, "rows": len(own), "chips": dict(sorted(chips.items()))}
         if name != "pooled" and own:
-            block["loo"] = {k: round(v, 2) for k, v in summary([res["loo"][c.row.id] for c in own]).items()}
+            block["held_out"] = {"method": fit.held_out,
+                                 **{k: round(v, 2) for k, v in summary([res["held_out"][c.row.id] for c in own]).items()}}
             block["prior"] = {k: float(f"{v:.4g}") for k, v in fit.prior.items()}
-        _write_text(path, head + _fit_block(values, spec.calibration, block))
+        _write_text(path, head + _fit_block(calibration, chip_overrides(values), block))
         written.append(path)
     lines = ["# Written by python -m dcplan.calibrate.serving --write: each serving row's predicted / published",
-             "# tokens/s with its stack's fitted parameters (fitted) and refitted without the row (loo).",
+             "# tokens/s with its stack's fitted parameters (fitted) and refitted without the row (held_out:",
+             "# leave-one-out, or the row's fold of a K-fold split in a large stack); null: no batch fits.",
+             "# Rows marked fit: false in serving_benchmarks.yaml are not listed (not fitted).",
              "schema_version: 1", "rows:"]
-    for c in cases:
-        f, lo = res["fitted"].get(c.row.id), res["loo"].get(c.row.id)
+    for c in (c for c in cases if c.row.fit):
+        f, lo = res["fitted"].get(c.row.id), res["held_out"].get(c.row.id)
         lines.append(f"  {c.row.id}: {{stack: {c.row.stack}, fitted: {'null' if f is None else round(f, 4)}, "
-                     f"loo: {'null' if lo is None else round(lo, 4)}}}")
+                     f"held_out: {'null' if lo is None else round(lo, 4)}}}")
     _write_text(serving_fit_path(), "\n".join(lines) + "\n")
     written.append(serving_fit_path())
     return written
@@ -142,10 +149,10 @@ def serving_fit_path() -> Path:
 
 
 def read_serving_fit(path: str | Path | None = None) -> dict[str, float | None]:
-    """Leave-one-out ratios (predicted / published) by row id, as the serving fit stored them."""
+    """Held-out ratios (predicted / published) by row id, as the serving fit stored them."""
     p = Path(path) if path else serving_fit_path()
     doc = read_yaml(p)
     rows = (doc.data or {}).get("rows")
     if not isinstance(rows, dict):
-        raise doc.error(("rows",), "must map row ids to their fitted and leave-one-out ratios")
-    return {str(k): (v or {}).get("loo") for k, v in rows.items()}
+        raise doc.error(("rows",), "must map row ids to their fitted and held-out ratios")
+    return {str(k): (v or {}).get("held_out") for k, v in rows.items()}

@@ -70,11 +70,19 @@ class ReplicaPoint:
     binding_limit: str
     """memory, max_batch, ttft_slo, tpot_slo or given."""
     mean_output: float
+    frac: float = 0.0
+    """How far the limit lies past ``batch`` towards the next batch (0 <= frac < 1): a memory or
+    latency limit falls between whole batches, and the replica's average concurrency over time
+    with it (the next sequence admitted part of the time)."""
+    next_tokens_per_s: float = 0.0
+    """Output tokens/s at the next batch (used with ``frac``)."""
 
     @property
     def tokens_per_s(self) -> float:
-        """Output tokens per second of the replica."""
-        return self.batch / self.tpot_s
+        """Output tokens per second of the replica: at ``batch``, interpolated ``frac`` of the
+        way to the next batch, so the rate is continuous in the limits and parameters."""
+        at_batch = self.batch / self.tpot_s
+        return at_batch + self.frac * (self.next_tokens_per_s - at_batch) if self.frac > 0 else at_batch
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -196,6 +204,7 @@ def replica_point(
                                      bound=bound, binding_limit="", mean_output=out)
         return replace(points[b], binding_limit=limit)
 
+    fits_exact = room / c.kv_bytes_per_seq * lay.attn_groups if c.kv_bytes_per_seq > 0 else float(MAX_BATCH)
     per_group = int(room // c.kv_bytes_per_seq) if c.kv_bytes_per_seq > 0 else MAX_BATCH
     fits = min(per_group * lay.attn_groups, MAX_BATCH)
     if batch is not None:
@@ -224,7 +233,27 @@ def replica_point(
                       f"{value:.4g} s (the target allows {slo * tail:.4g} s of steady-state latency)")
     if name == "memory" and fits == MAX_BATCH:
         name = "max_batch"
-    return at(best, name), name
+    return _between(at, best, name, fits_exact, lay.attn_groups, ttft_slo_s, tpot_slo_s, tail), name
+
+
+def _between(at, b: int, name: str, fits_exact: float, step: int, ttft_slo_s: float | None, tpot_slo_s: float | None,
+             tail: float) -> ReplicaPoint:
+    """The point at batch b, with how far its limit lies towards the next batch (ReplicaPoint.frac)."""
+    point = at(b, name)
+    if name == "memory":
+        nxt, frac = b + step, (min(fits_exact, MAX_BATCH) - b) / step
+    elif name in ("ttft_slo", "tpot_slo"):
+        nxt = b + 1
+        limit = (ttft_slo_s if name == "ttft_slo" else tpot_slo_s) * tail
+        key = "ttft_s" if name == "ttft_slo" else "tpot_s"
+        lo, hi = getattr(point, key), getattr(at(nxt, ""), key)
+        frac = (limit - lo) / (hi - lo) if hi > lo else 0.0
+    else:
+        return point
+    frac = min(max(frac, 0.0), 0.999)
+    if frac <= 0:
+        return point
+    return replace(point, frac=frac, next_tokens_per_s=at(nxt, "").tokens_per_s)
 
 
 # --------------------------------------------------------------------------------------------

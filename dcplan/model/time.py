@@ -239,8 +239,9 @@ def _serving_comm_s(m: ModelSpec, hw: HardwareSpec, cal: Calibration, lay: Servi
 def _compute_s(hw: HardwareSpec, cal: Calibration, work: S.DecodeWork | S.PrefillWork, precision: str, kv_precision: str) -> float:
     """Compute time of a serving pass [s]: dense GEMMs at eta(x_dense), routed experts at
     eta(x_expert) · moe_eta_frac, the attention core in its own precision at eta(x_dense) ·
-    attn_eta_frac; all scaled by the stack's efficiency in ``precision`` (``precision_eta_frac``)."""
-    frac = cal.precision_eta_frac.get(precision, 1.0)
+    attn_eta_frac; all scaled by the stack's efficiency in ``precision`` (``precision_eta_frac``)
+    and the chip's sustained share of its datasheet compute in the stack (``chip_eta_frac``)."""
+    frac = cal.precision_eta_frac.get(precision, 1.0) * cal.chip_eta_frac
     eta_dense = compute_eta(cal, work.gemm_flops, "prefill") * frac
     if eta_dense <= 0:
         return math.inf

@@ -163,3 +163,16 @@ def test_a_profile_path_in_the_workload_is_relative_to_it(tmp_path):
     w.write_text(SERVICE.replace("hardware: [h100-sxm]", "hardware:\n  - {name: h200, profile: missing.json}\n"))
     with pytest.raises(InputError, match=r"hardware\[0\].profile: file not found"):
         load_plan_inputs(w)
+
+
+def test_an_option_without_stack_data_carries_a_warning_to_plan_and_ranking():
+    text = ("name: t\ninference:\n  - name: chat\n    model: llama-3.1-8b\n    tokens_per_day: 1B\n    input_len: 1000\n"
+            "    output_len: 200\n    peak_to_average: 2\nhardware:\n  - name: tpu-v5p\n    price_usd: 20000\n  - name: h100-sxm\n")
+    plan = plan_text(text)
+    d = plan.to_dict()
+    opts = {o["hardware"]: o for o in d["options"]}
+    assert opts["tpu-v5p"]["serving_stack"]["fallback"] and opts["tpu-v5p"]["warnings"]
+    assert "pooled" in opts["tpu-v5p"]["warnings"][0]
+    assert opts["h100-sxm"]["serving_stack"]["name"] == "tensorrt-llm" and not opts["h100-sxm"]["warnings"]
+    ranked = {r["hardware"]: r for r in d["ranking"]}
+    assert ranked["tpu-v5p"]["warnings"] == opts["tpu-v5p"]["warnings"]
