@@ -247,10 +247,11 @@ def _stack_line(e: Any) -> str:
     s = e.stack
     if s is None:
         return "- (a calibrated profile's parameters)"
-    name = s.stack or "none (pooled fallback)"
     h = s.held_out
     loo = f", held-out ({h.get('method', 'leave-one-out')}) median error {h['median_ape_pct']:.0f}%" if h.get("n") else ""
-    return f"{name} ({s.version or s.engine}): fitted on {s.rows} published rows, {s.rows_on_chip} on {s.chip}{loo}"
+    if s.fallback:
+        return f"none: parameters pooled over {s.rows} published rows of other chips and stacks"
+    return f"{s.stack} ({s.version or s.engine}): fitted on {s.rows} published rows, {s.rows_on_chip} on {s.chip}{loo}"
 
 
 def show_infer(e: Any) -> None:

@@ -36,8 +36,8 @@ def test_infer_json_names_the_stack_and_the_moe_layout(run_cli):
 
 
 def test_a_chip_without_stack_data_warns_in_the_table_and_json(run_cli):
-    args = ("estimate", "infer", "--model", "llama-3.1-8b", "--hardware", "tpu-v5p", "--gpus", "4", "--input-len", "1000",
-            "--output-len", "200")
+    args = ("estimate", "infer", "--model", "tinyllama-1.1b", "--hardware", "tpu-v3", "--gpus", "4", "--tp", "1",
+            "--input-len", "1000", "--output-len", "200")
     r = run_cli(*args, "--json")
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
