@@ -140,7 +140,7 @@ def engine_setup(stack: StackChoice | None, cal: Calibration, max_batch: int | N
     if stack is None:
         return R.EngineSetup(memory_frac=cal.serving_memory_frac, memory_of="total", max_batch=max_batch or R.MAX_BATCH)
     return R.EngineSetup(memory_frac=cal.serving_memory_frac, memory_of=stack.memory_of,
-                         max_batch=max_batch or stack.max_batch, kv_reserve=stack.kv_reserve,
+                         max_batch=max_batch or stack.max_batch, max_batch_per_rank=max_batch is None, kv_reserve=stack.kv_reserve,
                          prefill_chunk_tokens=stack.prefill_chunk_tokens)
 
 
@@ -365,19 +365,18 @@ def _result(c: _Ctx, point: R.ReplicaPoint, replicas: int, tok_s: float, n: int,
     )
 
 
-def _best_phase(c: _Ctx, layouts: list[ServingLayout], phase: str, slo: float | None):
-    best, reasons = None, []
+def _phase_instances(c: _Ctx, layouts: list[ServingLayout], phase: str, slo: float | None):
+    """Every layout's instance of one phase that can serve (and why the others cannot)."""
+    found, reasons = [], []
     for lay in layouts:
         fn = R.prefill_instance if phase == "prefill" else R.decode_instance
         kw = {"ttft_slo_s": slo} if phase == "prefill" else {"tpot_slo_s": slo}
         inst, why = fn(c.m, c.counts, c.hw, c.cal, c.setup, lay, c.lengths, precision=c.precision, kv_precision=c.kv_precision, **kw)
         if inst is None:
             reasons.append(why)
-            continue
-        per_acc = inst.requests_per_s / inst.accelerators
-        if best is None or per_acc > best[0]:
-            best = (per_acc, inst)
-    return (best[1] if best else None), reasons
+        else:
+            found.append(inst)
+    return found, reasons
 
 
 def _phase_dict(inst: R.PhaseInstance, instances: int) -> dict[str, Any]:
@@ -391,15 +390,23 @@ def _phase_dict(inst: R.PhaseInstance, instances: int) -> dict[str, Any]:
 
 
 def _disaggregated(c: _Ctx, layouts, n: int, ttft_slo_s, tpot_slo_s, stack, site) -> InferenceEstimate:
-    pre, why_p = _best_phase(c, layouts, "prefill", ttft_slo_s)
-    dec, why_d = _best_phase(c, layouts, "decode", tpot_slo_s)
-    if pre is None or dec is None:
-        raise _infeasible(c.m, c.hw, n, why_p if pre is None else why_d)
-    transfer = R.kv_transfer_s(c.m, c.hw, c.cal, c.lengths, c.kv_precision, pre.layout)
-    plan = R.disaggregate(n, pre, dec, transfer, c.lengths.mean_output)
+    pres, why_p = _phase_instances(c, layouts, "prefill", ttft_slo_s)
+    decs, why_d = _phase_instances(c, layouts, "decode", tpot_slo_s)
+    if not pres or not decs:
+        raise _infeasible(c.m, c.hw, n, why_d if pres else why_p)
+    # the pair of instance layouts whose pools, sized within n, serve the most requests
+    plan = None
+    for pre in pres:
+        transfer = R.kv_transfer_s(c.m, c.hw, c.cal, c.lengths, c.kv_precision, pre.layout)
+        for dec in decs:
+            cand = R.disaggregate(n, pre, dec, transfer, c.lengths.mean_output)
+            if cand is not None and (plan is None or cand.requests_per_s > plan.requests_per_s):
+                plan = cand
     if plan is None:
-        raise InfeasibleError("gpus", f"{c.m.name}: disaggregated serving needs at least one prefill instance of {pre.accelerators} "
-                                      f"and one decode instance of {dec.accelerators} accelerators, got {n}")
+        smallest = min(p.accelerators for p in pres) + min(d.accelerators for d in decs)
+        raise InfeasibleError("gpus", f"{c.m.name}: disaggregated serving needs at least one prefill and one decode instance, "
+                                      f"{smallest} accelerators at the fewest, got {n}")
+    pre, dec = plan.prefill, plan.decode
     used = plan.prefill_accelerators + plan.decode_accelerators
     disagg = {
         "prefill": _phase_dict(pre, plan.prefill_instances), "decode": _phase_dict(dec, plan.decode_instances),
@@ -407,7 +414,7 @@ def _disaggregated(c: _Ctx, layouts, n: int, ttft_slo_s, tpot_slo_s, stack, site
         "accelerators_used": used, "requests_per_s": plan.requests_per_s, "kv_transfer_s": plan.kv_transfer_s,
     }
     point = R.ReplicaPoint(layout=dec.layout, batch=dec.batch, memory=dec.memory,
-                           capacity_bytes=R.capacity_bytes(c.hw, c.setup, dec.memory.weights)[0],
+                           capacity_bytes=R.capacity_bytes(c.hw, c.setup, dec.memory.total - dec.memory.kv_cache)[0],
                            prefill_s=pre.latency_s / max(pre.batch, 1), ttft_s=plan.ttft_s, decode_s=dec.latency_s,
                            tpot_s=plan.tpot_s, bound="memory", binding_limit=dec.binding_limit, mean_output=c.lengths.mean_output)
     replicas = plan.decode_instances

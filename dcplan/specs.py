@@ -456,6 +456,10 @@ class Calibration:
     """Steady-state (mean) latency / the tail latency a serving target bounds (p95, p99) under
     Poisson arrivals: a limit L is met when the model's TTFT and TPOT are below L x this
     fraction. 1 treats a percentile target as a bound on the mean (no queueing headroom)."""
+    ep_overlap_frac: float = 0.0
+    """Share of the expert-parallel all-to-all time a serving engine hides behind compute by
+    running two micro-batches alternately (DeepSeek's inference system, SGLang's two-batch
+    overlap); 0 adds it in full. Set per stack from its documentation, not fitted."""
     chip_eta_frac: float = 1.0
     """Sustained share of the chip's datasheet compute in a serving stack relative to the
     stack's other chips (clocks held down by the power limit, kernels tuned per chip): a
@@ -481,6 +485,8 @@ class Calibration:
             "serving_memory_frac",
             "latency_tail_frac",
         )
+        if not (isinstance(self.ep_overlap_frac, (int, float)) and 0.0 <= self.ep_overlap_frac <= 1.0):
+            raise InputError("ep_overlap_frac", f"must be a fraction in [0, 1], got {self.ep_overlap_frac!r}")
         _positive(self, "moe_eta_frac", "attn_eta_frac", "chip_eta_frac")
         _positive(self, "decode_t0_s", "decode_t0_per_layer_s", "memory_constant_bytes", "intra_alpha_s", "inter_alpha_s",
                   "embedding_grad_passes", allow_zero=True)

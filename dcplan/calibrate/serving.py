@@ -198,7 +198,8 @@ def predict_row(row: ServingRow, model: ModelSpec, hw: HardwareSpec, stack: Stac
         layouts = candidate_layouts(model, row.n_accelerators, tp=lay.get("tp"), pp=lay.get("pp"), ep=lay.get("ep"),
                                     attention_dp=lay.get("attention_dp"))
         setup = EngineSetup(memory_frac=cal.serving_memory_frac, memory_of=stack.memory_of,
-                            max_batch=row.max_batch or stack.max_batch, kv_reserve=row.kv_reserve or stack.kv_reserve,
+                            max_batch=row.max_batch or stack.max_batch, max_batch_per_rank=row.max_batch is None,
+                            kv_reserve=row.kv_reserve or stack.kv_reserve,
                             prefill_chunk_tokens=stack.prefill_chunk_tokens)
         best, _, reasons = best_replica(model, count_params(model), hw, cal, setup, layouts, lengths, precision=row.precision,
                                         kv_precision=row.kv_precision, ttft_slo_s=row.ttft_limit_s, tpot_slo_s=row.tpot_limit_s)

@@ -105,9 +105,11 @@ def write_stack_fits(res: Mapping[str, Any], cases: Sequence[Case]) -> list[Path
         fit = res["stacks"].get(name)
         values = fit.values if fit else res["pooled"]
         calibration = overrides(values)
-        if fit is None and name != "pooled":
-            # no rows of its own: the pooled fit, except the engine defaults its file documents
-            calibration.update({k: v for k, v in spec.calibration.items() if k in spec.sources})
+        # values its file documents (engine settings with a source) stay: those the fit does not
+        # touch always, and all of them in a stack with no rows of its own
+        own_rows = fit is not None or name == "pooled"
+        calibration.update({k: v for k, v in spec.calibration.items()
+                            if k in spec.sources and (k not in calibration or not own_rows)})
         chips: dict[str, int] = {}
         for c in own:
             chips[c.hw.name] = chips.get(c.hw.name, 0) + 1

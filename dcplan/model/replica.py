@@ -44,7 +44,11 @@ class EngineSetup:
     """``total``: memory_frac of the accelerator's memory holds weights, activations and cache;
     ``free``: memory_frac of what is left after weights and activations holds the cache."""
     max_batch: int = MAX_BATCH
-    """Concurrent sequences per replica the engine schedules at most (per micro-batch with pp > 1)."""
+    """Concurrent sequences the engine schedules at most, per replica (per micro-batch with pp > 1)
+    or, with ``max_batch_per_rank``, per attention data-parallel rank."""
+    max_batch_per_rank: bool = False
+    """True: ``max_batch`` is each attention-DP rank's own scheduler cap (an engine default);
+    False: the replica's total (a published setup's figure)."""
     kv_reserve: str = "average"
     """``average``: cache pages as sequences grow; ``peak``: each sequence's full length reserved."""
     prefill_chunk_tokens: int = 8192
@@ -97,7 +101,7 @@ class _Costs:
 
 def _costs(m: ModelSpec, counts: ParamCounts, hw: HardwareSpec, cal: Calibration, setup: EngineSetup,
            lay: S.ServingLayout, lengths: S.LengthMix, precision: str, kv_precision: str) -> _Costs:
-    weights = S.weights_per_device(counts, lay, precision)
+    weights = S.weights_per_device(counts, lay, precision, m.moe.n_experts if m.moe is not None else 0)
     chunk_tokens = min(setup.prefill_chunk_tokens, max(lengths.max_context, 1.0))
     acts = infer_memory(counts, m, tp=lay.attn_shards, batch=0, context_len=0.0, prompt_len=chunk_tokens / lay.attn_groups,
                         precision=precision, calibration=cal).activations
@@ -144,7 +148,7 @@ def capacity_bytes(hw: HardwareSpec, setup: EngineSetup, non_kv_bytes: float) ->
     hbm = hw.require("hbm_bytes")
     if setup.memory_of == "free":
         room = max(0.0, setup.memory_frac * (hbm - non_kv_bytes))
-        return non_kv_bytes + room, room
+        return (non_kv_bytes + room if non_kv_bytes <= hbm else hbm), room
     cap = hbm * setup.memory_frac
     return cap, max(0.0, cap - non_kv_bytes)
 
@@ -153,6 +157,11 @@ def _memory(c: _Costs, lay: S.ServingLayout, batch: int, cal: Calibration) -> In
     kv = batch / lay.attn_groups * c.kv_bytes_per_seq
     return InferMemory(weights=c.weights, kv_cache=kv, activations=c.activations,
                        overhead=_overhead(c.weights + kv, c.activations, 0.0, cal))
+
+
+def _batch_cap(setup: EngineSetup, lay: S.ServingLayout) -> int:
+    """The engine's concurrency cap for the whole replica."""
+    return setup.max_batch * lay.pp * (lay.attn_groups if setup.max_batch_per_rank else 1)
 
 
 def largest_batch(ok, hi: int) -> int:
@@ -204,9 +213,9 @@ def replica_point(
                                      bound=bound, binding_limit="", mean_output=out)
         return replace(points[b], binding_limit=limit)
 
-    fits_exact = room / c.kv_bytes_per_seq * lay.attn_groups if c.kv_bytes_per_seq > 0 else float(MAX_BATCH)
-    per_group = int(room // c.kv_bytes_per_seq) if c.kv_bytes_per_seq > 0 else MAX_BATCH
-    fits = min(per_group * lay.attn_groups, MAX_BATCH)
+    fits_exact = room / c.kv_bytes_per_seq * lay.attn_groups if c.kv_bytes_per_seq > 0 else float(MAX_BATCH * lay.attn_groups)
+    per_group = min(int(room // c.kv_bytes_per_seq), MAX_BATCH) if c.kv_bytes_per_seq > 0 else MAX_BATCH
+    fits = per_group * lay.attn_groups
     if batch is not None:
         if batch > fits:
             return None, (f"batch {batch} needs {_memory(c, lay, batch, cal).total / 1e9:.1f} GB per accelerator with "
@@ -216,7 +225,7 @@ def replica_point(
         return None, (f"the weights and one sequence need {(c.non_kv_bytes + c.kv_bytes_per_seq) / 1e9:.1f} GB per accelerator "
                       f"with {lay.label()}, {cap / 1e9:.1f} GB usable")
     limits = [("memory", fits)]
-    cap_batch = setup.max_batch * lay.pp
+    cap_batch = _batch_cap(setup, lay)
     if cap_batch < fits:
         limits.append(("max_batch", cap_batch))
     hi = min(b for _, b in limits)
@@ -231,7 +240,7 @@ def replica_point(
         value, slo = (p1.ttft_s, ttft_slo_s) if name == "ttft_slo" else (p1.tpot_s, tpot_slo_s)
         return None, (f"{name.replace('_', ' ').upper()} of {slo:g} s cannot be met with {lay.label()}: batch 1 already takes "
                       f"{value:.4g} s (the target allows {slo * tail:.4g} s of steady-state latency)")
-    if name == "memory" and fits == MAX_BATCH:
+    if name == "memory" and per_group == MAX_BATCH:
         name = "max_batch"
     return _between(at, best, name, fits_exact, lay.attn_groups, ttft_slo_s, tpot_slo_s, tail), name
 
@@ -241,7 +250,7 @@ def _between(at, b: int, name: str, fits_exact: float, step: int, ttft_slo_s: fl
     """The point at batch b, with how far its limit lies towards the next batch (ReplicaPoint.frac)."""
     point = at(b, name)
     if name == "memory":
-        nxt, frac = b + step, (min(fits_exact, MAX_BATCH) - b) / step
+        nxt, frac = b + step, (min(fits_exact, MAX_BATCH * step) - b) / step
     elif name in ("ttft_slo", "tpot_slo"):
         nxt = b + 1
         limit = (ttft_slo_s if name == "ttft_slo" else tpot_slo_s) * tail
@@ -306,7 +315,8 @@ def decode_instance(m: ModelSpec, counts: ParamCounts, hw: HardwareSpec, cal: Ca
     c = _costs(m, counts, hw, cal, setup, lay, lengths, precision, kv_precision)
     cap, room = capacity_bytes(hw, setup, c.non_kv_bytes)
     ctx = lengths.decode_context
-    fits = min(int(room // c.kv_bytes_per_seq) * lay.attn_groups if c.kv_bytes_per_seq > 0 else MAX_BATCH, MAX_BATCH)
+    per_group = min(int(room // c.kv_bytes_per_seq), MAX_BATCH) if c.kv_bytes_per_seq > 0 else MAX_BATCH
+    fits = per_group * lay.attn_groups
     if fits < 1:
         return None, (f"the weights and one sequence need {(c.non_kv_bytes + c.kv_bytes_per_seq) / 1e9:.1f} GB per accelerator "
                       f"with {lay.label()}, {cap / 1e9:.1f} GB usable")
@@ -315,7 +325,8 @@ def decode_instance(m: ModelSpec, counts: ParamCounts, hw: HardwareSpec, cal: Ca
         return decode_step_time(m, counts, hw, cal, tp=lay.tp, batch=b, context_len=ctx, precision=precision, layout=lay,
                                 kv_precision=kv_precision)[0]
 
-    hi, limit = (fits, "memory") if setup.max_batch * lay.pp >= fits else (setup.max_batch * lay.pp, "max_batch")
+    cap = _batch_cap(setup, lay)
+    hi, limit = (fits, "memory") if cap >= fits else (cap, "max_batch")
     b = hi
     if tpot_slo_s is not None:
         b = largest_batch(lambda x: step(x) <= tpot_slo_s * cal.latency_tail_frac, hi)

@@ -213,13 +213,15 @@ def _tp_link(hw: HardwareSpec, cal: Calibration, tp: int) -> Link | None:
 
 
 def _serving_comm_s(m: ModelSpec, hw: HardwareSpec, cal: Calibration, lay: ServingLayout, *, tokens: float,
-                    precision: str, layers: int) -> float:
+                    precision: str, layers: int, busy_s: float) -> float:
     """Communication of one pass of ``tokens`` replica tokens through every layer [s].
 
     Tensor parallelism: 2 all-reduces per layer of the tokens' activations (Megatron-LM); under
     attention data parallelism none. Expert parallelism: a dispatch and a combine all-to-all per
-    MoE layer (DeepEP; llm-analysis ``get_latency_fwd_per_layer_mlp_moe_alltoall``). Pipeline:
-    one send per stage boundary. Not overlapped with compute (an upper bound on the cost).
+    MoE layer (:func:`~dcplan.model.serving.ep_all_to_all_s`, DeepEP), of which
+    ``cal.ep_overlap_frac`` hides behind the pass's ``busy_s`` of compute or memory time (two
+    micro-batches alternating: DeepSeek-V3/R1 inference system overview; SGLang two-batch
+    overlap). Pipeline: one send per stage boundary. TP and PP traffic is not overlapped.
     """
     t = 0.0
     if lay.attn_shards > 1:
@@ -228,8 +230,9 @@ def _serving_comm_s(m: ModelSpec, hw: HardwareSpec, cal: Calibration, lay: Servi
     dispatch, combine = S.ep_messages(m, lay, tokens / lay.pp, precision)
     if dispatch > 0:
         link = group_link(hw, cal, span=lay.tp, field="ep")
-        per_layer = collective_time("all_to_all", dispatch, lay.ep, link) + collective_time("all_to_all", combine, lay.ep, link)
-        t += S.moe_layers(m) * per_layer * lay.pp
+        per_layer = S.ep_all_to_all_s(dispatch, lay.ep, link) + S.ep_all_to_all_s(combine, lay.ep, link)
+        ep_s = S.moe_layers(m) * per_layer * lay.pp
+        t += ep_s - cal.ep_overlap_frac * min(ep_s, busy_s)
     if lay.pp > 1:
         link = group_link(hw, cal, span=lay.devices, field="pp")
         t += lay.pp * collective_time("send_recv", tokens / lay.pp / lay.attn_groups * m.d_model * 2.0, 2, link)
@@ -279,11 +282,12 @@ def prefill_time(
     t_compute = _compute_s(hw, cal, work, precision, kv_precision or precision)
     t_weights = work.weight_bytes / (hw.require("hbm_bytes_per_s") * cal.decode_bw_frac)
     layers = m.n_layers + m.n_encoder_layers
-    t = max(t_compute, t_weights) + cal.prefill.t0_s + layers * cal.prefill.t0_per_layer_s
+    busy = max(t_compute, t_weights)
+    t = busy + cal.prefill.t0_s + layers * cal.prefill.t0_per_layer_s
     if cal.prefill.act_passes > 0:
         act = activation_traffic_bytes(m, prompt_len, batch, layers=layers, precision=precision, tp=lay.tp, logit_positions=batch)
         t += cal.prefill.act_passes * act / hw.require("hbm_bytes_per_s")
-    return t + _serving_comm_s(m, hw, cal, lay, tokens=work.tokens, precision=precision, layers=layers)
+    return t + _serving_comm_s(m, hw, cal, lay, tokens=work.tokens, precision=precision, layers=layers, busy_s=busy)
 
 
 def experts_touched_frac(m: ModelSpec, tokens: float) -> float:
@@ -324,5 +328,5 @@ def decode_step_time(
     bound = "memory" if t_mem >= t_comp else "compute"
     t = max(t_mem, t_comp) + cal.decode_t0_s + m.n_layers * cal.decode_t0_per_layer_s
     t += (lay.pp - 1) * cal.decode_t0_s
-    t += _serving_comm_s(m, hw, cal, lay, tokens=batch, precision=precision, layers=m.n_layers)
+    t += _serving_comm_s(m, hw, cal, lay, tokens=batch, precision=precision, layers=m.n_layers, busy_s=max(t_mem, t_comp))
     return t, bound
