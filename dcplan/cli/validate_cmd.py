@@ -8,7 +8,7 @@ import argparse
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("validate", help="score the model on published training runs and serving benchmarks")
     p.add_argument("--json", action="store_true", help="print rows and summaries as JSON")
-    p.add_argument("--refit", action="store_true", help="recompute the serving stacks' leave-one-out errors (minutes) instead of reading the stored fit")
+    p.add_argument("--refit", action="store_true", help="recompute the serving stacks' held-out errors (refits, minutes) instead of reading the stored ones")
     p.set_defaults(handler=run)
 
 
