@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dashboards.ids import Shell
+from dcplan import limits
 
 #: Largest upload accepted (workload/scenario YAML, profiles) [bytes].
-MAX_UPLOAD_BYTES = 2_000_000
+MAX_UPLOAD_BYTES = int(limits.UPLOAD.maximum)
 
 
 @dataclass(frozen=True)
@@ -22,10 +23,11 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
-        root = Path(__file__).resolve().parents[1]
+        from dcplan.io.resources import shipped_profiles_dir
+
         res = os.environ.get("DCPLAN_RESULTS_DIR")
         return cls(
-            profiles_dir=Path(os.environ.get("DCPLAN_PROFILES_DIR", root / "profiles")),
+            profiles_dir=Path(os.environ.get("DCPLAN_PROFILES_DIR") or shipped_profiles_dir()),
             results_dir=Path(res) if res else None,
         )
 
@@ -57,7 +59,9 @@ def create_app(settings: Settings | None = None):
         assets_folder=str(Path(__file__).parent / "assets"),
         update_title=None,
     )
-    app.server.config["MAX_CONTENT_LENGTH"] = MAX_UPLOAD_BYTES * 2
+    from dashboards.security import install
+
+    install(app)  # authentication, security headers, request size limit (dashboards/security.py)
     nav = html.Nav(
         [dcc.Link(p.TITLE, href=p.PATH, className="nav-link", id=f"nav-{p.__name__.rsplit('.', 1)[-1]}") for p in pages],
         id=Shell.NAV,

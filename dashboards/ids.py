@@ -55,6 +55,8 @@ class Market:
     COMPARE = "mkt-compare"
     BACKTEST = "mkt-backtest"
     YEAR = "mkt-year"
+    LIMITS = "mkt-limits-chart"
+    SPLIT = "mkt-split"
 
 
 class Reports:

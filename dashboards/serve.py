@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+from dcplan import limits
+
 
 def serve(*, host: str = "127.0.0.1", port: int = 8050, workers: int = 2, debug: bool = False, env: dict[str, str] | None = None) -> None:
     """Serve until interrupted. Workers each build their own app (no shared mutable state)."""
@@ -20,7 +22,12 @@ def serve(*, host: str = "127.0.0.1", port: int = 8050, workers: int = 2, debug:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
             self.cfg.set("threads", 1)
-            self.cfg.set("timeout", 120)
+            # no request holds a worker longer than this: gunicorn kills and replaces it
+            self.cfg.set("timeout", limits.WORKER_TIMEOUT_S)
+            self.cfg.set("graceful_timeout", 30)
+            self.cfg.set("limit_request_line", 8190)
+            self.cfg.set("limit_request_fields", 100)
+            self.cfg.set("limit_request_field_size", 8190)
             self.cfg.set("accesslog", None)
             self.cfg.set("loglevel", "warning")
             self.cfg.set("proc_name", "dcplan-dashboard")

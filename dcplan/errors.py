@@ -32,7 +32,23 @@ class InputError(DcplanError, ValueError):
         if self.file:
             where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
         field = f"{self.field}: " if self.field else ""
-        return f"{where}{field}{self.message}"
+        return one_line(f"{where}{field}{self.message}")
+
+
+#: Longest error line shown; a hostile file can put megabytes into a name that is echoed back.
+MAX_MESSAGE_CHARS = 2000
+
+
+def one_line(text: str) -> str:
+    """``text`` as one printable line: control and format characters escaped (no newlines,
+    terminal escapes or bidi overrides reach a terminal or a page), cut to MAX_MESSAGE_CHARS."""
+    import unicodedata
+
+    if len(text) > MAX_MESSAGE_CHARS:
+        text = text[: MAX_MESSAGE_CHARS - 20] + f"... ({len(text):,} chars)"
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() and unicodedata.category(c) != "Cf" else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 class InfeasibleError(InputError):

@@ -9,22 +9,32 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from dcplan.errors import InputError
 from dcplan.model import energy as E
 from dcplan.model import flops as F
-from dcplan.model.layout import TrainSetup, check_partial_layout, evaluate_fixed, search_layout
+from dcplan.model.layout import TrainSetup, check_partial_layout, evaluate, evaluate_fixed, resolve_batch, search_layout
 from dcplan.model.params import count_params
-from dcplan.specs import Calibration, HardwareSpec, ModelSpec, ParallelLayout, SiteParams
+from dcplan.specs import (
+    Calibration,
+    GlobalBatch,
+    HardwareSpec,
+    ModelSpec,
+    MoERouting,
+    OverlapSpec,
+    ParallelLayout,
+    SiteParams,
+)
 from dcplan.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
 
 #: Training sequence length when none is given and the model's context is longer (Llama 3's
 #: main pre-training stage ran at 8,192 tokens, arXiv:2407.21783 §3.4).
 DEFAULT_MAX_TRAIN_SEQ = 8192
-LAYOUT_FIELDS = ("tp", "pp", "dp", "ep", "cp", "zero", "recompute", "micro_batch", "vpp")
-#: Fields that must all be given for a layout to be evaluated without search (vpp defaults to 1).
-REQUIRED_LAYOUT_FIELDS = LAYOUT_FIELDS[:-1]
+LAYOUT_FIELDS = ("tp", "pp", "dp", "ep", "cp", "zero", "recompute", "micro_batch", "vpp", "schedule")
+#: Fields that must all be given for a layout to be evaluated without search (vpp defaults to 1,
+#: schedule to 1f1b).
+REQUIRED_LAYOUT_FIELDS = LAYOUT_FIELDS[:-2]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,17 +93,37 @@ def _site_assumptions(site: SiteParams, hw: HardwareSpec, load_frac: float, load
 
 
 @dataclass(frozen=True, kw_only=True)
+class BatchPhase:
+    """Part of a run at one global batch (a batch ramp-up has several)."""
+
+    tokens: float
+    """Tokens trained in this phase [tokens]."""
+    global_batch: int
+    """Sequences per step."""
+    step_time_s: float
+    tokens_per_s: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"tokens": self.tokens, "global_batch": self.global_batch, "step_time_s": self.step_time_s,
+                "tokens_per_s": self.tokens_per_s}
+
+
+@dataclass(frozen=True, kw_only=True)
 class TrainingEstimate:
     """What a training job needs and costs on one hardware option (SI units)."""
 
     model: str
     hardware: str
+    system: str | None
+    """The system (node + fabric) the hardware was resolved through; None: the chip's default."""
     n_accelerators: int
     tokens: float
     seq_len: int
     precision: str
     global_batch: int
-    """Sequences per optimizer step."""
+    """Sequences per optimizer step (the main phase)."""
+    global_batch_source: str
+    """Where the batch comes from: given (sequences or tokens) or the default rule."""
     params_total: float
     params_active: float
     flops_per_token: float
@@ -105,13 +135,19 @@ class TrainingEstimate:
     palm_flops_per_token: float
     step_time_s: float
     step_breakdown_s: Mapping[str, float]
+    hidden_comm_s: float
+    """Communication overlapped with compute in a step (not in the step time)."""
     tokens_per_s: float
-    """Training throughput while the job runs (before goodput losses)."""
+    """Steady-state training throughput while the job runs (before goodput losses)."""
     mfu_frac: float
     hfu_frac: float
     goodput_frac: float
     wall_clock_days: float
     accelerator_hours: float
+    """Whole run: steady-state hours / goodput (restarts, evaluation, checkpoints)."""
+    accelerator_hours_steady_state: float
+    """Hours at steady-state throughput alone, no goodput loss."""
+    batch_phases: tuple[BatchPhase, ...]
     memory_per_accelerator_bytes: float
     memory_breakdown_bytes: Mapping[str, float]
     memory_capacity_bytes: float
@@ -124,6 +160,9 @@ class TrainingEstimate:
     cost_usd: float | None
     layout: ParallelLayout
     layout_searched: bool
+    layouts_evaluated: int
+    overlap: OverlapSpec
+    routing: MoERouting | None
     assumptions: tuple[Assumption, ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict[str, Any]:
@@ -131,11 +170,15 @@ class TrainingEstimate:
         return {
             "model": self.model,
             "hardware": self.hardware,
+            "system": self.system,
             "n_accelerators": self.n_accelerators,
             "tokens": self.tokens,
             "seq_len": self.seq_len,
             "precision": self.precision,
             "global_batch": self.global_batch,
+            "global_batch_tokens": self.global_batch * self.seq_len,
+            "global_batch_source": self.global_batch_source,
+            "batch_phases": [p.to_dict() for p in self.batch_phases],
             "params_total": self.params_total,
             "params_active": self.params_active,
             "flops_total": self.flops_total,
@@ -144,6 +187,7 @@ class TrainingEstimate:
             "six_nd_flops": self.six_nd_flops,
             "palm_flops_per_token": self.palm_flops_per_token,
             "accelerator_hours": self.accelerator_hours,
+            "accelerator_hours_steady_state": self.accelerator_hours_steady_state,
             "wall_clock_days": self.wall_clock_days,
             "mfu_frac": self.mfu_frac,
             "hfu_frac": self.hfu_frac,
@@ -151,6 +195,7 @@ class TrainingEstimate:
             "tokens_per_s": self.tokens_per_s,
             "step_time_s": self.step_time_s,
             "step_breakdown_s": dict(self.step_breakdown_s),
+            "hidden_comm_s": self.hidden_comm_s,
             "memory_per_accelerator_bytes": self.memory_per_accelerator_bytes,
             "memory_breakdown_bytes": dict(self.memory_breakdown_bytes),
             "memory_capacity_bytes": self.memory_capacity_bytes,
@@ -170,10 +215,54 @@ class TrainingEstimate:
                 "recompute": lay.recompute,
                 "micro_batch": lay.micro_batch,
                 "vpp": lay.vpp,
+                "schedule": lay.schedule,
                 "searched": self.layout_searched,
+                "layouts_evaluated": self.layouts_evaluated,
+            },
+            "overlap": self.overlap.as_dict(),
+            "moe_routing": None if self.routing is None else {
+                "policy": self.routing.policy, "node_limit": self.routing.node_limit,
+                "dispatch_bytes": self.routing.dispatch_bytes, "combine_bytes": self.routing.combine_bytes,
             },
             "assumptions": [a.to_dict() for a in self.assumptions],
         }
+
+
+def _training_layout(setup: TrainSetup, layout: Mapping[str, Any] | None, n: int):
+    fixed = {k: v for k, v in (layout or {}).items() if v is not None}
+    unknown = set(fixed) - set(LAYOUT_FIELDS)
+    if unknown:
+        raise InputError(sorted(unknown)[0], f"not a layout field; use {', '.join(LAYOUT_FIELDS)}")
+    if all(k in fixed for k in REQUIRED_LAYOUT_FIELDS):
+        return evaluate_fixed(setup, ParallelLayout(**fixed), n), False
+    check_partial_layout(setup, fixed, n)
+    return search_layout(setup, n, fixed), True
+
+
+def _phases(setup: TrainSetup, lay: ParallelLayout, tokens: float, main_batch: int, main_step_s: float,
+            ramp: Sequence[tuple[float, int | GlobalBatch]]) -> tuple[BatchPhase, ...]:
+    """The run split by global batch: ramp phases first, the main batch for the rest."""
+    phases = []
+    left = tokens
+    for phase_tokens, given in ramp:
+        _check_positive("global_batch_schedule.tokens", phase_tokens)
+        batch = given.in_sequences(setup.seq_len) if isinstance(given, GlobalBatch) else given
+        _check_positive("global_batch_schedule.global_batch", batch, whole=True)
+        take = min(left, float(phase_tokens))
+        if take <= 0:
+            break
+        unit = lay.dp * lay.micro_batch
+        b = unit * max(1, round(batch / unit))
+        if b > main_batch * 64:
+            raise InputError("global_batch_schedule.global_batch", f"{batch} sequences is far above the main batch {main_batch}")
+        _, step, gb = evaluate(replace(setup, global_batch=b, batch_exact=False), lay)
+        phases.append(BatchPhase(tokens=take, global_batch=gb, step_time_s=step.total_s,
+                                 tokens_per_s=gb * setup.seq_len / step.total_s))
+        left -= take
+    if left > 0:
+        phases.append(BatchPhase(tokens=left, global_batch=main_batch, step_time_s=main_step_s,
+                                 tokens_per_s=main_batch * setup.seq_len / main_step_s))
+    return tuple(phases)
 
 
 def estimate_training(
@@ -185,23 +274,34 @@ def estimate_training(
     seq_len: int | None = None,
     precision: str = "bf16",
     layout: Mapping[str, Any] | None = None,
-    global_batch: int | None = None,
+    global_batch: int | GlobalBatch | None = None,
+    batch_ramp: Sequence[tuple[float, int | GlobalBatch]] = (),
+    overlap: OverlapSpec | None = None,
+    routing: MoERouting | None = None,
     calibration: Calibration,
     site: SiteParams | None = None,
 ) -> TrainingEstimate:
     """Estimate time, memory, energy and cost to train ``model`` on ``tokens`` tokens.
 
-    ``layout`` may give any of tp, pp, dp, ep, cp, zero, recompute, micro_batch; the rest are
-    searched (fastest layout that fits memory). All eight given means no search.
+    ``layout`` may give any of tp, pp, dp, ep, cp, zero, recompute, micro_batch, vpp, schedule;
+    the rest are searched (fastest layout that fits memory). ``global_batch`` is sequences (an
+    int) or a :class:`GlobalBatch` in sequences or tokens; None applies the default rule.
+    ``batch_ramp`` lists (tokens, batch) phases run before the main batch; the layout found for
+    the main batch runs them with fewer micro-batches (as a real ramp-up does).
     """
     site = site or SiteParams()
     _check_positive("tokens", tokens)
     _check_positive("gpus", n_accelerators, whole=True)
     _check_positive("seq_len", seq_len, whole=True)
-    _check_positive("global_batch", global_batch, whole=True)
+    if not isinstance(global_batch, GlobalBatch):
+        _check_positive("global_batch", global_batch, whole=True)
     seq = int(seq_len) if seq_len else min(model.max_seq_len, DEFAULT_MAX_TRAIN_SEQ)
     peak = hardware.peak(precision)
     counts = count_params(model)
+    overlap = overlap or OverlapSpec()
+    routing = routing or MoERouting()
+    flops_per_token = F.train_flops_per_token(model, seq)
+    batch, exact, batch_why = resolve_batch(global_batch, seq, flops_per_token * tokens, calibration)
     setup = TrainSetup(
         model=model,
         counts=counts,
@@ -209,27 +309,19 @@ def estimate_training(
         calibration=calibration,
         seq_len=seq,
         precision=precision,
-        global_batch=global_batch,
+        global_batch=batch,
+        batch_exact=exact,
         capacity_bytes=hardware.require("hbm_bytes"),
+        overlap=overlap,
+        routing=routing,
     )
-    fixed = {k: v for k, v in (layout or {}).items() if v is not None}
-    unknown = set(fixed) - set(LAYOUT_FIELDS)
-    if unknown:
-        raise InputError(sorted(unknown)[0], f"not a layout field; use {', '.join(LAYOUT_FIELDS)}")
-    if all(k in fixed for k in REQUIRED_LAYOUT_FIELDS):
-        lay = ParallelLayout(**fixed)
-        result = evaluate_fixed(setup, lay, n_accelerators)
-        searched = False
-    else:
-        check_partial_layout(setup, fixed, n_accelerators)
-        result = search_layout(setup, n_accelerators, fixed)
-        searched = True
+    result, searched = _training_layout(setup, layout, n_accelerators)
     step = result.step
-    tokens_per_step = result.global_batch * seq
-    tokens_per_s = tokens_per_step / step.total_s
-    flops_per_token = F.train_flops_per_token(model, seq)
+    tokens_per_s = result.global_batch * seq / step.total_s
+    phases = _phases(setup, result.layout, tokens, result.global_batch, step.total_s, batch_ramp)
+    steady_s = sum(p.tokens / p.tokens_per_s for p in phases)
     hfu_per_token = F.hardware_flops_per_token(model, seq, result.layout.recompute)
-    wall_s = tokens / tokens_per_s / calibration.goodput_frac
+    wall_s = steady_s / calibration.goodput_frac
     acc_hours = n_accelerators * wall_s / SECONDS_PER_HOUR
     it_w = E.it_power_per_accelerator_w(hardware, site, calibration.train_load_frac)
     it_kwh = E.energy_kwh(acc_hours, it_w)
@@ -239,21 +331,29 @@ def estimate_training(
         Assumption(name="precision", value=precision, unit="", source="given"),
         Assumption(name="peak_flops_per_s", value=peak, unit="FLOP/s", source=_src(hardware, "peak_flops_per_s")),
         Assumption(name="hbm_bytes", value=hardware.hbm_bytes, unit="bytes", source=_src(hardware, "hbm_bytes")),
+        Assumption(name="inter_node_bytes_per_s", value=hardware.inter_node_bytes_per_s, unit="bytes/s",
+                   source=_src(hardware, "inter_node_bytes_per_s")),
         Assumption(name="flops_convention", value="causal-aware matmul FLOPs, 3 passes; MFU excludes recomputation", unit="", source="Megatron-LM num_floating_point_operations; PaLM Appendix B"),
-        Assumption(name="global_batch", value=result.global_batch, unit="sequences", source="given" if global_batch else "~4M tokens (Llama 2 §2.2), power of two"),
+        Assumption(name="global_batch", value=result.global_batch, unit="sequences", source=batch_why),
         Assumption(name="goodput_frac", value=calibration.goodput_frac, unit="fraction", source=calibration.source("goodput_frac")),
+        Assumption(name="overlap", value=", ".join(k for k, v in overlap.as_dict().items() if v) or "none", unit="",
+                   source="Megatron-LM defaults: --tp-comm-overlap --overlap-grad-reduce --overlap-param-gather, async pipeline p2p"),
         *_calibration_assumptions(calibration, "train"),
+        *_fp8_assumptions(calibration, precision),
+        *_moe_assumptions(model, calibration, routing),
         *_site_assumptions(site, hardware, calibration.train_load_frac, "train_load_frac", calibration),
         Assumption(name="usd_per_accelerator_hour", value=price.usd_per_hour, unit="USD/h", source=price.source),
     ]
     return TrainingEstimate(
         model=model.name,
         hardware=hardware.name,
+        system=hardware.system,
         n_accelerators=n_accelerators,
         tokens=tokens,
         seq_len=seq,
         precision=precision,
         global_batch=result.global_batch,
+        global_batch_source=batch_why,
         params_total=counts.total,
         params_active=counts.active,
         flops_per_token=flops_per_token,
@@ -263,12 +363,15 @@ def estimate_training(
         palm_flops_per_token=F.palm_flops_per_token(model, counts.active, seq),
         step_time_s=step.total_s,
         step_breakdown_s=step.as_dict(),
+        hidden_comm_s=step.hidden_comm_s,
         tokens_per_s=tokens_per_s,
         mfu_frac=flops_per_token * tokens_per_s / (n_accelerators * peak),
         hfu_frac=hfu_per_token * tokens_per_s / (n_accelerators * peak),
         goodput_frac=calibration.goodput_frac,
         wall_clock_days=wall_s / SECONDS_PER_DAY,
         accelerator_hours=acc_hours,
+        accelerator_hours_steady_state=n_accelerators * steady_s / SECONDS_PER_HOUR,
+        batch_phases=phases,
         memory_per_accelerator_bytes=result.memory.total,
         memory_breakdown_bytes=result.memory.as_dict(),
         memory_capacity_bytes=setup.capacity_bytes,
@@ -280,8 +383,32 @@ def estimate_training(
         cost_usd=acc_hours * price.usd_per_hour if price.usd_per_hour is not None else None,
         layout=result.layout,
         layout_searched=searched,
+        layouts_evaluated=result.candidates,
+        overlap=overlap,
+        routing=routing if model.moe is not None else None,
         assumptions=tuple(assumptions),
     )
+
+
+def _fp8_assumptions(cal: Calibration, precision: str) -> list[Assumption]:
+    if precision != "fp8":
+        return []
+    if cal.train_fp8_eta_max is None:
+        return [Assumption(name="train_fp8_eta_max", value=cal.train.eta_max, unit="fraction of FP8 GEMM ceiling",
+                           source="no FP8 calibration: the BF16 train.eta_max is used (fallback)")]
+    return [Assumption(name="train_fp8_eta_max", value=cal.train_fp8_eta_max, unit="fraction of FP8 GEMM ceiling",
+                       source=cal.source("train_fp8_eta_max"))]
+
+
+def _moe_assumptions(model: ModelSpec, cal: Calibration, routing: MoERouting) -> list[Assumption]:
+    if model.moe is None:
+        return []
+    return [
+        Assumption(name="moe_routing", value=routing.policy, unit="",
+                   source="given" if routing != MoERouting() else "default: dropless (no token dropped)"),
+        Assumption(name="moe_imbalance", value=cal.moe_imbalance, unit="most-loaded / mean", source=cal.source("moe_imbalance")),
+        Assumption(name="ep_sm_frac", value=cal.ep_sm_frac, unit="fraction of SMs", source=cal.source("ep_sm_frac")),
+    ]
 
 
 def _src(hw: HardwareSpec, name: str) -> str:

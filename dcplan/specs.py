@@ -8,7 +8,7 @@ Parsing from YAML/JSON lives in :mod:`dcplan.io`; nothing here reads files.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal, Mapping
 
 from dcplan.errors import InputError
@@ -29,6 +29,7 @@ BYTES_PER_ELEMENT: Mapping[str, float] = {
 
 Recompute = Literal["none", "selective", "full"]
 RECOMPUTE_MODES: tuple[str, ...] = ("none", "selective", "full")
+SCHEDULES: tuple[str, ...] = ("1f1b", "1f1b-overlap", "dualpipe")
 
 
 def _positive(obj: object, *names: str, allow_zero: bool = False) -> None:
@@ -52,6 +53,29 @@ def _fraction(obj: object, *names: str) -> None:
             continue
         if not isinstance(value, (int, float)) or not (0 < value <= 1):
             raise InputError(name, f"must be a fraction in (0, 1], got {value!r}")
+
+
+def _brief(text: str, limit: int = 160) -> str:
+    """The first clause of a source text (outside brackets and quotes), at most ``limit`` characters."""
+    depth, quoted = 0, False
+    for i, ch in enumerate(text):
+        if ch == "'" and (i == 0 or not text[i - 1].isalnum()) or ch == "'" and quoted:
+            quoted = not quoted
+        elif ch in "([" and not quoted:
+            depth += 1
+        elif ch in ")]" and not quoted:
+            depth = max(0, depth - 1)
+        elif ch in ";." and depth == 0 and not quoted and text[i + 1 : i + 2] in (" ", ""):
+            text = text[:i]
+            break
+    head = text.strip()
+    return head if len(head) <= limit else head[: limit - 3].rsplit(" ", 1)[0] + "..."
+
+
+def _tflops(value: float) -> str:
+    """A peak in TFLOP/s as people write it: 15,000 / 2,307 / 148 / 1.25."""
+    t = value / 1e12
+    return f"{t:,.0f}" if t >= 100 else f"{t:.3g}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,10 +134,19 @@ class HardwareSpec:
     """Precisions the chip's matrix units do not have (per its data sheet): asking for one is an
     error saying so. A precision neither here nor in ``peak_flops_per_s`` is one whose peak the
     catalog has not captured."""
+    inter_node_alpha_s: float | None = None
+    """Scale-out latency per ring step of the fabric [s]; None uses the calibration's."""
+    inter_node_bw_frac: float | None = None
+    """Achieved fraction of scale-out bandwidth on this fabric; None uses the calibration's."""
+    system: str | None = None
+    """The system (node + fabric, ``data/systems``) this entry was resolved through; None for a
+    bare chip, which means its default system (the node and fabric fields above)."""
     sources: tuple[SourceNote, ...] = ()
     notes: str = ""
 
     def __post_init__(self) -> None:
+        _positive(self, "inter_node_alpha_s", allow_zero=True)
+        _fraction(self, "inter_node_bw_frac")
         _positive(
             self,
             "hbm_bytes",
@@ -139,22 +172,41 @@ class HardwareSpec:
                 raise InputError("precisions_absent", f"{prec} has a peak in peak_flops_per_s: a chip cannot both have and lack it")
 
     def peak(self, precision: str) -> float:
-        """Dense peak FLOP/s in ``precision``; an :class:`InputError` if none is published."""
+        """Dense peak FLOP/s in ``precision``; an :class:`InputError` if none is published.
+
+        The refusal says which precisions are published, their values, and where they come
+        from (the catalog entry's source for ``peak_flops_per_s``), so a user can see that the
+        figure is unknown rather than zero and where to look for it.
+        """
         if precision in self.peak_flops_per_s:
             return float(self.peak_flops_per_s[precision])
-        have = ", ".join(p for p in PRECISIONS if p in self.peak_flops_per_s) or "none"
         if precision in self.precisions_absent:
+            have = ", ".join(p for p in PRECISIONS if p in self.peak_flops_per_s) or "none"
             raise InputError("precision", f"{self.name} has no {precision} matrix units (it computes in {have})")
-        raise InputError(
-            "precision",
-            f"no published dense {precision} peak for {self.name} is in the catalog (data/hardware/{self.name}.yaml has {have})",
+        raise InputError("precision", self.missing_peak_message(precision))
+
+    def missing_peak_message(self, precision: str) -> str:
+        """Why ``precision`` cannot be estimated on this accelerator: what is published, and from where."""
+        order = {p: i for i, p in enumerate(("fp64", *PRECISIONS))}
+        known = ", ".join(
+            f"{p} {_tflops(v)} TFLOP/s" for p, v in sorted(self.peak_flops_per_s.items(), key=lambda kv: order.get(kv[0], 99))
+        )
+        note = self.source_of("peak_flops_per_s")
+        where = f"; source ({note.quality}): {_brief(note.source)}" if note else ""
+        return (
+            f"{self.name} has no published dense {precision} peak, so dcplan will not estimate in {precision}; "
+            f"published: {known or 'none'}{where}; see `dcplan hardware show {self.name}`"
         )
 
     def require(self, name: str) -> float:
         """The value of a catalog field, or an InputError saying it is unknown for this entry."""
         value = getattr(self, name)
         if value is None:
-            raise InputError(name, f"not known for {self.name} (no published figure in data/hardware/{self.name}.yaml)")
+            raise InputError(
+                name,
+                f"no published {name} for {self.name} in data/hardware/{self.name}.yaml, so it is not known "
+                f"(`dcplan hardware show {self.name}` lists what is published and from where)",
+            )
         return float(value)
 
     def source_of(self, name: str) -> SourceNote | None:
@@ -162,6 +214,78 @@ class HardwareSpec:
             if name in note.fields:
                 return note
         return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SystemSpec:
+    """A chip in a node on a fabric: what a training or serving cluster is built from.
+
+    The same chip trains at different speeds on two fabrics (a DGX H100 with eight 400 Gb/s
+    InfiniBand ports, an AWS p4d with 400 Gb/s of EFA for eight A100-40GB). A system names its
+    chip; fields left out keep the chip's default-system values from ``data/hardware``.
+    """
+
+    name: str
+    """Lowercase slug, e.g. ``dgx-h100``."""
+    display_name: str
+    aliases: tuple[str, ...] = ()
+    chip: str
+    """Catalog name of the accelerator (``data/hardware``)."""
+    accelerators_per_node: int | None = None
+    scale_up_domain: int | None = None
+    """Accelerators sharing the scale-up fabric (NVLink domain)."""
+    scale_up_bytes_per_s: float | None = None
+    """Scale-up bandwidth per accelerator per direction [bytes/s]."""
+    scale_out_bytes_per_s: float | None = None
+    """Scale-out (network) bandwidth per accelerator per direction [bytes/s]."""
+    scale_out_fabric: str = ""
+    """infiniband | roce | efa | ... (what the bandwidth figure is)."""
+    scale_out_alpha_s: float | None = None
+    """Latency per ring step on the scale-out fabric [s]; None: the calibration's."""
+    scale_out_bw_frac: float | None = None
+    """Achieved fraction of scale-out bandwidth by collectives; None: the calibration's."""
+    node_power_w: float | None = None
+    """Maximum power of one node [W]."""
+    cloud_usd_per_hour: float | None = None
+    """Published rental price per accelerator-hour of this system [USD/h]."""
+    sources: tuple[SourceNote, ...] = ()
+    notes: str = ""
+
+    def __post_init__(self) -> None:
+        _positive(self, "accelerators_per_node", "scale_up_domain", "scale_up_bytes_per_s", "scale_out_bytes_per_s",
+                  "node_power_w", "cloud_usd_per_hour")
+        _positive(self, "scale_out_alpha_s", allow_zero=True)
+        _fraction(self, "scale_out_bw_frac")
+
+    def apply(self, chip: HardwareSpec) -> HardwareSpec:
+        """``chip`` as it sits in this system: node shape and fabric replaced, name kept."""
+        if chip.name != self.chip:
+            raise InputError("hardware", f"system {self.name} is built from {self.chip}, not {chip.name}")
+        given = {
+            "accelerators_per_node": self.accelerators_per_node,
+            "scale_up_domain": self.scale_up_domain,
+            "intra_node_bytes_per_s": self.scale_up_bytes_per_s,
+            "inter_node_bytes_per_s": self.scale_out_bytes_per_s,
+            "inter_node_alpha_s": self.scale_out_alpha_s,
+            "inter_node_bw_frac": self.scale_out_bw_frac,
+            "node_power_w": self.node_power_w,
+            "cloud_usd_per_hour": self.cloud_usd_per_hour,
+        }
+        changes = {k: v for k, v in given.items() if v is not None}
+        notes = tuple(SourceNote(fields=tuple(_SYSTEM_FIELD.get(f, f) for f in n.fields), source=n.source, quality=n.quality)
+                      for n in self.sources)
+        kept = tuple(n for n in chip.sources if not set(n.fields) & set(changes))
+        return replace(chip, system=self.name, display_name=f"{chip.display_name} in {self.display_name}",
+                       sources=kept + notes, **changes)
+
+
+#: SystemSpec field -> the HardwareSpec field it sets.
+_SYSTEM_FIELD = {
+    "scale_up_bytes_per_s": "intra_node_bytes_per_s",
+    "scale_out_bytes_per_s": "inter_node_bytes_per_s",
+    "scale_out_alpha_s": "inter_node_alpha_s",
+    "scale_out_bw_frac": "inter_node_bw_frac",
+}
 
 
 # --------------------------------------------------------------------------------------------
@@ -290,8 +414,9 @@ class ModelSpec:
 class ParallelLayout:
     """How one training job is split over accelerators (Megatron-Core conventions).
 
-    accelerators = tp x pp x cp x dp. Expert parallelism is carved out of the data-parallel
-    group (ep divides dp), as Megatron-Core does, so it does not multiply the count.
+    accelerators = tp x pp x cp x dp. Expert parallelism is carved out of the ranks of a
+    pipeline stage (ep divides tp x cp x dp; Megatron-Core's tp x cp x dp = etp x ep x edp), so it
+    does not multiply the count.
     """
 
     tp: int = 1
@@ -301,7 +426,7 @@ class ParallelLayout:
     dp: int = 1
     """Data-parallel replicas."""
     ep: int = 1
-    """Expert-parallel size (divides dp)."""
+    """Expert-parallel size (divides tp x cp x dp)."""
     cp: int = 1
     """Context-parallel size (splits the sequence)."""
     zero: int = 1
@@ -314,8 +439,17 @@ class ParallelLayout:
     """Virtual pipeline stages per device (interleaved 1F1B, Narayanan et al. 2021 §2.2.2)."""
     sequence_parallel: bool = True
     """Megatron sequence parallelism with tp > 1."""
+    schedule: str = "1f1b"
+    """Pipeline schedule: ``1f1b`` (interleaved with vpp > 1; expert all-to-all exposed),
+    ``1f1b-overlap`` (Megatron-Core's 1F1B with expert all-to-all overlapped by another
+    micro-batch's compute) or ``dualpipe`` (DeepSeek-V3 §3.2.1: bidirectional, all-to-all hidden,
+    bubble (PP/2 − 1)(F&B + B − 3W), two copies of the parameters)."""
 
     def __post_init__(self) -> None:
+        if self.schedule not in SCHEDULES:
+            raise InputError("schedule", f"must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
+        if self.schedule == "dualpipe" and (self.pp < 2 or self.pp % 2 or self.vpp != 1):
+            raise InputError("schedule", f"dualpipe needs an even pp >= 2 and vpp = 1, got pp={self.pp} vpp={self.vpp}")
         _positive(self, "tp", "pp", "dp", "ep", "cp", "micro_batch", "vpp")
         for name in ("tp", "pp", "dp", "ep", "cp", "micro_batch", "vpp"):
             if not isinstance(getattr(self, name), int):
@@ -326,28 +460,168 @@ class ParallelLayout:
             raise InputError("recompute", f"must be one of {', '.join(RECOMPUTE_MODES)}, got {self.recompute!r}")
         if self.vpp > 1 and self.pp == 1:
             raise InputError("vpp", f"interleaving needs pipeline stages (pp > 1), got vpp={self.vpp} with pp=1")
-        if self.dp % self.ep:
-            raise InputError("ep", f"must divide dp ({self.dp}): experts are sharded inside the data-parallel group, got ep={self.ep}")
+        if (self.tp * self.cp * self.dp) % self.ep:
+            raise InputError("ep", f"must divide tp x cp x dp ({self.tp * self.cp * self.dp}): experts are sharded over the "
+                                   f"ranks of one pipeline stage, got ep={self.ep}")
 
     @property
     def n_devices(self) -> int:
         return self.tp * self.pp * self.cp * self.dp
 
+    @property
+    def etp(self) -> int:
+        """Expert tensor-parallel size: tp when the expert-parallel group fits in cp x dp
+        (Megatron-Core's default --expert-tensor-parallel-size), else 1 (EP spans TP ranks)."""
+        return self.tp if (self.cp * self.dp) % self.ep == 0 else 1
+
+    @property
+    def edp(self) -> int:
+        """Expert data-parallel size: the ranks that hold the same experts and sync their
+        gradients (tp x cp x dp = etp x ep x edp, Megatron-Core)."""
+        return (self.tp * self.cp * self.dp) // (self.etp * self.ep)
+
     def as_dict(self) -> dict[str, object]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class OverlapSpec:
+    """Which communication a training step overlaps with compute.
+
+    The defaults are what current Megatron-LM runs with its recommended flags
+    (``--tp-comm-overlap --overlap-grad-reduce --overlap-param-gather``; asynchronous
+    point-to-point in the interleaved schedule; Megatron-LM README "Performance
+    optimizations"). Overlapped communication still costs the SMs it runs on
+    (``Calibration.*_sm_frac``); what does not fit under the compute it overlaps is exposed.
+    """
+
+    tp_comm: bool = True
+    """TP all-gather/reduce-scatter overlapped with the GEMMs around them (--tp-comm-overlap)."""
+    grad_reduce: bool = True
+    """Data-parallel gradient reduce in buckets during backward (--overlap-grad-reduce)."""
+    param_gather: bool = True
+    """Distributed-optimizer parameter all-gather during the next forward (--overlap-param-gather)."""
+    pp_comm: bool = True
+    """Pipeline sends/receives asynchronous, hidden behind the next micro-batch's compute."""
+
+    def as_dict(self) -> dict[str, bool]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+ROUTINGS: tuple[str, ...] = ("balanced", "dropless", "capacity")
+
+
+@dataclass(frozen=True, kw_only=True)
+class MoERouting:
+    """How tokens reach experts in training, which sets expert load and all-to-all bytes."""
+
+    policy: str = "dropless"
+    """``balanced`` (benchmarks that force-balance tokens: every expert gets the mean load),
+    ``dropless`` (real routing, no token dropped: the most-loaded expert sets the time) or
+    ``capacity`` (tokens beyond ``capacity_factor`` x mean dropped, compute padded to it)."""
+    capacity_factor: float = 1.25
+    """With ``capacity``: expert buffer / mean load (Switch Transformer, Fedus et al. 2022, §2.1)."""
+    node_limit: int | None = None
+    """Most nodes one token's experts may span (DeepSeek-V3 §3.2.2: M = 4); None: no limit."""
+    dispatch_bytes: float | None = None
+    """Bytes per element sent at dispatch; None: 1 (FP8 + 1/128 scales) in fp8 runs, else 2."""
+    combine_bytes: float = 2.0
+    """Bytes per element returned at combine (BF16 in DeepSeek-V3 §3.3.2)."""
+
+    def __post_init__(self) -> None:
+        if self.policy not in ROUTINGS:
+            raise InputError("routing", f"must be one of {', '.join(ROUTINGS)}, got {self.policy!r}")
+        _positive(self, "node_limit", "dispatch_bytes", "combine_bytes")
+        if self.capacity_factor < 1:
+            raise InputError("capacity_factor", f"must be >= 1, got {self.capacity_factor}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class GlobalBatch:
+    """A global batch as given: in sequences or in tokens (exactly one)."""
+
+    sequences: int | None = None
+    tokens: float | None = None
+
+    def __post_init__(self) -> None:
+        if (self.sequences is None) == (self.tokens is None):
+            raise InputError("global_batch", "give it in sequences or in tokens, not both or neither")
+        _positive(self, "sequences", "tokens")
+        if self.sequences is not None and (not isinstance(self.sequences, int) or isinstance(self.sequences, bool)):
+            raise InputError("global_batch", f"sequences must be a whole number, got {self.sequences!r}")
+
+    def in_sequences(self, seq_len: int) -> int:
+        """Sequences per step at ``seq_len``; tokens must make at least one whole sequence."""
+        if self.sequences is not None:
+            return self.sequences
+        n = self.tokens / seq_len  # type: ignore[operator]
+        if n < 1:
+            raise InputError("global_batch", f"{self.tokens:g} tokens is less than one sequence of {seq_len} tokens")
+        return max(1, round(n))
+
+    def describe(self) -> str:
+        return f"{self.sequences} sequences" if self.sequences is not None else f"{self.tokens:g} tokens"
+
+
+_BATCH_UNITS = {"seq": "sequences", "seqs": "sequences", "sequences": "sequences", "tok": "tokens", "tokens": "tokens"}
+
+
+def parse_global_batch(text: str | int | float) -> GlobalBatch:
+    """``2048`` or ``2048seq`` -> sequences; ``16M``, ``4194304tok`` -> tokens.
+
+    A bare whole number is sequences (Megatron's --global-batch-size); a number with a
+    magnitude suffix (K, M, B...) or a ``tok`` suffix is tokens.
+    """
+    from dcplan.units import parse_quantity
+
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        return GlobalBatch(sequences=int(text)) if float(text).is_integer() else GlobalBatch(tokens=float(text))
+    raw = str(text).strip()
+    unit = None
+    for suffix, name in sorted(_BATCH_UNITS.items(), key=lambda kv: -len(kv[0])):
+        if raw.lower().endswith(suffix):
+            unit, raw = name, raw[: -len(suffix)].strip()
+            break
+    try:
+        value = parse_quantity(raw)
+    except ValueError as exc:
+        raise InputError("global_batch", f"{exc}; write sequences (2048, 2048seq) or tokens (16M, 4194304tok)") from None
+    if unit is None:
+        unit = "tokens" if raw and raw[-1].isalpha() else "sequences"
+    if unit == "sequences":
+        if value != int(value) or value < 1:
+            raise InputError("global_batch", f"sequences must be a whole number >= 1, got {text!r}")
+        return GlobalBatch(sequences=int(value))
+    if value <= 0:
+        raise InputError("global_batch", f"tokens must be > 0, got {text!r}")
+    return GlobalBatch(tokens=value)
 
 
 # --------------------------------------------------------------------------------------------
 # Efficiency (what calibration produces and the model consumes)
 # --------------------------------------------------------------------------------------------
 
+# Collective defaults: the one place they are set (data/efficiency/defaults.yaml cites them and
+# does not repeat them). Calculon (Isaev et al. SC'23), systems/a100_80g.json and
+# h100_80g_nvl8.json: NVLink latency 1 us at efficiency 0.6 and processor usage 0.15;
+# InfiniBand latency 2 us at efficiency 0.9 and processor usage 0.02.
+NVLINK_ALPHA_S = 1.0e-6
+NVLINK_BW_FRAC = 0.6
+NVLINK_SM_FRAC = 0.15
+NETWORK_ALPHA_S = 2.0e-6
+NETWORK_BW_FRAC = 0.9
+NETWORK_SM_FRAC = 0.02
+#: DeepSeek-V3 technical report (arXiv:2412.19437) §3.2.1: 20 of the H800's 132 SMs run the
+#: overlapped all-to-all (dispatch/combine) communication.
+EP_OVERLAP_SM_FRAC = 20.0 / 132.0
+
 
 @dataclass(frozen=True, kw_only=True)
 class EfficiencyCurve:
     """eta(x) = eta_max * x / (x + x_half): a saturating efficiency in the work size x.
 
-    The continuous form of Calculon's step table by operation size (Isaev et al. SC'23;
-    performance-methods.md §5.1). ``x`` is FLOPs for compute curves.
+    The continuous form of Calculon's step table by operation size (Isaev et al. SC'23,
+    calculon-ai/calculon). ``x`` is FLOPs for compute curves.
 
     With ``exponent`` a != 1 the curve is the Hill form eta = eta_max / (1 + (x_half/x)^a)
     (a = 1 is the curve above): measured CPU GEMMs approach their plateau more slowly than
@@ -369,11 +643,19 @@ class EfficiencyCurve:
     """Passes over the activation bytes (Korthikanti count, plus logits) made by bandwidth-bound
     elementwise kernels (norms, activations, softmax, loss), at the device's memory bandwidth;
     0 leaves that work folded into eta."""
+    host_overlap_frac: float = 0.0
+    """Share of the smaller of device time and overhead (``t0_s`` + layers x ``t0_per_layer_s``,
+    the host dispatching kernels) hidden behind the larger: 1 where the host queues kernels
+    asynchronously and runs ahead of an accelerator (the step takes the longer of the two), 0
+    where the same cores dispatch and compute (a CPU: the two add). See
+    :func:`dcplan.model.launch.with_host`."""
 
     def __post_init__(self) -> None:
         _fraction(self, "eta_max")
-        _positive(self, "x_half", "t0_s", "t0_per_layer_s", "act_passes", allow_zero=True)
+        _positive(self, "x_half", "t0_s", "t0_per_layer_s", "act_passes", "host_overlap_frac", allow_zero=True)
         _positive(self, "exponent")
+        if self.host_overlap_frac > 1:
+            raise InputError("host_overlap_frac", f"must be a fraction in [0, 1], got {self.host_overlap_frac!r}")
 
     def eta(self, x: float) -> float:
         if x <= 0:
@@ -381,6 +663,34 @@ class EfficiencyCurve:
         if self.exponent == 1.0:
             return self.eta_max * x / (x + self.x_half)
         return self.eta_max / (1.0 + (self.x_half / x) ** self.exponent)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DispatchOverhead:
+    """Host time to issue one decode step in one implementation (eager PyTorch, CUDA graphs).
+
+    t_host = ``step_s`` + decoder layers x kernels per layer x ``kernel_s`` (kernels per layer
+    counted from the architecture by :func:`dcplan.model.launch.kernels_per_layer`), combined
+    with the device time by :func:`dcplan.model.launch.with_host`.
+    """
+
+    step_s: float = 0.0
+    """Per step, whatever the depth: embedding, final norm, logits, sampling, the Python call [s]."""
+    kernel_s: float = 0.0
+    """Per kernel a layer launches: framework dispatch and launch on the host [s]."""
+    host_overlap_frac: float = 1.0
+    """Share of the smaller of host and device time hidden behind the larger (1: asynchronous
+    accelerator, the step takes the longer; 0: a CPU, the two add)."""
+
+    def __post_init__(self) -> None:
+        _positive(self, "step_s", "kernel_s", "host_overlap_frac", allow_zero=True)
+        if self.host_overlap_frac > 1:
+            raise InputError("host_overlap_frac", f"must be a fraction in [0, 1], got {self.host_overlap_frac!r}")
+
+
+#: Implementations a decode step can run in (a profile point's ``impl``; serving engines run
+#: ``cuda-graphs``: the whole step is one captured graph launch).
+DECODE_IMPLS: tuple[str, ...] = ("eager", "cuda-graphs")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -407,6 +717,14 @@ class Calibration:
     """Fixed overhead per decode step (kernel launches, sampling) [s]."""
     decode_t0_per_layer_s: float = 0.0
     """Overhead per decoder layer per decode step (kernel launches, framework dispatch) [s]."""
+    decode_dispatch: Mapping[str, DispatchOverhead] = field(default_factory=dict)
+    """Host dispatch overhead of a decode step per implementation (``eager``, ``cuda-graphs``),
+    fitted on a profile's decode points of that implementation. An implementation without an
+    entry falls back to ``decode_t0_s`` + layers x ``decode_t0_per_layer_s``, added to the
+    device time (:func:`dcplan.model.launch.select_dispatch`)."""
+    decode_impl: str = "cuda-graphs"
+    """Implementation a decode estimate assumes when none is named: serving engines capture the
+    step in CUDA graphs (vLLM, SGLang, TensorRT-LLM); a CPU profile's calibration says eager."""
     decode_compute: EfficiencyCurve | None = None
     """Compute efficiency of a decode step as a fraction of dense peak, as a function of the
     tokens per step on a device (x = batch, not FLOPs). None: the GEMM and prefill curves at
@@ -428,12 +746,29 @@ class Calibration:
     memory_logits_factor: float = 1.0
     """Measured / analytical fp32 logits bytes (log-softmax output and gradients kept by an
     unfused loss), applied before ``memory_factor``."""
-    intra_alpha_s: float = 10e-6
+    intra_alpha_s: float = NVLINK_ALPHA_S
     """Collective latency per step on the scale-up fabric [s]."""
-    intra_bw_frac: float = 0.65
+    intra_bw_frac: float = NVLINK_BW_FRAC
     """Achieved fraction of scale-up bandwidth by collectives."""
-    inter_alpha_s: float = 10e-6
-    inter_bw_frac: float = 0.9
+    inter_alpha_s: float = NETWORK_ALPHA_S
+    """Collective latency per step on the scale-out fabric [s]."""
+    inter_bw_frac: float = NETWORK_BW_FRAC
+    """Achieved fraction of scale-out bandwidth by collectives."""
+    intra_sm_frac: float = NVLINK_SM_FRAC
+    """Share of compute a scale-up collective takes while it overlaps compute (SMs it runs on)."""
+    inter_sm_frac: float = NETWORK_SM_FRAC
+    """Share of compute a scale-out collective takes while it overlaps compute."""
+    ep_sm_frac: float = EP_OVERLAP_SM_FRAC
+    """Share of SMs reserved for expert all-to-all when it is overlapped (1F1B overlap, DualPipe)."""
+    train_fp8_eta_max: float | None = None
+    """Train-step efficiency of FP8 GEMMs relative to the FP8 GEMM ceiling (its own fitted
+    value: FP8 is not a free 2x); None: the BF16 ``train.eta_max`` is used, visibly."""
+    moe_imbalance: float = 1.0
+    """Most-loaded / mean tokens per expert-parallel rank under dropless routing."""
+    batch_tokens_at_1e24: float = 4.45e6
+    """Default global batch of a job of 1e24 training FLOPs [tokens] (median of published runs)."""
+    batch_exponent: float = 0.3271
+    """Growth of the default global batch with compute, B ∝ C^a (DeepSeek LLM batch-size law)."""
     train_load_frac: float = 0.75
     """Average accelerator power while training / TDP."""
     infer_load_frac: float = 0.75
@@ -479,6 +814,7 @@ class Calibration:
             "decode_bw_frac",
             "intra_bw_frac",
             "inter_bw_frac",
+            "train_fp8_eta_max",
             "train_load_frac",
             "infer_load_frac",
             "goodput_frac",
@@ -496,6 +832,13 @@ class Calibration:
                 raise InputError(f"precision_eta_frac.{prec}", f"unknown precision; use one of {', '.join(PRECISIONS)}")
             if not (isinstance(frac, (int, float)) and 0 < frac <= 1.5):
                 raise InputError(f"precision_eta_frac.{prec}", f"must be in (0, 1.5], got {frac!r}")
+        _positive(self, "intra_sm_frac", "inter_sm_frac", "ep_sm_frac", allow_zero=True)
+        for name in ("intra_sm_frac", "inter_sm_frac", "ep_sm_frac"):
+            if getattr(self, name) >= 1:
+                raise InputError(name, f"must be below 1 (a share of the SMs), got {getattr(self, name)}")
+        _positive(self, "batch_tokens_at_1e24", "batch_exponent")
+        if self.moe_imbalance < 1:
+            raise InputError("moe_imbalance", f"must be >= 1 (most-loaded / mean), got {self.moe_imbalance}")
 
     def source(self, name: str) -> str:
         return self.sources.get(name, self.sources.get("*", "unspecified"))

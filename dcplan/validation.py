@@ -1,16 +1,19 @@
-"""The model against published runs and serving results with the shipped parameters (dcplan validate).
+"""The model against published runs and serving results (dcplan validate), and the fits behind it.
 
-Reads data/validation through :mod:`dcplan.io.validation`. Training rows are predicted with
-:mod:`dcplan.calibrate.at_scale`; serving rows with their stack's shipped calibration
-(:mod:`dcplan.calibrate.serving`), and the held-out (leave-one-out) errors per stack are those
-the fit stored beside the rows (data/validation/serving_fit.yaml, written by
-``python -m dcplan.calibrate.serving --write``; ``refit=True`` recomputes them, a few minutes).
-The disaggregated wide-EP deployments of DeepSeek and SGLang are checks of the prefill/decode
-sizing, fitted on nothing. The CLI and the reports show the result.
+Reads data/validation through :mod:`dcplan.io.validation`. Training: every row predicted with
+:mod:`dcplan.calibrate.at_scale`, the shared training efficiencies refitted without each
+calibration row (:mod:`dcplan.calibrate.train_fit`); ``python -m dcplan.validation --fit``
+prints the fitted values data/efficiency/defaults.yaml carries. Serving: every row predicted
+with its stack's shipped calibration (:mod:`dcplan.calibrate.serving`); the held-out errors per
+stack are those the serving fit stored beside the rows (data/validation/serving_fit.yaml,
+written by ``python -m dcplan.calibrate.serving --write``; ``refit=True`` recomputes them, a few
+minutes). The disaggregated wide-EP deployments of DeepSeek and SGLang are checks of the
+prefill/decode sizing, fitted on nothing. The CLI and the reports show the result.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 
@@ -48,27 +51,77 @@ def _serving(refit: bool) -> tuple[list, dict[str, float | None], dict[str, Any]
     return preds, {c.row.id: loo.get(c.row.id) for c in cases if c.row.fit}, summaries
 
 
-def validation_results(*, refit: bool = False) -> dict[str, Any]:
-    """Predictions for every published row with the shipped parameters, and their summaries."""
+def validation_results(*, leave_one_out: bool = False, refit: bool = False) -> dict[str, Any]:
+    """Predictions for every published row with the shipped parameters and their summaries; with
+    ``leave_one_out`` also every training calibration row predicted by efficiencies refitted
+    without it (a few seconds to a minute: ``dcplan validate`` does it, the report does not);
+    with ``refit`` the serving stacks' held-out errors recomputed (minutes) instead of read."""
     from dcplan.calibrate.at_scale import predict_run, summary
+    from dcplan.calibrate.train_fit import fit_rows
+    from dcplan.calibrate.train_fit import leave_one_out as loo
     from dcplan.io.catalog import default_calibration, get_hardware, get_model
     from dcplan.io.validation import read_training_runs
 
+    rows = read_training_runs()
     runs = []
-    for row in read_training_runs():
+    for row in rows:
         hw = get_hardware(row.hardware)
         runs.append(predict_run(row, get_model(row.model), hw, default_calibration(hw.name)))
-    serving, loo, serving_summary = _serving(refit)
-    return {
+    calibrating = {r.id for r in fit_rows(rows)}
+    held = [p for p in runs if p.row.role == "heldout"]
+    held_searched = []
+    for p in held:
+        hw = get_hardware(p.row.hardware)
+        held_searched.append(predict_run(p.row, get_model(p.row.model), hw, default_calibration(hw.name), search=True))
+    serving, serving_held_out, serving_summary = _serving(refit)
+    out: dict[str, Any] = {
         "training": runs,
         "inference": serving,
-        "inference_held_out": loo,
+        "inference_held_out": serving_held_out,
         "disaggregated": disaggregated_checks(),
         "summary": {
-            "training_flops_per_s": summary([p.flops_ratio for p in runs]),
+            "training_flops_per_s": summary([p.throughput_ratio for p in runs if p.row.id in calibrating]),
             "training_accelerator_hours": summary([p.hours_ratio for p in runs]),
+            "training_heldout": summary([p.ratio for p in held]),
+            "training_heldout_searched": summary([p.ratio for p in held_searched]),
             **serving_summary,
         },
+        "leave_one_out": {"known_layout": [], "searched": []},
+        "heldout_searched": held_searched,
+    }
+    if leave_one_out:
+        known, searched = loo(rows, get_model, get_hardware, default_calibration)
+        out["leave_one_out"] = {"known_layout": known, "searched": searched}
+        out["summary"]["training_leave_one_out"] = summary([p.throughput_ratio for p in searched])
+        out["summary"]["training_known_layout"] = summary([p.throughput_ratio for p in known])
+    return out
+
+
+def _run_json(p: Any) -> dict[str, Any]:
+    return {
+        "id": p.row.id,
+        "role": p.row.role,
+        "stack": p.row.stack,
+        "model": p.row.model,
+        "hardware": p.row.hardware,
+        "n_accelerators": p.row.n_accelerators,
+        "precision": p.row.precision,
+        "counting": p.row.published.counting,
+        "published_tokens_per_s": p.row.published.tokens_per_s,
+        "predicted_tokens_per_s": p.tokens_per_s,
+        "published_flops_per_s": p.published_flops_per_s,
+        "predicted_flops_per_s": p.flops_per_s,
+        "published_accelerator_hours": p.row.published.accelerator_hours,
+        "hours_count": p.row.published.counts if p.row.published.accelerator_hours else None,
+        "predicted_accelerator_hours": p.accelerator_hours,
+        "ratio": p.ratio,
+        "predicted_mfu_frac": p.mfu_frac,
+        "layout": p.layout,
+        "layout_searched": p.searched,
+        "error": p.error,
+        "source": p.row.source,
+        "quality": p.row.quality,
+        "assumed": dict(p.row.assumed),
     }
 
 
@@ -80,27 +133,14 @@ def disaggregated_checks() -> list[dict[str, Any]]:
 
 
 def to_json(res: dict[str, Any]) -> dict[str, Any]:
+    loo = res.get("leave_one_out", {"known_layout": [], "searched": []})
     return {
-        "training": [
-            {
-                "id": p.row.id,
-                "model": p.row.model,
-                "hardware": p.row.hardware,
-                "n_accelerators": p.row.n_accelerators,
-                "counting": p.row.published.counting,
-                "published_flops_per_s": p.row.published.flops_per_s,
-                "predicted_flops_per_s": p.flops_per_s,
-                "published_accelerator_hours": p.row.published.accelerator_hours,
-                "predicted_accelerator_hours": p.accelerator_hours,
-                "predicted_mfu_frac": p.mfu_frac,
-                "layout": p.layout,
-                "error": p.error,
-                "source": p.row.source,
-                "quality": p.row.quality,
-                "assumed": dict(p.row.assumed),
-            }
-            for p in res["training"]
-        ],
+        "training": [_run_json(p) for p in res["training"]],
+        "training_leave_one_out": {
+            "known_layout": [_run_json(p) for p in loo["known_layout"]],
+            "searched": [_run_json(p) for p in loo["searched"]],
+        },
+        "training_heldout_searched": [_run_json(p) for p in res.get("heldout_searched", [])],
         "inference": [
             {
                 "id": p.row.id,
@@ -129,3 +169,26 @@ def to_json(res: dict[str, Any]) -> dict[str, Any]:
         "disaggregated": res["disaggregated"],
         "summary": res["summary"],
     }
+
+
+def fit_report() -> None:  # pragma: no cover - a report script; its pieces are tested
+    """Print the fitted values data/efficiency/defaults.yaml carries, with before/after errors."""
+    from dcplan.calibrate.train_fit import PARAMETERS, fit_training
+    from dcplan.cli.output import table
+    from dcplan.io.catalog import default_calibration, get_hardware, get_model
+    from dcplan.io.validation import read_training_runs
+
+    fit = fit_training(read_training_runs(), get_model, get_hardware, default_calibration)
+    cols = ["", "n", "median APE %", "p90 APE %", "max APE %", "bias %"]
+
+    def line(name: str, d: dict) -> tuple:
+        return (name, d.get("n"), *(f"{d.get(x, float('nan')):.1f}" for x in ("median_ape_pct", "p90_ape_pct", "max_ape_pct", "bias_pct")))
+
+    values = ", ".join(f"{k} = {v:.4g}" for k, v in zip(PARAMETERS, fit.values, strict=True))
+    table(f"training fit (in sample): {values}", cols, [line("shipped", fit.before), line("fitted", fit.after)])
+    print("Serving parameters are fitted per stack: python -m dcplan.calibrate.serving [--write]")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    if "--fit" in sys.argv[1:]:
+        fit_report()

@@ -1,12 +1,14 @@
 """Benchmark of the forecast engine (numbers go to docs/benchmarks-forecast.md).
 
-    .venv/bin/python scripts/bench_forecast.py [--loop-samples 1000] [--skip-100k]
+    .venv/bin/python scripts/bench_forecast.py [--skip-100k]
 
-1. run_forecast(base, 10,000 samples): draw + chain + summaries, median of 5 (interpreter start excluded).
-2. The vectorised chain against the per-sample Python loop (dcplan.forecast.reference) on the
-   same draws, in this run; both give the same numbers (checked here on 20 samples).
-3. Dashboard fast path: run_forecast(2,000 samples, an override), median and p95 of 20.
-4. 100,000 samples in a child process: wall time and peak RSS (ru_maxrss).
+1. run_forecast(base, 10,000 samples): draw + conditioning + chain + summaries, median of 5
+   (interpreter start and the first call's imports and tables excluded).
+2. The chain's stages on the same 10,000 draws (demand, supply, power, money, regions), median of 3.
+3. Dashboard fast path: run_forecast_fixed(2,000 samples) with a power driver moved (re-runs power,
+   money, regions from cached stages) and with a demand driver moved (re-runs every stage), 20 calls each.
+4. Tornado, Sobol (N = 256, scipy.stats.sobol_indices with bootstrap) and the 3-vintage backtest (2,000 samples).
+5. 100,000 samples in a child process: wall time and peak RSS (ru_maxrss).
 """
 
 from __future__ import annotations
@@ -32,43 +34,61 @@ def _median_time(fn, repeats: int) -> tuple[float, list[float]]:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--loop-samples", type=int, default=1000)
     ap.add_argument("--skip-100k", action="store_true")
     args = ap.parse_args()
 
+    from dcplan.forecast import chain as ch
     from dcplan.forecast import run_forecast
-    from dcplan.forecast.chain import run_chain, setup_from
-    from dcplan.forecast.reference import run_all
+    from dcplan.forecast.backtest import run_backtest
+    from dcplan.forecast.engine import run_forecast_fixed
     from dcplan.forecast.sampling import draw
-    from dcplan.forecast.threads import single_threaded_blas
+    from dcplan.forecast.sensitivity import sobol, tornado
+    from dcplan.io.market import read_observations
     from dcplan.io.scenario import load_scenario
 
     s = load_scenario("base")
-    setup = setup_from(s, s.h100e_peak_flops_per_s)
-    run_forecast(s, samples=2000, seed=0)  # warm imports and caches
-    out: dict[str, object] = {"years_simulated": len(s.years), "forecast_years": len(s.forecast_years)}
+    run_forecast(s, samples=10_000, seed=0)  # warm imports and the beta tables
+    out: dict[str, object] = {"years_simulated": len(s.years), "forecast_years": len(s.forecast_years), "uncertain_drivers": len(s.uncertain())}
 
     med, times = _median_time(lambda: run_forecast(s, samples=10_000, seed=1), 5)
     out["run_forecast_10k_s"] = {"median": med, "all": times}
 
-    n = args.loop_samples
-    with single_threaded_blas():
-        d = draw(s, n, np.random.default_rng(2))
-    small = {k: v[:20] for k, v in d.items()}
-    vec, loop = run_chain(small, setup).metrics, run_all(small, setup)
-    out["max_rel_diff_20_samples"] = max(float(np.nanmax(np.abs(vec[k] - v) / np.maximum(np.abs(v), 1e-12))) for k, v in loop.items())
-    t = time.perf_counter()
-    run_all(d, setup)
-    t_loop = time.perf_counter() - t
-    t_vec, _ = _median_time(lambda: run_chain(d, setup), 5)
-    out["chain_same_draws"] = {"samples": n, "loop_s": t_loop, "vectorised_s": t_vec, "speedup": t_loop / t_vec}
-
-    lat = []
-    for i in range(20):
+    setup = ch.setup_from(s)
+    d = draw(s, 10_000, np.random.default_rng(2))
+    n = 10_000
+    stages: dict[str, list[float]] = {k: [] for k in ("demand", "supply", "power", "money", "regions")}
+    for _ in range(3):
         t = time.perf_counter()
-        run_forecast(s, samples=2000, seed=i, overrides={"pue_ai": 1.2, "tokens_per_user_growth_per_year": 2.0})
-        lat.append(time.perf_counter() - t)
-    out["fast_path_2000_s"] = {"median": float(np.median(lat)), "p95": float(np.percentile(lat, 95))}
+        dem = ch.stage_demand(d, setup, n)
+        t1 = time.perf_counter()
+        sup = ch.stage_supply(d, setup, n, dem)
+        t2 = time.perf_counter()
+        pwr = ch.stage_power(d, setup, n, sup)
+        t3 = time.perf_counter()
+        ch.stage_money(d, setup, n, dem, sup, pwr)
+        t4 = time.perf_counter()
+        ch.stage_regions(d, setup, n, sup, pwr)
+        t5 = time.perf_counter()
+        for k, v in zip(stages, (t1 - t, t2 - t1, t3 - t2, t4 - t3, t5 - t4), strict=True):
+            stages[k].append(v)
+    out["chain_stages_10k_s"] = {k: float(np.median(v)) for k, v in stages.items()}
+
+    for label, name, values in (("power_driver", "pue_ai", (1.15, 1.35)), ("demand_driver", "consumer_tokens_per_user_per_day", (5000.0, 20000.0))):
+        run_forecast_fixed(s, fixed={name: values[0]}, samples=2000, seed=0)
+        lat = []
+        for i in range(20):
+            t = time.perf_counter()
+            run_forecast_fixed(s, fixed={name: values[i % 2]}, samples=2000, seed=0)
+            lat.append(time.perf_counter() - t)
+        out[f"fast_path_2000_{label}_s"] = {"median": float(np.median(lat)), "p95": float(np.percentile(lat, 95))}
+
+    out["tornado_s"] = _median_time(lambda: tornado(s, metric="energy_twh", year=2030), 3)[0]
+    t = time.perf_counter()
+    sobol(s, metric="energy_twh", year=2030, base_samples=256)
+    out["sobol_256_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    run_backtest(s, read_observations(), samples=2000)
+    out["backtest_3_vintages_2000_s"] = time.perf_counter() - t
 
     if not args.skip_100k:
         code = (

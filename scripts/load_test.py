@@ -5,7 +5,14 @@ market page's driver-update callback for D seconds, each request with random dri
 (so every request runs the Monte Carlo chain: no response cache can answer it), and prints
 latency percentiles and errors as JSON.
 
-usage: python scripts/load_test.py [--clients 8] [--seconds 30] [--workers 2]
+``--hostile`` adds one more client that sends hostile uploads without pause (the files of
+tests/io/hostile/, an oversized request body, a deeply nested JSON body, a forged scenario
+path) and checks that each is answered with an error, not served. ``--rounds R`` runs R
+rounds of each variant (without, then with the hostile client; ABBA order) against one server
+and reports the normal clients' p95 of both and their ratio: on a shared machine only a ratio
+measured side by side means anything.
+
+usage: python scripts/load_test.py [--clients 8] [--seconds 30] [--workers 2] [--hostile] [--rounds R]
 """
 
 from __future__ import annotations
@@ -24,6 +31,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+#: Where the clients connect and what they add to each request (tests/dashboards/serving_probe.py
+#: points them at a server in a network namespace, with credentials).
+HOST = "127.0.0.1"
+HEADERS: dict[str, str] = {}
 
 
 def free_port() -> int:
@@ -36,8 +47,8 @@ def wait_ready(port: int, timeout: float = 60.0) -> None:
     end = time.time() + timeout
     while time.time() < end:
         try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            c.request("GET", "/_dash-layout")
+            c = http.client.HTTPConnection(HOST, port, timeout=2)
+            c.request("GET", "/_dash-layout", headers=HEADERS)
             if c.getresponse().status == 200:
                 return
         except OSError:
@@ -49,8 +60,8 @@ def payload_factory(port: int):
     """A function returning a fresh update-callback body with random driver values."""
     from dashboards.pages import market
 
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    c.request("GET", "/_dash-dependencies")
+    c = http.client.HTTPConnection(HOST, port, timeout=30)
+    c.request("GET", "/_dash-dependencies", headers=HEADERS)
     deps = json.loads(c.getresponse().read())
     dep = next(d for d in deps if d["output"].startswith("..mkt-fan.figure"))
     scenario = market.scenario_from("name:base")
@@ -81,12 +92,12 @@ def payload_factory(port: int):
 
 
 def client(port: int, make, stop: float, lat: list, errors: list) -> None:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn = http.client.HTTPConnection(HOST, port, timeout=30)
     while time.time() < stop:
         body = make()
         t = time.perf_counter()
         try:
-            conn.request("POST", "/_dash-update-component", body=body, headers={"Content-Type": "application/json"})
+            conn.request("POST", "/_dash-update-component", body=body, headers={"Content-Type": "application/json", **HEADERS})
             r = conn.getresponse()
             data = r.read()
             dt = time.perf_counter() - t
@@ -96,54 +107,145 @@ def client(port: int, make, stop: float, lat: list, errors: list) -> None:
                 lat.append(dt)
         except (OSError, http.client.HTTPException) as exc:
             errors.append(repr(exc))
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn = http.client.HTTPConnection(HOST, port, timeout=30)
+
+
+# --------------------------------------------------------------------------------------------
+# The hostile client
+# --------------------------------------------------------------------------------------------
+
+HOSTILE_DIR = ROOT / "tests" / "io" / "hostile"
+
+
+def upload_body(deps: list, contents: str, filename: str, scenario: str = "base") -> bytes:
+    """The market page's scenario-upload callback, as a browser would send it (a forger may change ``scenario``)."""
+    dep = next(d for d in deps if any(i["id"] == "mkt-upload" and i["property"] == "contents" for i in d["inputs"]))
+    values = {"mkt-scenario.value": scenario, "mkt-upload.contents": contents, "mkt-reset.n_clicks": None,
+              "mkt-upload.filename": filename, "mkt-store.data": "name:base"}
+    body = {
+        "output": dep["output"],
+        "outputs": [{"id": o.rsplit(".", 1)[0], "property": o.rsplit(".", 1)[1]} for o in dep["output"].strip(".").split("...")],
+        "inputs": [{**i, "value": values.get(f"{i['id']}.{i['property']}")} for i in dep["inputs"]],
+        "state": [{**i, "value": values.get(f"{i['id']}.{i['property']}")} for i in dep["state"]],
+        "changedPropIds": ["mkt-upload.contents" if contents else "mkt-scenario.value"],
+    }
+    return json.dumps(body).encode()
+
+
+def hostile_requests(deps: list) -> list[tuple[str, bytes, int, bytes]]:
+    """(name, body, expected status, bytes the answer must contain) of each hostile request."""
+    import base64
+
+    out = []
+    for path in sorted(HOSTILE_DIR.glob("*.yaml")):
+        url = "data:application/x-yaml;base64," + base64.b64encode(path.read_bytes()).decode()
+        out.append((path.name, upload_body(deps, url, path.name), 200, b'"className":"error"'))
+    big = "data:application/x-yaml;base64," + "QUFB" * 2_000_000  # 6 MB of base64: over the request limit
+    out.append(("oversized-body", upload_body(deps, big, "big.yaml"), 413, b""))
+    out.append(("deep-json-body", b'{"output": ' + b"[" * 50_000 + b"]" * 50_000 + b"}", 400, b""))
+    out.append(("forged-scenario-path", upload_body(deps, "", "x.yaml", scenario="/etc/hostname.yaml"), 200, b'"className":"error"'))
+    return out
+
+
+def hostile_client(port: int, requests: list, stop: float, answered: list, served: list) -> None:
+    """Send hostile requests without pause until ``stop``; record each (name, status, ok)."""
+    i = 0
+    while i == 0 or time.time() < stop:  # at least one request
+        name, body, status, must = requests[i % len(requests)]
+        i += 1
+        conn = http.client.HTTPConnection(HOST, port, timeout=60)
+        try:
+            conn.request("POST", "/_dash-update-component", body=body, headers={"Content-Type": "application/json", **HEADERS})
+            r = conn.getresponse()
+            data = r.read()
+            ok = r.status == status and must in data
+            (answered if ok else served).append((name, r.status))
+        except (OSError, http.client.HTTPException) as exc:  # the server may close an oversized upload early
+            (answered if status == 413 else served).append((name, repr(exc)))
+        finally:
+            conn.close()
+
+
+# --------------------------------------------------------------------------------------------
+# Runs
+# --------------------------------------------------------------------------------------------
+
+
+def run_phase(port: int, make, clients: int, seconds: float, hostile: list | None) -> dict:
+    """Normal clients for ``seconds`` (and the hostile client alongside when given)."""
+    lat: list[float] = []
+    errors: list[str] = []
+    answered: list = []
+    served: list = []
+    stop = time.time() + seconds
+    threads = [threading.Thread(target=client, args=(port, make, stop, lat, errors)) for _ in range(clients)]
+    if hostile is not None:
+        threads.append(threading.Thread(target=hostile_client, args=(port, hostile, stop, answered, served)))
+    t0 = time.time()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {"lat": lat, "errors": errors, "elapsed": time.time() - t0, "hostile_answered": answered, "hostile_served": served}
+
+
+def summary(phases: list[dict]) -> dict:
+    lat = sorted(x for p in phases for x in p["lat"])
+    elapsed = sum(p["elapsed"] for p in phases)
+
+    def pct(q: float) -> float:
+        return lat[min(len(lat) - 1, int(q * len(lat)))] * 1e3 if lat else float("nan")
+
+    out = {"seconds": round(elapsed, 1), "requests": len(lat), "errors": sum(len(p["errors"]) for p in phases),
+           "requests_per_s": round(len(lat) / elapsed, 1), "p50_ms": round(pct(0.5), 1), "p95_ms": round(pct(0.95), 1),
+           "p99_ms": round(pct(0.99), 1), "mean_ms": round(statistics.fmean(lat) * 1e3, 1) if lat else None}
+    answered = [a for p in phases for a in p["hostile_answered"]]
+    served = [s for p in phases for s in p["hostile_served"]]
+    if answered or served:
+        out["hostile_requests"] = len(answered) + len(served)
+        out["hostile_refused_as_expected"] = len(answered)
+        out["hostile_not_refused"] = served[:10]
+    return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--clients", type=int, default=8)
-    ap.add_argument("--seconds", type=float, default=30.0)
+    ap.add_argument("--seconds", type=float, default=30.0, help="seconds of each phase (at most 60)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--warmup", type=float, default=5.0)
+    ap.add_argument("--hostile", action="store_true", help="one more client sending hostile uploads")
+    ap.add_argument("--rounds", type=int, default=0, help="interleave R rounds without and with the hostile client (ABBA)")
     args = ap.parse_args()
-    if args.seconds > 60:
-        raise SystemExit("at most 60 s")
+    if args.seconds > 60 or args.rounds > 8:
+        raise SystemExit("at most 60 s a phase and 8 rounds")
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "dcplan", "dashboard", "--port", str(port), "--workers", str(args.workers)],
                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_ready(port)
         make = payload_factory(port)
-        warm: list = []
-        threads = [threading.Thread(target=client, args=(port, make, time.time() + args.warmup, warm, [])) for _ in range(args.clients)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        lat: list[float] = []
-        errors: list[str] = []
-        stop = time.time() + args.seconds
-        threads = [threading.Thread(target=client, args=(port, make, stop, lat, errors)) for _ in range(args.clients)]
-        t0 = time.time()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        elapsed = time.time() - t0
+        c = http.client.HTTPConnection(HOST, port, timeout=30)
+        c.request("GET", "/_dash-dependencies", headers=HEADERS)
+        hostile = hostile_requests(json.loads(c.getresponse().read()))
+        run_phase(port, make, args.clients, args.warmup, None)
+        if args.rounds:
+            order = [False, True, True, False] * ((args.rounds + 1) // 2)
+            phases = {False: [], True: []}
+            for with_hostile in order[: 2 * args.rounds]:
+                phases[with_hostile].append(run_phase(port, make, args.clients, args.seconds, hostile if with_hostile else None))
+            base, bad = summary(phases[False]), summary(phases[True])
+            result = {"without_hostile": base, "with_hostile": bad, "p95_ratio": round(bad["p95_ms"] / base["p95_ms"], 3),
+                      "p50_ratio": round(bad["p50_ms"] / base["p50_ms"], 3),
+                      "phase_p95_ms": {"without": [summary([p])["p95_ms"] for p in phases[False]],
+                                       "with": [summary([p])["p95_ms"] for p in phases[True]]}}
+        else:
+            result = summary([run_phase(port, make, args.clients, args.seconds, hostile if args.hostile else None)])
     finally:
         server.terminate()
         server.wait(timeout=30)
-    lat.sort()
-
-    def pct(q: float) -> float:
-        return lat[min(len(lat) - 1, int(q * len(lat)))] * 1e3 if lat else float("nan")
-
-    print(json.dumps({
-        "clients": args.clients, "workers": args.workers, "seconds": round(elapsed, 1), "requests": len(lat), "errors": len(errors),
-        "requests_per_s": round(len(lat) / elapsed, 1), "p50_ms": round(pct(0.5), 1), "p95_ms": round(pct(0.95), 1),
-        "p99_ms": round(pct(0.99), 1), "mean_ms": round(statistics.fmean(lat) * 1e3, 1) if lat else None,
-        "samples_per_update": __import__("dashboards.pages.market", fromlist=["SAMPLES"]).SAMPLES,
-    }))
+    print(json.dumps({"clients": args.clients, "workers": args.workers, "phase_seconds": args.seconds, "rounds": args.rounds,
+                      "samples_per_update": __import__("dashboards.pages.market", fromlist=["SAMPLES"]).SAMPLES, **result}))
 
 
 if __name__ == "__main__":

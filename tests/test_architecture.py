@@ -56,3 +56,19 @@ def test_torch_only_in_the_profiler():
             bad.append(rel)
     allowed = {"dcplan/cli/profile_cmd.py"}  # the profile command's handler imports it lazily
     assert set(bad) <= allowed, bad
+
+
+def test_profile_and_calibrate_load_no_dashboard_package(tmp_path):
+    """The GPU machine runs `python -m dcplan profile|calibrate` from the source tree without dash or plotly."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from dcplan.cli.main import main\n"
+        f"rc = main(['calibrate', {str(ROOT / 'profiles' / 'gpu-nvidia-h200-standard.json')!r}, '--out', {str(tmp_path / 'c.json')!r}, '--json'])\n"
+        "import dcplan.profile.run, dcplan.cli.profile_cmd\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('dash', 'plotly', 'dashboards', 'openpyxl', 'playwright'))\n"
+        "sys.stderr.write(repr(bad)); sys.exit(rc or (1 if bad else 0))\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]

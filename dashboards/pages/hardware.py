@@ -15,7 +15,9 @@ DEFAULT_SELECTION = ("a100-80gb", "h100-sxm", "h200", "b200", "mi300x", "gaudi3"
 def catalog_rows() -> list[dict[str, Any]]:
     """One row per catalog accelerator, numbers in display units, with source quality."""
     from dcplan.io.catalog import hardware_catalog
+    from dcplan.io.measured import measured_calibrations
 
+    measured = measured_calibrations()
     rows = []
     for h in hardware_catalog().values():
         peak = h.peak_flops_per_s
@@ -24,16 +26,35 @@ def catalog_rows() -> list[dict[str, Any]]:
             "name": h.name,
             "product": h.display_name,
             "year": h.launch_year,
-            "bf16_tflops": _r((peak.get("bf16") or peak.get("fp16") or 0) / 1e12),
+            "bf16_tflops": _r((peak.get("bf16") or peak.get("fp16") or 0) / 1e12) or None,
             "fp8_tflops": _r((peak.get("fp8") or 0) / 1e12) or None,
             "memory_gb": _r((h.hbm_bytes or 0) / 1e9) or None,
             "bandwidth_tbs": _r((h.hbm_bytes_per_s or 0) / 1e12) or None,
             "tdp_w": h.tdp_w,
             "cloud_usd_per_hour": h.cloud_usd_per_hour,
+            "measured": measured[h.name].profile_name if h.name in measured else None,
             "quality": note.quality if note else "",
             "source": note.source if note else "",
         })
     return rows
+
+
+def measured_note():
+    """One paragraph per shipped measured profile: which accelerator, where and how, and that estimates use it."""
+    from dash import html
+
+    from dcplan.io.measured import measured_calibrations
+
+    items = []
+    for name, m in measured_calibrations().items():
+        med = {k: v.get("median_ape_pct") for k, v in m.heldout.items() if isinstance(v, dict) and v.get("n")}
+        errs = ", ".join(f"{k} {v:.1f} %" for k, v in med.items())
+        items.append(html.Li([html.B(f"{name}: {m.profile_name}. "),
+                              f"Estimates and plans for {name} use its fitted efficiencies by default (--no-measured opts out); "
+                              f"held-out median errors: {errs}. ", html.Span(m.notes, className="hint")]))
+    if not items:
+        return html.Div()
+    return html.Div([html.H3("Measured profiles shipped with dcplan"), html.Ul(items, id="hw-measured-list")], className="card")
 
 
 def simple_table(columns, rows, *, table_id=None):
@@ -81,7 +102,8 @@ def layout(settings):
     columns = [
         ("name", "Name"), ("product", "Product"), ("year", "Year"), ("bf16_tflops", "BF16 [TFLOP/s]"),
         ("fp8_tflops", "FP8 [TFLOP/s]"), ("memory_gb", "Memory [GB]"), ("bandwidth_tbs", "Bandwidth [TB/s]"),
-        ("tdp_w", "TDP [W]"), ("cloud_usd_per_hour", "Cloud [$/h]"), ("quality", "Quality"), ("source", "Source"),
+        ("tdp_w", "TDP [W]"), ("cloud_usd_per_hour", "Cloud [$/h]"), ("measured", "Measured profile"), ("quality", "Quality"),
+        ("source", "Source"),
     ]
     from dashboards.pages import profiles
 
@@ -105,6 +127,7 @@ def layout(settings):
         html.Div([dcc.Loading(dcc.Graph(id=ID.ROOFLINE, config={"displaylogo": False}))], className="card"),
         html.H3("Catalog"),
         html.Div(simple_table(columns, catalog_rows(), table_id=ID.TABLE), className="card", style={"overflowX": "auto"}),
+        measured_note(),
         profiles.section(settings),
     ])
 

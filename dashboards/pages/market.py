@@ -20,15 +20,15 @@ SEED = 0
 HEADLINE_YEAR = 2030
 #: Drivers the page exposes, in display order, with a short label.
 DRIVERS = (
-    ("consumer_market_size_users", "Consumer AI users (Bass market size)"),
-    ("consumer_tokens_per_user_per_day", "Tokens per user per day"),
+    ("consumer_tokens_per_user_per_day", "Tokens per consumer user per day"),
+    ("enterprise_tokens_per_user_per_day", "Tokens per enterprise seat per day"),
     ("tokens_per_user_growth_per_year", "Tokens per user growth [x/yr]"),
-    ("served_active_params", "Served model size [active params]"),
     ("inference_efficiency_gain_per_year", "Inference efficiency gain [x/yr]"),
-    ("frontier_compute_growth_per_year", "Frontier training compute growth [x/yr]"),
-    ("chip_supply_growth_per_year", "Chip supply growth [x/yr]"),
-    ("grid_additions_start_mw", "Grid additions, first year [MW/yr]"),
-    ("grid_additions_growth_per_year", "Grid additions growth [x/yr]"),
+    ("training_spend_share_of_ai_revenue", "Training spend / AI revenue"),
+    ("other_ai_h100e", "AI outside LLMs in 2024 [H100e]"),
+    ("chip_supply_growth_per_year", "Chip packaging growth [x/yr]"),
+    ("grid_additions_ceiling_mw", "Grid connections ceiling [MW/yr]"),
+    ("onsite_generation_max_mw_per_year", "On-site generation [MW/yr]"),
     ("pue_ai", "PUE of AI capacity"),
     ("electricity_usd_per_kwh", "Electricity price [USD/kWh]"),
     ("nonai_growth_per_year", "Non-AI data-centre growth [x/yr]"),
@@ -37,13 +37,14 @@ METRICS = (
     ("facility_power_mw", "Facility power, all data centres [MW]"),
     ("energy_twh", "Electricity, all data centres [TWh/yr]"),
     ("ai_energy_twh", "AI electricity [TWh/yr]"),
-    ("it_power_mw", "IT power [MW]"),
-    ("accelerators_installed", "Accelerators installed [units]"),
     ("h100e_installed", "H100-equivalents installed"),
+    ("accelerator_spend_usd", "Accelerator spend [USD/yr]"),
     ("capex_usd", "AI capex [USD/yr]"),
-    ("market_size_usd", "Market size [USD/yr]"),
+    ("capex_cumulative_usd", "AI capex since the start year [USD]"),
+    ("hyperscaler_capex_usd", "Big-4 hyperscaler capex [USD/yr]"),
     ("emissions_tco2e", "Emissions [tCO2e/yr]"),
-    ("unmet_demand_frac", "Unmet demand [fraction]"),
+    ("unmet_demand_frac", "Demand not served [fraction]"),
+    ("backlog_years", "Backlog: delay until served [years]"),
 )
 SLIDER_STEPS = 20
 
@@ -56,12 +57,13 @@ SLIDER_STEPS = 20
 @functools.lru_cache(maxsize=16)
 def scenario_from(source: str):
     """A Scenario from 'name:<shipped name>' or 'yaml:<digest>\\n<text>' (uploaded)."""
+    from dashboards.uploads import check_scenario_text, shipped_scenario
     from dcplan.io.scenario import load_scenario
 
-    kind, _, rest = source.partition(":")
+    kind, _, rest = str(source).partition(":")  # sent back by the browser: checked again here
     if kind == "name":
-        return load_scenario(rest)
-    text = rest.partition("\n")[2]
+        return load_scenario(shipped_scenario(rest))
+    text = check_scenario_text(rest.partition("\n")[2])
     with tempfile.TemporaryDirectory(prefix="dcplan-scenario-") as tmp:
         path = Path(tmp) / "uploaded.yaml"
         path.write_text(text, encoding="utf-8")
@@ -98,12 +100,13 @@ def _nice(v: float) -> str:
 
 
 def forecast(source: str, fixed: tuple[tuple[str, float], ...]):
-    """The scenario's forecast with some drivers fixed (common random numbers, memoised draws)."""
+    """The scenario's forecast with some drivers fixed (common random numbers, memoised draws and chain stages)."""
     from dcplan.forecast.engine import run_forecast_fixed
+    from dcplan.forecast.headline import HEADLINE_KEYS
     from dcplan.io.market import read_observations
 
-    return run_forecast_fixed(scenario_from(source), fixed=dict(fixed), samples=SAMPLES, seed=SEED, observations=read_observations(),
-                              metrics=[k for k, _ in METRICS])
+    keys = list(dict.fromkeys([k for k, _ in METRICS] + list(HEADLINE_KEYS) + ["ai_energy_inference_twh", "ai_energy_training_twh", "ai_energy_other_twh"]))
+    return run_forecast_fixed(scenario_from(source), fixed=dict(fixed), samples=SAMPLES, seed=SEED, observations=read_observations(), metrics=keys)
 
 
 @functools.lru_cache(maxsize=16)
@@ -119,10 +122,10 @@ def comparison_figure(metric: str):
     from dcplan.figures.forecast import scenario_comparison
     from dcplan.forecast.engine import run_forecast
     from dcplan.io.market import read_observations
-    from dcplan.io.scenario import list_scenarios
+    from dcplan.io.scenario import list_scenarios, load_scenario
 
     obs = read_observations()
-    fcs = [run_forecast(name, samples=1000, seed=SEED, observations=obs) for name in list_scenarios()]
+    fcs = [run_forecast(load_scenario(name), samples=1000, seed=SEED, observations=obs) for name in list_scenarios()]
     return scenario_comparison(fcs, metric)
 
 
@@ -139,15 +142,11 @@ def backtest_figure(source: str, metric: str):
 
 
 def headline(fc, year: int = HEADLINE_YEAR) -> list[dict[str, Any]]:
-    """Rows of the headline table: P10/P50/P90 of the key metrics in ``year``."""
-    rows = []
-    for key, label in METRICS:
-        if key not in fc.metrics or year not in fc.years:
-            continue
-        m = fc.metric(key)
-        i = fc.years.index(year)
-        rows.append({"metric": label, "p10": m.p10[i], "p50": m.p50[i], "p90": m.p90[i]})
-    return rows
+    """Rows of the headline table (the shared definition in dcplan.forecast.headline) with their anchors."""
+    from dcplan.forecast.headline import headline_rows, number
+
+    return [{"metric": f"{r['label']} [{r['unit']}]", "p10": number(r["p10"]), "p50": number(r["p50"]), "p90": number(r["p90"]),
+             "anchors": "; ".join(r["anchors"]) or "-"} for r in headline_rows(fc, year, compact=True, all_regions=True)]
 
 
 def fixed_from_sliders(scenario, values: list[float], names: list[str]) -> tuple[tuple[str, float], ...]:
@@ -222,6 +221,10 @@ def layout(settings):
             html.Div(dcc.Loading(dcc.Graph(id=ID.TORNADO, config={"displaylogo": False})), className="col card"),
             html.Div(dcc.Loading(dcc.Graph(id=ID.COMPARE, config={"displaylogo": False})), className="col card"),
         ], className="row"),
+        html.Div([
+            html.Div(dcc.Loading(dcc.Graph(id=ID.LIMITS, config={"displaylogo": False})), className="col card"),
+            html.Div(dcc.Loading(dcc.Graph(id=ID.SPLIT, config={"displaylogo": False})), className="col card"),
+        ], className="row"),
         html.Div(dcc.Loading(dcc.Graph(id=ID.BACKTEST, config={"displaylogo": False})), className="card"),
         dcc.Store(id=ID.STORE, data=f"name:{first}", storage_type="session"),
     ])
@@ -237,6 +240,7 @@ def update_view(source: str, metric: str, values: list[float] | None, names: lis
     from dash import html
 
     from dcplan.figures.forecast import fan_chart
+    from dcplan.forecast.headline import limit_lines
 
     scenario = scenario_from(source)
     fixed = fixed_from_sliders(scenario, values or [], names) if values else ()
@@ -244,10 +248,11 @@ def update_view(source: str, metric: str, values: list[float] | None, names: lis
     rows = headline(fc)
     unit_note = "; ".join(f"{n} = {_nice(v)}" for n, v in fixed) or "all drivers at their scenario distributions"
     table = html.Div([
-        html.H3(f"{HEADLINE_YEAR}: P10 / P50 / P90"),
-        simple_table([("metric", "Metric"), ("p10", "P10"), ("p50", "P50"), ("p90", "P90")],
-                     [{"metric": r["metric"], "p10": _nice(r["p10"]), "p50": _nice(r["p50"]), "p90": _nice(r["p90"])} for r in rows],
-                     table_id="mkt-headline-table"),
+        html.H3(f"{HEADLINE_YEAR}: P10 / P50 / P90, with published numbers beside"),
+        simple_table([("metric", "Metric"), ("p10", "P10"), ("p50", "P50"), ("p90", "P90"), ("anchors", "Published and actual (sources: CLI and report)")],
+                     rows, table_id="mkt-headline-table"),
+        html.H3("Supply limits"),
+        html.Ul([html.Li(line) for line in limit_lines(fc)], id="mkt-limits"),
         html.P(f"Fixed: {unit_note}.", className="hint"),
     ])
     return fan_chart(fc, metric), table
@@ -285,6 +290,11 @@ def register_callbacks(app, settings) -> None:
             return no_update, html.Div(exc.one_line(), className="error")
 
     @app.callback(Output(ID.TORNADO, "figure"), Output(ID.COMPARE, "figure"), Output(ID.BACKTEST, "figure"),
+                  Output(ID.LIMITS, "figure"), Output(ID.SPLIT, "figure"),
                   Input(ID.STORE, "data"), Input(ID.METRIC, "value"))
     def analyses(source, metric):
-        return tornado_figure(source, metric, HEADLINE_YEAR), comparison_figure(metric), backtest_figure(source, metric)
+        from dcplan.figures.forecast import demand_split_chart, limits_chart
+
+        base = forecast(source, ())
+        return (tornado_figure(source, metric, HEADLINE_YEAR), comparison_figure(metric), backtest_figure(source, metric),
+                limits_chart(base), demand_split_chart(base))

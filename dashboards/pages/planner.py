@@ -26,10 +26,11 @@ def sample_files() -> dict[str, Path]:
 @functools.lru_cache(maxsize=32)
 def plan_from_text(text: str, hardware: tuple[str, ...] = ()):
     """Plan a workload given as YAML text (memoised by its inputs); InputError on bad input."""
+    from dashboards.uploads import check_workload_text
     from dcplan.capacity.loaders import parse_workload_text, read_cost_defaults, resolve
     from dcplan.capacity.plan import plan_capacity
 
-    spec, origin = parse_workload_text(text, "workload.yaml")
+    spec, origin = parse_workload_text(check_workload_text(text), "workload.yaml")
     return plan_capacity(resolve(spec, origin, read_cost_defaults(), hardware=list(hardware) or None))
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +24,10 @@ def profile_files(settings) -> list[Path]:
 def calibrate_text(text: str, name: str):
     """ProfileCalibration of a profile document (memoised by its text and name)."""
     from dcplan.calibrate.profile_fit import calibrate_profile
-    from dcplan.errors import InputError
     from dcplan.io.profile import profile_from_dict
+    from dcplan.io.yamlio import parse_json
 
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError("profile", f"not valid JSON (truncated?): {exc.msg}") from None
-    return calibrate_profile(profile_from_dict(data, name), name)
+    return calibrate_profile(profile_from_dict(parse_json(text, name, "profile"), name), name)
 
 
 def decode_upload(contents: str, filename: str | None) -> str:
@@ -63,6 +58,7 @@ def view(text: str, name: str, kind: str):
         simple_table([("kind", "Kind"), ("n", "n"), ("median_ape_pct", "Median APE [%]"), ("p90_ape_pct", "P90 APE [%]"),
                       ("max_ape_pct", "Max APE [%]"), ("bias_pct", "Bias [%]")], heldout_rows(pc), table_id="hw-heldout-table"),
         html.P("Leave-one-configuration-out (and leave-largest-out) errors: the fit never saw the point it predicts.", className="hint"),
+        *([html.P(pc.profile.notes, className="hint", id="hw-profile-notes")] if pc.profile.notes else []),
     ])
     return measured_vs_predicted(pc, kind), efficiency_curves(pc), table
 
@@ -95,6 +91,16 @@ def section(settings):
     ], className="card")
 
 
+def _listed_profile_text(settings, path) -> str:
+    """Text of a profile in the profiles folder (a client may send any path: only listed files are read)."""
+    from dcplan.errors import InputError
+    from dcplan.io.yamlio import read_text
+
+    if str(path) not in {str(p) for p in profile_files(settings)}:
+        raise InputError("profile", "choose a profile from the list")
+    return read_text(path, "profile")
+
+
 def register_callbacks(app, settings) -> None:
     from dash import Input, Output, State, ctx, html, no_update
 
@@ -123,7 +129,7 @@ def register_callbacks(app, settings) -> None:
         if not data:
             return no_update, no_update, None
         try:
-            text = data.get("text") or Path(data["path"]).read_text(encoding="utf-8")
-            return view(text, data["name"], kind or "train")
+            text = data.get("text") or _listed_profile_text(settings, data.get("path"))
+            return view(str(text), str(data.get("name")), kind or "train")
         except InputError as exc:
             return no_update, no_update, html.Div(exc.one_line(), className="error")

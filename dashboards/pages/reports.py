@@ -20,11 +20,16 @@ MIME = {"html": "text/html", "pdf": "application/pdf", "xlsx": "application/vnd.
 
 def build(fmt: str, scenario: str, workload_text: str | None) -> tuple[str, bytes]:
     """(file name, bytes) of the report in ``fmt``: the same code as `dcplan report`."""
+    from dashboards.uploads import check_workload_text, shipped_scenario
+    from dcplan.errors import InputError
     from dcplan.report.assemble import build_report
     from dcplan.report.output import output_paths, write_report
     from dcplan.report.pipeline import gather
 
-    report = build_report(gather(workload_text=workload_text, scenario=scenario, samples=SAMPLES))
+    if fmt not in MIME:  # the browser's values are not trusted
+        raise InputError("format", f"choose one of {', '.join(MIME)}")
+    text = None if workload_text is None else check_workload_text(workload_text)
+    report = build_report(gather(workload_text=text, scenario=shipped_scenario(scenario), samples=SAMPLES))
     with tempfile.TemporaryDirectory(prefix="dcplan-report-") as tmp:
         paths = output_paths("dcplan-report", [fmt], within=Path(tmp))
         res = write_report(report, paths)

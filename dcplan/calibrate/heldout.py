@@ -1,6 +1,7 @@
 """Held-out accuracy: predict configurations the fit never saw.
 
-Two splits per kind (performance-methods.md §5.3):
+Two splits per kind (leave-one-out as in Vidur's cross-validated predictor, microsoft/vidur; the
+extrapolation split because random forests and saturating curves are both weakest past the data):
 
 - leave-one-configuration-out: each point in turn is removed, the kind's parameters are
   refitted on the others and the removed point is predicted;

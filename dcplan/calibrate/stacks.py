@@ -73,7 +73,11 @@ def select_stack(
     base: Calibration,
 ) -> StackChoice:
     """The serving stack for ``hw``: ``requested`` (an InputError if it does not run on the chip)
-    or the vendor's default, else the pooled fallback with a warning."""
+    or the vendor's default, else the pooled fallback with a warning.
+
+    ``base`` is the chip's shipped defaults (``default_calibration``), which the stacks' fits
+    were made over: the stack's fitted values, then its per-chip terms, are merged onto it.
+    """
     spec: StackSpec | None
     if requested:
         spec = _resolve(requested, stacks)

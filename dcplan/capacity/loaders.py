@@ -17,7 +17,8 @@ from dcplan.capacity.costs import CostDefaults, SourcedValue, cost_defaults_from
 from dcplan.capacity.inputs import Economics, JobInputs, OptionInputs, PlanInputs, ServiceInputs
 from dcplan.capacity.workload import HardwareOptionSpec, Origin, WorkloadSpec, parse_workload
 from dcplan.errors import InputError
-from dcplan.io.catalog import data_dir, default_calibration, get_hardware, get_model
+from dcplan.io.catalog import data_dir, get_hardware, get_model
+from dcplan.io.measured import calibration_for
 from dcplan.io.yamlio import Path_, dotted, parse_yaml, read_yaml
 from dcplan.specs import Calibration, HardwareSpec, ModelSpec, StackChoice
 
@@ -46,9 +47,25 @@ def read_cost_defaults(path: str | None = None) -> CostDefaults:
     return cost_defaults_from_doc(read_yaml(path or defaults_path()))
 
 
+def workload_path(name: str | Path) -> Path:
+    """A workload file: ``name`` itself when it exists, else the shipped sample of that name
+    (``portfolio``, ``chat-70b``, ``train-70b``: data/workloads/<name>.yaml), so an installed
+    dcplan plans its samples from any folder."""
+    p = Path(name)
+    if p.exists() or len(p.parts) != 1:
+        return p
+    shipped = data_dir() / "workloads" / f"{p.stem if p.suffix in ('.yaml', '.yml') else p.name}.yaml"
+    return shipped if shipped.is_file() else p
+
+
+def shipped_workloads() -> list[str]:
+    """Names of the sample workloads that ship with dcplan."""
+    return sorted(p.stem for p in (data_dir() / "workloads").glob("*.yaml"))
+
+
 def load_workload(path: str | Path) -> tuple[WorkloadSpec, Origin]:
-    """Read and validate a workload YAML file."""
-    return parse_workload(read_yaml(path))
+    """Read and validate a workload YAML file (or a shipped sample by name)."""
+    return parse_workload(read_yaml(workload_path(path)))
 
 
 def parse_workload_text(text: str, file: str = "<workload>") -> tuple[WorkloadSpec, Origin]:
@@ -56,17 +73,18 @@ def parse_workload_text(text: str, file: str = "<workload>") -> tuple[WorkloadSp
 
 
 def load_plan_inputs(path: str | Path, *, hardware: Sequence[str] | None = None, profile: str | None = None,
-                     costs: CostDefaults | None = None) -> PlanInputs:
-    """Read ``path`` and resolve it; ``hardware`` replaces the option list, ``profile`` calibrates one option."""
+                     costs: CostDefaults | None = None, measured: bool = True) -> PlanInputs:
+    """Read ``path`` and resolve it; ``hardware`` replaces the option list, ``profile`` calibrates one option;
+    ``measured`` False ignores the shipped measured calibrations (dcplan.io.measured)."""
     spec, origin = load_workload(path)
-    return resolve(spec, origin, costs or read_cost_defaults(), hardware=hardware, profile=profile)
+    return resolve(spec, origin, costs or read_cost_defaults(), hardware=hardware, profile=profile, measured=measured)
 
 
 class _Resolver:
     """Turns one workload's names and blanks into resolved, sourced inputs."""
 
-    def __init__(self, spec: WorkloadSpec, origin: Origin, costs: CostDefaults) -> None:
-        self.spec, self.origin, self.costs = spec, origin, costs
+    def __init__(self, spec: WorkloadSpec, origin: Origin, costs: CostDefaults, measured: bool = True) -> None:
+        self.spec, self.origin, self.costs, self.measured = spec, origin, costs, measured
 
     def where(self, path: Path_) -> str:
         line = self.origin.line(path)
@@ -162,19 +180,21 @@ class _Resolver:
             return cal
         if cli is not None and cli.hardware == hw.name:
             return cli
-        return default_calibration(hw.name)
+        return calibration_for(hw.name, measured=self.measured).calibration
 
-    def serving(self, o: HardwareOptionSpec, hw: HardwareSpec, path: Path_, cal: Calibration) -> StackChoice | None:
-        """The option's serving stack (its calibration over ``cal``), or None when a profile calibrates it."""
+    def serving(self, o: HardwareOptionSpec, hw: HardwareSpec, path: Path_) -> StackChoice | None:
+        """The option's serving stack (its fitted calibration), or None when a profile calibrates it."""
         from dcplan.calibrate.stacks import select_stack
-        from dcplan.io.catalog import stack_catalog
+        from dcplan.io.catalog import default_calibration, stack_catalog
 
         if o.profile is not None:
             if o.stack is not None:
                 raise self.origin.error(path + ("stack",), "a profile replaces the stack's fitted parameters: give one of stack or profile")
             return None
         try:
-            return select_stack(hw, precision=None, requested=o.stack, stacks=stack_catalog(), base=cal)
+            # the stack's fit is over the shipped defaults (a shipped measured profile is another
+            # stack: dcplan's own PyTorch modules); a profile given for the option replaces the stack
+            return select_stack(hw, precision=None, requested=o.stack, stacks=stack_catalog(), base=default_calibration(hw.name))
         except InputError as exc:
             raise self.relocate(exc, path + ("stack",) if o.stack is not None else path) from None
 
@@ -245,7 +265,7 @@ class _Resolver:
             rack_acc = (given(o.accelerators_per_rack, "accelerators per rack", self.where(path + ("accelerators_per_rack",)))
                         if o.accelerators_per_rack is not None else self.value(self.spec.rack.accelerators, ("rack", "accelerators"), "accelerators_per_rack"))
             cal = self.calibration(o, hw, path, cli_profile)
-            serving = None if (cli_profile is not None and cli_profile.hardware == hw.name) else self.serving(o, hw, path, cal)
+            serving = None if (cli_profile is not None and cli_profile.hardware == hw.name) else self.serving(o, hw, path)
             out.append(OptionInputs(
                 path=path, hardware=hw, calibration=cal, serving=serving,
                 accelerator_usd=self.price(o, hw, path),
@@ -264,11 +284,11 @@ class _Resolver:
 
 
 def resolve(spec: WorkloadSpec, origin: Origin, costs: CostDefaults, *, hardware: Sequence[str] | None = None,
-            profile: str | None = None) -> PlanInputs:
+            profile: str | None = None, measured: bool = True) -> PlanInputs:
     """Resolve a parsed workload against the catalogs and the cost defaults."""
     from dcplan.io.calibration import read_calibration
 
-    r = _Resolver(spec, origin, costs)
+    r = _Resolver(spec, origin, costs, measured)
     cli_profile = read_calibration(profile) if profile else None
     return PlanInputs(
         name=spec.name, description=spec.description, origin=origin,

@@ -131,6 +131,16 @@ def _rack_fit(inputs: PlanInputs, opt: OptionInputs):
         raise inputs.origin.error(path, f"{opt.hardware.name}: {exc.message}") from None
 
 
+def _check_size(inputs: PlanInputs, opt: OptionInputs, accelerators: int, train_acc: int) -> None:
+    """A plan beyond the accelerators limit (dcplan.limits) is refused at the demand that drives it."""
+    from dcplan import limits
+
+    if accelerators > limits.ACCELERATORS.maximum:
+        key = "training" if train_acc * 2 > accelerators else "inference"
+        raise inputs.origin.error((key,), f"needs {accelerators:,} {opt.hardware.name} accelerators, over "
+                                          f"{limits.ACCELERATORS.describe()}: {limits.ACCELERATORS.reason}")
+
+
 def _plan_option(inputs: PlanInputs, opt: OptionInputs, labels: list[str]) -> tuple[OptionPlan, list[TimelineRow]]:
     site = _site(inputs, opt)
     horizon = len(labels) / 4.0
@@ -154,6 +164,7 @@ def _plan_option(inputs: PlanInputs, opt: OptionInputs, labels: list[str]) -> tu
         serving_peak=serving_peak, accelerators_per_node=per_node, node_power_w=node_w, fit=fit,
         pue=inputs.economics.pue.value, capex_usd=capex_usd,
     )
+    _check_size(inputs, opt, max(r.installed_accelerators for r in rows), train_acc)
     design = _Design(last=rows[-1], fit=fit, train_acc=train_acc, jobs=jobs, choices=choices, horizon=horizon)
     return _option_at(inputs, opt, design), rows
 

@@ -8,7 +8,7 @@
 - Annualised capital: capex x CRF, with the capital recovery factor
   CRF(r, n) = r (1 + r)^n / ((1 + r)^n - 1) (an annuity paying back capex and interest at rate r
   over n years; 1/n at r = 0), IT (accelerators, servers, network) and facility each with their
-  own life (shared/reference/market-methods.md §2 step 12).
+  own life (Barroso, Hölzle & Ranganathan, 'The Datacenter as a Computer', TCO chapter).
 - Annual opex: electricity (facility energy x price), maintenance (share of capex per year),
   staff (given).
 - Rent versus own: renting the accelerator-hours the workload uses at a cloud price p costs

@@ -27,7 +27,8 @@ training:                            # jobs; they share one training cluster
     deadline_days: 30                # days; or accelerators: 256 for a fixed count
     # precision: bf16                # bf16 | fp8 | ...
     # seq_len: 8192                  # tokens (default: model context, at most 8192)
-    # global_batch: 512              # sequences per step (default ~4M tokens)
+    # global_batch: 16M              # tokens (16M) or sequences (2048) per step (default grows with compute)
+    # global_batch_schedule: [{{tokens: 469B, global_batch: 3072}}]  # ramp-up phases before global_batch
     # layout: {{tp: 1, pp: 1}}         # fixed parallel-layout fields; the rest are searched
 {runs}
 

@@ -17,7 +17,7 @@ from typing import Any, Mapping
 from dcplan.errors import InputError
 from dcplan.io.schema import build
 from dcplan.io.yamlio import Located, Path_, dotted
-from dcplan.specs import PRECISIONS, RECOMPUTE_MODES, _fraction, _positive
+from dcplan.specs import PRECISIONS, RECOMPUTE_MODES, SCHEDULES, GlobalBatch, _fraction, _positive, parse_global_batch
 
 WORKLOAD_SCHEMA_VERSION = 1
 _QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
@@ -59,8 +59,12 @@ class LayoutSpec:
     """Sequences per micro-batch."""
     vpp: int | None = None
     """Virtual pipeline stages per device."""
+    schedule: str | None = None
+    """1f1b | 1f1b-overlap | dualpipe (expert all-to-all overlap; MoE only)."""
 
     def __post_init__(self) -> None:
+        if self.schedule is not None and self.schedule not in SCHEDULES:
+            raise InputError("schedule", f"must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
         _positive(self, "tp", "pp", "dp", "ep", "cp", "micro_batch", "vpp")
         if self.zero is not None and self.zero not in (0, 1, 2, 3):
             raise InputError("zero", f"must be 0, 1, 2 or 3, got {self.zero!r}")
@@ -70,6 +74,29 @@ class LayoutSpec:
     def given(self) -> dict[str, Any]:
         """The fields that are set, as ``estimate_training(layout=...)`` takes them."""
         return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+def _check_batch_limit(g: GlobalBatch, seq_len: int | None) -> None:
+    """A batch given in tokens is checked against the batch limit in sequences too."""
+    from dcplan import limits
+    from dcplan.estimate import DEFAULT_MAX_TRAIN_SEQ
+
+    seqs = g.sequences if g.sequences is not None else float(g.tokens) / (seq_len or DEFAULT_MAX_TRAIN_SEQ)  # type: ignore[arg-type]
+    limits.check(limits.BATCH, seqs, "global_batch")
+
+
+@dataclass(frozen=True, kw_only=True)
+class BatchRampSpec:
+    """One phase of a global-batch ramp-up: ``tokens`` trained at ``global_batch``."""
+
+    tokens: float
+    """Tokens trained in this phase [tokens] (469B)."""
+    global_batch: str | int
+    """Sequences (3072) or tokens (12M) per step in this phase."""
+
+    def __post_init__(self) -> None:
+        _positive(self, "tokens")
+        _check_batch_limit(parse_global_batch(self.global_batch), None)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,8 +121,11 @@ class TrainingJobSpec:
     """Compute precision (bf16, fp8...)."""
     seq_len: int | None = None
     """Sequence length [tokens] (default: model context, at most 8,192)."""
-    global_batch: int | None = None
-    """Sequences per optimizer step (default ~4M tokens)."""
+    global_batch: str | int | None = None
+    """Global batch: sequences (2048) or tokens (16M); default grows with training compute."""
+    global_batch_schedule: tuple[BatchRampSpec, ...] = ()
+    """Batch ramp-up: phases run before ``global_batch`` (DeepSeek-V3: 3,072 -> 15,360 sequences
+    over the first 469B tokens)."""
     layout: LayoutSpec | None = None
     """Fixed parallel layout fields; the rest are searched."""
     runs_per_year: float | None = None
@@ -104,7 +134,9 @@ class TrainingJobSpec:
     def __post_init__(self) -> None:
         _check_model_ref(self)
         _check_precision(self)
-        _positive(self, "tokens", "deadline_days", "accelerators", "seq_len", "global_batch", "runs_per_year")
+        _positive(self, "tokens", "deadline_days", "accelerators", "seq_len", "runs_per_year")
+        if self.global_batch is not None:
+            _check_batch_limit(parse_global_batch(self.global_batch), self.seq_len)
         if (self.deadline_days is None) == (self.accelerators is None):
             raise InputError("deadline_days", "give exactly one of deadline_days (the plan sizes the cluster) or accelerators (a fixed count)")
 
@@ -281,8 +313,10 @@ class WorkloadSpec:
         if not self.hardware:
             raise InputError("hardware", "list at least one hardware option (e.g. [h100-sxm, h200, mi300x])")
         _positive(self, "horizon_years")
-        if self.horizon_years is not None and self.horizon_years > 30:
-            raise InputError("horizon_years", f"must be at most 30, got {self.horizon_years}")
+        if self.horizon_years is not None:
+            from dcplan import limits
+
+            limits.check(limits.HORIZON, self.horizon_years, "horizon_years")
         if self.start_quarter is not None and not _QUARTER.match(self.start_quarter):
             raise InputError("start_quarter", f"must look like 2026Q1, got {self.start_quarter!r}")
 
@@ -337,4 +371,23 @@ def parse_workload(doc: Located) -> tuple[WorkloadSpec, Origin]:
             if item.name in seen:
                 raise origin.error((key, i, "name"), f"duplicate name {item.name!r} (also {key}[{seen[item.name]}])")
             seen[item.name] = i
+    _check_limits(spec, origin)
     return spec, origin
+
+
+def _check_limits(spec: WorkloadSpec, origin: Origin) -> None:
+    """Every number of the workload within its limit (dcplan.limits), at its file:line: field."""
+    import dataclasses
+
+    from dcplan import limits
+
+    groups: list[tuple[Path_, Any]] = [((), spec), (("rack",), spec.rack), (("site",), spec.site), (("finance",), spec.finance)]
+    for i, job in enumerate(spec.training):
+        groups += [(("training", i), job)] + ([(("training", i, "layout"), job.layout)] if job.layout else [])
+    groups += [(("inference", i), s) for i, s in enumerate(spec.inference)]
+    groups += [(("hardware", i), h) for i, h in enumerate(spec.hardware)]
+    for path, obj in groups:
+        try:
+            limits.check_fields({f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)})
+        except InputError as exc:
+            raise origin.error(path + (exc.field,), exc.message) from None

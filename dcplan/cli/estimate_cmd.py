@@ -7,7 +7,7 @@ from typing import Any
 
 from dcplan.cli.main import quantity, whole
 from dcplan.cli.output import fmt, pct, print_json, table, usd
-from dcplan.specs import PRECISIONS, RECOMPUTE_MODES
+from dcplan.specs import PRECISIONS, RECOMPUTE_MODES, ROUTINGS, SCHEDULES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,7 +25,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--zero", type=int, choices=(0, 1, 2, 3), help="ZeRO stage (searched when not given)")
     train.add_argument("--recompute", choices=RECOMPUTE_MODES, help="activation recomputation (searched when not given)")
     train.add_argument("--micro-batch", type=whole, help="sequences per micro-batch (searched when not given)")
-    train.add_argument("--global-batch", type=whole, help="sequences per optimizer step (default ~4M tokens)")
+    train.add_argument("--vpp", type=whole, help="virtual pipeline stages per device, interleaved 1F1B (searched when not given)")
+    train.add_argument("--schedule", choices=SCHEDULES,
+                       help="pipeline schedule: 1f1b, 1f1b-overlap (expert all-to-all overlapped), dualpipe (searched for MoE)")
+    train.add_argument("--global-batch", help="global batch: sequences (2048, 2048seq) or tokens (16M, 4194304tok); "
+                       "default grows with training compute (see README)")
+    for flag, what in (("tp-comm-overlap", "TP collectives overlapped with GEMMs"),
+                       ("overlap-grad-reduce", "gradient reduce overlapped with backward"),
+                       ("overlap-param-gather", "parameter all-gather overlapped with forward"),
+                       ("pp-overlap", "pipeline sends overlapped")):
+        train.add_argument(f"--no-{flag}", action="store_true", help=f"turn off: {what} (on by default, as in Megatron-LM)")
+    train.add_argument("--moe-routing", choices=ROUTINGS, help="MoE routing: dropless (default), balanced, capacity")
+    train.add_argument("--capacity-factor", type=quantity, help="with --moe-routing capacity: expert capacity / mean load (default 1.25)")
+    train.add_argument("--node-limit", type=whole, help="MoE: most nodes a token's experts may span (DeepSeek-V3: 4)")
     train.set_defaults(handler=run_train)
 
     infer = kinds.add_parser("infer", help="throughput and latency of serving a model")
@@ -60,9 +72,40 @@ def _hardware_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--gpus", type=whole, required=True, help="number of accelerators")
     p.add_argument("--precision", choices=PRECISIONS, default="bf16", help="compute precision (default bf16)")
     p.add_argument("--profile", help="a calibrated profile (dcplan calibrate) to take efficiencies from")
+    p.add_argument("--no-measured", action="store_true",
+                   help="use the shipped defaults even where dcplan ships a measured profile of the hardware (dcplan hardware show NAME)")
     p.add_argument("--usd-per-hour", type=quantity, help="price per accelerator-hour [USD] (default: catalog cloud price)")
     p.add_argument("--pue", type=quantity, help="power usage effectiveness (default 1.25)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def check_limits(args: argparse.Namespace) -> None:
+    """Every size on the command line within its limit (dcplan.limits), before any work."""
+    from dcplan import limits
+
+    names = ("gpus", "tokens", "seq_len", "tp", "pp", "dp", "ep", "cp", "micro_batch", "global_batch", "params", "active_params",
+             "input_len", "output_len", "usd_per_hour", "pue", "ttft_slo", "tpot_slo")
+    from dcplan.errors import InputError
+
+    values = {n: getattr(args, n, None) for n in names}
+    if isinstance(values.get("global_batch"), str):
+        values["global_batch"] = _batch_in_sequences(args)
+    try:
+        limits.check_fields(values)
+    except InputError as exc:
+        raise InputError(exc.field.replace("_", "-"), exc.message) from None  # the option as typed
+
+
+def _batch_in_sequences(args: argparse.Namespace) -> float:
+    """--global-batch in sequences for the limit check (tokens over the sequence length, or
+    over the default training sequence when none is given)."""
+    from dcplan.estimate import DEFAULT_MAX_TRAIN_SEQ
+    from dcplan.specs import parse_global_batch
+
+    g = parse_global_batch(args.global_batch)
+    if g.sequences is not None:
+        return float(g.sequences)
+    return float(g.tokens) / float(getattr(args, "seq_len", None) or DEFAULT_MAX_TRAIN_SEQ)  # type: ignore[arg-type]
 
 
 def resolve_model(args: argparse.Namespace):
@@ -82,7 +125,8 @@ def resolve_model(args: argparse.Namespace):
 def resolve_hardware_and_calibration(args: argparse.Namespace):
     """(HardwareSpec, Calibration) from --hardware and --profile."""
     from dcplan.errors import InputError
-    from dcplan.io.catalog import default_calibration, get_hardware
+    from dcplan.io.catalog import get_hardware
+    from dcplan.io.measured import calibration_for
 
     if args.profile:
         from dcplan.io.calibration import read_calibration
@@ -104,7 +148,7 @@ def resolve_hardware_and_calibration(args: argparse.Namespace):
     if not args.hardware:
         raise InputError("hardware", "required unless --profile names the device (e.g. --hardware h100-sxm)")
     hw = get_hardware(args.hardware)
-    return hw, default_calibration(hw.name)
+    return hw, calibration_for(hw.name, measured=not getattr(args, "no_measured", False)).calibration
 
 
 def _site(args: argparse.Namespace):
@@ -115,10 +159,16 @@ def _site(args: argparse.Namespace):
 
 def run_train(args: argparse.Namespace) -> int:
     from dcplan.estimate import estimate_training
+    from dcplan.specs import MoERouting, OverlapSpec, parse_global_batch
 
+    check_limits(args)
     model = resolve_model(args)
     hw, cal = resolve_hardware_and_calibration(args)
-    layout = {k: getattr(args, k) for k in ("tp", "pp", "dp", "ep", "cp", "zero", "recompute", "micro_batch")}
+    layout = {k: getattr(args, k) for k in ("tp", "pp", "dp", "ep", "cp", "zero", "recompute", "micro_batch", "vpp", "schedule")}
+    overlap = OverlapSpec(tp_comm=not args.no_tp_comm_overlap, grad_reduce=not args.no_overlap_grad_reduce,
+                          param_gather=not args.no_overlap_param_gather, pp_comm=not args.no_pp_overlap)
+    routing = MoERouting(policy=args.moe_routing or "dropless", node_limit=args.node_limit,
+                         **({"capacity_factor": args.capacity_factor} if args.capacity_factor is not None else {}))
     est = estimate_training(
         model,
         hw,
@@ -127,7 +177,9 @@ def run_train(args: argparse.Namespace) -> int:
         seq_len=args.seq_len,
         precision=args.precision,
         layout=layout,
-        global_batch=args.global_batch,
+        global_batch=parse_global_batch(args.global_batch) if args.global_batch is not None else None,
+        overlap=overlap,
+        routing=routing,
         calibration=cal,
         site=_site(args),
     )
@@ -144,22 +196,30 @@ def show_train(e: Any) -> None:
     lay = e.layout
     rows = [
         ("model", f"{e.model} ({human_count(e.params_total)} params" + (f", {human_count(e.params_active)} active)" if e.params_active != e.params_total else ")")),
-        ("hardware", f"{e.n_accelerators} x {e.hardware}, {e.precision}"),
-        ("tokens", f"{human_count(e.tokens)} (seq {e.seq_len}, global batch {e.global_batch} sequences)"),
+        ("hardware", f"{e.n_accelerators} x {e.hardware}" + (f" in {e.system}" if e.system else "") + f", {e.precision}"),
+        ("tokens", f"{human_count(e.tokens)} (seq {e.seq_len}, global batch {e.global_batch} sequences = "
+                   f"{human_count(e.global_batch * e.seq_len)} tokens)"),
+        ("global batch from", e.global_batch_source),
         ("training FLOPs", f"{e.flops_total:.3e} (6ND {e.six_nd_flops:.3e})"),
         ("wall clock", f"{e.wall_clock_days:,.2f} days"),
-        ("accelerator-hours", f"{e.accelerator_hours:,.0f}"),
+        ("accelerator-hours", f"{e.accelerator_hours:,.0f} whole run ({e.accelerator_hours_steady_state:,.0f} at steady-state throughput)"),
         ("MFU / HFU", f"{pct(e.mfu_frac)} / {pct(e.hfu_frac)} (goodput {pct(e.goodput_frac, 0)})"),
         ("throughput", f"{fmt(e.tokens_per_s, 'tokens/s')}, step {e.step_time_s:.3g} s"),
         ("memory / accelerator", f"{fmt(e.memory_per_accelerator_bytes, 'B')} of {fmt(e.memory_capacity_bytes, 'B')}"),
-        ("layout" + (" (searched)" if e.layout_searched else ""), f"tp={lay.tp} pp={lay.pp} cp={lay.cp} dp={lay.dp} ep={lay.ep} zero={lay.zero} recompute={lay.recompute} micro_batch={lay.micro_batch}"),
+        ("layout" + (f" (searched, {e.layouts_evaluated:,} candidates)" if e.layout_searched else ""),
+         f"tp={lay.tp} pp={lay.pp} cp={lay.cp} dp={lay.dp} ep={lay.ep} zero={lay.zero} recompute={lay.recompute} "
+         f"micro_batch={lay.micro_batch} vpp={lay.vpp} schedule={lay.schedule}"),
         ("energy (IT / facility)", f"{fmt(e.energy_kwh * 1e3, 'Wh')} / {fmt(e.facility_energy_kwh * 1e3, 'Wh')}"),
         ("emissions", f"{e.tco2e:,.1f} tCO2e"),
         ("cost", f"{usd(e.cost_usd)} at {usd(e.usd_per_accelerator_hour)}/accelerator-hour" if e.cost_usd is not None else "- (no published price: pass --usd-per-hour)"),
     ]
     table("Training estimate", ["quantity", "value"], rows)
     parts = [(k.replace("_s", ""), f"{v:.4g} s", pct(v / e.step_time_s)) for k, v in e.step_breakdown_s.items() if v > 0]
-    table("Step time", ["part", "time", "share"], parts)
+    table("Step time", ["part", "time", "share"], parts,
+          caption=f"communication overlapped with compute (not in the step, its SM cost is overlap_tax): {e.hidden_comm_s:.4g} s")
+    if len(e.batch_phases) > 1:
+        table("Batch ramp-up", ["tokens", "global batch", "step", "tokens/s"],
+              [(human_count(p.tokens), p.global_batch, f"{p.step_time_s:.4g} s", fmt(p.tokens_per_s, "tokens/s")) for p in e.batch_phases])
     mem = [(k, fmt(v, "B"), pct(v / e.memory_per_accelerator_bytes)) for k, v in e.memory_breakdown_bytes.items() if v > 0]
     table("Memory per accelerator", ["part", "bytes", "share"], mem)
 
@@ -168,13 +228,16 @@ def resolve_stack(args: argparse.Namespace, hw, cal):
     """(StackChoice or None, calibration): the stack's merged calibration, or a profile's as given."""
     from dcplan.calibrate.stacks import select_stack
     from dcplan.errors import InputError
-    from dcplan.io.catalog import stack_catalog
+    from dcplan.io.catalog import default_calibration, stack_catalog
 
     if args.profile:
         if args.stack:
             raise InputError("stack", "a calibrated --profile replaces the stack's fitted parameters: give one of --profile or --stack")
         return None, cal
-    choice = select_stack(hw, precision=args.precision, requested=args.stack, stacks=stack_catalog(), base=cal)
+    # the stack's fit is over the shipped defaults; a shipped measured profile (another stack:
+    # dcplan's own PyTorch modules) does not enter a serving estimate unless given as --profile
+    choice = select_stack(hw, precision=args.precision, requested=args.stack, stacks=stack_catalog(),
+                          base=default_calibration(hw.name))
     return choice, choice.calibration
 
 
@@ -199,6 +262,7 @@ def run_infer(args: argparse.Namespace) -> int:
     from dcplan.errors import InputError
     from dcplan.inference import estimate_inference
 
+    check_limits(args)
     model = resolve_model(args)
     hw, cal = resolve_hardware_and_calibration(args)
     stack, cal = resolve_stack(args, hw, cal)
@@ -209,6 +273,9 @@ def run_infer(args: argparse.Namespace) -> int:
             batch = whole(args.batch)
         except argparse.ArgumentTypeError as exc:
             raise InputError("batch", f"must be a whole number or 'auto': {exc}") from None
+        from dcplan import limits
+
+        limits.check_fields({"batch": batch})
     est = estimate_inference(
         model,
         hw,

@@ -7,11 +7,6 @@ from typing import Any
 
 from dcplan.cli.main import whole
 
-HEADLINE = (
-    "accelerators_installed", "h100e_installed", "it_power_mw", "facility_power_mw", "energy_twh", "ai_energy_twh",
-    "capex_usd", "market_size_usd", "usd_per_mtok", "emissions_tco2e", "unmet_demand_frac",
-)
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("forecast", help="AI datacenter market forecast with Monte Carlo uncertainty")
@@ -35,9 +30,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     b = acts.add_parser("backtest", help="start from earlier vintages, score against history; published forecasts beside")
     _common(b, samples_default=2000)
-    b.add_argument("--vintages", default="2019,2021,2022", help="comma-separated start years (default 2019,2021,2022)")
+    b.add_argument("--vintages", default="2019,2020,2022", help="comma-separated start years (default 2019,2020,2022)")
     _outputs(b, json_only=False)
     b.set_defaults(handler=run_backtest)
+
+    r = acts.add_parser("reconcile", help="the start year's fleet (from spend) beside the demand chain's requirement")
+    _common(r, samples_default=4000)
+    r.add_argument("--json", action="store_true", help="print JSON")
+    r.set_defaults(handler=run_reconcile)
 
 
 def _common(p: argparse.ArgumentParser, samples_default: int = 10_000) -> None:
@@ -69,6 +69,9 @@ def _overrides(items: list[str]) -> dict[str, float]:
             out[name.strip()] = parse_quantity(value)
         except ValueError as exc:
             raise InputError(f"set {name.strip()}", str(exc)) from None
+        from dcplan import limits
+
+        limits.check_fields({name.strip(): out[name.strip()]}, prefix="set ")
     return out
 
 
@@ -84,6 +87,10 @@ def _years(text: str | None) -> tuple[int, ...] | None:
         raise InputError("years", f"expected FIRST-LAST (2025-2035) or one year, got {text!r}") from None
     if last < first:
         raise InputError("years", f"last year {last} is before first year {first}")
+    from dcplan import limits
+
+    limits.check_year(first, "years")
+    limits.check_year(last, "years")  # before range() builds it
     return tuple(range(first, last + 1))
 
 
@@ -152,52 +159,51 @@ def _write_table(df: Any, args: argparse.Namespace) -> str:
     return str(write_atomic(args.csv, lambda fh: df.to_csv(fh, index=False), overwrite=args.force))
 
 
-def _fmt(value: float, unit: str) -> str:
-    import math
-
-    from dcplan.cli.output import fmt, usd
-
-    if value is None or not math.isfinite(value):
-        return "-"
-    if unit.startswith("USD/yr") or unit == "USD":
-        return usd(value)
-    if unit.startswith("USD/"):
-        return f"${value:.3g}"
-    if unit == "fraction":
-        return f"{100 * value:.0f} %"
-    if unit.startswith("TWh"):
-        return f"{value:,.0f}"
-    if unit.startswith("MW"):
-        return f"{value / 1e3:,.1f} GW"
-    return fmt(value)
-
-
 def show(fc: Any, metrics: list[str]) -> None:
+    """The headline table (P50 and P10-P90 in the key years, each with its published anchors), the limits, the split."""
     from dcplan.cli.output import table
+    from dcplan.forecast.headline import HEADLINES, headline_rows, limit_lines, number
 
-    names = metrics or [m for m in HEADLINE if m in fc.metrics]
     ys = list(fc.years)
     shown = ys if len(ys) <= 4 else sorted({ys[0], ys[len(ys) // 2], ys[-1], *[y for y in ys if y % 5 == 0]})[:6]
-    rows = []
-    for m in names:
-        s = fc.metrics[m]
-        cells = [f"{_fmt(s.p50[ys.index(y)], s.unit)} ({_fmt(s.p10[ys.index(y)], s.unit)}-{_fmt(s.p90[ys.index(y)], s.unit)})" for y in shown]
-        rows.append([f"{m} [{s.unit.split(' (')[0]}]", *cells])
+    wanted = [h for h in HEADLINES if h.key in fc.metrics and (not metrics or h.key in metrics)]
+    extra = [m for m in metrics if m not in {h.key for h in HEADLINES}]
+    rows, notes = [], []
+    for h in wanted:
+        cells = []
+        for y in shown:
+            r = headline_rows(fc, y)
+            row = next(x for x in r if x["key"] == h.key)
+            cells.append(f"{number(row['p50'])} ({number(row['p10'])}-{number(row['p90'])})")
+        rows.append([f"{h.label} [{h.unit}]", *cells])
+        for y in ys:
+            notes += [f"  {h.label}: {a}" for a in next(x for x in headline_rows(fc, y, all_regions=True) if x["key"] == h.key)["anchors"]]
+    for m in extra:
+        s = fc.metric(m)
+        rows.append([f"{m} [{s.unit}]", *(f"{number(s.p50[ys.index(y)])} ({number(s.p10[ys.index(y)])}-{number(s.p90[ys.index(y)])})" for y in shown)])
     table(f"dcplan forecast: {fc.title or fc.scenario}, {fc.region}, {fc.samples:,} samples, seed {fc.seed}: P50 (P10-P90)",
-          ["metric", *map(str, shown)], rows, caption="MW shown as GW; USD with B (1e9) / T (1e12); energy in TWh/yr. --json for every year and metric.")
-    comps = [c for c in fc.comparisons if c.region == fc.region and c.scope == "like-for-like"]
-    if comps:
-        rows = [[f"{c.metric} {c.year}", c.kind, c.label[:48], f"{c.value:,.4g}" + (f" ({c.low:,.4g}-{c.high:,.4g})" if c.low is not None else ""),
-                 f"{c.p50:,.4g} ({c.p10:,.4g}-{c.p90:,.4g})", "yes" if c.covered else "no"] for c in comps]
-        table("History and published forecasts beside dcplan (same units)", ["what", "kind", "label", "published", "dcplan P50 (P10-P90)", "in band"], rows)
+          ["metric", *map(str, shown)], rows, caption="--json for every year and metric; docs/forecast.md for the method.")
+    if notes:
+        print("Anchors (published numbers and actuals in the same units, with their sources; a region in brackets is set beside that region's band):")
+        print("\n".join(dict.fromkeys(notes)))
+    if fc.region == "world":
+        print("Supply limits:")
+        print("\n".join(f"  {line}" for line in limit_lines(fc)))
+    if all(k in fc.metrics for k in ("ai_energy_inference_twh", "ai_energy_training_twh", "ai_energy_other_twh")) and shown:
+        y = shown[-1] if 2030 not in shown else 2030
+        parts = {k: fc.at(f"ai_energy_{k}_twh", y) for k in ("inference", "training", "other")}
+        print(f"AI electricity in {y} by use (P50, TWh/yr): " + ", ".join(f"{k} {number(v)}" for k, v in parts.items())
+              + " (LLM serving, training bounded by AI revenue, AI outside the LLM chain)")
 
 
 def run_sensitivity(args: argparse.Namespace) -> int:
+    from dcplan import limits
     from dcplan.forecast.engine import _check_region
     from dcplan.forecast.sampling import apply_overrides
     from dcplan.forecast.sensitivity import sobol, tornado
     from dcplan.io.scenario import load_scenario
 
+    limits.check_year(args.year, "year")
     scenario = apply_overrides(load_scenario(args.scenario), _overrides(args.set))
     region = _check_region(args.region)
     if args.method == "tornado":
@@ -217,9 +223,11 @@ def run_sensitivity(args: argparse.Namespace) -> int:
         table(f"Tornado: {args.metric} in {args.year} ({region}), drivers at P10/P90, others at median; base {d['base_value']:,.4g} {d['unit']}",
               ["driver", "P10 / P90 input", "at P10", "at P90", "swing"], rows)
     else:
-        rows = [[x["name"], f"{x['first_order']:.3f}", f"{x['total_order']:.3f}"] for x in d["indices"][: args.top]]
-        table(f"Sobol indices: {args.metric} in {args.year} ({region}), N = {d['base_samples']} ({d['base_samples'] * (len(d['indices']) + 2):,} runs)",
-              ["driver", "first order S1", "total order ST"], rows)
+        ci = lambda lo_hi: f"[{lo_hi[0]:.3f}, {lo_hi[1]:.3f}]"  # noqa: E731
+        rows = [[x["name"], f"{x['first_order']:.3f} {ci(x['first_order_ci'])}", f"{x['total_order']:.3f} {ci(x['total_order_ci'])}"] for x in d["indices"][: args.top]]
+        table(f"Sobol indices (scipy.stats.sobol_indices): {args.metric} in {args.year} ({region}), N = {d['base_samples']} "
+              f"({d['base_samples'] * (len(d['indices']) + 2):,} runs), {d['confidence']:.0%} bootstrap intervals",
+              ["driver", "first order S1 [interval]", "total order ST [interval]"], rows)
     return 0
 
 
@@ -234,6 +242,10 @@ def run_backtest(args: argparse.Namespace) -> int:
         vintages = tuple(int(v) for v in str(args.vintages).split(",") if v.strip())
     except ValueError:
         raise InputError("vintages", f"expected comma-separated years, got {args.vintages!r}") from None
+    from dcplan import limits
+
+    for v in vintages:
+        limits.check_year(v, "vintages")
     scenario = apply_overrides(load_scenario(args.scenario), _overrides(args.set))
     bt = backtest(scenario, read_observations(), vintages=vintages, samples=args.samples, seed=args.seed)
     d = bt.to_dict()
@@ -250,14 +262,45 @@ def run_backtest(args: argparse.Namespace) -> int:
         return 0
     from dcplan.cli.output import table
 
+    scored = lambda r: r["independent"] and r["scope"] == "like-for-like" and r["year"] > r["vintage"]  # noqa: E731
     out = [[r["vintage"], f"{r['metric']} {r['region']} {r['year']}", f"{r['value']:,.4g}", f"{r['p50']:,.4g} ({r['p10']:,.4g}-{r['p90']:,.4g})",
-            f"{100 * r['error_frac']:+.0f} %", ("yes" if r["covered"] else "no") if r["scope"] == "like-for-like" else "(not scored)"] for r in rows]
-    table(f"Backtest of {d['scenario']}: vintages start from history to that year and extrapolate the trailing fleet trend",
+            f"{100 * r['error_frac']:+.0f} %", ("yes" if r["covered"] else "no") if scored(r) else f"(not scored: {r['scope'] if r['scope'] != 'like-for-like' else r['role']})"]
+           for r in rows]
+    table(f"Backtest of {d['scenario']}: the same chain started from each vintage's history (conditional hindcast: today's drivers)",
           ["vintage", "actual", "value", "dcplan P50 (P10-P90)", "P50 error", "in P10-P90"], out)
-    summary = [[v["vintage"], f"{100 * (v['coverage_frac'] or 0):.0f} %", f"{v['median_abs_log_error']:.3f}", f"{v['bias_log']:+.3f}"] for v in d["vintages"]]
-    summary.append(["all", f"{100 * (d['coverage_frac'] or 0):.0f} % of {d['n_scored']}", "", ""])
-    table("Scores (like-for-like actuals; target: 80 % bands cover 70-90 %)", ["vintage", "P10-P90 coverage", "median |log error|", "bias (mean log)"], summary)
+    fmt = lambda x, f: "-" if x is None else f.format(x)  # noqa: E731
+    summary = [[v["vintage"], f"{fmt(v['coverage_frac'], '{:.0%}')} of {v['n_scored']}", fmt(v["median_abs_log_error"], "{:.3f}"), fmt(v["bias_frac"], "{:+.0%}")]
+               for v in d["vintages"]]
+    summary.append(["all", f"{fmt(d['coverage_frac'], '{:.0%}')} of {d['n_scored']}", "", fmt(d["bias_frac"], "{:+.0%}")])
+    table("Scores on independent points (actuals after the vintage that set nothing; target: coverage 70-90 %, |P50 bias| <= 10 %)",
+          ["vintage", "P10-P90 coverage", "median |log error|", "P50 bias"], summary)
     _published_table(scenario, args)
+    return 0
+
+
+def run_reconcile(args: argparse.Namespace) -> int:
+    from dcplan.forecast.reconcile import reconcile
+    from dcplan.forecast.sampling import apply_overrides
+    from dcplan.io.scenario import load_scenario
+
+    rec = reconcile(apply_overrides(load_scenario(args.scenario), _overrides(args.set)), samples=args.samples, seed=args.seed)
+    d = rec.to_dict()
+    if args.json:
+        from dcplan.cli.output import print_json
+
+        print_json(d)
+        return 0
+    from dcplan.cli.output import table
+    from dcplan.forecast.headline import number
+
+    q = lambda t, s=1e6: f"{number(t[1] / s)} ({number(t[0] / s)}-{number(t[2] / s)})"  # noqa: E731
+    rows = [["fleet installed at the end of the year (from spend) [M H100e]", q(d["installed_h100e"])],
+            ["the year's own requirement (demand chain) [M H100e]", q(d["required_h100e"])],
+            ["requirement the fleet is built for (planning lead ahead) [M H100e]", q(d["target_h100e"])],
+            ["built-for requirement / installed", q(d["target_over_installed"], 1)],
+            *[[f"share of the year's requirement: {k}", q(v, 0.01) + " %"] for k, v in d["share"].items()]]
+    table(f"Reconciliation of {d['scenario']} in {d['year']}: P50 (P10-P90), {d['samples']:,} samples", ["what", "value"], rows,
+          caption="Nothing forces the chain to match the fleet: a ratio below 1 means the fleet was built ahead of the demand the chain sees.")
     return 0
 
 

@@ -17,9 +17,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Accelerators, nodes, racks, MW, capex, opex, TCO, $/accelerator-hour, $/million tokens, "
                     "a quarterly timeline, a ranking and rent-versus-own for each hardware option (docs/plan.md).",
     )
-    p.add_argument("workload", nargs="?", help="workload YAML file (print an example with --template)")
+    p.add_argument("workload", nargs="?", help="workload YAML file, or a shipped sample by name: portfolio, chat-70b, train-70b (print an example with --template)")
     p.add_argument("--hardware", help="comma-separated catalog names that replace the workload's options, e.g. h100-sxm,h200,mi300x")
     p.add_argument("--profile", help="a calibration (dcplan calibrate) applied to the option it calibrates")
+    p.add_argument("--no-measured", action="store_true",
+                   help="use the shipped defaults even for hardware dcplan ships a measured profile of (dcplan hardware show NAME)")
     p.add_argument("--json", action="store_true", help="print the whole plan as JSON")
     p.add_argument("--out", help="directory to write the plan's tables to (CSV, and Parquet when pyarrow is installed) and plan.json")
     p.add_argument("--force", action="store_true", help="with --out: replace files that exist")
@@ -44,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         hardware = [h.strip() for h in args.hardware.split(",") if h.strip()]
         if not hardware:
             raise InputError("hardware", "give one or more catalog names separated by commas, e.g. h100-sxm,h200")
-    plan = plan_capacity(load_plan_inputs(args.workload, hardware=hardware, profile=args.profile))
+    plan = plan_capacity(load_plan_inputs(args.workload, hardware=hardware, profile=args.profile, measured=not args.no_measured))
     if args.out:
         write_tables(plan, Path(args.out), force=args.force)
     if args.json:

@@ -32,6 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=whole, help="torch threads on CPU (default 1: one core, repeatable on shared machines; a dedicated machine can use all)")
     p.add_argument("--seed", type=whole, default=0, help="seed of the randomised measurement order and inputs")
     p.add_argument("--no-flop-count", action="store_true", help="skip the FlopCounterMode cross-check")
+    p.add_argument("--lock-clocks", action="store_true",
+                   help="GPUs: pin SM clocks at their maximum for the sweep (needs administrator rights; undone after). "
+                        "Without it clocks are recorded per timed block and points whose blocks differ are remeasured")
     p.add_argument("--json", action="store_true", help="print a JSON summary (path, counts) instead of the table")
     p.set_defaults(handler=run)
 
@@ -99,9 +102,13 @@ def _default_name(device_name: str, sweep: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from dcplan import limits
     from dcplan.errors import InputError
     from dcplan.io.profile import free_profile_path, write_profile
 
+    limits.check(limits.SWEEP_BUDGET, args.time_budget, "time-budget")
+    limits.check(limits.PROCESSES, args.nproc, "nproc", whole=True)
+    limits.check(limits.PROCESSES, args.threads, "threads", whole=True)
     out_dir = Path(args.out)
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError("out", f"{out_dir} is a file, not a folder")
@@ -116,7 +123,8 @@ def run(args: argparse.Namespace) -> int:
     name = args.name or _default_name(dev_name, args.sweep)
     req = ProfileRequest(device=args.device, sweep=args.sweep, time_budget_s=args.time_budget, precision=args.dtype,
                          threads=args.threads, nproc=args.nproc, seed=args.seed, name=name,
-                         count_flops=not args.no_flop_count, command=" ".join(["dcplan", *sys.argv[1:]]))
+                         count_flops=not args.no_flop_count, lock_clocks=args.lock_clocks,
+                         command=" ".join(["dcplan", *sys.argv[1:]]))
     progress = _RichProgress() if sys.stderr.isatty() else _LineProgress()
     previous = signal.signal(signal.SIGTERM, _interrupt)  # a batch system's stop: save like Ctrl-C
     try:

@@ -12,6 +12,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workload", help="workload YAML (default: data/workloads/portfolio.yaml)")
     p.add_argument("--scenario", default="base", help="forecast scenario name or YAML path (default base)")
     p.add_argument("--profile", help="a calibration (dcplan calibrate) to plan with and report on")
+    p.add_argument("--no-measured", action="store_true",
+                   help="plan with the shipped defaults even for hardware dcplan ships a measured profile of")
     p.add_argument("--format", default="html,pdf,xlsx,md,json", help="comma list of html, pdf, xlsx, md, json (default all)")
     p.add_argument("--out", help="directory (ending in /) or base name (default reports/dcplan-report)")
     p.add_argument("--seed", type=whole, default=0, help="Monte Carlo seed (default 0)")
@@ -29,7 +31,8 @@ def run(args: argparse.Namespace) -> int:
     paths = output_paths(args.out, formats)
     if not args.force:
         refuse_existing(paths)  # before the minute of work, not after it
-    report = build_report(gather(workload=args.workload, scenario=args.scenario, profile=args.profile, seed=args.seed, samples=args.samples))
+    report = build_report(gather(workload=args.workload, scenario=args.scenario, profile=args.profile, seed=args.seed, samples=args.samples,
+                                 measured=not args.no_measured))
     result = write_report(report, paths, force=args.force)
     for fmt, path in result.written.items():
         print(f"wrote {fmt:5s} {path}")

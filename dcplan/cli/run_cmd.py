@@ -1,6 +1,7 @@
 """``dcplan run``: the main job on embedded defaults (what ``make run`` does).
 
-1. profile this machine with the quick sweep, or reuse a profile of it in profiles/;
+1. profile this machine with the quick sweep, or reuse a profile of the same hardware (device,
+   core count, memory, torch build) from profiles/ or the shipped profiles;
 2. calibrate the model on that profile (held-out errors printed);
 3. plan the sample workload (data/workloads/portfolio.yaml);
 4. run the base market forecast;
@@ -12,12 +13,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dcplan.cli.main import whole
+
+if TYPE_CHECKING:
+    from dcplan.io.machine import Fingerprint
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,25 +42,53 @@ def _step(title: str) -> None:
     Console().rule(f"[bold]{title}")
 
 
-def find_local_profile(folder: Path, host: str) -> Path | None:
-    """The newest complete CPU profile of ``host`` in ``folder`` (None if there is none)."""
+def find_local_profile(folders: list[Path], here: Fingerprint) -> tuple[Path | None, str]:
+    """The newest complete profile of hardware like this machine's in ``folders``, and one line saying why.
+
+    Profiles match by hardware fingerprint (device, core count, memory, torch build), never by
+    hostname; the line names the profile reused, or the nearest one and how it differs.
+    """
+    from dcplan.errors import InputError
+    from dcplan.io.machine import difference, fingerprint
+    from dcplan.io.yamlio import read_json
+
     best: tuple[str, Path] | None = None
-    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-        if path.name.endswith(".calibration.json"):
-            continue
-        try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if not isinstance(doc, dict) or doc.get("kind") != "dcplan-profile" or doc.get("partial"):
-            continue
-        env = doc.get("environment") or {}
-        if env.get("hostname") != host or (doc.get("device") or {}).get("type", "cpu") != "cpu":
-            continue
-        created = str(doc.get("created") or env.get("date") or "")
-        if best is None or created > best[0]:
-            best = (created, path)
-    return best[1] if best else None
+    nearest: tuple[Path, str] | None = None
+    seen: set[Path] = set()
+    for folder in folders:
+        for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+            if path.name.endswith(".calibration.json") or path.resolve() in seen:
+                continue
+            seen.add(path.resolve())
+            try:
+                doc = read_json(path, "profile")
+            except InputError:
+                continue
+            if not isinstance(doc, dict) or doc.get("kind") != "dcplan-profile" or doc.get("partial"):
+                continue
+            why_not = difference(here, fingerprint(doc.get("device") or {}, doc.get("environment") or {}))
+            if why_not is not None:
+                nearest = nearest or (path, why_not)
+                continue
+            created = str(doc.get("created") or (doc.get("environment") or {}).get("date_utc") or "")
+            if best is None or created > best[0]:
+                best = (created, path)
+    if best is not None:
+        return best[1], f"reusing {best[1]}: same hardware as this machine, {here.describe()}"
+    if nearest is not None:
+        return None, f"no profile of this hardware ({here.describe()}); {nearest[0].name} differs in {nearest[1]}"
+    return None, f"no profile of this hardware ({here.describe()}) in {', '.join(str(f) for f in folders)}"
+
+
+def this_machine() -> Fingerprint:
+    """This machine's fingerprint, read in a child process (it imports torch; keep torch out of this one)."""
+    from dcplan.io.machine import Fingerprint
+
+    r = subprocess.run([sys.executable, "-m", "dcplan.profile.fingerprint"], capture_output=True, text=True)
+    if r.returncode != 0:
+        last = (r.stderr.strip().splitlines() or ["no output"])[-1]
+        raise SystemExit(f"dcplan: error: could not read this machine's hardware: {last}")
+    return Fingerprint(**json.loads(r.stdout))
 
 
 def _dcplan(*args: str) -> None:
@@ -68,17 +100,20 @@ def _dcplan(*args: str) -> None:
 
 def profile_and_calibrate(folder: Path, given: str | None = None) -> Path:
     """Steps 1-2: (re)use or measure a profile of this machine; return its calibration file."""
-    host = socket.gethostname()
-    _step(f"1. Profile of this machine ({host})")
-    profile = Path(given) if given else find_local_profile(folder, host)
-    if given and not profile.exists():
-        from dcplan.errors import InputError
+    from dcplan.errors import InputError
+    from dcplan.io.resources import shipped_profiles_dir
 
-        raise InputError("profile", "file not found", file=given)
-    if profile is not None:
-        print(f"reusing {profile}")
+    _step("1. Profile of this machine")
+    if given:
+        profile: Path | None = Path(given)
+        if not profile.exists():
+            raise InputError("profile", "file not found", file=given)
+        print(f"using {profile} (--profile)")
     else:
-        print("no profile of this machine yet: running the quick sweep (about 2 minutes on 2 cores)", flush=True)
+        profile, why = find_local_profile([folder, shipped_profiles_dir()], this_machine())
+        print(why)
+    if profile is None:
+        print("running the quick sweep (about 2 minutes on 2 cores)", flush=True)
         before = set(folder.glob("*.json")) if folder.is_dir() else set()
         _dcplan("profile", "--sweep", "quick", "--out", str(folder))
         new = sorted(set(folder.glob("*.json")) - before)
@@ -89,6 +124,8 @@ def profile_and_calibrate(folder: Path, given: str | None = None) -> Path:
     from dcplan.cli.calibrate_cmd import default_out
 
     cal = default_out(str(profile))
+    if not cal.exists() and profile.parent.resolve() == shipped_profiles_dir().resolve():
+        cal = folder / cal.name  # a shipped profile without its calibration: calibrate into the user's folder
     if cal.exists():
         print(f"reusing {cal} (delete it to calibrate again)")
         _show_heldout(cal)
@@ -99,8 +136,9 @@ def profile_and_calibrate(folder: Path, given: str | None = None) -> Path:
 
 def _show_heldout(cal: Path) -> None:
     from dcplan.cli.output import table
+    from dcplan.io.yamlio import read_json
 
-    doc = json.loads(cal.read_text(encoding="utf-8"))
+    doc = read_json(cal, "calibration")
     rows = [(k, v.get("n"), *(f"{v.get(m, float('nan')):.1f}" for m in ("median_ape_pct", "p90_ape_pct", "max_ape_pct", "bias_pct")))
             for k, v in (doc.get("heldout") or {}).items() if isinstance(v, dict)]
     table("Held-out errors of the calibration", ["kind", "n", "median %", "p90 %", "max %", "bias %"], rows)

@@ -1,7 +1,7 @@
-"""Forecast figures: fan chart, tornado, scenario comparison, backtest beside history and published forecasts.
+"""Forecast figures: fan chart, tornado, Sobol, limits, demand split, scenario comparison, backtest.
 
-Pure functions from result objects (``Forecast``, ``Tornado``, ``Backtest``) to plotly Figures;
-titles and axes carry units. plotly is imported here only.
+Pure functions from result objects (``Forecast``, ``Tornado``, ``SobolIndices``, ``Backtest``)
+to plotly Figures; titles and axes carry units. plotly is imported here only.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 
 from dcplan.forecast.backtest import Backtest
 from dcplan.forecast.result import Forecast
-from dcplan.forecast.sensitivity import Tornado
+from dcplan.forecast.sensitivity import SobolIndices, Tornado
 
 _COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 
@@ -99,4 +99,47 @@ def backtest_chart(bt: Backtest, metric: str = "energy_twh", region: str = "worl
         unit = current.metric(metric).unit
     fig.update_layout(title=f"Backtest: {metric} ({region}) from earlier vintages vs history and published forecasts",
                       xaxis_title="year", yaxis_title=f"{metric} [{unit}]")
+    return fig
+
+
+def sobol_chart(s: SobolIndices, top: int = 15) -> go.Figure:
+    """First- and total-order Sobol indices with their bootstrap intervals, largest total order on top."""
+    order = sorted(range(len(s.names)), key=lambda i: s.total_order[i], reverse=True)[:top][::-1]
+    names = [s.names[i] for i in order]
+    fig = go.Figure()
+    for label, vals, cis, colour in (("first order", s.first_order, s.first_order_ci, _COLOURS[0]), ("total order", s.total_order, s.total_order_ci, _COLOURS[1])):
+        v = [vals[i] for i in order]
+        fig.add_trace(go.Bar(y=names, x=v, orientation="h", name=label, marker_color=colour,
+                             error_x={"type": "data", "symmetric": False, "array": [max(cis[i][1] - vals[i], 0.0) for i in order],
+                                      "arrayminus": [max(vals[i] - cis[i][0], 0.0) for i in order]}))
+    fig.update_layout(barmode="group", title=f"Sobol indices: {s.metric} in {s.year} ({s.region}), N = {s.base_samples}, {s.confidence:.0%} bootstrap intervals",
+                      xaxis_title="share of the variance", yaxis_title="driver")
+    return fig
+
+
+def limits_chart(fc: Forecast) -> go.Figure:
+    """Share of samples in which each supply limit binds, by year, with the P50 backlog in years on a second axis."""
+    fig = go.Figure()
+    x = list(fc.years)
+    for lim, colour in zip(fc.limits, _COLOURS, strict=False):
+        fig.add_trace(go.Bar(x=x, y=list(lim.binding_frac), name=f"{lim.name}: share of samples binding", marker_color=colour, opacity=0.7))
+    if "backlog_years" in fc.metrics:
+        b = fc.metric("backlog_years")
+        fig.add_trace(go.Scatter(x=x, y=list(b.p50), mode="lines", name="backlog P50 [years]", yaxis="y2", line={"color": "black"}))
+        fig.add_trace(go.Scatter(x=x, y=list(b.p90), mode="lines", name="backlog P90 [years]", yaxis="y2", line={"color": "black", "dash": "dot"}))
+    fig.update_layout(barmode="group", title=f"Supply limits ({fc.title or fc.scenario}): which binds, when, and the delay it causes",
+                      legend={"orientation": "h", "yanchor": "top", "y": -0.2}, xaxis_title="year", yaxis={"title": "share of samples", "range": [0, 1]},
+                      yaxis2={"title": "backlog [years]", "overlaying": "y", "side": "right", "rangemode": "tozero"})
+    return fig
+
+
+def demand_split_chart(fc: Forecast) -> go.Figure:
+    """P50 AI electricity by use: LLM serving, training (bounded by revenue), AI outside the LLM chain."""
+    fig = go.Figure()
+    x = list(fc.years)
+    for key, label, colour in (("ai_energy_inference_twh", "LLM serving (inference)", _COLOURS[0]), ("ai_energy_training_twh", "training and research", _COLOURS[1]),
+                               ("ai_energy_other_twh", "AI outside the LLM chain", _COLOURS[2])):
+        if key in fc.metrics:
+            fig.add_trace(go.Scatter(x=x, y=list(fc.metric(key).p50), mode="lines", stackgroup="ai", name=label, line={"color": colour}))
+    fig.update_layout(title=f"AI electricity by use, P50 ({fc.title or fc.scenario}, {fc.region})", xaxis_title="year", yaxis_title="AI electricity [TWh/yr]")
     return fig

@@ -52,13 +52,16 @@ def roofline(hardware: Iterable[HardwareSpec], precision: str = "bf16", markers:
     x = np.logspace(-1, 4, 200)
     peaks = []
     for h in hardware:
-        peak = h.peak_flops_per_s.get(precision) or h.peak_flops_per_s.get("fp16")
+        used = next((p for p in (precision, "bf16", "fp16") if p in h.peak_flops_per_s), precision)
+        peak = h.peak_flops_per_s.get(used)
         if not peak or not h.hbm_bytes_per_s:
             continue
         peaks.append(peak)
         y = np.minimum(peak, x * h.hbm_bytes_per_s) / 1e12
         ridge = peak / h.hbm_bytes_per_s
-        fig.add_trace(go.Scatter(x=x.tolist(), y=y.tolist(), mode="lines", name=f"{h.name} (ridge {ridge:.0f} FLOP/B)",
+        # a chip with no published peak in this precision is drawn at its 16-bit peak, and says so
+        label = f"{h.name} (ridge {ridge:.0f} FLOP/B" + (f", {used}: no {precision} published)" if used != precision else ")")
+        fig.add_trace(go.Scatter(x=x.tolist(), y=y.tolist(), mode="lines", name=label,
                                  hovertemplate="intensity %{x:.3g} FLOP/B: %{y:.4g} TFLOP/s<extra>" + h.name + "</extra>"))
     top = max(peaks) / 1e12 if peaks else 1.0
     for label, intensity in markers:

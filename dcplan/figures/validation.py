@@ -14,9 +14,9 @@ def validation_scatter(training: Sequence, inference: Sequence):
     import plotly.graph_objects as go
 
     fig = go.Figure()
-    tr = [p for p in training if p.flops_per_s and p.row.published.flops_per_s]
+    tr = [p for p in training if p.flops_per_s and p.published_flops_per_s]
     fig.add_trace(go.Scatter(
-        x=[p.row.published.flops_per_s / 1e12 for p in tr], y=[p.flops_per_s / 1e12 for p in tr], mode="markers",
+        x=[p.published_flops_per_s / 1e12 for p in tr], y=[p.flops_per_s / 1e12 for p in tr], mode="markers",
         name="training [TFLOP/s per accelerator]", marker={"size": 9, "symbol": "circle"}, text=[p.row.id for p in tr],
         hovertemplate="%{text}: published %{x:.4g}, predicted %{y:.4g}<extra></extra>"))
     inf = [p for p in inference if p.tokens_per_s]

@@ -1,57 +1,79 @@
-"""The whole equation chain, vectorised over Monte Carlo samples: demand -> fleet -> power -> money -> carbon.
+"""The whole chain, vectorised over Monte Carlo samples: demand -> supply -> power -> money -> regions.
 
 ``run_chain(draws, setup)`` takes the drawn drivers (arrays [n] or [n, forecast years]) and a
 :class:`ChainSetup` built once from a scenario, and returns every metric as an array
 [n, years]. Years up to ``start_year`` are history: the fleet comes from accelerator spend.
-Later years follow demand (chain mode: users -> tokens -> FLOPs; trend mode: trailing fleet
-growth) within chip-supply and grid limits. Pure: no I/O, no clock, no randomness.
+Later years follow demand within chip supply and connected capacity.
+
+The five stages are separate functions, each reading its own drivers (``Driver.stage``) and the
+outputs of the stages before it, kept in :class:`ChainOutput`. :func:`rerun` recomputes only the
+stages at and after the first one a changed driver enters: a power or money driver moved on the
+dashboard reuses the cached demand and fleet arrays. Pure: no I/O, no clock, no randomness.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, fields
+from typing import Iterable
 
 import numpy as np
 
 from dcplan.forecast import demand as dm
 from dcplan.forecast import economics as ec
+from dcplan.forecast import grid as gr
 from dcplan.forecast import power as pw
+from dcplan.forecast import regions as rg
+from dcplan.forecast import roadmap as rm
+from dcplan.forecast import supply as sp
 from dcplan.forecast.demand import col
-from dcplan.forecast.scenario import REGIONS, SEGMENTS, Scenario
-from dcplan.forecast.supply import FleetInputs, run_fleet, weibull_survival
+from dcplan.forecast.scenario import DRIVERS, REGIONS, SEGMENTS, STAGES, Generation, Scenario
 
 #: Metric key -> unit; the keys of ``Forecast.metrics`` and of the JSON output.
 METRIC_UNITS: dict[str, str] = {
-    "accelerators_installed": "accelerators (reference-generation units, end of year)",
-    "h100e_installed": "H100-equivalents (end of year)",
-    "h100e_required": "H100-equivalents",
-    "h100e_required_llm": "H100-equivalents",
-    "shipments_h100e": "H100-equivalents/yr",
-    "it_power_mw": "MW (average, all data centres)",
-    "facility_power_mw": "MW (average, all data centres)",
     "energy_twh": "TWh/yr (all data centres)",
+    "ai_energy_twh": "TWh/yr",
+    "ai_energy_inference_twh": "TWh/yr",
+    "ai_energy_training_twh": "TWh/yr",
+    "ai_energy_other_twh": "TWh/yr",
+    "nonai_energy_twh": "TWh/yr",
+    "onsite_energy_frac": "fraction",
+    "facility_power_mw": "MW (average, all data centres)",
+    "it_power_mw": "MW (average, all data centres)",
     "ai_it_power_mw": "MW (average)",
     "ai_facility_power_mw": "MW (average)",
-    "ai_energy_twh": "TWh/yr",
-    "nonai_energy_twh": "TWh/yr",
     "ai_capacity_mw": "MW (critical IT, end of year)",
+    "ai_capacity_added_mw": "MW/yr (critical IT)",
+    "onsite_capacity_added_mw": "MW/yr (critical IT on on-site generation)",
     "pue_ai": "ratio",
-    "capex_usd": "USD/yr",
+    "accelerators_installed": "accelerators (end of year)",
+    "h100e_installed": "H100-equivalents (end of year)",
+    "h100e_required": "H100-equivalents (year average)",
+    "h100e_required_inference": "H100-equivalents (year average)",
+    "h100e_required_training": "H100-equivalents (year average)",
+    "h100e_required_other": "H100-equivalents (year average)",
+    "shipments_h100e": "H100-equivalents/yr",
+    "shipments_units": "accelerators/yr",
+    "chip_supply_h100e": "H100-equivalents/yr",
+    "unmet_demand_frac": "fraction",
+    "backlog_years": "years",
+    "binding_chips": "fraction of samples",
+    "binding_power": "fraction of samples",
+    "training_budget_bound": "fraction of samples",
     "accelerator_spend_usd": "USD/yr",
     "gpu_spend_usd": "USD/yr",
+    "capex_usd": "USD/yr",
+    "capex_cumulative_usd": "USD (from the first forecast year)",
+    "hyperscaler_capex_usd": "USD/yr",
     "opex_usd": "USD/yr",
     "market_size_usd": "USD/yr",
     "usd_per_h100e_hour": "USD/h",
     "usd_per_mtok": "USD/Mtok",
     "emissions_tco2e": "tCO2e/yr",
-    "unmet_demand_frac": "fraction",
     "tokens_per_year": "tokens/yr",
     "inference_flop_per_year": "FLOP/yr",
     "training_flop_per_year": "FLOP/yr",
 }
-
-#: Metrics that do not scale with a region's share.
-INTENSIVE = frozenset({"pue_ai", "usd_per_h100e_hour", "usd_per_mtok", "unmet_demand_frac"})
+INTENSIVE = rg.INTENSIVE
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -60,228 +82,394 @@ class ChainSetup:
 
     years: np.ndarray
     t0: int
-    anchor: int
+    """Index of the start year (last history year)."""
     start_year: int
-    price_reference_year: int
-    demand_mode: str
+    demand_anchor: int
+    """Index of the demand anchor year."""
+    demand_anchor_year: int
+    nonai_anchor: int
     gpu_spend_usd: np.ndarray
     """[t0 + 1] GPU revenue of the history years."""
     peak_flops_per_s: float
     """H100 SXM dense BF16 peak: the H100-equivalent [FLOP/s]."""
+    generations: tuple[Generation, ...]
     generation_of_vintage: tuple[str, ...]
-    base_h100e_per_unit: np.ndarray
-    base_server_power_w: np.ndarray
-    years_extrapolated: np.ndarray
-    """Years beyond the catalog generation each vintage extends (0 for catalog generations)."""
 
 
-def setup_from(scenario: Scenario, peak_flops_per_s: float) -> ChainSetup:
-    """Per-vintage generation data and indices for ``scenario``."""
+def setup_from(scenario: Scenario) -> ChainSetup:
+    """Indices, history and generations of ``scenario``."""
     years = np.array(scenario.years)
-    gens = scenario.generations
-    base_h, base_w, extra, names = [], [], [], []
-    for y in years:
-        g = max((g for g in gens if g.first_vintage <= y), key=lambda g: g.first_vintage, default=gens[0])
-        cat = max((c for c in gens if c.hardware and c.first_vintage <= g.first_vintage), key=lambda c: c.first_vintage)
-        base_h.append(cat.h100e_per_unit)
-        base_w.append(cat.server_power_w)
-        extra.append(0 if g.hardware else y - cat.first_vintage)
-        names.append(g.name)
     t0 = scenario.start_year - scenario.first_year
     return ChainSetup(
-        years=years,
-        t0=t0,
-        anchor=scenario.nonai_anchor_year - scenario.first_year,
-        start_year=scenario.start_year,
-        price_reference_year=scenario.price_reference_year,
-        demand_mode=scenario.demand_mode,
-        gpu_spend_usd=np.array(scenario.history.gpu_spend_usd[: t0 + 1]),
-        peak_flops_per_s=peak_flops_per_s,
-        generation_of_vintage=tuple(names),
-        base_h100e_per_unit=np.array(base_h, dtype=float),
-        base_server_power_w=np.array(base_w, dtype=float),
-        years_extrapolated=np.array(extra, dtype=float),
+        years=years, t0=t0, start_year=scenario.start_year,
+        demand_anchor=scenario.demand_anchor_year - scenario.first_year, demand_anchor_year=scenario.demand_anchor_year,
+        nonai_anchor=scenario.nonai_anchor_year - scenario.first_year,
+        gpu_spend_usd=np.array(scenario.history.gpu_spend_usd[: t0 + 1], dtype=float),
+        peak_flops_per_s=scenario.h100e_peak_flops_per_s,
+        generations=scenario.generations,
+        generation_of_vintage=rm.generation_of_vintage(years, scenario.generations),
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Stage outputs
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Demand:
+    """Compute needed per year, [n, years], every year (history too, for the reconciliation)."""
+
+    tokens: np.ndarray
+    flop_per_token: np.ndarray
+    inference_flop: np.ndarray
+    training_flop: np.ndarray
+    """Training FLOPs done: the frontier trend, or what the budget pays for if less."""
+    inference_h100e: np.ndarray
+    training_h100e: np.ndarray
+    training_trend_h100e: np.ndarray
+    training_budget_h100e: np.ndarray
+    other_h100e: np.ndarray
+
+    @property
+    def required_h100e(self) -> np.ndarray:
+        return self.inference_h100e + self.training_h100e + self.other_h100e
+
+    def take(self, idx: np.ndarray | slice) -> Demand:
+        """The same arrays for the samples ``idx`` (resampling or a chunk)."""
+        return Demand(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Supply:
+    """The fleet: vintages, limits, stocks ([n, years])."""
+
+    vintage: rm.VintageSpec
+    peak_w_per_h100e: np.ndarray
+    usd_per_h100e: np.ndarray
+    survival: np.ndarray
+    chip_cap_h100e: np.ndarray
+    target_h100e: np.ndarray
+    fleet: sp.Fleet
+    stock_h100e: np.ndarray
+    stock_units: np.ndarray
+    stock_peak_w: np.ndarray
+    stock_value_usd: np.ndarray
+    stock_w_hist: np.ndarray
+    """Peak W of the vintages up to the start year still in service (the rest of ``stock_peak_w`` is later vintages)."""
+    units_by_generation: dict[str, np.ndarray]
+    unmet_frac: np.ndarray
+    backlog_years: np.ndarray
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Power:
+    ai_it_w: np.ndarray
+    pue: np.ndarray
+    ai_facility_w: np.ndarray
+    ai_twh: np.ndarray
+    onsite_frac: np.ndarray
+    nonai_twh: np.ndarray
+    total_twh: np.ndarray
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Money:
+    spend: np.ndarray
+    gpu_spend: np.ndarray
+    capex: np.ndarray
+    opex: np.ndarray
+    tco_h: np.ndarray
+    usd_per_mtok: np.ndarray
+    hyperscaler_capex: np.ndarray
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Regions:
+    """What splits the world by region; a region's arrays are built on request (no [n, years, regions] kept)."""
+
+    t0: int
+    w_hist: np.ndarray
+    """[n, years] year-average peak W of the vintages up to the start year."""
+    w_total: np.ndarray
+    """[n, years] year-average peak W of the whole AI fleet."""
+    share_hist: np.ndarray
+    """[n, regions] where the history vintages were installed."""
+    share_new: np.ndarray
+    """[n, regions] where the later vintages were installed (the Dirichlet draw)."""
+    nonai_raw: np.ndarray
+    """[n, years, regions] non-AI start split x relative growth, before normalising."""
+    gco2_per_kwh: np.ndarray
+    """[n, regions] grid intensity in the start year."""
+    intensity_index: np.ndarray
+    """[n, years] grid intensity / start-year intensity."""
+    onsite_gco2_per_kwh: np.ndarray
+    """[n] on-site generation's intensity."""
+    emissions_world: np.ndarray
+    """[n, years] tCO2e/yr."""
+
+    def ai_share(self, r: int) -> np.ndarray:
+        """[n, years] region ``r``'s share of the AI fleet's power."""
+        w_new = self.w_total - self.w_hist
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = (self.w_hist * self.share_hist[:, r : r + 1] + w_new * self.share_new[:, r : r + 1]) / self.w_total
+        return np.where(self.w_total > 0, out, self.share_hist[:, r : r + 1])
+
+    def additions_share(self, r: int) -> np.ndarray:
+        """[n, years] region ``r``'s share of each year's new AI capacity."""
+        years = self.w_total.shape[1]
+        return np.where(np.arange(years)[None, :] <= self.t0, self.share_hist[:, r : r + 1], self.share_new[:, r : r + 1])
+
+    def nonai_share(self, r: int) -> np.ndarray:
+        return self.nonai_raw[:, :, r] / self.nonai_raw.sum(axis=2)
+
+    def emissions(self, pwr: Power, r: int) -> np.ndarray:
+        """[n, years] tCO2e/yr of region index ``r`` (grid power at the region's intensity, on-site power at its own)."""
+        ai, nonai = self.ai_share(r), self.nonai_share(r)
+        grid = (pwr.ai_twh * (1.0 - pwr.onsite_frac) * ai + pwr.nonai_twh * nonai) * self.gco2_per_kwh[:, r : r + 1] * self.intensity_index
+        return pw.emissions_tco2e(grid, 1.0) + pw.emissions_tco2e(pwr.ai_twh * pwr.onsite_frac * ai, col(self.onsite_gco2_per_kwh))
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class ChainOutput:
-    """Every metric [n, years] for the world, and what splits them by region."""
+    """Every metric [n, years] for the world, the stage outputs behind them, and what splits them by region."""
 
     metrics: dict[str, np.ndarray]
-    region_shares: np.ndarray
-    """[n, regions] in the order of ``scenario.REGIONS``."""
-    gco2_per_kwh_start: np.ndarray
-    """[n, regions] grid intensity in the start year."""
-    intensity_index: np.ndarray
-    """[n, years] grid intensity / start-year intensity."""
-    units_by_generation: dict[str, np.ndarray]
+    demand: Demand
+    supply: Supply
+    power: Power
+    money: Money
+    regions: Regions
+    units_by_generation: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def _full_years(x: np.ndarray, n: int, n_years: int, t0: int) -> np.ndarray:
-    """A growth driver over all years: forecast years take their own value, history years the first one."""
-    a = np.broadcast_to(col(x), (n, n_years - t0 - 1))
-    return np.concatenate([np.repeat(a[:, :1], t0 + 1, axis=1), a], axis=1)
+# --------------------------------------------------------------------------------------------
+# Stages
+# --------------------------------------------------------------------------------------------
 
 
-def _rel_index(growth_full: np.ndarray, base: int) -> np.ndarray:
-    """prod of growth over (base, t], and its inverse before ``base``: index = 1 at ``base``."""
-    c = np.cumsum(np.log(growth_full), axis=1)
-    return np.exp(c - c[:, base : base + 1])
+def _steps(d: dict[str, np.ndarray], name: str, s: ChainSetup, n: int) -> np.ndarray:
+    return dm.year_steps(d[name], n, len(s.years), s.t0)
 
 
-def _demand(d: dict[str, np.ndarray], s: ChainSetup, installed_start: np.ndarray) -> dict[str, np.ndarray]:
-    """Tokens, FLOPs and H100e of the chain for the start year and after ([n, years - t0])."""
-    yrs = s.years[s.t0 :].astype(float)
-    k = len(yrs) - 1
+def stage_demand(d: dict[str, np.ndarray], s: ChainSetup, n: int) -> Demand:
+    """Inference from tokens, training bounded by revenue, other AI: H100e needed each year."""
+    yrs = s.years.astype(float)
+    a, full = s.demand_anchor, s.demand_anchor_year + 1
     seg_users = [dm.users(yrs, d[f"{g}_market_size_users"], d[f"{g}_bass_p"], d[f"{g}_bass_q"], d[f"{g}_adoption_start_year"]) for g in SEGMENTS]
-    tok_index = dm.tapered_index(d["tokens_per_user_growth_per_year"], d["token_growth_halflife_years"], k)
+    tok_index = dm.index_at(dm.taper(_steps(d, "tokens_per_user_growth_per_year", s, n), d["token_growth_halflife_years"], yrs, full), a)
+    eff = dm.index_at(dm.taper(_steps(d, "inference_efficiency_gain_per_year", s, n), d["inference_efficiency_halflife_years"], yrs, full), a)
+    tok_index = tok_index * dm.rebound(eff, d["token_price_elasticity"])
     tokens = dm.tokens_per_year(seg_users, [d[f"{g}_tokens_per_user_per_day"] for g in SEGMENTS], tok_index)
-    active = col(d["served_active_params"]) * dm.plain_index(d["served_active_params_growth_per_year"], k)
-    efficiency = dm.plain_index(d["inference_efficiency_gain_per_year"], k)
-    fpt = dm.flop_per_token(active, d["attention_overhead_ratio"], efficiency)
+    active = col(d["served_active_params"]) * dm.index_at(_steps(d, "served_active_params_growth_per_year", s, n), a)
+    fpt = dm.flop_per_token(active, d["attention_overhead_ratio"], eff)
     c_inf = tokens * fpt
-    frontier = dm.tapered_index(d["frontier_compute_growth_per_year"], d["frontier_growth_halflife_years"], k)
-    c_train = dm.training_flop_per_year(d["frontier_run_flop"], frontier, d["frontier_runs_per_year"], d["experiment_compute_multiplier"])
-    h_llm = dm.h100e_needed(c_inf, c_train, d["inference_utilisation_frac"], d["training_utilisation_frac"], s.peak_flops_per_s)
-    h_other = dm.other_ai_h100e(installed_start, h_llm[:, 0], dm.plain_index(d["other_ai_compute_growth_per_year"], k))
-    return {"tokens": tokens, "fpt": fpt, "c_inf": c_inf, "c_train": c_train, "h_llm": h_llm, "h_req": h_llm + h_other}
+    h_inf = dm.h100e_years(c_inf, d["inference_utilisation_frac"], s.peak_flops_per_s)
+    frontier = dm.index_at(dm.taper(_steps(d, "frontier_compute_growth_per_year", s, n), d["frontier_growth_halflife_years"], yrs, full), a)
+    c_trend = dm.training_flop_per_year(d["frontier_run_flop"], frontier, d["frontier_runs_per_year"], d["experiment_compute_multiplier"])
+    h_trend = dm.h100e_years(c_trend, d["training_utilisation_frac"], s.peak_flops_per_s)
+    other_steps = np.where(yrs[None, :] <= s.demand_anchor_year, col(d["other_ai_growth_before_anchor_per_year"]), _steps(d, "other_ai_compute_growth_per_year", s, n))
+    h_other = col(d["other_ai_h100e"]) * dm.index_at(other_steps, a)
+    h_budget = dm.training_budget_h100e(h_inf + h_other, d["training_spend_share_of_ai_revenue"], d["ai_revenue_per_inference_cost"])
+    h_train = np.minimum(h_trend, h_budget)
+    return Demand(tokens=tokens, flop_per_token=fpt, inference_flop=c_inf, training_flop=c_trend * h_train / np.maximum(h_trend, 1e-300),
+                  inference_h100e=h_inf, training_h100e=h_train, training_trend_h100e=h_trend, training_budget_h100e=h_budget, other_h100e=h_other)
 
 
-def _grid_limit_w(d: dict[str, np.ndarray], s: ChainSetup, n: int) -> np.ndarray:
-    """Connectable AI capacity per year [W]: G0 grown to year (t - lag), G0 in the first forecast year."""
-    n_years = len(s.years)
-    k = n_years - s.t0 - 1
-    logg = np.log(np.broadcast_to(col(d["grid_additions_growth_per_year"]), (n, k)))
-    cum = np.concatenate([np.zeros((n, 1)), np.cumsum(logg, axis=1)[:, :-1]], axis=1)  # at first forecast year = 0
-    x = np.arange(k)[None, :] - col(d["construction_lag_years"])  # years after the first forecast year
-    lo = np.clip(np.floor(x), 0, k - 1).astype(int)
-    frac = np.clip(x - lo, 0.0, 1.0)
-    inside = np.take_along_axis(cum, lo, 1) * (1 - frac) + np.take_along_axis(cum, np.minimum(lo + 1, k - 1), 1) * frac
-    log_at = np.where(x < 0, x * logg[:, :1], inside)
-    out = np.zeros((n, n_years))
-    out[:, s.t0 + 1 :] = col(d["grid_additions_start_mw"]) * 1e6 * np.exp(log_at)
-    return out
-
-
-def _fleet_inputs(d: dict[str, np.ndarray], s: ChainSetup, n: int) -> FleetInputs:
-    """Vintage data, history shipments and limits for the fleet loop (requirement filled in later)."""
-    yrs = s.years.astype(float)
-    perf, fpw = col(d["chip_perf_growth_per_year"]), col(d["chip_flops_per_watt_growth_per_year"])
-    h_unit = s.base_h100e_per_unit[None, :] * perf ** s.years_extrapolated[None, :]
-    w_unit = s.base_server_power_w[None, :] * (perf / fpw) ** s.years_extrapolated[None, :]
-    price = ec.price_per_h100e(yrs, s.price_reference_year, d["usd_per_h100e"], d["price_performance_gain_per_year"])
-    hist = s.gpu_spend_usd[None, :] / (1.0 - col(d["custom_accelerator_spend_frac"])) / price[:, : s.t0 + 1]
-    chip_cap = np.zeros((n, len(yrs)))
-    cap_units0 = hist[:, s.t0] / h_unit[:, s.t0] * (1.0 + d["chip_supply_headroom_frac"])
-    chip_cap[:, s.t0 :] = col(cap_units0) * dm.plain_index(d["chip_supply_growth_per_year"], len(yrs) - s.t0 - 1) * h_unit[:, s.t0 :]
-    return FleetInputs(
-        t0=s.t0,
-        history_h100e=hist,
-        required_h100e=None,
-        trend_scale=d.get("trend_growth_scale") if s.demand_mode == "trend" else None,
-        h100e_per_unit=h_unit,
-        peak_w_per_h100e=w_unit * col(d["it_overhead_factor"]) / h_unit,
-        price_usd_per_h100e=price,
-        survival=weibull_survival(np.arange(len(yrs))[None, :] + 0.5, col(d["accelerator_median_life_years"]), col(d["accelerator_life_weibull_shape"])),
-        chip_cap_h100e=chip_cap,
-        grid_add_max_w=_grid_limit_w(d, s, n),
+def stage_supply(d: dict[str, np.ndarray], s: ChainSetup, n: int, dem: Demand) -> Supply:
+    """History fleet from spend, chip supply path, grid pipeline, the fleet loop, stocks and backlog."""
+    yrs, t0 = s.years.astype(float), s.t0
+    vs = rm.vintages(yrs, s.generations, d["chip_perf_growth_per_year"], d["chip_flops_per_watt_growth_per_year"],
+                     d["price_performance_gain_per_year"], d["accelerator_price_scale"])
+    w_per_h = vs.server_w_per_h100e * col(d["it_overhead_factor"])
+    price = vs.usd_per_h100e
+    hist = s.gpu_spend_usd[None, :] / (1.0 - col(d["custom_accelerator_spend_frac"])) / price[:, : t0 + 1]
+    survival = sp.weibull_survival(np.arange(len(yrs))[None, :] + 0.5, col(d["accelerator_median_life_years"]), col(d["accelerator_life_weibull_shape"]))
+    growth = dm.taper(_steps(d, "chip_supply_growth_per_year", s, n), d["chip_supply_growth_halflife_years"], yrs, s.start_year + 1)
+    required = dem.required_h100e
+    target = sp.ahead(required, d["planning_lead_years"], t0)
+    fleet = sp.run_fleet(sp.FleetInputs(
+        t0=t0, history_h100e=hist, target_h100e=target, peak_w_per_h100e=w_per_h, survival=survival,
+        chip_units_start=hist[:, t0] / vs.h100e_per_unit[:, t0] * (1.0 + d["chip_supply_headroom_frac"]), chip_growth=growth,
+        chip_response=np.broadcast_to(d["chip_supply_response"], (n,)), h100e_per_unit=vs.h100e_per_unit,
+        grid_add_max_w=gr.connectable_w(yrs, s.start_year, d["grid_additions_start_mw"], d["grid_additions_growth_per_year"],
+                                        d["grid_additions_ceiling_mw"], d["grid_connection_lead_years"]),
+        onsite_add_max_w=gr.onsite_w(yrs, s.start_year, d["onsite_generation_max_mw_per_year"]),
         headroom=d["capacity_headroom_frac"],
-        lead_years=d["planning_lead_years"],
-        generation_of_vintage=s.generation_of_vintage,
-    )
+    ))
+    gens = list(dict.fromkeys(s.generation_of_vintage))
+    ones = np.ones((n, len(yrs)))
+    hist_mask = (np.arange(len(yrs)) <= t0)[None, :] * ones
+    per_unit = 1.0 / vs.h100e_per_unit
+    masks = [np.array([g == gv for gv in s.generation_of_vintage], dtype=float)[None, :] * per_unit for g in gens]
+    st = sp.stocks(fleet.shipped_h100e, [ones, per_unit, w_per_h, price, w_per_h * hist_mask, *masks], survival)
+    avail = pw.year_average(st[0])
+    unmet, backlog = np.zeros((n, len(yrs))), np.zeros((n, len(yrs)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        unmet[:, t0 + 1 :] = np.nan_to_num(np.maximum(required[:, t0 + 1 :] - avail[:, t0 + 1 :], 0.0) / required[:, t0 + 1 :])
+    backlog = sp.backlog_years(required, avail, t0)
+    return Supply(vintage=vs, peak_w_per_h100e=w_per_h, usd_per_h100e=price, survival=survival, chip_cap_h100e=fleet.chip_cap_h100e, target_h100e=target,
+                  fleet=fleet, stock_h100e=st[0], stock_units=st[1], stock_peak_w=st[2], stock_value_usd=st[3], stock_w_hist=st[4],
+                  units_by_generation={g: st[5 + i] for i, g in enumerate(gens)}, unmet_frac=unmet, backlog_years=backlog)
 
 
-def installed_at_start(x: FleetInputs) -> np.ndarray:
-    """H100e in service at the end of the start year, from the history shipments alone [n]."""
-    t0 = x.t0
-    return (x.history_h100e[:, : t0 + 1] * x.survival[:, t0::-1]).sum(axis=1)
-
-
-def run_chain(d: dict[str, np.ndarray], s: ChainSetup) -> ChainOutput:
-    """Every metric for ``n`` drawn samples (see the module docstring)."""
-    n = len(d["pue_ai"])
-    n_years = len(s.years)
+def stage_power(d: dict[str, np.ndarray], s: ChainSetup, n: int, sup: Supply) -> Power:
+    """AI power and energy of the fleet, the tapered non-AI baseline, the world total."""
     yrs = s.years.astype(float)
-    nan = np.full((n, n_years), np.nan)
-    x = _fleet_inputs(d, s, n)
-    dem = _demand(d, s, installed_at_start(x)) if s.demand_mode == "chain" else None
-    if dem is not None:
-        required = nan.copy()
-        required[:, s.t0 :] = dem["h_req"]
-        x = replace(x, required_h100e=required)
-    fleet = run_fleet(x)
-    price, peak_w_per_h = x.price_usd_per_h100e, x.peak_w_per_h100e
+    ai_it = pw.year_average(sup.stock_peak_w) * col(d["accelerator_load_frac"])
+    pue = np.broadcast_to(pw.pue_path(yrs, s.start_year, d["pue_ai"], d["pue_ai_floor"], d["pue_improvement_halflife_years"]), ai_it.shape)
+    ai_fac = ai_it * pue
+    ai_twh = pw.energy_twh(ai_fac)
+    cap = pw.year_average(sup.fleet.capacity_w)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        onsite = np.nan_to_num(pw.year_average(sup.fleet.onsite_capacity_w) / cap)
+    steps = dm.taper(_steps(d, "nonai_growth_per_year", s, n), d["nonai_growth_halflife_years"], yrs, s.start_year + 1)
+    nonai = pw.nonai_energy_twh(d["nonai_energy_anchor_twh"], ai_twh[:, s.nonai_anchor], dm.index_at(steps, s.nonai_anchor))
+    return Power(ai_it_w=ai_it, pue=pue, ai_facility_w=ai_fac, ai_twh=ai_twh, onsite_frac=onsite, nonai_twh=nonai, total_twh=ai_twh + nonai)
 
-    load = col(d["accelerator_load_frac"])
-    ai_it_w = pw.year_average(fleet.stock_peak_w) * load
-    pue = pw.pue_path(yrs, s.start_year, d["pue_ai"], d["pue_ai_floor"], d["pue_improvement_halflife_years"])
-    ai_fac_w = ai_it_w * pue
-    ai_twh = pw.energy_twh(ai_fac_w)
-    nonai_index = _rel_index(_full_years(d["nonai_growth_per_year"], n, n_years, s.t0), s.anchor)
-    nonai_twh = pw.nonai_energy_twh(d["nonai_energy_anchor_twh"], ai_twh[:, s.anchor], nonai_index)
-    total_twh = ai_twh + nonai_twh
 
+def stage_money(d: dict[str, np.ndarray], s: ChainSetup, n: int, dem: Demand, sup: Supply, pwr: Power) -> Money:
+    """Spend on accelerators, capex, opex, TCO per H100e-hour, $ per million tokens, hyperscaler capex."""
+    f = sup.fleet
     sysmult = col(d["it_system_cost_multiplier"])
-    spend = fleet.shipped_h100e * price
-    capex = spend * sysmult + fleet.capacity_added_w / 1e6 * col(d["facility_usd_per_mw"])
-    opex = ai_twh * 1e9 * col(d["electricity_usd_per_kwh"]) + col(d["maintenance_frac_per_year"]) * fleet.stock_value_usd * sysmult
+    spend = f.shipped_h100e * sup.usd_per_h100e
+    fac = col(d["facility_usd_per_mw"])
+    # new shipments placed in capacity that retirements freed need new power and cooling (rack density, liquid cooling)
+    reused_w = np.maximum(f.shipped_h100e * sup.peak_w_per_h100e * (1.0 + col(d["capacity_headroom_frac"])) - f.capacity_added_w, 0.0)
+    capex = (spend * sysmult + f.capacity_added_w / 1e6 * fac + reused_w / 1e6 * fac * col(d["facility_refit_frac"])
+             + f.onsite_added_w / 1e3 * col(d["onsite_generation_usd_per_kw"]))
+    electricity = pwr.ai_twh * 1e9 * ((1.0 - pwr.onsite_frac) * col(d["electricity_usd_per_kwh"]) + pwr.onsite_frac * col(d["onsite_generation_usd_per_kwh"]))
+    opex = electricity + col(d["maintenance_frac_per_year"]) * sup.stock_value_usd * sysmult
     tco_h = ec.tco_usd_per_h100e_hour(
-        it_capex_per_h100e=price * sysmult,
-        peak_w_per_h100e=peak_w_per_h,
-        headroom=d["capacity_headroom_frac"],
-        load_frac=d["accelerator_load_frac"],
-        pue=pue,
-        usd_per_kwh=d["electricity_usd_per_kwh"],
-        facility_usd_per_mw=d["facility_usd_per_mw"],
+        it_capex_per_h100e=sup.usd_per_h100e * sysmult, peak_w_per_h100e=sup.peak_w_per_h100e, headroom=d["capacity_headroom_frac"],
+        load_frac=d["accelerator_load_frac"], pue=pwr.pue, usd_per_kwh=d["electricity_usd_per_kwh"], facility_usd_per_mw=d["facility_usd_per_mw"],
         crf_it=ec.capital_recovery_factor(d["discount_rate_frac"], d["accelerator_median_life_years"]),
         crf_facility=ec.capital_recovery_factor(d["discount_rate_frac"], d["facility_life_years"]),
         maintenance_frac=d["maintenance_frac_per_year"],
     )
+    per_mtok = ec.usd_per_mtok(tco_h, s.peak_flops_per_s, d["inference_utilisation_frac"], dem.flop_per_token)
+    hyper = ec.hyperscaler_capex_usd(capex, d["hyperscaler_share_of_ai_capex_frac"], d["hyperscaler_other_capex_usd"])
+    return Money(spend=spend, gpu_spend=spend * (1.0 - col(d["custom_accelerator_spend_frac"])), capex=capex, opex=opex, tco_h=tco_h,
+                 usd_per_mtok=per_mtok, hyperscaler_capex=hyper)
 
-    gco2 = np.stack([d[f"grid_gco2_per_kwh_{r}"] for r in REGIONS], axis=1)
-    intensity_index = _rel_index(_full_years(d["grid_intensity_change_per_year"], n, n_years, s.t0), s.t0)
-    shares = d["region_shares"]
-    emissions = pw.emissions_tco2e(total_twh * intensity_index, (shares * gco2).sum(axis=1)[:, None])
 
-    unmet = np.zeros((n, n_years))
-    req = fleet.required_h100e
+def stage_regions(d: dict[str, np.ndarray], s: ChainSetup, n: int, sup: Supply, pwr: Power) -> Regions:
+    """Regional shares of the AI fleet and the non-AI load, and world emissions by the regions' grid intensities."""
+    yrs = s.years.astype(float)
+    hist, new = d["ai_share_history"], d["ai_share_new"]
+    w_hist, w_total = pw.year_average(sup.stock_w_hist), pw.year_average(sup.stock_peak_w)
+    gco2 = np.stack([np.broadcast_to(d[f"grid_gco2_per_kwh_{r}"], (n,)) for r in REGIONS], axis=1)
+    # the AI fleet's mean grid intensity: history vintages at the history split, later ones at the new split
     with np.errstate(invalid="ignore", divide="ignore"):
-        gap = np.maximum(req[:, s.t0 + 1 :] - fleet.stock_h100e[:, s.t0 + 1 :], 0.0) / req[:, s.t0 + 1 :]
-    unmet[:, s.t0 + 1 :] = np.nan_to_num(gap)
+        ai_g = np.where(w_total > 0, (w_hist * col((hist * gco2).sum(axis=1)) + (w_total - w_hist) * col((new * gco2).sum(axis=1))) / w_total,
+                        col((hist * gco2).sum(axis=1)))
+    rel = np.stack([np.broadcast_to(d[f"nonai_growth_rel_{r}"], (n,)) for r in REGIONS], axis=1)
+    raw = rg.nonai_raw(d["nonai_share"], rel, yrs, s.start_year)
+    nonai_g = np.einsum("nyr,nr->ny", raw, gco2) / raw.sum(axis=2)
+    index = dm.index_at(_steps(d, "grid_intensity_change_per_year", s, n), s.t0)
+    onsite_g = np.broadcast_to(d["onsite_generation_gco2_per_kwh"], (n,))
+    grid = (pwr.ai_twh * (1.0 - pwr.onsite_frac) * ai_g + pwr.nonai_twh * nonai_g) * index
+    world = pw.emissions_tco2e(grid, 1.0) + pw.emissions_tco2e(pwr.ai_twh * pwr.onsite_frac, col(onsite_g))
+    return Regions(t0=s.t0, w_hist=w_hist, w_total=w_total, share_hist=hist, share_new=new, nonai_raw=raw, gco2_per_kwh=gco2,
+                   intensity_index=index, onsite_gco2_per_kwh=onsite_g, emissions_world=world)
 
+
+# --------------------------------------------------------------------------------------------
+# Assembly
+# --------------------------------------------------------------------------------------------
+
+
+def _metrics(d: dict[str, np.ndarray], s: ChainSetup, dem: Demand, sup: Supply, pwr: Power, mon: Money, reg: Regions) -> dict[str, np.ndarray]:
+    f = sup.fleet
+    years = sup.stock_h100e.shape[1]
+    forecast = np.arange(years)[None, :] > s.t0
+    req = dem.required_h100e
+    served = np.minimum(pw.year_average(sup.stock_h100e), req) / np.where(req > 0, req, 1.0)
+    ai_share = lambda part: pwr.ai_twh * part / np.where(req > 0, req, 1.0)  # noqa: E731  (AI energy split by each segment's share of demand)
+    capex_cum = np.where(forecast, np.cumsum(np.where(forecast, mon.capex, 0.0), axis=1), 0.0)
     m: dict[str, np.ndarray] = {
-        "accelerators_installed": fleet.stock_units,
-        "h100e_installed": fleet.stock_h100e,
+        "energy_twh": pwr.total_twh,
+        "ai_energy_twh": pwr.ai_twh,
+        "ai_energy_inference_twh": ai_share(dem.inference_h100e),
+        "ai_energy_training_twh": ai_share(dem.training_h100e),
+        "ai_energy_other_twh": ai_share(dem.other_h100e),
+        "nonai_energy_twh": pwr.nonai_twh,
+        "onsite_energy_frac": pwr.onsite_frac,
+        "facility_power_mw": pwr.total_twh * pw.W_PER_TWH_YEAR / 1e6,
+        "it_power_mw": (pwr.ai_it_w + pwr.nonai_twh * pw.W_PER_TWH_YEAR / col(d["pue_nonai"])) / 1e6,
+        "ai_it_power_mw": pwr.ai_it_w / 1e6,
+        "ai_facility_power_mw": pwr.ai_facility_w / 1e6,
+        "ai_capacity_mw": f.capacity_w / 1e6,
+        "ai_capacity_added_mw": f.capacity_added_w / 1e6,
+        "onsite_capacity_added_mw": f.onsite_added_w / 1e6,
+        "pue_ai": np.array(pwr.pue),
+        "accelerators_installed": sup.stock_units,
+        "h100e_installed": sup.stock_h100e,
         "h100e_required": req,
-        "h100e_required_llm": nan.copy(),
-        "shipments_h100e": fleet.shipped_h100e,
-        "ai_it_power_mw": ai_it_w / 1e6,
-        "ai_facility_power_mw": ai_fac_w / 1e6,
-        "ai_energy_twh": ai_twh,
-        "nonai_energy_twh": nonai_twh,
-        "energy_twh": total_twh,
-        "it_power_mw": (ai_it_w + nonai_twh * pw.W_PER_TWH_YEAR / col(d["pue_nonai"])) / 1e6,
-        "facility_power_mw": total_twh * pw.W_PER_TWH_YEAR / 1e6,
-        "ai_capacity_mw": fleet.capacity_w / 1e6,
-        "pue_ai": np.broadcast_to(pue, (n, n_years)),
-        "capex_usd": capex,
-        "accelerator_spend_usd": spend,
-        "gpu_spend_usd": spend * (1.0 - col(d["custom_accelerator_spend_frac"])),
-        "opex_usd": opex,
-        "market_size_usd": capex + opex,
-        "usd_per_h100e_hour": tco_h,
-        "usd_per_mtok": nan.copy(),
-        "emissions_tco2e": emissions,
-        "unmet_demand_frac": unmet,
-        "tokens_per_year": nan.copy(),
-        "inference_flop_per_year": nan.copy(),
-        "training_flop_per_year": nan.copy(),
+        "h100e_required_inference": dem.inference_h100e,
+        "h100e_required_training": dem.training_h100e,
+        "h100e_required_other": dem.other_h100e,
+        "shipments_h100e": f.shipped_h100e,
+        "shipments_units": f.shipped_h100e / sup.vintage.h100e_per_unit,
+        "chip_supply_h100e": sup.chip_cap_h100e,
+        "unmet_demand_frac": sup.unmet_frac,
+        "backlog_years": sup.backlog_years,
+        "binding_chips": (f.binding == sp.CHIPS).astype(float),
+        "binding_power": (f.binding == sp.POWER).astype(float),
+        "training_budget_bound": np.where(forecast, (dem.training_budget_h100e < dem.training_trend_h100e).astype(float), 0.0),
+        "accelerator_spend_usd": mon.spend,
+        "gpu_spend_usd": mon.gpu_spend,
+        "capex_usd": mon.capex,
+        "capex_cumulative_usd": capex_cum,
+        "hyperscaler_capex_usd": mon.hyperscaler_capex,
+        "opex_usd": mon.opex,
+        "market_size_usd": mon.capex + mon.opex,
+        "usd_per_h100e_hour": mon.tco_h,
+        "usd_per_mtok": mon.usd_per_mtok,
+        "emissions_tco2e": reg.emissions_world,
+        "tokens_per_year": dem.tokens,
+        "inference_flop_per_year": dem.inference_flop * served,
+        "training_flop_per_year": dem.training_flop * served,
     }
-    if dem is not None:
-        m["usd_per_mtok"][:, s.t0 :] = ec.usd_per_mtok(tco_h[:, s.t0 :], s.peak_flops_per_s, d["inference_utilisation_frac"], dem["fpt"])
-        m["tokens_per_year"][:, s.t0 :] = dem["tokens"]
-        m["h100e_required_llm"][:, s.t0 :] = dem["h_llm"]
-        m["inference_flop_per_year"][:, s.t0 :] = dem["c_inf"]
-        m["training_flop_per_year"][:, s.t0 :] = dem["c_train"]
-    return ChainOutput(metrics=m, region_shares=shares, gco2_per_kwh_start=gco2, intensity_index=intensity_index, units_by_generation=fleet.units_by_generation)
+    return m
+
+
+def _finish(d: dict[str, np.ndarray], s: ChainSetup, dem: Demand, sup: Supply, pwr: Power, mon: Money, reg: Regions) -> ChainOutput:
+    m = _metrics(d, s, dem, sup, pwr, mon, reg)
+    return ChainOutput(metrics=m, demand=dem, supply=sup, power=pwr, money=mon, regions=reg, units_by_generation=sup.units_by_generation)
+
+
+def run_chain(d: dict[str, np.ndarray], s: ChainSetup, demand: Demand | None = None) -> ChainOutput:
+    """Every metric for ``n`` drawn samples (see the module docstring); ``demand`` when already computed for these draws."""
+    n = len(d["pue_ai"])
+    dem = stage_demand(d, s, n) if demand is None else demand
+    sup = stage_supply(d, s, n, dem)
+    pwr = stage_power(d, s, n, sup)
+    mon = stage_money(d, s, n, dem, sup, pwr)
+    reg = stage_regions(d, s, n, sup, pwr)
+    return _finish(d, s, dem, sup, pwr, mon, reg)
+
+
+def first_stage(changed: Iterable[str]) -> str | None:
+    """The earliest stage that reads any of ``changed`` (driver names; region share groups count as regions)."""
+    idx = [STAGES.index(DRIVERS[c].stage) if c in DRIVERS else STAGES.index("regions") for c in changed]
+    return STAGES[min(idx)] if idx else None
+
+
+def rerun(prev: ChainOutput, d: dict[str, np.ndarray], s: ChainSetup, changed: Iterable[str]) -> ChainOutput:
+    """Recompute from the first stage a changed driver enters, reusing the cached stages before it.
+
+    Gives the same arrays as ``run_chain(d, s)`` when ``d`` differs from the draws behind ``prev``
+    only in ``changed``.
+    """
+    first = first_stage(changed)
+    if first is None:
+        return prev
+    n = len(d["pue_ai"])
+    k = STAGES.index(first)
+    dem = stage_demand(d, s, n) if k <= 0 else prev.demand
+    sup = stage_supply(d, s, n, dem) if k <= 1 else prev.supply
+    pwr = stage_power(d, s, n, sup) if k <= 2 else prev.power
+    mon = stage_money(d, s, n, dem, sup, pwr) if k <= 3 else prev.money
+    reg = stage_regions(d, s, n, sup, pwr)
+    return _finish(d, s, dem, sup, pwr, mon, reg)

@@ -1,10 +1,15 @@
-"""Money: capex of shipments and capacity, opex, annualised TCO and the price of a million tokens.
+"""Money: accelerator spend, capex of shipments, capacity and on-site power, opex, TCO and the price of a million tokens.
 
-Capex = Ship x ASP x (1 + servers/network) + dK x c_fac (market-methods.md §2 eq. 11).
-TCO per accelerator-hour annualises capex with the capital recovery factor
-CRF = r(1+r)^n / ((1+r)^n - 1) and adds electricity and maintenance (eq. 12; Barroso, Hölzle &
-Ranganathan, "The Datacenter as a Computer", TCO chapter). $/M tokens = TCO_h / tokens per
-accelerator-hour x 1e6, tokens per hour = 3,600 F u / FLOP per token (eq. 12).
+Accelerator spend = sum of accelerators shipped x their price (rises with shipments and with the
+price per unit of each generation). Capex = spend x (servers, network, storage multiplier) +
+added capacity x facility $/MW + capacity re-used by a new generation x the refit share of the
+facility cost (about 80 % of a data centre's build cost is power and cooling: Barroso, Hölzle &
+Ranganathan, "The Datacenter as a Computer"; new generations need denser racks and liquid
+cooling) + on-site generation x its $/kW (the parts of McKinsey's bottom-up capex, "The cost of
+compute", 2025). TCO per accelerator-hour annualises
+capex with the capital recovery factor CRF = r(1+r)^n / ((1+r)^n - 1) and adds electricity and
+maintenance (Barroso, Hölzle & Ranganathan, "The Datacenter as a Computer", TCO chapter).
+$/M tokens = TCO_h / tokens per accelerator-hour x 1e6, tokens per hour = 3,600 F u / FLOP per token.
 """
 
 from __future__ import annotations
@@ -24,12 +29,13 @@ def capital_recovery_factor(rate: np.ndarray, years: np.ndarray) -> np.ndarray:
     return np.where(r > 1e-9, crf, 1.0 / n)
 
 
-def price_per_h100e(years: np.ndarray, reference_year: int, usd_at_reference: np.ndarray, gain_per_year: np.ndarray) -> np.ndarray:
-    """Accelerator revenue per H100e falls with price-performance: p(t) = p_ref / g^(t - t_ref) [USD].
+def hyperscaler_capex_usd(ai_capex_usd: np.ndarray, share: np.ndarray, other_usd: np.ndarray) -> np.ndarray:
+    """Capex of the four largest US hyperscalers: their share of AI capex plus their other capex [USD/yr].
 
-    Epoch AI (Hobbhahn & Besiroglu 2022): FLOP/s per dollar of ML GPUs doubles every ~2.07 years.
+    Comparable with their reported capex (10-K purchases of property and equipment, finance
+    leases included where reported), the figure the market reads.
     """
-    return col(usd_at_reference) / col(gain_per_year) ** (years[None, :] - reference_year)
+    return ai_capex_usd * col(share) + col(other_usd)
 
 
 def tco_usd_per_h100e_hour(

@@ -11,10 +11,13 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from dcplan.errors import InputError
-from dcplan.forecast.chain import INTENSIVE, METRIC_UNITS, ChainOutput, run_chain, setup_from
-from dcplan.forecast.result import Comparison, Forecast, summarise
+from dcplan.forecast import regions as rg
+from dcplan.forecast import supply as sp
+from dcplan.forecast.chain import METRIC_UNITS, ChainOutput, rerun, run_chain, setup_from
+from dcplan.forecast.power import W_PER_TWH_YEAR
+from dcplan.forecast.result import Comparison, Forecast, LimitSummary, summarise
 from dcplan.forecast.sampling import apply_overrides, draw
-from dcplan.forecast.scenario import REGIONS, Scenario
+from dcplan.forecast.scenario import DRIVERS, REGIONS, Scenario
 
 #: Samples run through the chain at once: bounds memory at 100,000 samples.
 CHUNK = 20_000
@@ -37,21 +40,52 @@ def select_years(scenario: Scenario, years: Sequence[int] | None) -> tuple[int, 
 
 
 def region_metrics(out: ChainOutput, region: str) -> dict[str, np.ndarray]:
-    """World metrics, or one region's: extensive metrics x its share; emissions at its own grid intensity."""
+    """World metrics, or one region's (see :func:`region_metric`)."""
     names = [*out.metrics, *(f"accelerators_installed_{g}" for g in out.units_by_generation)]
-    return {name: region_metric(out, region, name) for name in names}
+    shares = _Shares(out, region)
+    return {name: region_metric(out, region, name, shares) for name in names}
 
 
-def region_metric(out: ChainOutput, region: str, name: str) -> np.ndarray:
-    """One metric [n, years] for the world or one region (see :func:`region_metrics`)."""
+class _Shares:
+    """A region's shares of the AI fleet, of new capacity and of the non-AI load, each built once on first use."""
+
+    def __init__(self, out: ChainOutput, region: str) -> None:
+        self.out, self.r = out, (None if region == "world" else rg.region_index(region))
+        self._cache: dict[str, np.ndarray] = {}
+
+    def get(self, kind: str) -> np.ndarray:
+        if kind not in self._cache:
+            reg = self.out.regions
+            self._cache[kind] = {"ai": reg.ai_share, "new": reg.additions_share, "nonai": reg.nonai_share}[kind](self.r)
+        return self._cache[kind]
+
+
+def region_metric(out: ChainOutput, region: str, name: str, shares: _Shares | None = None) -> np.ndarray:
+    """One metric [n, years] for the world or one region.
+
+    A region's AI metrics follow its share of the AI fleet, flows its share of the year's new AI
+    capacity, non-AI load its own share, emissions its own grid intensity; ratios are the world's.
+    """
     prefix = "accelerators_installed_"
     v = out.units_by_generation[name[len(prefix):]] if name.startswith(prefix) and name not in out.metrics else out.metrics[name]
-    if region == "world":
+    if region == "world" or name in rg.INTENSIVE:
         return v
-    r = REGIONS.index(region)
+    sh = shares or _Shares(out, region)
+    pwr = out.power
     if name == "emissions_tco2e":
-        return region_metric(out, region, "energy_twh") * out.gco2_per_kwh_start[:, r : r + 1] * out.intensity_index * 1e3
-    return v if name in INTENSIVE else v * out.region_shares[:, r : r + 1]
+        return out.regions.emissions(pwr, sh.r)
+    if name in rg.FLOWS:
+        return v * sh.get("new")
+    if name in rg.NONAI:
+        return v * sh.get("nonai")
+    if name == "energy_twh":
+        return pwr.ai_twh * sh.get("ai") + pwr.nonai_twh * sh.get("nonai")
+    if name == "facility_power_mw":
+        return (pwr.ai_twh * sh.get("ai") + pwr.nonai_twh * sh.get("nonai")) * (W_PER_TWH_YEAR / 1e6)
+    if name == "it_power_mw":  # the AI part at its share, the non-AI part at its share
+        ai_it = out.metrics["ai_it_power_mw"]
+        return ai_it * sh.get("ai") + (v - ai_it) * sh.get("nonai")
+    return v * sh.get("ai")
 
 
 def _check_region(region: str) -> str:
@@ -63,16 +97,22 @@ def _check_region(region: str) -> str:
     return region
 
 
+#: Metrics whose history-year values are inputs of the chain (the fleet is built from spend).
+HISTORY_INPUTS = frozenset({"accelerator_spend_usd", "gpu_spend_usd"})
+
+
 def compare_with(chunks: list[ChainOutput], scenario: Scenario, observations: Sequence[Any]) -> tuple[Comparison, ...]:
-    """dcplan's P10/P50/P90 beside each observation inside the simulated years (spend history inputs skipped)."""
+    """dcplan's P10/P50/P90 beside each observation inside the simulated years.
+
+    Each comparison says whether it is independent of the run: an actual that set no parameter
+    (``role`` check) and is not a history-year input (spend up to the start year).
+    """
     out = []
     years = list(scenario.years)
     cache: dict[tuple[str, str], np.ndarray] = {}
     for ob in observations:
         if ob.metric not in METRIC_UNITS or ob.year not in years or (ob.region != "world" and ob.region not in REGIONS):
             continue
-        if ob.metric == "gpu_spend_usd" and ob.year <= scenario.start_year:
-            continue  # an input of the history years, not a check
         i = years.index(ob.year)
         key = (ob.region, ob.metric)
         if key not in cache:
@@ -81,28 +121,40 @@ def compare_with(chunks: list[ChainOutput], scenario: Scenario, observations: Se
         if not np.all(np.isfinite(vals)):
             continue
         p10, p50, p90 = (float(v) for v in np.quantile(vals, [0.1, 0.5, 0.9]))
+        role = getattr(ob, "role", "check")
+        independent = ob.kind == "actual" and role == "check" and not (ob.metric in HISTORY_INPUTS and ob.year <= scenario.start_year)
         out.append(Comparison(metric=ob.metric, region=ob.region, year=ob.year, value=ob.value, low=ob.low, high=ob.high, kind=ob.kind,
-                              label=ob.label, scope=ob.scope, source=ob.source, p10=p10, p50=p50, p90=p90))
+                              label=ob.label, scope=ob.scope, source=ob.source, p10=p10, p50=p50, p90=p90, role=role, independent=independent))
     return tuple(out)
 
 
 def simulate(scenario: Scenario, samples: int, seed: int) -> list[ChainOutput]:
     """Draw ``samples`` joint parameter sets with ``seed`` and run the chain in chunks."""
+    from dcplan import limits
     from dcplan.forecast.threads import single_threaded_blas
 
+    limits.check_samples(samples, len(scenario.years))  # the memory it needs, before allocating
     rng = np.random.default_rng(seed)
     with single_threaded_blas():
-        draws = draw(scenario, samples, rng)
-        setup = setup_from(scenario, scenario.h100e_peak_flops_per_s)
-        chunks = []
-        for a in range(0, samples, CHUNK):
-            sub = {k: v[a : a + CHUNK] for k, v in draws.items()}
-            chunks.append(run_chain(sub, setup))
-    return chunks
+        setup = setup_from(scenario)
+        draws, demand = conditioned_draws(scenario, setup, samples, rng)
+        return [run_chain(_chunk(draws, a), setup, demand.take(slice(a, a + CHUNK))) for a in range(0, samples, CHUNK)]
+
+
+def conditioned_draws(scenario: Scenario, setup: Any, samples: int, rng: np.random.Generator) -> tuple[dict[str, np.ndarray], Any]:
+    """Latin-hypercube draws resampled by their fit to the start year's fleet, and their demand stage (:mod:`dcplan.forecast.conditioning`)."""
+    from dcplan.forecast.conditioning import condition
+
+    draws, demand, _ = condition(draw(scenario, samples, rng), setup, rng)
+    return draws, demand
+
+
+def _chunk(draws: Mapping[str, np.ndarray], a: int) -> dict[str, np.ndarray]:
+    return {k: v[a : a + CHUNK] for k, v in draws.items()}
 
 
 def run_forecast(
-    scenario: Scenario | str,
+    scenario: Scenario,
     *,
     samples: int = 10_000,
     seed: int = 0,
@@ -112,16 +164,14 @@ def run_forecast(
     keep_samples: bool = False,
     observations: Sequence[Any] | None = None,
 ) -> Forecast:
-    """Monte Carlo forecast of ``scenario`` (a Scenario, or a name/path loaded from data/scenarios).
+    """Monte Carlo forecast of ``scenario`` (loaded at the edge: ``dcplan.io.scenario.load_scenario``).
 
-    ``overrides`` {driver: number | Distribution} replace drivers (the dashboard's fast path);
-    ``observations`` (default: none) are history/published numbers to set beside the bands.
-    The same ``seed`` and inputs give identical numbers.
+    ``overrides`` {driver: number | Distribution} replace drivers; ``observations`` (default:
+    none) are history and published numbers to set beside the bands. The same ``seed`` and
+    inputs give identical numbers.
     """
-    if isinstance(scenario, str):
-        from dcplan.io.scenario import load_scenario
-
-        scenario = load_scenario(scenario)
+    if not isinstance(scenario, Scenario):
+        raise TypeError("run_forecast takes a Scenario: load it with dcplan.io.scenario.load_scenario")
     if samples < 2:
         raise InputError("samples", f"must be at least 2, got {samples}")
     region = _check_region(region)
@@ -135,7 +185,9 @@ def _forecast(scenario: Scenario, chunks: list[ChainOutput], *, samples: int, se
               keep_samples: bool, observations: Sequence[Any] | None, only: Sequence[str] | None = None) -> Forecast:
     """Summarise chain outputs into a :class:`Forecast` (percentiles per year per metric; ``only`` some)."""
     ys = select_years(scenario, years)
-    idx = [scenario.years.index(y) for y in ys]
+    idx: list[int] | slice = [scenario.years.index(y) for y in ys]
+    if idx == list(range(idx[0], idx[-1] + 1)):
+        idx = slice(idx[0], idx[-1] + 1)  # a view, not a copy
     per_chunk = [region_metrics(c, region) for c in chunks]
     metrics, raw = {}, {}
     if only is not None:
@@ -150,6 +202,7 @@ def _forecast(scenario: Scenario, chunks: list[ChainOutput], *, samples: int, se
         if keep_samples:
             raw[name] = vals
     return Forecast(
+        limits=limit_summaries(chunks, scenario, ys),
         scenario=scenario.name,
         title=scenario.title,
         file=scenario.file,
@@ -165,32 +218,66 @@ def _forecast(scenario: Scenario, chunks: list[ChainOutput], *, samples: int, se
     )
 
 
-#: Draws kept for run_forecast_fixed: (scenario digest, samples, seed) -> draws. Bounded LRU.
-_DRAWS: OrderedDict[tuple[str, int, int], dict[str, np.ndarray]] = OrderedDict()
-_DRAWS_MAX = 6
-_DRAWS_LOCK = threading.Lock()
+def limit_summaries(chunks: list[ChainOutput], scenario: Scenario, years: Sequence[int]) -> tuple[LimitSummary, ...]:
+    """For chip supply and for power: share of samples binding, P50 shortfall, first year binding in half the samples."""
+    idx = [scenario.years.index(y) for y in years]
+    out = []
+    for key, code, attr in (("chips", sp.CHIPS, "short_chips_h100e"), ("power", sp.POWER, "short_power_h100e")):
+        binding = np.concatenate([(c.supply.fleet.binding == code)[:, idx] for c in chunks])
+        short = np.concatenate([getattr(c.supply.fleet, attr)[:, idx] for c in chunks])
+        short_mw = np.concatenate([(getattr(c.supply.fleet, attr) * c.supply.peak_w_per_h100e)[:, idx] / 1e6 for c in chunks])
+        frac = binding.mean(axis=0)
+        p50, p50_mw = _median_where(short, binding), _median_where(short_mw, binding)
+        first = next((y for y, f in zip(years, frac, strict=True) if f >= 0.5), None)
+        out.append(LimitSummary(key=key, name=sp.LIMIT_NAMES[code], binding_frac=tuple(map(float, frac)),
+                                shortfall_h100e_p50=tuple(map(float, p50)), shortfall_mw_p50=tuple(map(float, p50_mw)),
+                                first_year=first, source=LIMIT_SOURCES[key]))
+    return tuple(out)
+
+
+def _median_where(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Per column, the median of ``x`` where ``mask`` holds; NaN in columns where it never does."""
+    out = np.full(x.shape[1], np.nan)
+    for j in range(x.shape[1]):
+        if mask[:, j].any():
+            out[j] = float(np.median(x[mask[:, j], j]))
+    return out
+
+
+LIMIT_SOURCES = {
+    "chips": "packaging-limited supply path: start-year shipments x CoWoS capacity growth (TSMC doubled CoWoS in 2024 and 2025: TSMC Q3 2024 earnings call via TrendForce/MoneyDJ; ~120-130k wafers/month targeted for end-2026: Morgan Stanley via press)",
+    "power": "grid pipeline with lead time and saturating build-out (Schneider Electric 2025: 44 % of US data centres wait over four years for utility power; IEA Energy and AI 2026 update: physical constraints on data-centre build-out), plus on-site generation",
+}
+
+
+#: Draws and the base chain kept for run_forecast_fixed: (scenario digest, samples, seed) -> (draws, chunks). Bounded LRU.
+_BASE: OrderedDict[tuple[str, int, int], tuple[dict[str, np.ndarray], list[ChainOutput]]] = OrderedDict()
+_BASE_MAX = 6
+_BASE_LOCK = threading.Lock()
 
 
 def _scenario_digest(scenario: Scenario) -> str:
     return hashlib.sha1(repr(scenario).encode()).hexdigest()
 
 
-def _base_draws(scenario: Scenario, samples: int, seed: int) -> dict[str, np.ndarray]:
-    """The scenario's joint draws, memoised by (scenario content, samples, seed)."""
+def _base_run(scenario: Scenario, samples: int, seed: int) -> tuple[dict[str, np.ndarray], list[ChainOutput]]:
+    """The scenario's joint draws and its chain outputs, memoised by (scenario content, samples, seed)."""
     key = (_scenario_digest(scenario), samples, seed)
-    with _DRAWS_LOCK:
-        if key in _DRAWS:
-            _DRAWS.move_to_end(key)
-            return _DRAWS[key]
+    with _BASE_LOCK:
+        if key in _BASE:
+            _BASE.move_to_end(key)
+            return _BASE[key]
     from dcplan.forecast.threads import single_threaded_blas
 
     with single_threaded_blas():
-        draws = draw(scenario, samples, np.random.default_rng(seed))
-    with _DRAWS_LOCK:
-        _DRAWS[key] = draws
-        while len(_DRAWS) > _DRAWS_MAX:
-            _DRAWS.popitem(last=False)
-    return draws
+        setup = setup_from(scenario)
+        draws, demand = conditioned_draws(scenario, setup, samples, np.random.default_rng(seed))
+        chunks = [run_chain(_chunk(draws, a), setup, demand.take(slice(a, a + CHUNK))) for a in range(0, samples, CHUNK)]
+    with _BASE_LOCK:
+        _BASE[key] = (draws, chunks)
+        while len(_BASE) > _BASE_MAX:
+            _BASE.popitem(last=False)
+    return draws, chunks
 
 
 def run_forecast_fixed(
@@ -206,25 +293,29 @@ def run_forecast_fixed(
 ) -> Forecast:
     """A forecast with some drivers fixed at values, on common random numbers.
 
-    The scenario's draws are made once per (scenario, samples, seed) and memoised; each fixed
-    driver's draws are replaced by its value, every other driver keeps exactly its draws. So a
-    moved driver changes the bands only by its own effect (no resampling noise), and an update
-    costs one pass of the chain: the dashboard's driver sliders. Values are checked against the
+    The scenario's draws and its chain are made once per (scenario, samples, seed) and memoised;
+    each fixed driver's draws are replaced by its value, every other driver keeps exactly its
+    draws, and only the chain stages from the first one a fixed driver enters are recomputed
+    (:func:`dcplan.forecast.chain.rerun`). So a moved driver changes the bands only by its own
+    effect (no resampling noise): the dashboard's driver sliders. Values are checked against the
     driver's domain like any override. ``metrics`` limits the summary to those metrics.
     """
     if samples < 2:
         raise InputError("samples", f"must be at least 2, got {samples}")
     region = _check_region(region)
     checked = apply_overrides(scenario, dict(fixed))  # domain checks and unknown-name errors
-    base = _base_draws(scenario, samples, seed)
+    shares = [n for n in fixed if DRIVERS[n].domain == "share"]
+    if shares:
+        raise InputError(shares[0], "a regional share cannot be fixed on the fast path; pass it in run_forecast(overrides=...)")
+    base, base_chunks = _base_run(scenario, samples, seed)
     draws = dict(base)
     for name, value in fixed.items():
         draws[name] = np.full(base[name].shape if name in base else (samples,), float(value))
     from dcplan.forecast.threads import single_threaded_blas
 
-    setup = setup_from(scenario, scenario.h100e_peak_flops_per_s)
+    setup = setup_from(scenario)
     with single_threaded_blas():
-        chunks = [run_chain({k: v[a : a + CHUNK] for k, v in draws.items()}, setup) for a in range(0, samples, CHUNK)]
+        chunks = [rerun(prev, _chunk(draws, i * CHUNK), setup, fixed) for i, prev in enumerate(base_chunks)]
     return _forecast(checked, chunks, samples=samples, seed=seed, years=years, region=region, keep_samples=False,
                      observations=observations, only=metrics)
 

@@ -1,10 +1,13 @@
 """Power and energy of the fleet, the non-AI baseline, and emissions.
 
-P_IT = sum_g Stock_g w_g lambda (market-methods.md §2 eq. 7): w_g the peak server power per
-accelerator (catalog node power / accelerators per node; Epoch AI's IT-power-by-chip table)
-times an IT overhead factor for network and storage (Epoch AI ai-compute-users, median 1.14),
-lambda the average/peak load (Epoch AI energy.py 0.75; Barroso et al. 75 %).
-E = P_IT x PUE x 8,766 h (eq. 8). CO2e = E x grid intensity (eq. 13).
+P_IT = sum_v Stock_v w_v lambda: w_v the peak server power per accelerator (catalog node power /
+accelerators per node; Epoch AI's "IT power by chip" table in ai-compute-users) times an IT
+overhead factor for network and storage (same source, median 1.14), lambda the average/peak
+load (Epoch AI training-cost-trends energy.py 0.75; Barroso, Hölzle & Ranganathan, "The
+Datacenter as a Computer", 3rd ed.: 75 %). E = P_IT x PUE x 8,766 h. The non-AI baseline is
+anchored on a year before the AI build-out (Masanet et al., "Recalibrating global data center
+energy-use estimates", Science 367:984, 2020) and grows with a taper (IEA, Energy and AI, 2025:
+conventional servers' electricity +52 % over 2025-2030). CO2e = E x grid intensity.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ def year_average(end_of_year: np.ndarray) -> np.ndarray:
 
 
 def pue_path(years: np.ndarray, start_year: int, pue0: np.ndarray, floor: np.ndarray, halflife_years: np.ndarray) -> np.ndarray:
-    """PUE(t) = floor + (PUE0 - floor) 0.5^((t - t0)/h): new AI builds trend to a floor (market-methods.md §2 eq. 8)."""
+    """PUE(t) = floor + (PUE0 - floor) 0.5^((t - t0)/h): the AI fleet trends to a floor (Uptime Institute surveys: new large sites <= 1.3)."""
     f = np.minimum(col(floor), col(pue0))
     return f + (col(pue0) - f) * 0.5 ** ((years[None, :] - start_year) / col(halflife_years))
 

@@ -46,6 +46,10 @@ class Comparison:
     p10: float
     p50: float
     p90: float
+    role: str = "check"
+    """check (the chain was not set from it) | anchor (a parameter or the history was set from it: shown, never scored)."""
+    independent: bool = True
+    """An actual the run did not use: a check, and not an input of the history years (spend up to the start year)."""
 
     @property
     def covered(self) -> bool:
@@ -70,7 +74,30 @@ class Comparison:
             "metric": self.metric, "region": self.region, "year": self.year, "value": self.value, "low": self.low, "high": self.high,
             "kind": self.kind, "label": self.label, "scope": self.scope, "source": self.source,
             "p10": self.p10, "p50": self.p50, "p90": self.p90, "covered": self.covered, "range_overlap_frac": self.range_overlap_frac, "error_frac": self.error_frac,
+            "role": self.role, "independent": self.independent,
         }
+
+
+@dataclass(frozen=True, kw_only=True)
+class LimitSummary:
+    """How often, when and by how much one supply limit binds (world, every reported year)."""
+
+    key: str
+    """chips | power"""
+    name: str
+    binding_frac: tuple[float, ...]
+    """Share of samples in which the limit set the year's shipments."""
+    shortfall_h100e_p50: tuple[float, ...]
+    """P50, over the samples in which it binds, of the H100e the limit held back that year (NaN if it never binds)."""
+    shortfall_mw_p50: tuple[float, ...]
+    """The same in peak IT power [MW]."""
+    first_year: int | None
+    """First reported year in which it binds in at least half of the samples."""
+    source: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "name": self.name, "binding_frac": list(self.binding_frac), "shortfall_h100e_p50": list(self.shortfall_h100e_p50),
+                "shortfall_mw_p50": list(self.shortfall_mw_p50), "first_year": self.first_year, "source": self.source}
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -92,6 +119,8 @@ class Forecast:
     """History and published forecasts beside this run's bands (all simulated years)."""
     backtest: Mapping[str, Any] | None = None
     """Out-of-sample vintage backtest, when one was run (see dcplan.forecast.backtest)."""
+    limits: tuple[LimitSummary, ...] = ()
+    """The supply limits of the world fleet: when and how often each binds, and by how much."""
     raw: Mapping[str, np.ndarray] | None = field(default=None, repr=False)
     """metric -> [samples, years] when raw samples were asked for."""
 
@@ -102,6 +131,9 @@ class Forecast:
         if name not in self.metrics:
             raise InputError("metric", f"unknown metric {name!r}{suggest(name, self.metrics)}; available: {', '.join(self.metrics)}")
         return self.metrics[name]
+
+    def limit(self, key: str) -> LimitSummary:
+        return next(x for x in self.limits if x.key == key)
 
     def at(self, name: str, year: int, stat: str = "p50") -> float:
         """One number: ``stat`` (p10/p50/p90/mean) of metric ``name`` in ``year``."""
@@ -117,6 +149,7 @@ class Forecast:
                 "comparisons": [c.as_dict() for c in self.comparisons],
                 "vintages": self.backtest,
             },
+            "limits": [x.as_dict() for x in self.limits],
             "scenario": {
                 "name": self.scenario,
                 "title": self.title,

@@ -1,9 +1,9 @@
 """Monte Carlo draws: Latin hypercube uniforms, Iman-Conover rank correlation, quantile transforms.
 
 Every uncertain parameter takes one column of uniforms (a per-year parameter one column per
-forecast year); the regional shares take one column per region (a Dirichlet built from gamma
-quantiles). Columns come from a Latin hypercube (McKay, Beckman & Conover 1979;
-``scipy.stats.qmc.LatinHypercube``), are rearranged to a target Spearman rank correlation by
+forecast year); the regional shares of new AI capacity take one column per region (a Dirichlet
+built from gamma quantiles). Columns come from a Latin hypercube (McKay, Beckman & Conover
+1979), are rearranged to a target Spearman rank correlation by
 Iman & Conover (1982, Commun. Stat. Simul. Comput. 11:311) when the scenario asks for one, and
 are mapped through each distribution's quantile function. The same seed gives the same numbers:
 all randomness comes from the ``numpy.random.Generator`` passed in.
@@ -41,12 +41,16 @@ def layout(params: list[Parameter], n_years: int, *, collapse_years: bool = Fals
 
 
 def latin_hypercube(n: int, d: int, rng: np.random.Generator) -> np.ndarray:
-    """``n`` x ``d`` uniforms in (0, 1), one point per stratum in every column (scipy.stats.qmc)."""
-    from scipy.stats import qmc
+    """``n`` x ``d`` uniforms in (0, 1), one point per stratum in every column.
 
+    u_ij = (pi_j(i) + U_ij) / n with pi_j a random permutation of 0..n-1 (McKay, Beckman &
+    Conover 1979), the construction of ``scipy.stats.qmc.LatinHypercube`` with every column's
+    permutation drawn in one vectorised call.
+    """
     if d == 0:
         return np.empty((n, 0))
-    return qmc.LatinHypercube(d=d, rng=rng).random(n)
+    perm = rng.permuted(np.broadcast_to(np.arange(n, dtype=np.float64), (d, n)), axis=1)
+    return (perm.T + rng.random((n, d))) / n
 
 
 def ar1_correlation(k: int, rho: float) -> np.ndarray:
@@ -130,15 +134,29 @@ def transform(p: Parameter, u: np.ndarray) -> np.ndarray:
     return np.clip(p.dist.ppf(u), lo, hi)
 
 
-def region_shares(scenario: Scenario, u: np.ndarray) -> np.ndarray:
-    """[n, regions] Dirichlet(alpha * s0) shares from uniforms via gamma quantiles (market-methods.md §2 item 10)."""
+def share_vector(scenario: Scenario, group: str) -> np.ndarray:
+    """[regions] the medians of a share group (``ai_share_history``...), normalised to sum to 1."""
+    s0 = np.array([scenario.parameters[f"{group}_{r}"].dist.median() for r in REGIONS])
+    return s0 / s0.sum()
+
+
+def dirichlet(mean: np.ndarray, concentration: float, u: np.ndarray) -> np.ndarray:
+    """[n, regions] Dirichlet(concentration x mean) shares from uniforms via gamma quantiles (Epoch AI's convention for shares)."""
     from scipy.special import gammaincinv
 
-    s0 = np.array([scenario.parameters[f"region_share_{r}"].dist.median() for r in REGIONS])
-    s0 = s0 / s0.sum()
-    alpha = scenario.parameters["region_share_concentration"].dist.median()
-    g = gammaincinv(alpha * s0[None, :], np.clip(u, 1e-12, 1 - 1e-12))
+    g = gammaincinv(concentration * mean[None, :], np.clip(u, 1e-12, 1 - 1e-12))
     return g / g.sum(axis=1, keepdims=True)
+
+
+def share_draws(scenario: Scenario, u: np.ndarray) -> dict[str, np.ndarray]:
+    """The regional share vectors for ``n`` samples: fixed splits, and the Dirichlet of new AI capacity from ``u`` [n, regions]."""
+    n = u.shape[0]
+    alpha = scenario.parameters["ai_share_concentration"].dist.median()
+    return {
+        "ai_share_history": np.repeat(share_vector(scenario, "ai_share_history")[None, :], n, axis=0),
+        "ai_share_new": dirichlet(share_vector(scenario, "ai_share_new"), alpha, u),
+        "nonai_share": np.repeat(share_vector(scenario, "nonai_share")[None, :], n, axis=0),
+    }
 
 
 def fixed_values(scenario: Scenario) -> dict[str, float]:
@@ -173,7 +191,7 @@ def apply_overrides(scenario: Scenario, overrides: Mapping[str, object] | None) 
 
 
 def draw(scenario: Scenario, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """``n`` joint draws of every driver: name -> [n] or [n, forecast years]; plus ``region_shares`` [n, 5]."""
+    """``n`` joint draws of every driver: name -> [n] or [n, forecast years]; plus the share vectors [n, 5] (:func:`share_draws`)."""
     if n < 2:
         raise InputError("samples", f"must be at least 2, got {n}")
     n_years = len(scenario.forecast_years)
@@ -188,7 +206,7 @@ def draw(scenario: Scenario, n: int, rng: np.random.Generator) -> dict[str, np.n
     for p, c in zip(params, cols, strict=False):
         block = u_par[:, c.start : c.start + c.width]
         out[p.name] = transform(p, block if c.width > 1 else block[:, 0])
-    out["region_shares"] = region_shares(scenario, u_reg)
+    out.update(share_draws(scenario, u_reg))
     return out
 
 
@@ -196,7 +214,7 @@ def at_quantiles(scenario: Scenario, q: np.ndarray, names: list[str]) -> dict[st
     """Deterministic draws: row i sets factor ``names[j]`` to quantile ``q[i, j]`` (all years alike).
 
     Parameters not in ``names`` sit at their median; the regional shares at their central
-    values. Used by tornado and Sobol analyses.
+    values. Used by the tornado.
     """
     n = q.shape[0]
     out: dict[str, np.ndarray] = {k: np.full(n, v) for k, v in fixed_values(scenario).items()}
@@ -204,5 +222,5 @@ def at_quantiles(scenario: Scenario, q: np.ndarray, names: list[str]) -> dict[st
     for p in scenario.uncertain():
         u = q[:, index[p.name]] if p.name in index else np.full(n, 0.5)
         out[p.name] = transform(p, u)
-    out["region_shares"] = region_shares(scenario, np.full((n, len(REGIONS)), 0.5))
+    out.update(share_draws(scenario, np.full((n, len(REGIONS)), 0.5)))
     return out

@@ -4,9 +4,9 @@ A scenario is a set of parameters, each a :class:`Distribution` with a source an
 the structure around them (years, hardware generations, rank correlations). Parsing YAML into
 these lives in :mod:`dcplan.io.scenario`; nothing here reads files.
 
-Distributions follow the conventions of squigglepy/Guesstimate (market-methods.md §1.11 and §2
-"Distributions"): lognormal and beta given by an interval of quantiles (P5-P95, the squiggle
-"90 % CI", or P10-P90), triangular by low/mode/high, uniform by low/high, fixed by value.
+Distributions follow the conventions of squigglepy and Guesstimate (squiggle-language.com: ``a
+to b`` is a lognormal 90 % interval): lognormal and beta given by an interval of quantiles (P5-P95
+or P10-P90), triangular by low/mode/high, uniform by low/high, fixed by value.
 """
 
 from __future__ import annotations
@@ -39,83 +39,114 @@ SEGMENTS = ("consumer", "enterprise")
 
 @dataclass(frozen=True, kw_only=True)
 class Driver:
-    """A parameter the chain reads: its allowed domain and unit."""
+    """A parameter the chain reads: its allowed domain, unit and the chain stage that reads it first."""
 
     name: str
     unit: str
     domain: str
     """positive | nonneg | fraction | growth (x/yr > 0) | gain (x/yr >= 1) | ratio1 (>= 1) | year | share"""
     description: str
+    stage: str
+    """First stage of the chain that reads it (see ``STAGES``): a change re-runs that stage and those after it."""
     per_year_ok: bool = False
 
 
-def _d(name: str, unit: str, domain: str, description: str, per_year_ok: bool = False) -> Driver:
-    return Driver(name=name, unit=unit, domain=domain, description=description, per_year_ok=per_year_ok)
-
+#: The chain's stages in order; a stage reads the drivers tagged with it and the outputs of earlier stages.
+STAGES = ("demand", "supply", "power", "money", "regions")
 
 _DRIVERS: list[Driver] = []
+
+
+def _add(stage: str, name: str, unit: str, domain: str, description: str, per_year_ok: bool = False) -> None:
+    _DRIVERS.append(Driver(name=name, unit=unit, domain=domain, description=description, stage=stage, per_year_ok=per_year_ok))
+
+
 for _s in SEGMENTS:
-    _DRIVERS += [
-        _d(f"{_s}_market_size_users", "users", "positive", f"Bass market size m of the {_s} segment"),
-        _d(f"{_s}_bass_p", "1/yr", "fraction", f"Bass innovation coefficient p of the {_s} segment"),
-        _d(f"{_s}_bass_q", "1/yr", "positive", f"Bass imitation coefficient q of the {_s} segment"),
-        _d(f"{_s}_adoption_start_year", "year", "year", f"year (fractional) the {_s} segment's diffusion starts"),
-        _d(f"{_s}_tokens_per_user_per_day", "tokens/user/day", "positive", f"tokens per {_s} user per day in the start year"),
-    ]
-_DRIVERS += [
-    _d("tokens_per_user_growth_per_year", "x/yr", "growth", "growth of tokens per user per day (reasoning, agents)", True),
-    _d("token_growth_halflife_years", "years", "positive", "half-life of the excess token-per-user growth (taper)"),
-    _d("served_active_params", "parameters", "positive", "active parameters of the served model mix in the start year"),
-    _d("served_active_params_growth_per_year", "x/yr", "growth", "growth of the served mix's active parameters", True),
-    _d("attention_overhead_ratio", "ratio", "positive", "attention FLOPs at typical context / 2N per token"),
-    _d("inference_efficiency_gain_per_year", "x/yr", "gain", "algorithmic and serving efficiency gain per token", True),
-    _d("inference_utilisation_frac", "fraction", "fraction", "served FLOP/s / dense BF16 peak, averaged over the day"),
-    _d("frontier_run_flop", "FLOP", "positive", "training compute of a frontier run in the start year"),
-    _d("frontier_compute_growth_per_year", "x/yr", "growth", "growth of frontier training compute", True),
-    _d("frontier_growth_halflife_years", "years", "positive", "half-life of the excess frontier growth (taper)"),
-    _d("frontier_runs_per_year", "runs/yr", "positive", "frontier-scale training runs per year"),
-    _d("experiment_compute_multiplier", "ratio", "ratio1", "all training compute / frontier final-run compute"),
-    _d("training_utilisation_frac", "fraction", "fraction", "model FLOPs utilisation x goodput of training"),
-    _d("other_ai_compute_growth_per_year", "x/yr", "growth", "growth of AI compute outside the LLM chain (recommenders, vision...)", True),
-    _d("trend_growth_scale", "ratio", "positive", "trend mode: share of the trailing 3-year fleet growth that persists"),
-    _d("planning_lead_years", "years", "nonneg", "years ahead of demand the fleet is built for (procurement and construction lead)"),
-    _d("accelerator_median_life_years", "years", "positive", "median service life of an accelerator (Weibull)"),
-    _d("accelerator_life_weibull_shape", "-", "positive", "Weibull shape of accelerator retirement"),
-    _d("chip_supply_growth_per_year", "x/yr", "growth", "growth of producible accelerator units", True),
-    _d("chip_supply_headroom_frac", "fraction", "nonneg", "producible units above the start year's shipments"),
-    _d("chip_perf_growth_per_year", "x/yr", "gain", "H100e per unit growth beyond the catalog generations"),
-    _d("chip_flops_per_watt_growth_per_year", "x/yr", "gain", "FLOP/s per watt growth beyond the catalog generations"),
-    _d("custom_accelerator_spend_frac", "fraction", "fraction", "share of accelerator spend on ASICs (TPU, Trainium...) outside GPU revenue"),
-    _d("usd_per_h100e", "USD", "positive", "accelerator revenue per H100-equivalent in the price reference year"),
-    _d("price_performance_gain_per_year", "x/yr", "gain", "H100e per dollar gain per year"),
-    _d("it_overhead_factor", "ratio", "ratio1", "IT power incl. network and storage / server power"),
-    _d("accelerator_load_frac", "fraction", "fraction", "average / peak server power"),
-    _d("pue_ai", "ratio", "ratio1", "PUE of AI capacity in the start year"),
-    _d("pue_ai_floor", "ratio", "ratio1", "PUE the AI fleet tends to"),
-    _d("pue_improvement_halflife_years", "years", "positive", "half-life of (PUE - floor)"),
-    _d("pue_nonai", "ratio", "ratio1", "average PUE of non-AI data centres"),
-    _d("nonai_energy_anchor_twh", "TWh", "positive", "world data-centre electricity in the non-AI anchor year"),
-    _d("nonai_growth_per_year", "x/yr", "growth", "growth of non-AI data-centre electricity", True),
-    _d("capacity_headroom_frac", "fraction", "nonneg", "built critical IT capacity above installed peak load"),
-    _d("grid_additions_start_mw", "MW/yr", "positive", "AI critical IT capacity connectable in the first forecast year"),
-    _d("grid_additions_growth_per_year", "x/yr", "growth", "growth of connectable capacity per year", True),
-    _d("construction_lag_years", "years", "positive", "lag between grid headroom and capacity in service"),
-    _d("it_system_cost_multiplier", "ratio", "ratio1", "IT capex (servers, network, storage) / accelerator spend"),
-    _d("facility_usd_per_mw", "USD/MW", "positive", "facility capex per MW of critical IT capacity"),
-    _d("electricity_usd_per_kwh", "USD/kWh", "positive", "electricity price"),
-    _d("discount_rate_frac", "fraction", "fraction", "cost of capital for annualising capex"),
-    _d("facility_life_years", "years", "positive", "life of the facility for annualising its capex"),
-    _d("maintenance_frac_per_year", "1/yr", "fraction", "maintenance and support per year / IT capex"),
-    _d("grid_intensity_change_per_year", "x/yr", "growth", "change of grid carbon intensity per year", True),
-    _d("region_share_concentration", "-", "positive", "Dirichlet concentration of the regional shares (higher = tighter)"),
-]
+    _add("demand", f"{_s}_market_size_users", "users", "positive", f"Bass market size m of the {_s} segment")
+    _add("demand", f"{_s}_bass_p", "1/yr", "fraction", f"Bass innovation coefficient p of the {_s} segment")
+    _add("demand", f"{_s}_bass_q", "1/yr", "positive", f"Bass imitation coefficient q of the {_s} segment")
+    _add("demand", f"{_s}_adoption_start_year", "year", "year", f"year (fractional) the {_s} segment's diffusion starts")
+    _add("demand", f"{_s}_tokens_per_user_per_day", "tokens/user/day", "positive", f"tokens per {_s} user per day in the demand anchor year")
+# inference
+_add("demand", "tokens_per_user_growth_per_year", "x/yr", "growth", "growth of tokens per user per day (reasoning, agents)", True)
+_add("demand", "token_growth_halflife_years", "years", "positive", "half-life of the excess token-per-user growth (taper)")
+_add("demand", "served_active_params", "parameters", "positive", "active parameters of the served model mix in the demand anchor year")
+_add("demand", "served_active_params_growth_per_year", "x/yr", "growth", "growth of the served mix's active parameters", True)
+_add("demand", "attention_overhead_ratio", "ratio", "positive", "attention FLOPs at typical context / 2N per token")
+_add("demand", "inference_efficiency_gain_per_year", "x/yr", "gain", "algorithmic and serving efficiency gain per token (FLOPs, not hardware)", True)
+_add("demand", "inference_efficiency_halflife_years", "years", "positive", "half-life of the excess efficiency gain (taper)")
+_add("demand", "token_price_elasticity", "-", "nonneg", "rebound: tokens rise as (efficiency gain)^elasticity when serving gets cheaper")
+_add("demand", "inference_utilisation_frac", "fraction", "fraction", "served FLOP/s / dense BF16 peak, averaged over the fleet and the day")
+# training, bounded by what revenue pays for
+_add("demand", "frontier_run_flop", "FLOP", "positive", "training compute of a frontier run in the demand anchor year")
+_add("demand", "frontier_compute_growth_per_year", "x/yr", "growth", "growth of frontier training compute", True)
+_add("demand", "frontier_growth_halflife_years", "years", "positive", "half-life of the excess frontier growth (taper)")
+_add("demand", "frontier_runs_per_year", "runs/yr", "positive", "frontier-scale training runs per year")
+_add("demand", "experiment_compute_multiplier", "ratio", "ratio1", "all training and research compute / frontier final-run compute")
+_add("demand", "training_utilisation_frac", "fraction", "fraction", "model FLOPs utilisation x goodput of training")
+_add("demand", "training_spend_share_of_ai_revenue", "ratio", "positive", "training and research compute spend / AI revenue (above 1 where investors fund it)")
+_add("demand", "ai_revenue_per_inference_cost", "ratio", "ratio1", "AI revenue / cost of the compute that serves it (gross markup)")
+# AI outside the LLM chain
+_add("demand", "other_ai_h100e", "H100e", "positive", "AI compute outside LLM serving and training (recommenders, ranking, vision...) in the demand anchor year")
+_add("demand", "other_ai_compute_growth_per_year", "x/yr", "growth", "growth of AI compute outside the LLM chain after the demand anchor year", True)
+_add("demand", "other_ai_growth_before_anchor_per_year", "x/yr", "growth", "growth of AI compute outside the LLM chain up to the demand anchor year")
+# fleet and chip supply
+_add("supply", "start_fit_target_ratio", "ratio", "positive", "requirement the start-year fleet was built for / that fleet, as observed (above 1: supply-bound)")
+_add("supply", "start_fit_log_sigma", "-", "positive", "spread (log) of that ratio (conditioning on the start year)")
+_add("supply", "planning_lead_years", "years", "nonneg", "years ahead of demand the fleet is built for (procurement and construction lead)")
+_add("supply", "accelerator_median_life_years", "years", "positive", "median service life of an accelerator (Weibull)")
+_add("supply", "accelerator_life_weibull_shape", "-", "positive", "Weibull shape of accelerator retirement")
+_add("supply", "chip_supply_growth_per_year", "x/yr", "growth", "growth of producible accelerator packages (CoWoS/HBM) in the first forecast year", True)
+_add("supply", "chip_supply_growth_halflife_years", "years", "positive", "half-life of the excess packaging growth (taper)")
+_add("supply", "chip_supply_response", "-", "nonneg", "extra packaging growth per unit of last year's chip shortfall (supply answers orders)")
+_add("supply", "chip_supply_headroom_frac", "fraction", "nonneg", "producible packages above the start year's shipments")
+_add("supply", "chip_perf_growth_per_year", "x/yr", "gain", "H100e per accelerator growth after the last catalog generation")
+_add("supply", "chip_flops_per_watt_growth_per_year", "x/yr", "gain", "FLOP/s per watt growth after the last catalog generation")
+_add("supply", "price_performance_gain_per_year", "x/yr", "gain", "FLOP/s per dollar growth after the last catalog generation")
+_add("supply", "accelerator_price_scale", "ratio", "positive", "multiplier on the generations' published unit prices")
+_add("supply", "custom_accelerator_spend_frac", "fraction", "fraction", "share of accelerator spend on ASICs (TPU, Trainium...) outside GPU revenue")
+_add("supply", "it_overhead_factor", "ratio", "ratio1", "IT power incl. network and storage / server power")
+_add("supply", "capacity_headroom_frac", "fraction", "nonneg", "built critical IT capacity above installed peak load")
+_add("supply", "grid_additions_start_mw", "MW/yr", "positive", "AI critical IT capacity connectable per year at the start of the pipeline")
+_add("supply", "grid_additions_growth_per_year", "x/yr", "growth", "growth of connectable capacity while far from its ceiling (logistic rate)")
+_add("supply", "grid_additions_ceiling_mw", "MW/yr", "positive", "ceiling of connectable AI capacity per year (saturating build-out)")
+_add("supply", "grid_connection_lead_years", "years", "nonneg", "years from a connection request to energisation")
+_add("supply", "onsite_generation_max_mw_per_year", "MW/yr", "nonneg", "on-site generation addable per year where the grid binds (0 disables the option)")
+# power
+_add("power", "accelerator_load_frac", "fraction", "fraction", "average / peak server power")
+_add("power", "pue_ai", "ratio", "ratio1", "PUE of AI capacity in the start year")
+_add("power", "pue_ai_floor", "ratio", "ratio1", "PUE the AI fleet tends to")
+_add("power", "pue_improvement_halflife_years", "years", "positive", "half-life of (PUE - floor)")
+_add("power", "pue_nonai", "ratio", "ratio1", "average PUE of non-AI data centres")
+_add("power", "nonai_energy_anchor_twh", "TWh", "positive", "world data-centre electricity in the non-AI anchor year")
+_add("power", "nonai_growth_per_year", "x/yr", "growth", "growth of non-AI data-centre electricity", True)
+_add("power", "nonai_growth_halflife_years", "years", "positive", "half-life of the excess non-AI growth after the start year (taper)")
+# money
+_add("money", "it_system_cost_multiplier", "ratio", "ratio1", "IT capex (servers, network, storage) / accelerator spend")
+_add("money", "facility_usd_per_mw", "USD/MW", "positive", "facility capex per MW of critical IT capacity")
+_add("money", "facility_refit_frac", "fraction", "fraction", "share of the facility cost re-spent when a new generation moves into capacity freed by retirements")
+_add("money", "onsite_generation_usd_per_kw", "USD/kW", "positive", "capex of on-site generation per kW")
+_add("money", "onsite_generation_usd_per_kwh", "USD/kWh", "positive", "cost of on-site electricity (fuel and O&M)")
+_add("money", "electricity_usd_per_kwh", "USD/kWh", "positive", "grid electricity price")
+_add("money", "discount_rate_frac", "fraction", "fraction", "cost of capital for annualising capex")
+_add("money", "facility_life_years", "years", "positive", "life of the facility for annualising its capex")
+_add("money", "maintenance_frac_per_year", "1/yr", "fraction", "maintenance and support per year / IT capex")
+_add("money", "hyperscaler_share_of_ai_capex_frac", "fraction", "fraction", "share of AI capex spent by the four largest US hyperscalers")
+_add("money", "hyperscaler_other_capex_usd", "USD/yr", "positive", "their capex outside AI data centres (offices, logistics, conventional cloud)")
+# regions and carbon
+_add("regions", "grid_intensity_change_per_year", "x/yr", "growth", "change of grid carbon intensity per year", True)
+_add("regions", "onsite_generation_gco2_per_kwh", "gCO2e/kWh", "positive", "carbon intensity of on-site generation")
+_add("regions", "ai_share_concentration", "-", "positive", "Dirichlet concentration of the regional shares of new AI capacity (higher = tighter)")
 for _r in REGIONS:
-    _DRIVERS += [
-        _d(f"grid_gco2_per_kwh_{_r}", "gCO2e/kWh", "positive", f"grid carbon intensity, {REGION_LABELS[_r]}, start year"),
-        _d(f"region_share_{_r}", "fraction", "share", f"share of data-centre electricity in {REGION_LABELS[_r]}"),
-    ]
+    _add("regions", f"grid_gco2_per_kwh_{_r}", "gCO2e/kWh", "positive", f"grid carbon intensity, {REGION_LABELS[_r]}, start year")
+    _add("regions", f"ai_share_history_{_r}", "fraction", "share", f"share of AI accelerators deployed in {REGION_LABELS[_r]} up to the start year")
+    _add("regions", f"ai_share_new_{_r}", "fraction", "share", f"mean share of new AI capacity built in {REGION_LABELS[_r]} after the start year")
+    _add("regions", f"nonai_share_{_r}", "fraction", "share", f"share of non-AI data-centre electricity in {REGION_LABELS[_r]} in the start year")
+    _add("regions", f"nonai_growth_rel_{_r}", "ratio", "positive", f"non-AI growth in {REGION_LABELS[_r]} / world non-AI growth (per year)")
 
 DRIVERS: Mapping[str, Driver] = {d.name: d for d in _DRIVERS}
+#: The groups of share drivers that must sum to 1 (one Dirichlet or one fixed split each).
+SHARE_GROUPS = ("ai_share_history", "ai_share_new", "nonai_share")
 
 
 # --------------------------------------------------------------------------------------------
@@ -353,11 +384,13 @@ class Correlation:
 
 @dataclass(frozen=True, kw_only=True)
 class Generation:
-    """Accelerator generation of the vintages shipped from ``first_vintage`` on.
+    """Accelerator generation that dominates the vintages shipped from ``first_vintage`` on.
 
     ``h100e_per_unit`` and ``server_power_w`` come from the hardware catalog (dense peak in
-    ``precision`` / H100 SXM BF16 peak; node power / accelerators per node). A generation with
-    no ``hardware`` extends the previous one by the chip_perf and FLOP/s-per-watt trends.
+    ``precision`` / H100 SXM BF16 peak; node power / accelerators per node); ``usd_per_unit``
+    is the published (press or list) price of one accelerator with its ``price_source``. A
+    generation with no ``hardware`` extends the last catalog one by the chip_perf,
+    FLOP/s-per-watt and price-performance trends.
     """
 
     name: str
@@ -367,6 +400,9 @@ class Generation:
     h100e_per_unit: float | None = None
     server_power_w: float | None = None
     """Peak server power per accelerator (host, NICs, fans) [W]."""
+    usd_per_unit: float | None = None
+    """Price of one accelerator (its share of the baseboard included) [USD]."""
+    price_source: str = ""
     source: str = ""
 
 
@@ -400,10 +436,10 @@ class Scenario:
     start_year: int
     """Last year of history: the fleet up to it comes from accelerator spend."""
     horizon_end_year: int
+    demand_anchor_year: int
+    """Year the demand levels (tokens per user, frontier run, served model, other AI) refer to."""
     nonai_anchor_year: int
-    price_reference_year: int
-    demand_mode: str = "chain"
-    """chain (users -> tokens -> FLOPs) or trend (trailing fleet growth; used by backtests)."""
+    """Year of the non-AI electricity anchor (``nonai_energy_anchor_twh``)."""
     year_correlation: float = 0.8
     """AR(1) rank correlation rho^|i-j| between years of a per-year parameter."""
     parameters: Mapping[str, Parameter] = field(default_factory=dict)
@@ -421,26 +457,28 @@ class Scenario:
         return InputError(key, message, file=file or None, line=line)
 
     def __post_init__(self) -> None:
-        if self.demand_mode not in ("chain", "trend"):
-            raise InputError("demand_mode", f"must be chain or trend, got {self.demand_mode!r}")
         if not -1 < self.year_correlation < 1:
             raise InputError("year_correlation", f"must lie in (-1, 1), got {self.year_correlation}")
         if self.horizon_end_year <= self.start_year:
             raise InputError("horizon_end_year", f"must be after start_year ({self.start_year}), got {self.horizon_end_year}")
-        missing = sorted(set(DRIVERS) - set(self.parameters) - _OPTIONAL)
+        missing = sorted(set(DRIVERS) - set(self.parameters))
         if missing:
             raise InputError("parameters", f"missing: {', '.join(missing)}")
         if not self.history.years:
             raise InputError("history", "no accelerator spend history")
-        if self.start_year > self.history.years[-1] or self.start_year < self.history.years[0]:
-            raise InputError(
-                "start_year",
-                f"must lie within the spend history {self.history.years[0]}-{self.history.years[-1]}, got {self.start_year}",
-            )
-        if not self.history.years[0] <= self.nonai_anchor_year <= self.start_year:
-            raise InputError("nonai_anchor_year", f"must lie within {self.history.years[0]}-{self.start_year}, got {self.nonai_anchor_year}")
-        if not self.generations or self.generations[0].first_vintage > self.history.years[0]:
-            raise InputError("generations", f"the first generation must cover the first history year {self.history.years[0]}")
+        first, last = self.history.years[0], self.history.years[-1]
+        if not first <= self.start_year <= last:
+            raise InputError("start_year", f"must lie within the spend history {first}-{last}, got {self.start_year}")
+        if not first <= self.nonai_anchor_year <= self.start_year:
+            raise InputError("nonai_anchor_year", f"must lie within {first}-{self.start_year}, got {self.nonai_anchor_year}")
+        if not first <= self.demand_anchor_year <= self.horizon_end_year:
+            raise InputError("demand_anchor_year", f"must lie within {first}-{self.horizon_end_year}, got {self.demand_anchor_year}")
+        if not self.generations or self.generations[0].first_vintage > first:
+            raise InputError("generations", f"the first generation must cover the first history year {first}")
+        for group in SHARE_GROUPS:
+            total = sum(self.parameters[f"{group}_{r}"].dist.median() for r in REGIONS)
+            if abs(total - 1.0) > 0.02:
+                raise self.error(f"parameters.{group}_us", f"the {group}_* shares must sum to 1, got {total:.3f}")
 
     @property
     def first_year(self) -> int:
@@ -456,12 +494,8 @@ class Scenario:
         return tuple(range(self.start_year + 1, self.horizon_end_year + 1))
 
     def uncertain(self) -> list[Parameter]:
-        """Parameters that are not fixed, in registry order (region shares excluded: they are a Dirichlet)."""
+        """Parameters that are not fixed, in registry order (shares excluded: they are fixed splits or a Dirichlet)."""
         return [self.parameters[n] for n in DRIVERS if n in self.parameters and not self.parameters[n].dist.is_fixed and DRIVERS[n].domain != "share"]
-
-
-#: Drivers a scenario may leave out (used only in one demand mode).
-_OPTIONAL = frozenset({"trend_growth_scale"})
 
 
 def check_domain(p: Parameter) -> None:

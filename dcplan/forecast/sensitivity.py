@@ -1,22 +1,25 @@
 """Which drivers matter: one-at-a-time tornado and variance-based Sobol indices.
 
 Tornado: each uncertain driver at its P10 and P90 with all others at their medians, ranked by
-the swing of the chosen metric in the chosen year (Analytica's tornado at 10/90 fractiles,
-market-methods.md §1.11, §2 "Sensitivity"). Sobol: first-order S_i by Saltelli et al. (2010,
-Comput. Phys. Commun. 181:259, eq. (b) of Table 2) and total-order ST_i by Jansen (1999,
-Comput. Phys. Commun. 117:35), from N (D + 2) runs of the chain on matrices A, B and A_B^(i).
-A per-year driver moves as one factor (all years at the same quantile).
+the swing of the chosen metric in the chosen year (the tornado of Analytica's documentation, at
+10/90 fractiles). Sobol: ``scipy.stats.sobol_indices`` (first order by Saltelli et al. 2010,
+Comput. Phys. Commun. 181:259; total order by Jansen 1999, Comput. Phys. Commun. 117:35) from
+N (D + 2) runs of the chain on its scrambled Sobol' matrices A, B and A_B^(i), with bootstrap
+confidence intervals (``SobolResult.bootstrap``). The drivers are sampled independently in
+quantile space (the scenario's rank correlations are left out, as Sobol indices assume), and a
+per-year driver moves as one factor (all years at the same quantile).
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 from dcplan.forecast.chain import METRIC_UNITS, run_chain, setup_from
 from dcplan.forecast.engine import region_metrics
-from dcplan.forecast.sampling import at_quantiles, latin_hypercube
+from dcplan.forecast.sampling import at_quantiles
 from dcplan.forecast.scenario import Scenario
 from dcplan.forecast.threads import single_threaded_blas
 
@@ -68,30 +71,20 @@ class SobolIndices:
     names: tuple[str, ...]
     first_order: tuple[float, ...]
     total_order: tuple[float, ...]
+    first_order_ci: tuple[tuple[float, float], ...]
+    total_order_ci: tuple[tuple[float, float], ...]
+    confidence: float
+    """Confidence level of the bootstrap intervals."""
     variance: float
 
     def to_dict(self) -> dict:
         order = np.argsort(self.total_order)[::-1]
         return {
             "method": "sobol", "metric": self.metric, "unit": self.unit, "year": self.year, "region": self.region,
-            "scenario": self.scenario, "base_samples": self.base_samples, "variance": self.variance,
-            "indices": [{"name": self.names[i], "first_order": self.first_order[i], "total_order": self.total_order[i]} for i in order],
+            "scenario": self.scenario, "base_samples": self.base_samples, "variance": self.variance, "confidence": self.confidence,
+            "indices": [{"name": self.names[i], "first_order": self.first_order[i], "total_order": self.total_order[i],
+                         "first_order_ci": list(self.first_order_ci[i]), "total_order_ci": list(self.total_order_ci[i])} for i in order],
         }
-
-
-def sobol_estimates(f_a: np.ndarray, f_b: np.ndarray, f_ab: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """(S1, ST, V) from model outputs on A [N], B [N] and A_B^(i) [D, N].
-
-    S_i = mean(f_B (f_AB_i - f_A)) / V (Saltelli et al. 2010, Table 2 (b));
-    ST_i = mean((f_A - f_AB_i)^2) / (2V) (Jansen 1999); V the variance of f_A and f_B pooled.
-    """
-    var = float(np.var(np.concatenate([f_a, f_b])))
-    if var == 0:
-        zeros = np.zeros(f_ab.shape[0])
-        return zeros, zeros, 0.0
-    s1 = np.mean(f_b[None, :] * (f_ab - f_a[None, :]), axis=1) / var
-    st = 0.5 * np.mean((f_a[None, :] - f_ab) ** 2, axis=1) / var
-    return s1, st, var
 
 
 def _evaluate(scenario: Scenario, q: np.ndarray, names: list[str], metric: str, year: int, region: str) -> np.ndarray:
@@ -103,7 +96,7 @@ def _evaluate(scenario: Scenario, q: np.ndarray, names: list[str], metric: str, 
         raise InputError("metric", f"unknown metric {metric!r}{suggest(metric, METRIC_UNITS)}")
     if year not in scenario.years:
         raise scenario.error("horizon_end_year", f"year {year} outside the scenario's range {scenario.first_year}-{scenario.horizon_end_year}")
-    setup = setup_from(scenario, scenario.h100e_peak_flops_per_s)
+    setup = setup_from(scenario)
     out = []
     with single_threaded_blas():
         for a in range(0, q.shape[0], 20_000):
@@ -130,19 +123,37 @@ def tornado(scenario: Scenario, *, metric: str = "energy_twh", year: int = 2030,
     return Tornado(metric=metric, unit=METRIC_UNITS.get(metric, ""), year=year, region=region, scenario=scenario.name, base_value=float(f[0]), bars=tuple(bars))
 
 
-def sobol(scenario: Scenario, *, metric: str = "energy_twh", year: int = 2030, region: str = "world", base_samples: int = 512, seed: int = 0) -> SobolIndices:
-    """First- (Saltelli 2010) and total-order (Jansen 1999) Sobol indices of ``metric`` in ``year``."""
+def sobol(scenario: Scenario, *, metric: str = "energy_twh", year: int = 2030, region: str = "world", base_samples: int = 256, seed: int = 0,
+          confidence: float = 0.9, n_resamples: int = 200) -> SobolIndices:
+    """First- and total-order Sobol indices of ``metric`` in ``year`` with bootstrap intervals (``scipy.stats.sobol_indices``).
+
+    ``base_samples`` is rounded up to a power of 2 (the Sobol' sequence needs one).
+    """
+    from scipy import stats
+
     names = [p.name for p in scenario.uncertain()]
-    d, n = len(names), base_samples
-    rng = np.random.default_rng(seed)
-    ab = latin_hypercube(n, 2 * d, rng)
-    a_mat, b_mat = ab[:, :d], ab[:, d:]
-    blocks = [a_mat, b_mat]
-    for i in range(d):
-        abi = a_mat.copy()
-        abi[:, i] = b_mat[:, i]
-        blocks.append(abi)
-    f = _evaluate(scenario, np.vstack(blocks), names, metric, year, region).reshape(d + 2, n)
-    s1, st, var = sobol_estimates(f[0], f[1], f[2:])
+    n = 1 << max(1, int(np.ceil(np.log2(max(base_samples, 2)))))
+    outputs: list[np.ndarray] = []
+
+    def func(x: np.ndarray) -> np.ndarray:
+        y = _evaluate(scenario, np.clip(x.T, 1e-9, 1 - 1e-9), names, metric, year, region)
+        outputs.append(y)
+        return y[None, :]
+
+    res = stats.sobol_indices(func=func, n=n, dists=[stats.uniform()] * len(names), rng=np.random.default_rng(seed))
+    with warnings.catch_warnings():
+        # a driver that cannot move the metric has a degenerate bootstrap (every resample 0): its interval is the point
+        warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.simplefilter("ignore", getattr(stats, "DegenerateDataWarning", RuntimeWarning))
+        boot = res.bootstrap(confidence_level=confidence, n_resamples=n_resamples)
+    s1, st = np.ravel(res.first_order), np.ravel(res.total_order)
+
+    def ci(c, point: np.ndarray) -> tuple[tuple[float, float], ...]:
+        lo, hi = np.ravel(c.low), np.ravel(c.high)
+        lo, hi = np.where(np.isfinite(lo), lo, point), np.where(np.isfinite(hi), hi, point)
+        return tuple(zip(map(float, lo), map(float, hi), strict=True))
+
     return SobolIndices(metric=metric, unit=METRIC_UNITS.get(metric, ""), year=year, region=region, scenario=scenario.name, base_samples=n,
-                        names=tuple(names), first_order=tuple(map(float, s1)), total_order=tuple(map(float, st)), variance=var)
+                        names=tuple(names), first_order=tuple(map(float, s1)), total_order=tuple(map(float, st)),
+                        first_order_ci=ci(boot.first_order.confidence_interval, s1), total_order_ci=ci(boot.total_order.confidence_interval, st),
+                        confidence=confidence, variance=float(np.var(np.concatenate(outputs))))

@@ -1,13 +1,19 @@
-"""The vintage fleet: shipments limited by chip supply and grid capacity, retirement, backlog.
+"""The vintage fleet: shipments within chip supply and connected capacity, retirement, binding limits, backlog.
 
-Stock_g(t) = sum_tau Ship(tau) S(t - tau) with S a Weibull survival of median life L
-(market-methods.md §2 eq. 6; Epoch AI builds fleets "in vintage layers"). Each forecast year
-ships what closes the gap between the H100-equivalents required ``planning_lead_years`` ahead
-(capacity is ordered before the demand it serves) and those surviving, at most what chip
-supply allows and what the connected critical IT capacity can power; a gap that remains is the
-backlog, carried because the requirement is a stock target (the system-dynamics queue of
-market-methods.md §2 eq. 6). Capacity grows by at most the grid additions of the year the
-connection was started, ``construction_lag_years`` earlier (§2 eq. 9).
+Stock(t) = sum_v Ship(v) S(t - v) with S a Weibull survival of median life L (Epoch AI builds
+fleets "in vintage layers": ai-chip-counts and ai-compute-users). Each forecast year ships what
+closes the gap between the H100-equivalents required ``planning_lead_years`` ahead (capacity is
+ordered before the demand it serves) and those surviving, at most what chip supply allows and
+what the connected critical IT capacity can power. Chip supply is a packaging-limited path:
+accelerator packages producible per year grow from the start year's shipments with the
+CoWoS/HBM capacity growth, tapering (TSMC doubled CoWoS capacity in 2024 and again in 2025 and
+guided further growth in 2026: TSMC Q3 2024 earnings call, via TrendForce and MoneyDJ), and
+faster when orders exceed it, half with a year's delay and half within the year (TSMC raised
+CoWoS capacity quarter by quarter in 2023: TrendForce, Sep 2023; the expansions answered
+NVIDIA's backlog: NVIDIA 10-Q Q3 FY2025, demand to exceed supply for several quarters). Capacity
+grows by at most the grid connections of :mod:`dcplan.forecast.grid`, then on-site generation.
+Which limit binds is recorded per sample and year; demand not met is a backlog, reported as the
+years until the fleet catches up with it (:func:`backlog_years`).
 """
 
 from __future__ import annotations
@@ -18,28 +24,14 @@ import numpy as np
 
 LN2 = float(np.log(2.0))
 
+#: Codes of ``Fleet.binding``: what set a forecast year's shipments.
+DEMAND, CHIPS, POWER = 0, 1, 2
+LIMIT_NAMES = {CHIPS: "chip supply (packaging, HBM)", POWER: "grid connections and on-site power"}
+
 
 def weibull_survival(age_years: np.ndarray, median_life_years: np.ndarray, shape: np.ndarray) -> np.ndarray:
     """Share of a vintage still in service at ``age_years``: S = exp(-ln2 (a/L)^k), S(L) = 0.5."""
     return np.exp(-LN2 * (np.maximum(age_years, 0.0) / median_life_years) ** shape)
-
-
-@dataclass(frozen=True, kw_only=True, eq=False)
-class Fleet:
-    """Year-by-year fleet arrays, each [n, years]; stocks are at the end of the year."""
-
-    shipped_h100e: np.ndarray
-    required_h100e: np.ndarray
-    stock_h100e: np.ndarray
-    stock_units: np.ndarray
-    stock_peak_w: np.ndarray
-    """Peak IT power of the surviving fleet (server, network, storage) [W]."""
-    stock_value_usd: np.ndarray
-    """Accelerator spend still in service [USD]."""
-    capacity_w: np.ndarray
-    """Critical IT capacity built for AI [W]."""
-    capacity_added_w: np.ndarray
-    units_by_generation: dict[str, np.ndarray]
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -50,32 +42,59 @@ class FleetInputs:
     """Index of the start year (last history year)."""
     history_h100e: np.ndarray
     """[n, t0 + 1] shipments of the history years."""
-    required_h100e: np.ndarray | None
-    """Chain mode: required stock per year (NaN in history years). None in trend mode."""
-    trend_scale: np.ndarray | None
-    """Trend mode [n]: share of the trailing 3-year growth that persists."""
-    h100e_per_unit: np.ndarray
+    target_h100e: np.ndarray
+    """Stock wanted at the end of each year (the requirement ``planning_lead_years`` ahead); history years unused."""
     peak_w_per_h100e: np.ndarray
-    price_usd_per_h100e: np.ndarray
+    """Peak IT power per H100e of each vintage (server x IT overhead) [W]."""
     survival: np.ndarray
     """[n, years] S(age + 0.5) for age = 0, 1, ...: vintages ship mid-year."""
-    chip_cap_h100e: np.ndarray
+    chip_units_start: np.ndarray
+    """[n] accelerator packages producible in the start year (its shipments x (1 + headroom))."""
+    chip_growth: np.ndarray
+    """[n, years] packaging capacity growth into each year (the tapered path)."""
+    chip_response: np.ndarray
+    """[n] extra growth per unit of chip shortfall (share of orders not made): half last year's, half this year's before expansion."""
+    h100e_per_unit: np.ndarray
     grid_add_max_w: np.ndarray
+    onsite_add_max_w: np.ndarray
     headroom: np.ndarray
     """[n] built capacity / installed peak load - 1."""
-    lead_years: np.ndarray
-    """[n] the fleet built in year t targets the requirement of year t + lead (capacity built ahead)."""
-    generation_of_vintage: tuple[str, ...]
 
 
-def _trend_required(stock: np.ndarray, t0: int, scale: np.ndarray, n_years: int) -> np.ndarray:
-    """Required stock extrapolating the trailing 3-year growth: g = 1 + (g3 - 1) x scale."""
-    back = max(t0 - 3, 0)
-    span = max(t0 - back, 1)
-    g3 = (np.maximum(stock[:, t0], 1e-9) / np.maximum(stock[:, back], 1e-9)) ** (1.0 / span)
-    g = 1.0 + (g3 - 1.0) * scale
-    k = np.arange(n_years) - t0
-    return stock[:, t0 : t0 + 1] * g[:, None] ** np.maximum(k, 0)[None, :]
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Fleet:
+    """Year-by-year results of the loop, each [n, years]; stocks and capacity at the end of the year."""
+
+    shipped_h100e: np.ndarray
+    chip_cap_h100e: np.ndarray
+    """Producible H100e each year from the start year on (0 before)."""
+    desired_h100e: np.ndarray
+    """What demand asked to ship (0 in history years)."""
+    binding: np.ndarray
+    """DEMAND, CHIPS or POWER: what set the year's shipments (DEMAND in history years)."""
+    short_chips_h100e: np.ndarray
+    """Desired shipments chip supply could not make."""
+    short_power_h100e: np.ndarray
+    """Shipments made possible by chips that connected capacity could not power."""
+    capacity_w: np.ndarray
+    """Critical IT capacity built for AI [W] (grid and on-site)."""
+    capacity_added_w: np.ndarray
+    onsite_capacity_w: np.ndarray
+    onsite_added_w: np.ndarray
+
+
+def toeplitz(survival: np.ndarray) -> np.ndarray:
+    """[n, t, v] = survival[n, t - v] for v <= t, else 0: the survival matrix of each vintage (a strided view)."""
+    n, years = survival.shape
+    padded = np.concatenate([survival[:, ::-1], np.zeros((n, years - 1))], axis=1)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, years, axis=1)
+    return windows[:, ::-1, :]
+
+
+def stocks(shipped_h100e: np.ndarray, per_h100e: list[np.ndarray], survival: np.ndarray) -> np.ndarray:
+    """[k, n, years] year-end stock of each layer: sum_v Ship(v) x layer(v) x S(t - v) (one batched matrix product per sample)."""
+    layers = np.stack([x * shipped_h100e for x in per_h100e], axis=1)  # [n, k, v]
+    return np.matmul(layers, toeplitz(survival).transpose(0, 2, 1)).transpose(1, 0, 2)
 
 
 def ahead(required: np.ndarray, lead_years: np.ndarray, first: int) -> np.ndarray:
@@ -94,62 +113,78 @@ def ahead(required: np.ndarray, lead_years: np.ndarray, first: int) -> np.ndarra
     return out
 
 
-def _toeplitz(survival: np.ndarray) -> np.ndarray:
-    """[n, t, v] = survival[n, t - v] for v <= t, else 0: the survival matrix of each vintage."""
-    n, years = survival.shape
-    # windows of [s reversed, zeros]: window Y-1-t holds s[t], s[t-1], ..., s[0], 0, ... (a view, no gather)
-    padded = np.concatenate([survival[:, ::-1], np.zeros((n, years - 1))], axis=1)
-    windows = np.lib.stride_tricks.sliding_window_view(padded, years, axis=1)
-    return windows[:, ::-1, :]
-
-
 def run_fleet(x: FleetInputs) -> Fleet:
     """Step the fleet through the years (a loop over years, vectorised over samples)."""
-    n, years = x.h100e_per_unit.shape
-    ship = np.zeros((n, years))
-    cap, added = np.zeros((n, years)), np.zeros((n, years))
-    required = np.full((n, years), np.nan) if x.required_h100e is None else x.required_h100e.copy()
-    target = np.full((n, years), np.nan) if x.required_h100e is None else ahead(required, x.lead_years, x.t0)
-    units_per_h = 1.0 / x.h100e_per_unit
-    gens = list(dict.fromkeys(x.generation_of_vintage))
-    masks = [np.array([g == gv for gv in x.generation_of_vintage], dtype=float)[None, :] for g in gens]
-    # layers: what one shipped H100e carries: itself, units, peak W, spend, units of each generation
-    layers = np.stack([np.ones((n, years)), units_per_h, x.peak_w_per_h100e, x.price_usd_per_h100e] + [units_per_h * m for m in masks])
-    # the year loop needs only H100e (layer 0) and peak W (layer 2) of the surviving fleet; the
-    # other layers follow from the shipments afterwards in one product (same sums, fewer passes)
-    live = layers[[0, 2]]
-    shipped_live = np.zeros_like(live)
-    prev_cap = np.zeros(n)
+    n, years = x.peak_w_per_h100e.shape
+    ship, desired = np.zeros((n, years)), np.zeros((n, years))
+    short_c, short_p = np.zeros((n, years)), np.zeros((n, years))
+    binding = np.zeros((n, years), dtype=np.int8)
+    cap, added, onsite, onsite_added, chip_cap = (np.zeros((n, years)) for _ in range(5))
+    units, short_frac = x.chip_units_start.copy(), np.zeros(n)
+    live = np.zeros((2, n, years))  # surviving-stock layers the loop needs: H100e and peak W per shipped H100e
+    prev_cap, prev_onsite = np.zeros(n), np.zeros(n)
+    hr = x.headroom
     for t in range(years):
-        surv = np.einsum("knv,nv->kn", shipped_live[:, :, :t], x.survival[:, t:0:-1]) if t else np.zeros((2, n))
+        surv = np.einsum("knv,nv->kn", live[:, :, :t], x.survival[:, t:0:-1]) if t else np.zeros((2, n))
+        w_t = x.peak_w_per_h100e[:, t]
         if t <= x.t0:
             ship[:, t] = x.history_h100e[:, t]
-            load = surv[1] + ship[:, t] * x.peak_w_per_h100e[:, t]
-            cap_t = np.maximum(prev_cap, load * (1.0 + x.headroom))
+            cap_t = np.maximum(prev_cap, (surv[1] + ship[:, t] * w_t) * (1.0 + hr))
+            on_t = prev_onsite
+            if t == x.t0:
+                chip_cap[:, t] = units * x.h100e_per_unit[:, t]
         else:
-            if t == x.t0 + 1 and x.trend_scale is not None:
-                stock0 = np.einsum("nv,ntv->nt", live[0][:, : x.t0 + 1] * ship[:, : x.t0 + 1], _toeplitz(x.survival)[:, :, : x.t0 + 1])
-                required[:, x.t0 :] = _trend_required(stock0, x.t0, x.trend_scale, years)[:, x.t0 :]
-                target = ahead(required, x.lead_years, x.t0)
-            desired = np.maximum(target[:, t] - surv[0], 0.0)
-            feasible = np.minimum(desired, x.chip_cap_h100e[:, t])
-            cap_target = (surv[1] + feasible * x.peak_w_per_h100e[:, t]) * (1.0 + x.headroom)
-            cap_t = prev_cap + np.clip(cap_target - prev_cap, 0.0, x.grid_add_max_w[:, t])
-            room = np.maximum(cap_t - surv[1], 0.0) / x.peak_w_per_h100e[:, t]
+            # packaging capacity grows on its path, and faster when orders exceed it: capacity is added
+            # quarter by quarter, so half the response follows last year's shortfall, half this year's
+            want = np.maximum(x.target_h100e[:, t] - surv[0], 0.0)
+            planned = units * x.chip_growth[:, t] * x.h100e_per_unit[:, t]
+            short_now = np.where(want > planned, (want - planned) / np.where(want > 0, want, 1.0), 0.0)
+            units = units * (x.chip_growth[:, t] + x.chip_response * 0.5 * (short_frac + short_now))
+            chip_cap[:, t] = units * x.h100e_per_unit[:, t]
+            feasible = np.minimum(want, chip_cap[:, t])
+            short_frac = np.where(want > 0, (want - feasible) / np.where(want > 0, want, 1.0), 0.0)
+            need = np.maximum((surv[1] + feasible * w_t) * (1.0 + hr) - prev_cap, 0.0)
+            grid = np.minimum(need, x.grid_add_max_w[:, t])
+            extra = np.minimum(need - grid, x.onsite_add_max_w[:, t])
+            cap_t = prev_cap + grid + extra
+            on_t = prev_onsite + extra
+            room = np.maximum(cap_t - surv[1], 0.0) / w_t
             ship[:, t] = np.minimum(feasible, room)
-        shipped_live[:, :, t] = live[:, :, t] * ship[None, :, t]
+            desired[:, t] = want
+            short_c[:, t] = want - feasible
+            short_p[:, t] = feasible - ship[:, t]
+            binding[:, t] = np.where(short_p[:, t] > 1e-9 * np.maximum(want, 1.0), POWER, np.where(short_c[:, t] > 1e-9 * np.maximum(want, 1.0), CHIPS, DEMAND))
+        live[0, :, t] = ship[:, t]
+        live[1, :, t] = ship[:, t] * w_t
         added[:, t] = cap_t - prev_cap
-        cap[:, t] = prev_cap = cap_t
-    # stock of every layer in year t: shipments of each vintage v <= t times their survival S(t - v)
-    stocks = np.einsum("knv,ntv->knt", layers * ship[None, :, :], _toeplitz(x.survival), optimize=True)
-    return Fleet(
-        shipped_h100e=ship,
-        required_h100e=required,
-        stock_h100e=stocks[0],
-        stock_units=stocks[1],
-        stock_peak_w=stocks[2],
-        stock_value_usd=stocks[3],
-        capacity_w=cap,
-        capacity_added_w=added,
-        units_by_generation={g: stocks[4 + i] for i, g in enumerate(gens)},
-    )
+        onsite_added[:, t] = on_t - prev_onsite
+        cap[:, t], onsite[:, t] = cap_t, on_t
+        prev_cap, prev_onsite = cap_t, on_t
+    return Fleet(shipped_h100e=ship, chip_cap_h100e=chip_cap, desired_h100e=desired, binding=binding, short_chips_h100e=short_c, short_power_h100e=short_p,
+                 capacity_w=cap, capacity_added_w=added, onsite_capacity_w=onsite, onsite_added_w=onsite_added)
+
+
+def backlog_years(required: np.ndarray, available: np.ndarray, t0: int, cap_years: float = 15.0) -> np.ndarray:
+    """Delay until the fleet serves each year's requirement: first (fractional) year tau >= t with
+    available(tau) >= required(t), minus t [years]; 0 where it is met, history years 0.
+
+    Between whole years the available stock is interpolated log-linearly; past the horizon it
+    grows at its last year's rate (capped at ``cap_years``).
+    """
+    n, years = required.shape
+    out = np.zeros((n, years))
+    log_a = np.log(np.maximum(available, 1e-12))
+    last = np.maximum(log_a[:, -1] - log_a[:, -2], 1e-9)
+    for t in range(t0 + 1, years):
+        goal = np.log(np.maximum(required[:, t], 1e-12))
+        delay = np.full(n, np.nan)
+        delay[log_a[:, t] >= goal] = 0.0
+        for tau in range(t + 1, years):
+            hit = np.isnan(delay) & (log_a[:, tau] >= goal)
+            if hit.any():
+                step = np.maximum(log_a[hit, tau] - log_a[hit, tau - 1], 1e-12)
+                delay[hit] = tau - t - 1 + np.clip((goal[hit] - log_a[hit, tau - 1]) / step, 0.0, 1.0)
+        rest = np.isnan(delay)
+        delay[rest] = years - 1 - t + (goal[rest] - log_a[rest, -1]) / last[rest]
+        out[:, t] = np.minimum(delay, cap_years)
+    return out

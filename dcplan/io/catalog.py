@@ -8,22 +8,15 @@ from __future__ import annotations
 
 import difflib
 import functools
-import os
-from pathlib import Path
 from typing import Mapping, TypeVar
 
 from dcplan.errors import InputError
+from dcplan.io.resources import data_dir  # noqa: F401 - re-exported: the one place data is found
 from dcplan.io.schema import build
 from dcplan.io.yamlio import read_yaml
-from dcplan.specs import Calibration, HardwareSpec, ModelSpec, StackSpec
+from dcplan.specs import Calibration, HardwareSpec, ModelSpec, StackSpec, SystemSpec
 
-T = TypeVar("T", HardwareSpec, ModelSpec, StackSpec)
-
-
-def data_dir() -> Path:
-    """The data/ directory: $DCPLAN_DATA, else the one beside the package."""
-    env = os.environ.get("DCPLAN_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "data"
+T = TypeVar("T", HardwareSpec, ModelSpec, StackSpec, SystemSpec)
 
 
 def normalise(name: str) -> str:
@@ -49,6 +42,17 @@ def _load_dir(sub: str, cls: type[T]) -> dict[str, T]:
 def hardware_catalog() -> Mapping[str, HardwareSpec]:
     """Every accelerator in data/hardware, by name."""
     return _load_dir("hardware", HardwareSpec)
+
+
+@functools.cache
+def system_catalog() -> Mapping[str, SystemSpec]:
+    """Every system (chip + node + fabric) in data/systems, by name."""
+    systems = _load_dir("systems", SystemSpec)
+    chips = hardware_catalog()
+    for name, sys_ in systems.items():
+        if sys_.chip not in chips:
+            raise InputError("chip", f"system {name} names unknown chip {sys_.chip!r}", file=str(data_dir() / "systems" / f"{name}.yaml"))
+    return systems
 
 
 @functools.cache
@@ -80,13 +84,29 @@ def _resolve(kind: str, field: str, name: str, catalog: Mapping[str, T]) -> T:
     close = difflib.get_close_matches(key, list(index), n=4, cutoff=0.5)
     names = sorted({index[c] for c in close})
     hint = f"; did you mean {', '.join(names)}?" if names else ""
-    listing = {"hardware": "dcplan hardware list", "model": "dcplan models list", "stack": "dcplan stacks list"}[kind]
+    listing = {"hardware": "dcplan hardware list", "system": "dcplan hardware list", "model": "dcplan models list",
+               "stack": "dcplan stacks list"}[kind]
     raise InputError(field, f"unknown {kind} {name!r}{hint} (see `{listing}`)")
 
 
 def get_hardware(name: str) -> HardwareSpec:
-    """The accelerator called ``name`` (or one of its aliases)."""
-    return _resolve("hardware", "hardware", name, hardware_catalog())
+    """The accelerator called ``name`` (or one of its aliases), or the chip of the system called
+    ``name`` as that system places it (its node shape and fabric; ``HardwareSpec.system`` set).
+    A bare chip name means its default system."""
+    key = normalise(name)
+    if key not in _index(hardware_catalog()) and key in _index(system_catalog()):
+        return get_system(name).apply(hardware_catalog()[get_system(name).chip])
+    return _resolve("hardware", "hardware", name, {**hardware_catalog(), **_systems_as_names()})
+
+
+def _systems_as_names() -> dict:
+    """System names for the 'did you mean' hint of an unknown hardware name."""
+    return {name: hardware_catalog()[s.chip] for name, s in system_catalog().items()}
+
+
+def get_system(name: str) -> SystemSpec:
+    """The system called ``name`` (or one of its aliases)."""
+    return _resolve("system", "hardware", name, system_catalog())
 
 
 def get_model(name: str) -> ModelSpec:

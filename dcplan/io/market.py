@@ -31,6 +31,8 @@ class Observation:
     """What was measured or forecast, as the source says it."""
     scope: str
     """like-for-like | different-scope: whether dcplan's metric measures the same thing."""
+    role: str
+    """check (dcplan was not set from it) | anchor (a parameter or the history was set from it)."""
     quality: str
     source: str
     notes: str = ""
@@ -62,9 +64,29 @@ def _num(row: dict[str, str], key: str, file: str, line: int, *, required: bool 
         raise InputError(key, f"not a number: {text!r}", file=file, line=line) from None
 
 
-@functools.cache
+def _choice(row: dict[str, str], key: str, allowed: tuple[str, ...], default: str, file: str, line: int) -> str:
+    value = (row.get(key) or "").strip() or default
+    if value not in allowed:
+        raise InputError(key, f"must be one of {', '.join(allowed)}, got {value!r}", file=file, line=line)
+    return value
+
+
+def _mtime(name: str) -> int:
+    return _market_file(name).stat().st_mtime_ns
+
+
 def read_spend_history() -> SpendHistory:
-    """Data-centre GPU revenue by calendar year [USD] (accelerator_spend.csv)."""
+    """Data-centre GPU revenue by calendar year [USD] (accelerator_spend.csv); re-read when the file changes."""
+    return _spend_history(str(_market_file("accelerator_spend.csv")), _mtime("accelerator_spend.csv"))
+
+
+def read_observations() -> tuple[Observation, ...]:
+    """History (actuals) and published forecasts in dcplan's metric units (observations.csv); re-read when the file changes."""
+    return _observations(str(_market_file("observations.csv")), _mtime("observations.csv"))
+
+
+@functools.lru_cache(maxsize=4)
+def _spend_history(path: str, mtime_ns: int) -> SpendHistory:
     name = "accelerator_spend.csv"
     file = str(_market_file(name))
     years, spend, sources = [], [], []
@@ -77,9 +99,8 @@ def read_spend_history() -> SpendHistory:
     return SpendHistory(years=tuple(years), gpu_spend_usd=tuple(spend), sources=tuple(sources))
 
 
-@functools.cache
-def read_observations() -> tuple[Observation, ...]:
-    """History (actuals) and published forecasts in dcplan's metric units (observations.csv)."""
+@functools.lru_cache(maxsize=4)
+def _observations(path: str, mtime_ns: int) -> tuple[Observation, ...]:
     name = "observations.csv"
     file = str(_market_file(name))
     out = []
@@ -97,7 +118,8 @@ def read_observations() -> tuple[Observation, ...]:
                 high=_num(row, "high", file, line, required=False),
                 kind=kind,
                 label=row.get("label", "").strip(),
-                scope=row.get("scope", "").strip() or "like-for-like",
+                scope=_choice(row, "scope", ("like-for-like", "different-scope"), "like-for-like", file, line),
+                role=_choice(row, "role", ("check", "anchor"), "check", file, line),
                 quality=row.get("quality", "").strip(),
                 source=row.get("source", "").strip(),
                 notes=row.get("notes", "").strip(),

@@ -115,7 +115,15 @@ def _time_stats(doc: _Doc, raw: Any, path: tuple) -> TimeStats:
         unstable=doc.flag(t.get("unstable", False), path + ("unstable",)),
         sweep_contention=_contention(doc, t.get("sweep_contention", []), path + ("sweep_contention",)),
         contended=doc.flag(t.get("contended", False), path + ("contended",)),
+        block_states=_block_states(doc, t.get("block_states", []), path + ("block_states",)),
+        states_differ=doc.flag(t.get("states_differ", False), path + ("states_differ",)),
     )
+
+
+def _block_states(doc: _Doc, raw: Any, path: tuple) -> tuple[dict[str, Any], ...]:
+    if not isinstance(raw, list):
+        raise doc.error(path, f"must be a list of objects, got {_show(raw)}")
+    return tuple(dict(doc.mapping(x, path + (i,))) for i, x in enumerate(raw))
 
 
 def _contention(doc: _Doc, raw: Any, path: tuple) -> tuple[float | None, ...]:
@@ -213,6 +221,7 @@ def profile_from_dict(data: Any, file: str) -> Profile:
         partial_reason=doc.text(top.get("partial_reason"), ("partial_reason",), optional=True),
         skipped=tuple(dict(doc.mapping(s, ("skipped", i))) for i, s in enumerate(skipped)),
         wall_s=doc.number(top.get("wall_s"), ("wall_s",), optional=True),
+        notes=doc.text(top.get("notes"), ("notes",), optional=True),
     )
 
 

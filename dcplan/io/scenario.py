@@ -13,6 +13,7 @@ import functools
 from pathlib import Path
 from typing import Any, Mapping
 
+from dcplan import limits
 from dcplan.errors import InputError
 from dcplan.forecast.scenario import (
     DRIVERS,
@@ -34,15 +35,15 @@ TOP_KEYS = (
     "extends",
     "start_year",
     "horizon_end_year",
+    "demand_anchor_year",
     "nonai_anchor_year",
-    "price_reference_year",
-    "demand_mode",
     "year_correlation",
     "generations",
     "correlations",
     "parameters",
 )
-_INT_KEYS = ("start_year", "horizon_end_year", "nonai_anchor_year", "price_reference_year")
+_INT_KEYS = ("start_year", "horizon_end_year", "demand_anchor_year", "nonai_anchor_year")
+GEN_KEYS = ("name", "first_vintage", "hardware", "precision", "usd_per_unit", "price_source")
 PARAM_KEYS = ("dist", "value", "low", "mode", "high", "p5", "p95", "p10", "p90", "alpha", "beta", "source", "date", "per_year", "notes", "unit")
 _NUM_KEYS = ("value", "low", "mode", "high", "p5", "p95", "p10", "p90", "alpha", "beta")
 
@@ -89,7 +90,12 @@ def _chain(path: Path) -> list[Located]:
             child = docs[-1]
             raise child.error(("extends",), f"cycle in extends: {cycle}")
         seen.append(real)
-        doc = read_yaml(current)
+        try:
+            doc = read_yaml(current)
+        except InputError as exc:
+            if not docs:
+                raise
+            raise docs[-1].error(("extends",), f"cannot read {current}: {exc.message}") from None
         if not isinstance(doc.data, Mapping):
             raise doc.error((), "a scenario file must be a mapping of fields")
         for key in doc.data:
@@ -154,7 +160,31 @@ def _parameter(name: str, entry: Any, doc: Located) -> Parameter:
     return p
 
 
-def _generations(value: Any, doc: Located) -> tuple[Generation, ...]:
+def _parent_prices(docs: list[Located]) -> dict[str, tuple[float, str]]:
+    """Catalog name -> (USD per accelerator, source) from every generations list of the extends chain (later files win)."""
+    from dcplan.io.catalog import get_hardware
+
+    out: dict[str, tuple[float, str]] = {}
+    for doc in docs:
+        gens = doc.data.get("generations")
+        if not isinstance(gens, list):
+            continue
+        for item in gens:
+            if isinstance(item, Mapping) and item.get("hardware") and item.get("usd_per_unit") is not None and item.get("price_source"):
+                try:
+                    out[get_hardware(str(item["hardware"])).name] = (float(item["usd_per_unit"]), str(item["price_source"]))
+                except (InputError, TypeError, ValueError):
+                    continue
+    return out
+
+
+NO_PRICE = ("no published price: its price per H100e is the previous generation's divided by price_performance_gain_per_year "
+            "for each year between them (dcplan.forecast.roadmap)")
+
+
+def _generations(value: Any, doc: Located, prices: Mapping[str, tuple[float, str]] | None = None) -> tuple[Generation, ...]:
+    """The generations list; a catalog generation's price is its ``usd_per_unit``, else the same accelerator's in a parent
+    scenario, else the catalog's ``price_usd``, else extrapolated from the generation before (stated in its price_source)."""
     from dcplan.io.catalog import get_hardware
     from dcplan.model.energy import server_power_per_accelerator_w
     from dcplan.specs import SiteParams
@@ -167,9 +197,11 @@ def _generations(value: Any, doc: Located) -> tuple[Generation, ...]:
         if not isinstance(item, Mapping):
             raise doc.error(path + (i,), "must be a mapping with name, first_vintage and hardware (or null)")
         for key in item:
-            if key not in ("name", "first_vintage", "hardware", "precision"):
-                raise doc.error(path + (i, key), f"unknown key{suggest(key, ('name', 'first_vintage', 'hardware', 'precision'))}")
+            if key not in GEN_KEYS:
+                raise doc.error(path + (i, key), f"unknown key{suggest(key, GEN_KEYS)}; allowed: {', '.join(GEN_KEYS)}")
         first = convert(item.get("first_vintage"), int, doc, path + (i, "first_vintage"))
+        if not limits.YEAR_FIRST <= first <= limits.YEAR_LAST:
+            raise doc.error(path + (i, "first_vintage"), f"year {first} is outside {limits.YEAR_FIRST}-{limits.YEAR_LAST} (the forecast years limit)")
         if out and first <= out[-1].first_vintage:
             raise doc.error(path + (i, "first_vintage"), f"must be after the previous generation's ({out[-1].first_vintage})")
         hw_name = item.get("hardware")
@@ -178,7 +210,8 @@ def _generations(value: Any, doc: Located) -> tuple[Generation, ...]:
             if not out:
                 raise doc.error(path + (i, "hardware"), "the first generation must name a catalog accelerator")
             out.append(Generation(name=str(item.get("name", f"gen-{first}")), first_vintage=first, precision=precision,
-                                  source="extrapolated from the previous generation by chip_perf_growth_per_year and chip_flops_per_watt_growth_per_year"))
+                                  source="extrapolated from the last catalog generation by chip_perf_growth_per_year, "
+                                         "chip_flops_per_watt_growth_per_year and price_performance_gain_per_year"))
             continue
         try:
             hw = get_hardware(str(hw_name))
@@ -186,14 +219,34 @@ def _generations(value: Any, doc: Located) -> tuple[Generation, ...]:
             power = server_power_per_accelerator_w(hw, SiteParams())
         except InputError as exc:
             raise doc.error(path + (i, "hardware" if exc.field != "precision" else "precision"), exc.message) from None
+        usd, price_source = _price(item, hw, doc, path + (i,), prices or {})
+        if usd is None and not out:
+            raise doc.error(path + (i, "usd_per_unit"), f"the first generation needs a price: give usd_per_unit (USD per accelerator) and price_source for {hw.name}")
         src = f"data/hardware/{hw.name}.yaml: dense {precision} peak {peak:.4g} FLOP/s / H100 SXM BF16 {ref:.4g}; server power per accelerator " + (
             f"node {hw.node_power_w:g} W / {hw.accelerators_per_node}" if hw.node_power_w and hw.accelerators_per_node else f"TDP {hw.tdp_w:g} W x 1.82 (Epoch AI)"
         )
         out.append(Generation(name=str(item.get("name", hw.name)), first_vintage=first, hardware=hw.name, precision=precision,
-                              h100e_per_unit=peak / ref, server_power_w=power, source=src))
+                              h100e_per_unit=peak / ref, server_power_w=power, usd_per_unit=usd, price_source=price_source, source=src))
     if not out:
         raise doc.error(path, "at least one generation is needed")
     return tuple(out)
+
+
+def _price(item: Mapping[str, Any], hw: Any, doc: Located, path: tuple, prices: Mapping[str, tuple[float, str]]) -> tuple[float | None, str]:
+    """(USD per accelerator or None, its source) of one catalog generation (see :func:`_generations`)."""
+    if item.get("usd_per_unit") is not None:
+        if not str(item.get("price_source", "")).strip():
+            raise doc.error(path + ("price_source",), "usd_per_unit needs its price_source (the document the price comes from)")
+        usd = convert(item["usd_per_unit"], float, doc, path + ("usd_per_unit",))
+        if not usd > 0:
+            raise doc.error(path + ("usd_per_unit",), f"must be > 0, got {usd:g}")
+        return usd, str(item["price_source"])
+    if hw.name in prices:
+        usd, src = prices[hw.name]
+        return usd, f"{src} (from the parent scenario)"
+    if getattr(hw, "price_usd", None):
+        return float(hw.price_usd), f"data/hardware/{hw.name}.yaml price_usd"
+    return None, NO_PRICE
 
 
 def _correlations(value: Any, doc: Located) -> tuple[Correlation, ...]:
@@ -237,7 +290,7 @@ def _build(path: Path) -> Scenario:
     docs = _chain(path)
     top, params = _merge(docs)
     leaf = docs[-1]
-    for key in ("name", "start_year", "horizon_end_year", "nonai_anchor_year", "price_reference_year", "generations"):
+    for key in ("name", "start_year", "horizon_end_year", "demand_anchor_year", "nonai_anchor_year", "generations"):
         if key not in top:
             raise leaf.error((), f"missing required field {key} (in this file or the one it extends)")
     kwargs: dict[str, Any] = {}
@@ -246,13 +299,15 @@ def _build(path: Path) -> Scenario:
         lines[key] = (doc.file, doc.line((key,)) or 0)
         if key in _INT_KEYS:
             kwargs[key] = convert(value, int, doc, (key,))
+            if not limits.YEAR_FIRST <= kwargs[key] <= limits.YEAR_LAST:
+                raise doc.error((key,), f"year {kwargs[key]} is outside {limits.YEAR_FIRST}-{limits.YEAR_LAST} (the forecast years limit)")
         elif key == "year_correlation":
             kwargs[key] = convert(value, float, doc, (key,))
         elif key == "generations":
-            kwargs[key] = _generations(value, doc)
+            kwargs[key] = _generations(value, doc, _parent_prices(docs[: docs.index(doc)]))
         elif key == "correlations":
             kwargs[key] = _correlations(value, doc)
-        elif key in ("name", "title", "description", "demand_mode"):
+        elif key in ("name", "title", "description"):
             kwargs[key] = str(value)
     built = {}
     for name, (entry, doc) in params.items():

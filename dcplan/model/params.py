@@ -3,7 +3,7 @@
 Counts follow the public configs matrix by matrix (embeddings, attention projections, MLP or
 experts, norms, biases), so they can be checked against published totals. MoE "active"
 parameters follow llm-analysis ``get_num_active_params_per_layer``: attention + router +
-(top_k routed + shared) experts + norms per layer (performance-methods.md §1.6).
+(top_k routed + shared) experts + norms per layer.
 """
 
 from __future__ import annotations

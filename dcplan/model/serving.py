@@ -338,6 +338,8 @@ class PrefillWork:
     gemm_flops: float
     expert_gemm_flops: float
     tokens: float
+    all_flops: float
+    """Every FLOP of the chunk on one accelerator (dense + routed + attention) [FLOP]."""
 
     @property
     def flops(self) -> float:
@@ -361,7 +363,7 @@ def prefill_work(m: ModelSpec, counts: ParamCounts, lay: ServingLayout, *, batch
     return PrefillWork(weight_bytes=stage * BYTES_PER_ELEMENT[precision], dense_flops=(total - attn - routed) / lay.devices,
                        routed_flops=routed / lay.devices, attn_flops=attn / lay.devices,
                        gemm_flops=dense_gemm_flops(m, tokens / lay.attn_groups, lay.attn_shards),
-                       expert_gemm_flops=expert_gemm_flops(m, lay, tokens), tokens=tokens)
+                       expert_gemm_flops=expert_gemm_flops(m, lay, tokens), tokens=tokens, all_flops=total / lay.devices)
 
 
 def dispatch_bytes_per_element(precision: str) -> float:

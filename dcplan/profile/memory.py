@@ -1,7 +1,7 @@
 """Peak memory of one measured configuration, on a CUDA device or on the host CPU.
 
 CUDA: ``torch.cuda.reset_peak_memory_stats`` before, ``max_memory_allocated`` (tensors) and
-``max_memory_reserved`` (the caching allocator's segments) after (performance-methods.md §4.3).
+``max_memory_reserved`` (the caching allocator's segments) after (PyTorch docs, torch.cuda memory management).
 Neither counts the CUDA context.
 
 CPU: ``tracemalloc`` does not see tensors (checked here: a 256 MiB tensor showed 0.03 MiB), so

@@ -35,18 +35,9 @@ def _num(x: float, digits: int = 3) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _headline_metrics(fc) -> list[tuple[str, str, float]]:
-    """(key, label, scale) of the forecast headline: value / scale in the label's unit."""
-    return [
-        ("energy_twh", "Data-centre electricity [TWh/yr]", 1.0),
-        ("facility_power_mw", "Facility power [GW]", 1e3),
-        ("accelerators_installed", "Accelerators installed [million]", 1e6),
-        ("capex_usd", "AI capex [USD billion/yr]", 1e9),
-        ("market_size_usd", "Market size [USD billion/yr]", 1e9),
-    ]
-
-
 def executive_summary(x) -> Section:
+    from dcplan.forecast.headline import limit_lines
+
     plan, fc = x.plan, x.forecast
     best = plan.ranking[0]
     o = plan.option(best.hardware)
@@ -63,7 +54,8 @@ def executive_summary(x) -> Section:
         *(f"**Caution:** {w}." for o in plan.options for w in o.warnings),
         f"**Market ({fc.title or fc.scenario} scenario, {fc.samples:,} Monte Carlo samples, seed {fc.seed}):** world data-centre "
         f"electricity reaches {_num(energy.p50[i])} TWh in {horizon} (P10-P90 {_num(energy.p10[i])}-{_num(energy.p90[i])}), "
-        f"an average facility load of {_num(power.p50[i] / 1e3)} GW (P10-P90 {_num(power.p10[i] / 1e3)}-{_num(power.p90[i] / 1e3)}).",
+        f"an average facility load of {_num(power.p50[i] / 1e3)} GW (P10-P90 {_num(power.p10[i] / 1e3)}-{_num(power.p90[i] / 1e3)}). "
+        + " ".join(limit_lines(fc)[:2]),
     ]
     rows = []
     for opt in plan.options:
@@ -81,12 +73,14 @@ def executive_summary(x) -> Section:
                  Column(key="tco_usd_per_year", label="TCO", unit="USD/yr"), Column(key="usd_per_mtok", label="Cost", unit="USD per M output tokens")),
         rows=tuple(rows),
     )
-    mrows = []
-    for key, label, scale in _headline_metrics(fc):
-        m = fc.metric(key)
-        mrows.append({"metric": label, "p10": m.p10[i] / scale, "p50": m.p50[i] / scale, "p90": m.p90[i] / scale})
-    market = Table(title=f"Market headline in {horizon}", columns=(Column(key="metric", label="Metric"), Column(key="p10", label="P10"),
-                   Column(key="p50", label="P50"), Column(key="p90", label="P90")), rows=tuple(mrows))
+    from dcplan.forecast.headline import SUMMARY_KEYS, headline_rows
+
+    year = 2030 if 2030 in fc.years else horizon
+    mrows = [{"metric": f"{r['label']} [{r['unit']}]", "p10": r["p10"], "p50": r["p50"], "p90": r["p90"], "anchors": "; ".join(r["anchors"]) or "-"}
+             for r in headline_rows(fc, year, compact=True, keys=SUMMARY_KEYS)]
+    market = Table(title=f"Market headline in {year}, with the published numbers beside it", columns=(
+        Column(key="metric", label="Metric"), Column(key="p10", label="P10"), Column(key="p50", label="P50"), Column(key="p90", label="P90"),
+        Column(key="anchors", label="Published and actual (sources in section 4)")), rows=tuple(mrows))
     return Section(id="summary", title="Executive summary", blocks=(Text(paragraphs=tuple(paras)), summary, market))
 
 
@@ -106,10 +100,14 @@ def accuracy(x) -> Section:
         device = prof.get("device") or {}
         dev_name = device.get("name", cal.hardware or "device") if isinstance(device, dict) else str(device)
         in_plan = bool(cal.hardware) and any(o.hardware == cal.hardware for o in x.plan.options)
+        shipped = bool(prof.get("notes"))
         blocks.append(Text(paragraphs=(
-            f"Profile used: {prof.get('path', doc.get('path'))} ({dev_name}, {prof.get('precision', '')}); calibration file {doc.get('path')}. "
-            "Errors below are on held-out configurations the fit never saw.",
-            (f"The plan uses this calibration for {cal.hardware}." if in_plan else
+            (f"Measured profile shipped with dcplan: {prof.get('name')} ({dev_name}, {prof.get('precision', '')}). {prof.get('notes')}"
+             if shipped else
+             f"Profile used: {prof.get('path', doc.get('path'))} ({dev_name}, {prof.get('precision', '')}); calibration file {doc.get('path')}.")
+            + " Errors below are on held-out configurations the fit never saw.",
+            (f"The plan uses this calibration for {cal.hardware}" + (" (by default; plan with --no-measured to use the shipped "
+                                                                      "defaults instead)." if shipped else ".") if in_plan else
              "The profiled device is not among the plan's hardware options, so the plan uses the shipped efficiencies (below); "
              "this calibration shows how well the model predicts measured hardware."),
         )))
@@ -237,7 +235,8 @@ def capacity(x) -> Section:
 
 
 def market(x) -> Section:
-    from dcplan.figures.forecast import backtest_chart, fan_chart, scenario_comparison
+    from dcplan.figures.forecast import backtest_chart, demand_split_chart, fan_chart, limits_chart, scenario_comparison
+    from dcplan.forecast.headline import limit_lines
 
     fc = x.forecast
     d = fc.to_dict()
@@ -246,7 +245,7 @@ def market(x) -> Section:
         if name.startswith("accelerators_installed_"):
             continue
         for j, year in enumerate(d["years"]):
-            rows.append({"metric": name, "unit": m["unit"], "year": year, "p10": m["p10"][j], "p50": m["p50"][j], "p90": m["p90"][j], "mean": m["mean"][j]})
+            rows.append({"metric": name, "unit": m["unit"], "year": str(year), "p10": m["p10"][j], "p50": m["p50"][j], "p90": m["p90"][j], "mean": m["mean"][j]})
     pct = Table(title=f"Forecast percentiles ({fc.title or fc.scenario}, {fc.region}): every metric and year", sheet="forecast percentiles", in_text=False,
                 columns=(Column(key="metric", label="Metric"), Column(key="unit", label="Unit"), Column(key="year", label="Year"),
                          Column(key="p10", label="P10"), Column(key="p50", label="P50"), Column(key="p90", label="P90"), Column(key="mean", label="Mean")),
@@ -256,41 +255,83 @@ def market(x) -> Section:
                                  Column(key="kind", label="Kind"), Column(key="label", label="What"), Column(key="value", label="Published"),
                                  Column(key="p10", label="dcplan P10"), Column(key="p50", label="dcplan P50"), Column(key="p90", label="dcplan P90"),
                                  Column(key="covered", label="In band"), Column(key="source", label="Source")),
-                        rows=tuple(d["backtest"]["comparisons"]))
+                        rows=tuple({**c, "year": str(c["year"])} for c in d["backtest"]["comparisons"]))
     bt = x.backtest.to_dict()
-    bt_rows = tuple({"vintage": v["vintage"], "coverage_frac": v["coverage_frac"], "median_abs_log_error": v["median_abs_log_error"], "bias_log": v["bias_log"]}
-                    for v in bt["vintages"])
-    backtest = Table(title=f"Backtest: P10-P90 coverage of later actuals (overall {bt['coverage_frac']:.0%} of {bt['n_scored']})", sheet="backtest",
-                     columns=(Column(key="vintage", label="Started from"), Column(key="coverage_frac", label="Coverage", unit="fraction"),
-                              Column(key="median_abs_log_error", label="Median |log error|"), Column(key="bias_log", label="Bias (mean log P50/actual)")),
+    bt_rows = tuple({"vintage": str(v["vintage"]), "n_scored": v["n_scored"], "coverage_frac": v["coverage_frac"], "median_abs_log_error": v["median_abs_log_error"],
+                     "bias_frac": v["bias_frac"]} for v in bt["vintages"])
+    cov = "-" if bt["coverage_frac"] is None else f"{bt['coverage_frac']:.0%}"
+    bias = "-" if bt["bias_frac"] is None else f"{bt['bias_frac']:+.0%}"
+    backtest = Table(title=f"Backtest on independent points: P10-P90 coverage {cov} of {bt['n_scored']}, P50 bias {bias}", sheet="backtest",
+                     columns=(Column(key="vintage", label="Started from"), Column(key="n_scored", label="Points"),
+                              Column(key="coverage_frac", label="Coverage", unit="fraction"),
+                              Column(key="median_abs_log_error", label="Median |log error|"), Column(key="bias_frac", label="P50 bias", unit="fraction")),
                      rows=bt_rows)
     blocks: list[Any] = [
         Text(paragraphs=(f"Scenario '{fc.title or fc.scenario}' ({fc.file}), {fc.samples:,} samples, seed {fc.seed}. Bands are P10-P90; "
-                         "black points are history, orange diamonds published forecasts.",)),
+                         "black points are history, orange diamonds published forecasts. Demand (LLM serving from tokens, training bounded by "
+                         "what AI revenue pays for, AI outside the LLM chain) drives the fleet until chip supply or grid connections bind.",
+                         "Supply limits: " + " ".join(limit_lines(fc)))),
+        _headline_table(fc), _anchor_table(fc),
         Figure(title="Electricity", figure=fan_chart(fc, "energy_twh")),
+        Figure(title="AI electricity by use", figure=demand_split_chart(fc)),
+        Figure(title="Supply limits", figure=limits_chart(fc)),
         Figure(title="Facility power", figure=fan_chart(fc, "facility_power_mw")),
-        Figure(title="Accelerators", figure=fan_chart(fc, "accelerators_installed")),
+        Figure(title="AI compute installed", figure=fan_chart(fc, "h100e_installed")),
         Figure(title="Capex", figure=fan_chart(fc, "capex_usd")),
         Figure(title="Scenarios compared", figure=scenario_comparison(list(x.scenarios), "energy_twh")),
         Figure(title="Backtest", figure=backtest_chart(x.backtest, "energy_twh", "world", fc)),
-        _key_years_table(fc), comparisons, backtest, pct,
+        _roadmap_table(x.roadmap), comparisons, backtest, pct,
     ]
     return Section(id="market", title="Market forecast", blocks=tuple(blocks))
 
 
-def _key_years_table(fc) -> Table:
-    """P50 (P10-P90) of the headline metrics every few years, for the text formats."""
+def _headline_table(fc) -> Table:
+    """P50 (P10-P90) of the headline metrics every few years (the definition shared with the CLI and the dashboard)."""
+    from dcplan.forecast.headline import HEADLINES, headline_rows, number
+
     years = [y for y in fc.years if (y - fc.years[0]) % 2 == 0 or y == fc.years[-1]]
+    by_year = {y: {r["key"]: r for r in headline_rows(fc, y)} for y in years}
     rows = []
-    for key, label, scale in _headline_metrics(fc):
-        m = fc.metric(key)
-        row: dict[str, Any] = {"metric": label}
+    for h in HEADLINES:
+        if h.key not in fc.metrics:
+            continue
+        row: dict[str, Any] = {"metric": f"{h.label} [{h.unit}]"}
         for y in years:
-            i = fc.years.index(y)
-            row[str(y)] = f"{_num(m.p50[i] / scale)} ({_num(m.p10[i] / scale)}-{_num(m.p90[i] / scale)})"
+            r = by_year[y][h.key]
+            row[str(y)] = f"{number(r['p50'])} ({number(r['p10'])}-{number(r['p90'])})"
         rows.append(row)
-    return Table(title="P50 (P10-P90) by year (all metrics and years: XLSX sheet 'forecast percentiles')",
+    return Table(title="Headline: P50 (P10-P90) by year (all metrics and years: XLSX sheet 'forecast percentiles')", sheet="headline",
                  columns=(Column(key="metric", label="Metric"), *(Column(key=str(y), label=str(y)) for y in years)), rows=tuple(rows))
+
+
+def _anchor_table(fc) -> Table:
+    """The published numbers beside each headline figure, with their sources."""
+    from dcplan.forecast.headline import HEADLINES, anchors, number
+
+    rows = []
+    for h in HEADLINES:
+        for c in anchors(fc, h.key, all_regions=True) if h.key in fc.metrics else ():
+            rng = f" ({number(c.low / h.scale)}-{number(c.high / h.scale)})" if c.low is not None and c.high is not None else ""
+            rows.append({"metric": f"{h.label} [{h.unit}]", "region": c.region, "year": str(c.year), "published": f"{number(c.value / h.scale)}{rng}", "what": c.label,
+                         "dcplan": f"{number(c.p50 / h.scale)} ({number(c.p10 / h.scale)}-{number(c.p90 / h.scale)})",
+                         "inside": "yes" if c.covered else "no", "source": c.source})
+    return Table(title="Anchors beside the headline figures: published numbers and actuals, same units", sheet="anchors",
+                 columns=(Column(key="metric", label="Metric"), Column(key="region", label="Region"), Column(key="year", label="Year"),
+                          Column(key="what", label="What"), Column(key="published", label="Published"), Column(key="dcplan", label="dcplan P50 (P10-P90)"),
+                          Column(key="inside", label="In band"), Column(key="source", label="Source")), rows=tuple(rows))
+
+
+def _roadmap_table(rows) -> Table:
+    """FLOP/s per watt and per dollar by catalog generation, and the yearly gain between generations."""
+    out = tuple({"generation": r["generation"], "hardware": r["hardware"], "first_vintage": str(r["first_vintage"]),
+                 "flops_per_s_per_w": r["flops_per_s_per_w"] / 1e9, "flops_per_s_per_usd": (r["flops_per_s_per_usd"] or 0) / 1e9 or None,
+                 "per_w_gain_per_year": r["per_w_gain_per_year"], "per_usd_gain_per_year": r["per_usd_gain_per_year"]} for r in rows)
+    return Table(title="Efficiency roadmap: catalog generations (dense peak per server watt and per published dollar); "
+                       "later vintages extrapolate at the scenario's rates", sheet="roadmap",
+                 columns=(Column(key="generation", label="Generation"), Column(key="hardware", label="Accelerator"), Column(key="first_vintage", label="First vintage"),
+                          Column(key="flops_per_s_per_w", label="GFLOP/s per W"), Column(key="flops_per_s_per_usd", label="GFLOP/s per $"),
+                          Column(key="per_w_gain_per_year", label="per-W gain per year"), Column(key="per_usd_gain_per_year", label="per-$ gain per year")),
+                 rows=out)
 
 
 # --------------------------------------------------------------------------------------------
@@ -327,7 +368,20 @@ def sensitivity(x) -> Section:
         "efficiencies differ by software stack (TensorRT-LLM, vLLM on ROCm, ...) and are fitted on each stack's published results; an "
         "option whose chip has no published result of its stack rests on other chips' data (see the cautions in section 3).",
     ))
-    return Section(id="sensitivity", title="Sensitivity", blocks=(text, Figure(title="Tornado", figure=tornado_chart(t, top=12)), table))
+    blocks: list[Any] = [text, Figure(title="Tornado", figure=tornado_chart(t, top=12)), table]
+    if x.sobol is not None:
+        from dcplan.figures.forecast import sobol_chart
+
+        sd = x.sobol.to_dict()
+        blocks.append(Figure(title="Sobol indices", figure=sobol_chart(x.sobol, top=12)))
+        blocks.append(Table(title=f"Sobol indices of {sd['metric']} in {sd['year']} (scipy.stats.sobol_indices, N = {sd['base_samples']}), "
+                                  f"{sd['confidence']:.0%} bootstrap intervals", sheet="sobol",
+                            columns=(Column(key="name", label="Driver"), Column(key="first_order", label="First order"), Column(key="first_ci", label="First-order interval"),
+                                     Column(key="total_order", label="Total order"), Column(key="total_ci", label="Total-order interval")),
+                            rows=tuple({"name": r["name"], "first_order": r["first_order"], "total_order": r["total_order"],
+                                        "first_ci": f"{r['first_order_ci'][0]:.3f}-{r['first_order_ci'][1]:.3f}",
+                                        "total_ci": f"{r['total_order_ci'][0]:.3f}-{r['total_order_ci'][1]:.3f}"} for r in sd["indices"][:15])))
+    return Section(id="sensitivity", title="Sensitivity", blocks=tuple(blocks))
 
 
 # --------------------------------------------------------------------------------------------

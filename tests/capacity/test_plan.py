@@ -137,7 +137,7 @@ def test_a_profile_calibrates_its_own_option_only(tmp_path):
         return str(path)
 
     text = SERVICE.replace("[h100-sxm]", "[h100-sxm, h200]").replace("peak_to_average: 2", "peak_to_average: 2\n    tpot_p95_s: 0.05")
-    base = plan_text(text)
+    base = plan_text(text, measured=False)  # the shipped defaults, not the shipped measured H200 profile
     tuned = plan_text(text, profile=profile(0.8))
     assert tuned.option("h200").calibration == "h200-measured"
     assert tuned.option("h200").services[0].stack is None and base.option("h200").services[0].stack == "tensorrt-llm"

@@ -51,6 +51,34 @@ def test_bad_input_is_one_line_exit_2(run_cli, args, field):
     assert r.stdout == ""
 
 
+@pytest.mark.parametrize("args,field", [
+    (["--ep", "3"], "ep"),                                    # does not divide the 8 experts
+    (["--ep", "16"], "ep"),                                   # more than the 8 experts
+    (["--tp", "1", "--pp", "1", "--cp", "1", "--dp", "64", "--global-batch", "100"], "global_batch"),
+    (["--global-batch", "12.5"], "global_batch"),
+    (["--global-batch", "4Mtok", "--seq-len", "8192000"], "global_batch"),
+    (["--schedule", "dualpipe", "--pp", "1"], "schedule"),
+])
+def test_bad_moe_and_batch_input_is_one_line_exit_2(run_cli, args, field):
+    base = ["estimate", "train", "--model", "mixtral-8x7b", "--hardware", "h100", "--gpus", "64", "--tokens", "1T"]
+    r = run_cli(*base, *args)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and field in lines[0] and "Traceback" not in r.stderr, r.stderr
+    assert r.stdout == ""
+
+
+def test_estimate_train_on_a_system_and_batch_in_tokens(run_cli):
+    r = run_cli("estimate", "train", "--model", "llama-2-70b", "--tokens", "2T", "--hardware", "aws-p4d", "--gpus", "512",
+                "--global-batch", "4M", "--seq-len", "4096", "--no-tp-comm-overlap", "--json")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert d["hardware"] == "a100-40gb" and d["system"] == "aws-p4d"
+    assert d["global_batch_tokens"] == pytest.approx(4e6, rel=0.05) and "tokens" in d["global_batch_source"]
+    assert d["overlap"]["tp_comm"] is False and d["overlap"]["grad_reduce"] is True
+    assert set(d["step_breakdown_s"]) >= {"compute_s", "nonmatmul_s", "overlap_tax_s", "bubble_s", "ep_comm_s"}
+
+
 def test_model_that_fits_nowhere_exit_2(run_cli):
     r = run_cli("estimate", "train", "--model", "llama-3.1-405b", "--tokens", "1T", "--hardware", "h100", "--gpus", "8")
     assert r.returncode == 2

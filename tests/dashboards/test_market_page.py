@@ -17,17 +17,19 @@ def test_untouched_sliders_fix_nothing():
     assert market.fixed_from_sliders(s, medians, names) == ()
 
 
-def test_more_grid_additions_raise_2030_power():
+def test_more_tokens_per_user_raise_2030_ai_energy():
     s = market.scenario_from("name:base")
-    lo, med, hi = market.driver_range(s, "grid_additions_start_mw")
-    assert _p50("name:base", (("grid_additions_start_mw", hi),)) > _p50("name:base", ()) > _p50("name:base", (("grid_additions_start_mw", lo),))
+    lo, med, hi = market.driver_range(s, "consumer_tokens_per_user_per_day")
+    at = lambda v: _p50("name:base", (("consumer_tokens_per_user_per_day", v),), "ai_energy_twh")  # noqa: E731
+    assert at(hi) > _p50("name:base", (), "ai_energy_twh") > at(lo)
+    assert at(hi) / at(lo) > 1.05  # the demand sliders move the forecast
 
 
-def test_faster_efficiency_gains_cut_unmet_demand():
+def test_faster_efficiency_gains_cut_2030_ai_energy():
     s = market.scenario_from("name:base")
     lo, _, hi = market.driver_range(s, "inference_efficiency_gain_per_year")
-    slow = _p50("name:base", (("inference_efficiency_gain_per_year", lo),), "unmet_demand_frac")
-    fast = _p50("name:base", (("inference_efficiency_gain_per_year", hi),), "unmet_demand_frac")
+    slow = _p50("name:base", (("inference_efficiency_gain_per_year", lo),), "ai_energy_twh")
+    fast = _p50("name:base", (("inference_efficiency_gain_per_year", hi),), "ai_energy_twh")
     assert fast < slow
 
 
@@ -35,7 +37,8 @@ def test_update_view_returns_fan_and_headline():
     names = [n for n, _ in market.DRIVERS]
     fig, table = market.update_view("name:base", "energy_twh", None, names)
     assert "energy_twh" in fig.layout.title.text and fig.layout.yaxis.title.text
-    assert "2030" in str(table)
+    text = str(table)
+    assert "2030" in text and "IEA Base Case" in text and "Supply limits" in text
 
 
 def test_bad_upload_is_reported():
@@ -52,24 +55,24 @@ def test_bad_upload_is_reported():
 
 
 @pytest.mark.browser
-def test_market_page_driver_moves_2030_power(dash_duo, quiet_app):
+def test_market_page_driver_moves_2030_energy(dash_duo, quiet_app):
     from selenium.webdriver.common.keys import Keys
 
     dash_duo.start_server(quiet_app)
     dash_duo.wait_for_page(url=dash_duo.server_url + "/market")
     dash_duo.wait_for_element("#mkt-headline-table", timeout=60)
 
-    def p50_power() -> str:
+    def p50_energy() -> str:
         row = dash_duo.find_elements("#mkt-headline-table tbody tr")[0]
         return row.find_elements("css selector", "td")[2].text
 
-    before = p50_power()
-    handle = dash_duo.find_element('#mkt-drivers div[id*="grid_additions_start_mw"] [role=slider]')
+    before = p50_energy()
+    handle = dash_duo.find_element('#mkt-drivers div[id*="consumer_tokens_per_user_per_day"] [role=slider]')
     handle.click()
     for _ in range(5):
         handle.send_keys(Keys.ARROW_RIGHT)
     from dash.testing.wait import until
 
-    until(lambda: p50_power() != before, timeout=30)
-    dash_duo.wait_for_contains_text("#mkt-headline", "grid_additions_start_mw", timeout=30)
+    until(lambda: p50_energy() != before, timeout=30)
+    dash_duo.wait_for_contains_text("#mkt-headline", "consumer_tokens_per_user_per_day", timeout=30)
     assert dash_duo.get_logs() == []

@@ -12,14 +12,24 @@ def test_forecast_json(run_cli):
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
     assert d["years"] == list(range(2025, 2031)) and d["seed"] == 3
-    for k in ("accelerators_installed", "it_power_mw", "facility_power_mw", "energy_twh", "capex_usd", "market_size_usd", "emissions_tco2e", "unmet_demand_frac"):
+    for k in ("accelerators_installed", "it_power_mw", "facility_power_mw", "energy_twh", "capex_usd", "market_size_usd", "emissions_tco2e", "unmet_demand_frac",
+              "backlog_years", "h100e_required_inference", "h100e_required_training", "hyperscaler_capex_usd"):
         assert k in d["metrics"]
+    assert {x["key"] for x in d["limits"]} == {"chips", "power"}
 
 
 def test_forecast_table_and_region(run_cli):
     r = run_cli("forecast", "--samples", "200", "--region", "us", "--metric", "energy_twh")
     assert r.returncode == 0, r.stderr
-    assert "energy_twh" in r.stdout and "us" in r.stdout
+    assert "Electricity, all data centres [TWh/yr]" in r.stdout and "us" in r.stdout
+    assert "LBNL" in r.stdout  # the anchors beside the figure
+
+
+def test_forecast_table_shows_anchors_limits_and_split(run_cli):
+    r = run_cli("forecast", "--samples", "300")
+    assert r.returncode == 0, r.stderr
+    for needle in ("IEA Base Case", "Epoch AI", "McKinsey", "NVIDIA", "Supply limits:", "chip supply", "Backlog:", "AI electricity in 2030 by use"):
+        assert needle in r.stdout, needle
 
 
 def test_csv_written_and_not_overwritten(run_cli, tmp_path):
@@ -41,7 +51,14 @@ def test_sensitivity_and_backtest_json(run_cli):
     assert d["method"] == "tornado" and d["bars"][0]["swing"] >= d["bars"][-1]["swing"]
     r = run_cli("forecast", "backtest", "--samples", "200", "--vintages", "2022", "--json")
     assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout)["vintages"][0]["vintage"] == 2022
+    d = json.loads(r.stdout)
+    assert d["vintages"][0]["vintage"] == 2022 and d["n_scored"] > 0 and "bias_frac" in d
+    r = run_cli("forecast", "sensitivity", "--method", "sobol", "--samples", "32", "--json")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert d["method"] == "sobol" and d["base_samples"] == 32 and len(d["indices"][0]["total_order_ci"]) == 2
+    r = run_cli("forecast", "reconcile", "--samples", "300")
+    assert r.returncode == 0 and "Reconciliation of base in 2024" in r.stdout, r.stderr
 
 
 @pytest.mark.parametrize("args,needle", [
@@ -80,4 +97,4 @@ def test_parquet_needs_pyarrow_or_writes(run_cli, tmp_path):
 
 def test_help_lists_the_actions(run_cli):
     r = run_cli("forecast", "--help")
-    assert r.returncode == 0 and "sensitivity" in r.stdout and "backtest" in r.stdout
+    assert r.returncode == 0 and "sensitivity" in r.stdout and "backtest" in r.stdout and "reconcile" in r.stdout

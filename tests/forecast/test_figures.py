@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from dcplan.figures.forecast import backtest_chart, fan_chart, scenario_comparison, tornado_chart
+from dcplan.figures.forecast import (
+    backtest_chart,
+    demand_split_chart,
+    fan_chart,
+    limits_chart,
+    scenario_comparison,
+    sobol_chart,
+    tornado_chart,
+)
 from dcplan.forecast import run_forecast
 from dcplan.forecast.backtest import run_backtest
-from dcplan.forecast.sensitivity import tornado
+from dcplan.forecast.sensitivity import sobol, tornado
 from dcplan.io.market import read_observations
 from dcplan.io.scenario import load_scenario
 
@@ -22,3 +30,9 @@ def test_figures(base):
     bt = run_backtest(base, obs, vintages=(2021,), samples=200)
     b = backtest_chart(bt, current=fc)
     assert "TWh" in b.layout.yaxis.title.text and len(b.data) >= 3
+    lim = limits_chart(fc)
+    assert len(lim.data) == 4 and "years" in lim.layout.yaxis2.title.text
+    split = demand_split_chart(fc)
+    assert [d.name for d in split.data] == ["LLM serving (inference)", "training and research", "AI outside the LLM chain"]
+    s = sobol_chart(sobol(base, metric="energy_twh", year=2030, base_samples=16, n_resamples=20), top=5)
+    assert len(s.data) == 2 and s.data[0].error_x.array is not None

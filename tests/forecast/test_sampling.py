@@ -76,6 +76,26 @@ def test_per_year_draws_are_rank_correlated_across_years(base):
 
 
 def test_region_shares_sum_to_one(base):
-    d = draw(base, 500, np.random.default_rng(0))
-    assert np.allclose(d["region_shares"].sum(axis=1), 1.0)
-    assert d["region_shares"][:, 0].mean() == pytest.approx(0.441, abs=0.01)
+    d = draw(base, 2000, np.random.default_rng(0))
+    for key in ("ai_share_history", "ai_share_new", "nonai_share"):
+        assert np.allclose(d[key].sum(axis=1), 1.0)
+    assert d["nonai_share"][0, 0] == pytest.approx(183 / 415, abs=3e-3)  # IEA 2024 split, renormalised
+    new_us = d["ai_share_new"][:, 0]
+    assert new_us.mean() == pytest.approx(0.58, abs=0.01) and new_us.std() > 0.02  # a Dirichlet around the sourced mean
+
+
+def test_beta_quantile_table_branch_matches_the_exact_inverse():
+    # above 4,096 draws (every default forecast) the beta quantile comes from a table in normal-score space
+    from scipy.special import betaincinv
+
+    from dcplan.forecast.scenario import _EXACT_BELOW
+
+    d = Distribution(kind="beta", p5=0.02, p95=0.15)
+    a, b = d.beta_ab()
+    u = np.concatenate([np.linspace(1e-9, 1 - 1e-9, 10_000), [1e-12, 0.5, 1 - 1e-12]])
+    assert u.size > _EXACT_BELOW
+    table = d.ppf(u)
+    exact = betaincinv(a, b, u)
+    assert np.max(np.abs(table - exact) / exact) < 1e-5
+    assert np.array_equal(d.ppf(u[:100]), betaincinv(a, b, u[:100]))  # the exact branch below the threshold
+

@@ -145,3 +145,43 @@ def test_correlating_a_fixed_parameter_is_an_error(tmp_path):
           - {a: facility_life_years, b: pue_ai, rho: 0.3}
         """)
     assert "fixed" in _error(p).message
+
+
+def test_generation_prices_come_from_a_source(tmp_path):
+    p = _child(tmp_path, """\
+        name: x
+        extends: BASE
+        generations:
+          - {name: v100, hardware: v100, first_vintage: 2017, precision: fp16, usd_per_unit: 9000}
+        """)
+    e = _error(p)
+    assert e.line == 4 and "price_source" in e.field
+    p = _child(tmp_path, """\
+        name: x
+        extends: BASE
+        generations:
+          - {name: l40s, hardware: l40s, first_vintage: 2017}
+        """)
+    e = _error(p)
+    assert e.line == 4 and "usd_per_unit" in e.field and "first generation needs a price" in e.message
+    p = _child(tmp_path, """\
+        name: x
+        extends: BASE
+        generations:
+          - {name: v100, hardware: v100, first_vintage: 2017, precision: fp16}
+          - {name: h200, hardware: h200, first_vintage: 2024}
+        """)
+    gens = load_scenario(str(p)).generations
+    assert gens[0].usd_per_unit == 10000 and "parent scenario" in gens[0].price_source  # base's price of the same accelerator
+    assert gens[1].usd_per_unit is None and "no published price" in gens[1].price_source
+
+
+def test_regional_shares_must_sum_to_one(tmp_path):
+    p = _child(tmp_path, """\
+        name: x
+        extends: BASE
+        parameters:
+          ai_share_new_us: {dist: fixed, value: 0.9, source: s, date: "2025"}
+        """)
+    e = _error(p)
+    assert "ai_share_new" in e.message and "sum to 1" in e.message

@@ -1,4 +1,4 @@
-"""Tornado, Sobol estimators and the vintage backtest."""
+"""Tornado, Sobol indices (scipy) with intervals, and the vintage backtest scored on independent points."""
 
 from __future__ import annotations
 
@@ -6,59 +6,50 @@ import numpy as np
 import pytest
 
 from dcplan.errors import InputError
-from dcplan.forecast.backtest import run_backtest, vintage_scenario
-from dcplan.forecast.sensitivity import sobol, sobol_estimates, tornado
+from dcplan.forecast.backtest import DEFAULT_VINTAGES, run_backtest, vintage_scenario
+from dcplan.forecast.sensitivity import sobol, tornado
 from dcplan.io.market import read_observations
-
-
-def test_sobol_estimators_on_a_linear_model():
-    # Y = sum a_i X_i, X_i ~ U(0,1) independent: S_i = ST_i = a_i^2 / sum a^2
-    rng = np.random.default_rng(0)
-    a = np.array([4.0, 2.0, 1.0, 0.0])
-    n = 20000
-    A, B = rng.random((n, 4)), rng.random((n, 4))
-    f = lambda x: x @ a  # noqa: E731
-    f_ab = []
-    for i in range(4):
-        abi = A.copy()
-        abi[:, i] = B[:, i]
-        f_ab.append(f(abi))
-    s1, st, _ = sobol_estimates(f(A), f(B), np.array(f_ab))
-    expected = a**2 / np.sum(a**2)
-    assert np.allclose(s1, expected, atol=0.03) and np.allclose(st, expected, atol=0.03)
 
 
 def test_tornado_ranks_and_ignores_what_does_not_matter(base):
     t = tornado(base, metric="energy_twh", year=2030)
     names = [b.name for b in t.bars]
     assert t.bars[0].swing >= t.bars[-1].swing
-    carbon = [b for b in t.bars if b.name == "grid_intensity_change_per_year"][0]
-    assert carbon.swing == 0.0
-    assert names.index("nonai_growth_per_year") < names.index("discount_rate_frac")
+    assert [b for b in t.bars if b.name == "grid_intensity_change_per_year"][0].swing == 0.0
+    assert names.index("consumer_tokens_per_user_per_day") < names.index("discount_rate_frac")
     e = tornado(base, metric="emissions_tco2e", year=2030)
     assert [b for b in e.bars if b.name == "grid_intensity_change_per_year"][0].swing > 0
 
 
-def test_sobol_runs_on_the_chain(base):
-    s = sobol(base, metric="energy_twh", year=2028, base_samples=64, seed=1)
-    assert len(s.first_order) == len(base.uncertain()) and s.variance > 0
-    top = s.names[int(np.argmax(s.total_order))]
-    assert top in ("nonai_growth_per_year", "grid_additions_start_mw", "accelerator_load_frac", "nonai_energy_anchor_twh")
+def test_sobol_indices_with_intervals_on_the_chain(base):
+    s = sobol(base, metric="energy_twh", year=2030, base_samples=64, seed=1, n_resamples=50)
+    assert s.base_samples == 64 and len(s.first_order) == len(base.uncertain()) and s.variance > 0
+    idx = {n: i for i, n in enumerate(s.names)}
+    zero = idx["grid_intensity_change_per_year"]  # carbon cannot move energy
+    assert s.total_order[zero] == pytest.approx(0.0, abs=1e-12)
+    top = int(np.argmax(s.total_order))
+    assert s.total_order[top] > 0.05 and s.total_order_ci[top][0] <= s.total_order[top] <= s.total_order_ci[top][1]
+    d = s.to_dict()
+    assert d["indices"][0]["total_order"] >= d["indices"][-1]["total_order"] and len(d["indices"][0]["first_order_ci"]) == 2
+    assert sobol(base, metric="energy_twh", year=2030, base_samples=50, seed=1, n_resamples=20).base_samples == 64  # rounded up to 2^k
 
 
-def test_backtest_scores_out_of_sample_actuals(base):
-    bt = run_backtest(base, read_observations(), vintages=(2021,), samples=400, seed=0)
+def test_backtest_scores_only_independent_points(base):
+    bt = run_backtest(base, read_observations(), vintages=(2022,), samples=400, seed=0)
     v = bt.vintages[0]
-    assert all(c.year > 2021 for c in v.comparisons)
-    assert 0 <= v.coverage_frac <= 1 and v.median_abs_log_error is not None
-    world24 = [c for c in v.scored if c.metric == "energy_twh" and c.region == "world" and c.year == 2024][0]
-    assert world24.p10 < world24.p50 < world24.p90
+    assert all(c.year > 2022 for c in v.comparisons)
+    assert v.scored and all(c.independent and c.kind == "actual" and c.role == "check" and c.scope == "like-for-like" for c in v.scored)
+    scored = {(c.metric, c.region, c.year) for c in v.scored}
+    assert ("energy_twh", "china", 2024) not in scored  # set the regional split: an anchor, never scored
+    assert ("accelerator_spend_usd", "world", 2024) in scored and ("hyperscaler_capex_usd", "world", 2025) in scored
+    assert 0 <= v.coverage_frac <= 1 and v.bias_frac is not None
     d = bt.to_dict()
-    assert d["band"] == "P10-P90" and d["n_scored"] == len(v.scored)
+    assert d["band"] == "P10-P90" and d["n_scored"] == len(v.scored) and "bias_frac" in d
 
 
-def test_vintage_scenario_truncates_history(base):
+def test_vintage_scenario_truncates_history_and_keeps_the_chain(base):
     s = vintage_scenario(base, 2020)
-    assert s.history.years[-1] == 2020 and s.demand_mode == "trend" and s.start_year == 2020
+    assert s.history.years[-1] == 2020 and s.start_year == 2020 and s.demand_anchor_year == base.demand_anchor_year
+    assert DEFAULT_VINTAGES == (2019, 2020, 2022)
     with pytest.raises(InputError, match="vintage"):
         vintage_scenario(base, 2030)
