@@ -12,7 +12,7 @@ PY := $(VENV)/bin/python
 # install a CUDA build first (README, "GPUs") and this step then keeps theirs.
 TORCH_PIN ?= torch==2.13.0
 
-.PHONY: run test test-gpu setup setup-dev system-deps lint clean
+.PHONY: run test test-gpu setup setup-dev system-deps lint mutation clean
 
 $(VENV)/.stamp-base: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,7 +42,11 @@ test-gpu:
 	PYTHONPATH=. $(PYTHON) -m pytest -m gpu -q $(PYTEST_ARGS)
 
 lint: setup-dev
-	$(PY) -m ruff check dcplan dashboards tests
+	$(PY) -m ruff check dcplan dashboards tests scripts
+
+# break one model term at a time (scripts/mutation_check.py) and show which tests catch it
+mutation: setup-dev
+	$(PY) scripts/mutation_check.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

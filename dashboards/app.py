@@ -2,34 +2,12 @@
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from dashboards.ids import Shell
-from dcplan import limits
+from dashboards.settings import MAX_UPLOAD_BYTES, Settings
 
-#: Largest upload accepted (workload/scenario YAML, profiles) [bytes].
-MAX_UPLOAD_BYTES = int(limits.UPLOAD.maximum)
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Where the dashboard finds its inputs; read-only for callbacks."""
-
-    profiles_dir: Path
-    results_dir: Path | None = None
-    """Results written by the main job (plan/forecast JSON), shown on first load when present."""
-
-    @classmethod
-    def from_env(cls) -> Settings:
-        from dcplan.io.resources import shipped_profiles_dir
-
-        res = os.environ.get("DCPLAN_RESULTS_DIR")
-        return cls(
-            profiles_dir=Path(os.environ.get("DCPLAN_PROFILES_DIR") or shipped_profiles_dir()),
-            results_dir=Path(res) if res else None,
-        )
+__all__ = ["MAX_UPLOAD_BYTES", "Settings", "create_app"]
 
 
 def _pages():

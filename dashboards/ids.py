@@ -9,6 +9,16 @@ class Shell:
     NAV = "nav"
 
 
+class Run:
+    """Banners saying a page opened on the main job's run."""
+
+    HARDWARE = "run-banner-hardware"
+    PLANNER = "run-banner-planner"
+    MARKET = "run-banner-market"
+    REPORTS = "run-banner-reports"
+    REPORT_LINKS = "run-report-links"
+
+
 class Hardware:
     SELECT = "hw-select"
     METRIC = "hw-metric"

@@ -9,9 +9,8 @@ from __future__ import annotations
 import base64
 import binascii
 
+from dashboards.settings import MAX_UPLOAD_BYTES  # dcplan.limits.UPLOAD
 from dcplan import limits
-
-MAX_UPLOAD_BYTES = int(limits.UPLOAD.maximum)
 
 
 def decode_upload(contents: str, filename: str | None, extensions: tuple[str, ...]) -> str:

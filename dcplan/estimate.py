@@ -77,13 +77,13 @@ def _site_assumptions(site: SiteParams, hw: HardwareSpec, load_frac: float, load
     server_src = (
         f"data/hardware/{hw.name}.yaml node_power_w / accelerators_per_node"
         if hw.node_power_w and hw.accelerators_per_node
-        else site.sources.get("server_power_ratio", "Epoch AI training-cost-trends/energy.py: server/chip power 1.82 (DGX H100 10.2 kW / 8 / 0.7 kW)")
+        else site.sources.get("server_power_ratio", "given")
     )
     return [
         Assumption(name="server_power_per_accelerator_w", value=E.server_power_per_accelerator_w(hw, site), unit="W", source=server_src),
         Assumption(name=load_name, value=load_frac, unit="fraction of peak power", source=cal.source(load_name)),
-        Assumption(name="pue", value=site.pue, unit="ratio", source=site.sources.get("pue", "Epoch AI training-cost-trends/energy.py: PUE 1.25 outside hyperscalers (1.1 for hyperscalers)")),
-        Assumption(name="grid_gco2_per_kwh", value=site.grid_gco2_per_kwh, unit="gCO2e/kWh", source=site.sources.get("grid_gco2_per_kwh", "CodeCarbon methodology: 475 g/kWh world average")),
+        Assumption(name="pue", value=site.pue, unit="ratio", source=site.sources.get("pue", "given")),
+        Assumption(name="grid_gco2_per_kwh", value=site.grid_gco2_per_kwh, unit="gCO2e/kWh", source=site.sources.get("grid_gco2_per_kwh", "given")),
     ]
 
 
@@ -289,7 +289,7 @@ def estimate_training(
     ``batch_ramp`` lists (tokens, batch) phases run before the main batch; the layout found for
     the main batch runs them with fewer micro-batches (as a real ramp-up does).
     """
-    site = site or SiteParams()
+    site = site or _default_site()
     _check_positive("tokens", tokens)
     _check_positive("gpus", n_accelerators, whole=True)
     _check_positive("seq_len", seq_len, whole=True)
@@ -419,9 +419,16 @@ def _src(hw: HardwareSpec, name: str) -> str:
 # Serving estimates: dcplan/inference.py (estimate_inference).
 
 
+def _default_site() -> SiteParams:
+    """The sourced default site (data/costs/defaults.yaml), read at this face when a caller gives none."""
+    from dcplan.io.site import default_site
+
+    return default_site()
+
+
 def with_site(site: SiteParams | None, **changes: Any) -> SiteParams:
     """``site`` (or the defaults) with ``changes`` applied, skipping None values."""
-    base = site or SiteParams()
+    base = site or _default_site()
     given = {k: v for k, v in changes.items() if v is not None}
     return replace(base, **given) if given else base
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from dcplan.errors import InfeasibleError, InputError
-from dcplan.estimate import Assumption, _calibration_assumptions, _check_positive, _site_assumptions, _src
+from dcplan.estimate import Assumption, _calibration_assumptions, _check_positive, _default_site, _site_assumptions, _src
 from dcplan.model import energy as E
 from dcplan.model import replica as R
 from dcplan.model.memory import kv_bytes_per_token
@@ -294,7 +294,7 @@ def estimate_inference(
     without ``batch`` the largest batch that fits memory, the engine's cap (``max_batch``
     overrides the stack's) and the latency limits is used.
     """
-    site = site or SiteParams()
+    site = site or _default_site()
     _check_inputs(n_accelerators, batch, tp, pp, ep, ttft_slo_s, tpot_slo_s, kv_precision)
     _check_positive("max_batch", max_batch, whole=True)
     mix = _lengths(input_len, output_len, lengths)

@@ -988,28 +988,28 @@ class StackChoice:
 
 @dataclass(frozen=True, kw_only=True)
 class SiteParams:
-    """Facility, electricity and money parameters used by energy and cost estimates."""
+    """Facility and electricity parameters used by energy and cost estimates.
 
-    pue: float = 1.25
+    No defaults here: the sourced values live in data/costs/defaults.yaml and reach the model
+    through :func:`dcplan.io.site.default_site` (estimates) or the plan's cost defaults.
+    """
+
+    pue: float
     """Facility energy / IT energy."""
-    usd_per_kwh: float = 0.0806
+    usd_per_kwh: float
     """Electricity price [USD/kWh]."""
-    grid_gco2_per_kwh: float = 475.0
+    grid_gco2_per_kwh: float
     """Grid carbon intensity [gCO2e/kWh]."""
-    server_power_ratio: float = 1.82
+    server_power_ratio: float
     """Server power / accelerator TDP when the catalog has no node power (host CPUs, NICs, fans)."""
     usd_per_accelerator_hour: float | None = None
     """Rental price; None uses the catalog's cloud price or owned capex."""
-    depreciation_years: float = 5.0
-    """Life of owned accelerators for amortisation [years]."""
-    utilization_frac: float = 0.8
-    """Share of owned hours that do paid work, for amortising owned capex."""
     sources: Mapping[str, str] = field(default_factory=dict)
+    """Where each value comes from, by field name."""
 
     def __post_init__(self) -> None:
-        _positive(self, "pue", "usd_per_kwh", "server_power_ratio", "depreciation_years")
+        _positive(self, "pue", "usd_per_kwh", "server_power_ratio")
         _positive(self, "grid_gco2_per_kwh", "usd_per_accelerator_hour", allow_zero=True)
-        _fraction(self, "utilization_frac")
         if self.pue < 1:
             raise InputError("pue", f"must be >= 1 (facility energy includes IT energy), got {self.pue}")
         if self.server_power_ratio < 1:

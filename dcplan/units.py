@@ -11,11 +11,8 @@ import math
 import re
 
 # --- sizes -----------------------------------------------------------------------------------
-KB = 1e3
-MB = 1e6
 GB = 1e9
 TB = 1e12
-KiB = 2.0**10
 MiB = 2.0**20
 GiB = 2.0**30
 
@@ -24,16 +21,6 @@ SECONDS_PER_HOUR = 3600.0
 SECONDS_PER_DAY = 86400.0
 HOURS_PER_YEAR = 8766.0  # Julian year, 365.25 d x 24 h
 SECONDS_PER_YEAR = HOURS_PER_YEAR * SECONDS_PER_HOUR
-
-# --- energy and power ------------------------------------------------------------------------
-J_PER_KWH = 3.6e6
-W_PER_MW = 1e6
-KWH_PER_MWH = 1e3
-KWH_PER_TWH = 1e9
-
-# --- counting --------------------------------------------------------------------------------
-TERA = 1e12
-PETA = 1e15
 
 #: Suffixes accepted by :func:`parse_quantity`. "B" is billion (model sizes: 70B) and "G" the
 #: same; "T" is trillion (tokens: 15T). Byte sizes are written in plain numbers or "GB" in YAML
@@ -74,11 +61,6 @@ def parse_quantity(text: str | float | int) -> float:
     return value
 
 
-def kwh_from_joules(energy_j: float) -> float:
-    """Joules to kilowatt-hours [kWh]."""
-    return energy_j / J_PER_KWH
-
-
 def human(value: float, unit: str = "", digits: int = 3) -> str:
     """Format ``value`` with an SI prefix for people: ``human(9.894e14, 'FLOP/s')`` -> ``989 TFLOP/s``."""
     if value == 0 or not math.isfinite(value):
@@ -96,3 +78,57 @@ def human_count(value: float, digits: int = 3) -> str:
         if abs(value) >= scale:
             return f"{value / scale:.{digits}g}{suffix}"
     return f"{value:.{digits}g}"
+
+
+#: What text shows for a number that is not known (never 0).
+MISSING = "-"
+
+
+def usd(value: float | None, digits: int = 3) -> str:
+    """Money for people, the one formatter: ``$592B``, ``$1.2T``, ``$11.7M``, ``$231k``, ``$4,916``, ``$1.84``; ``-`` when unknown."""
+    if value is None or not math.isfinite(value):
+        return MISSING
+    for scale, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M")):
+        if abs(value) >= scale:
+            return f"${value / scale:,.{digits}g}{suffix}"
+    if abs(value) >= 1e4:
+        return f"${value / 1e3:,.{digits}g}k"
+    if abs(value) >= 100:
+        return f"${value:,.0f}"
+    if abs(value) >= 1:
+        return f"${value:,.2f}"
+    return f"${value:.{digits}g}"
+
+
+def power_mw(value_mw: float | None, digits: int = 3) -> str:
+    """Power for people from megawatts: ``350 MW``, ``1.2 GW``, ``350 GW``, ``12 kW``; ``-`` when unknown."""
+    if value_mw is None or not math.isfinite(value_mw):
+        return MISSING
+    if abs(value_mw) >= 1e3:
+        return f"{value_mw / 1e3:,.{digits}g} GW"
+    if abs(value_mw) >= 1 or value_mw == 0:
+        return f"{value_mw:,.{digits}g} MW"
+    return f"{value_mw * 1e3:,.{digits}g} kW"
+
+
+def for_people(value: float | None, unit: str, digits: int = 3) -> str:
+    """A value in one of dcplan's units as people read it: ``126 GW``, ``$592B/yr``, ``1,108 TWh/yr``,
+    ``32.6 million``, ``54.7 %``; ``-`` when unknown. A bracketed qualifier of the unit is dropped."""
+    if value is None or not math.isfinite(value):
+        return MISSING
+    base = unit.partition(" (")[0].strip()
+    if base.startswith("USD"):
+        return usd(value, digits) + base[3:]
+    if base.startswith("MW"):
+        return power_mw(value, digits) + base[2:]
+    if base.startswith("tCO2e") and abs(value) >= 1e6:
+        return f"{value / 1e6:,.{digits}g} MtCO2e{base[5:]}"
+    if base == "fraction":
+        return f"{100 * value:.{max(0, digits - 2)}f} %"
+    if base.startswith("TWh") or abs(value) < 1e6:
+        text = f"{value:,.0f}" if abs(value) >= 10 ** digits else f"{value:,.{digits}g}"
+        return f"{text} {base}".strip() if base not in ("ratio", "-", "") else text
+    for scale, word in ((1e15, "quadrillion"), (1e12, "trillion"), (1e9, "billion"), (1e6, "million")):
+        if abs(value) >= scale:
+            return f"{value / scale:,.{digits}g} {word}" + (f" {base}" if base and not base.startswith(("accelerators", "H100")) else "")
+    return f"{value:,.{digits}g}"

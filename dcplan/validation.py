@@ -6,7 +6,7 @@ calibration row (:mod:`dcplan.calibrate.train_fit`); ``python -m dcplan.validati
 prints the fitted values data/efficiency/defaults.yaml carries. Serving: every row predicted
 with its stack's shipped calibration (:mod:`dcplan.calibrate.serving`); the held-out errors per
 stack are those the serving fit stored beside the rows (data/validation/serving_fit.yaml,
-written by ``python -m dcplan.calibrate.serving --write``; ``refit=True`` recomputes them, a few
+written by ``python -m dcplan.validation --fit-serving --write``; ``refit=True`` recomputes them, a few
 minutes). The disaggregated wide-EP deployments of DeepSeek and SGLang are checks of the
 prefill/decode sizing, fitted on nothing. The CLI and the reports show the result.
 """
@@ -127,9 +127,10 @@ def _run_json(p: Any) -> dict[str, Any]:
 
 def disaggregated_checks() -> list[dict[str, Any]]:
     """The prefill/decode sizing of wide-EP deployments against their published per-node rates."""
-    from dcplan.calibrate.disagg import check_all
+    from dcplan.calibrate.disagg import predict_check
+    from dcplan.io.validation import read_disagg_checks
 
-    return check_all()
+    return [predict_check(c) for c in read_disagg_checks()]
 
 
 def to_json(res: dict[str, Any]) -> dict[str, Any]:
@@ -171,6 +172,34 @@ def to_json(res: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def fit_serving_report(write: bool = False) -> None:  # pragma: no cover - a report script; its pieces are tested
+    """Print each serving stack's fit and held-out errors; with ``write`` store them (data/stacks/,
+    data/validation/serving_fit.yaml)."""
+    from dcplan.calibrate.serving import fit_all, summary
+    from dcplan.cli.output import table
+    from dcplan.io.validation import load_serving_cases, write_stack_fits
+
+    cases, datasets = load_serving_cases()
+    res = fit_all(cases, datasets)
+    rows = []
+    for name, f in res["stacks"].items():
+        ids = [c.row.id for c in cases if c.row.stack == name and c.row.fit]
+        s_fit = summary([res["fitted"][i] for i in ids])
+        s_loo = summary([res["held_out"][i] for i in ids])
+        v = f.values
+        rows.append((name, f.n_rows, f"{v['decode_bw_frac']:.3f}", f"{v['prefill.eta_max']:.3f}", f"{v['decode_t0_s'] * 1e3:.2f}",
+                     f"{v['serving_memory_frac']:.3f}", f"{s_fit.get('median_ape_pct', float('nan')):.1f}",
+                     f"{s_loo.get('median_ape_pct', float('nan')):.1f}", f"{s_loo.get('p90_ape_pct', float('nan')):.1f}",
+                     f"{s_loo.get('bias_pct', float('nan')):+.1f}"))
+    p = res["pooled"]
+    rows.append(("pooled", sum(c.row.fit for c in cases), f"{p['decode_bw_frac']:.3f}", f"{p['prefill.eta_max']:.3f}",
+                 f"{p['decode_t0_s'] * 1e3:.2f}", f"{p['serving_memory_frac']:.3f}", "", "", "", ""))
+    table("Serving stacks: fitted parameters and errors (in-sample, held out)",
+          ["stack", "rows", "f_bw", "eta_prefill", "t0 ms", "mem frac", "fit med %", "held-out med %", "p90 %", "bias %"], rows)
+    if write:
+        write_stack_fits(res, cases)
+
+
 def fit_report() -> None:  # pragma: no cover - a report script; its pieces are tested
     """Print the fitted values data/efficiency/defaults.yaml carries, with before/after errors."""
     from dcplan.calibrate.train_fit import PARAMETERS, fit_training
@@ -186,9 +215,11 @@ def fit_report() -> None:  # pragma: no cover - a report script; its pieces are 
 
     values = ", ".join(f"{k} = {v:.4g}" for k, v in zip(PARAMETERS, fit.values, strict=True))
     table(f"training fit (in sample): {values}", cols, [line("shipped", fit.before), line("fitted", fit.after)])
-    print("Serving parameters are fitted per stack: python -m dcplan.calibrate.serving [--write]")
+    print("Serving parameters are fitted per stack: python -m dcplan.validation --fit-serving [--write]")
 
 
 if __name__ == "__main__":  # pragma: no cover
     if "--fit" in sys.argv[1:]:
         fit_report()
+    if "--fit-serving" in sys.argv[1:]:
+        fit_serving_report(write="--write" in sys.argv[1:])

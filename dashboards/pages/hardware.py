@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from dashboards.components import simple_table
 from dashboards.ids import Hardware as ID
 
 PATH = "/hardware"
@@ -26,10 +27,10 @@ def catalog_rows() -> list[dict[str, Any]]:
             "name": h.name,
             "product": h.display_name,
             "year": h.launch_year,
-            "bf16_tflops": _r((peak.get("bf16") or peak.get("fp16") or 0) / 1e12) or None,
-            "fp8_tflops": _r((peak.get("fp8") or 0) / 1e12) or None,
-            "memory_gb": _r((h.hbm_bytes or 0) / 1e9) or None,
-            "bandwidth_tbs": _r((h.hbm_bytes_per_s or 0) / 1e12) or None,
+            "bf16_tflops": _r(peak.get("bf16") or peak.get("fp16"), 1e12),
+            "fp8_tflops": _r(peak.get("fp8"), 1e12),
+            "memory_gb": _r(h.hbm_bytes, 1e9),
+            "bandwidth_tbs": _r(h.hbm_bytes_per_s, 1e12),
             "tdp_w": h.tdp_w,
             "cloud_usd_per_hour": h.cloud_usd_per_hour,
             "measured": measured[h.name].profile_name if h.name in measured else None,
@@ -57,23 +58,9 @@ def measured_note():
     return html.Div([html.H3("Measured profiles shipped with dcplan"), html.Ul(items, id="hw-measured-list")], className="card")
 
 
-def simple_table(columns, rows, *, table_id=None):
-    """An HTML table of dict rows; columns are (key, label) pairs; None shows as '-'."""
-    from dash import html
-
-    head = html.Thead(html.Tr([html.Th(label) for _, label in columns]))
-    def cell(v, first: bool):
-        if v in (None, ""):
-            return html.Td("-")
-        long_text = isinstance(v, str) and len(v) > 24
-        return html.Td(v, className="text") if first or long_text else html.Td(v)
-
-    body = html.Tbody([html.Tr([cell(r.get(k), i == 0) for i, (k, _) in enumerate(columns)]) for r in rows])
-    return html.Table([head, body], className="simple", **({"id": table_id} if table_id else {}))
-
-
-def _r(v: float) -> float:
-    return float(f"{v:.4g}")
+def _r(v: float | None, scale: float) -> float | None:
+    """``v / scale`` to 4 significant digits; None (shown as missing) when the catalog does not know it."""
+    return float(f"{v / scale:.4g}") if v else None
 
 
 @functools.lru_cache(maxsize=64)
@@ -105,10 +92,16 @@ def layout(settings):
         ("tdp_w", "TDP [W]"), ("cloud_usd_per_hour", "Cloud [$/h]"), ("measured", "Measured profile"), ("quality", "Quality"),
         ("source", "Source"),
     ]
+    from dashboards.components import run_banner
+    from dashboards.ids import Run
     from dashboards.pages import profiles
 
+    run = settings.run
+    what = (f"its calibration {run.calibration.name}" + (f" of profile {run.profile.name}" if run.profile else "") + ", in Measured profiles below"
+            if run is not None and run.calibration is not None else "")
     return html.Div([
         html.H2("Hardware"),
+        run_banner(settings, what, Run.HARDWARE),
         html.P("Dense peaks (no sparsity) from data/hardware, every figure with its source. "
                "Missing values are unknown, not zero.", className="hint"),
         html.Div([

@@ -8,9 +8,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from dashboards.app import MAX_UPLOAD_BYTES
+from dashboards.components import simple_table
 from dashboards.ids import Market as ID
-from dashboards.pages.hardware import simple_table
+from dashboards.settings import MAX_UPLOAD_BYTES
 
 PATH = "/market"
 TITLE = "Market"
@@ -27,24 +27,24 @@ DRIVERS = (
     ("training_spend_share_of_ai_revenue", "Training spend / AI revenue"),
     ("other_ai_h100e", "AI outside LLMs in 2024 [H100e]"),
     ("chip_supply_growth_per_year", "Chip packaging growth [x/yr]"),
-    ("grid_additions_ceiling_mw", "Grid connections ceiling [MW/yr]"),
-    ("onsite_generation_max_mw_per_year", "On-site generation [MW/yr]"),
+    ("grid_additions_ceiling_mw", "Grid connections ceiling [per year]"),
+    ("onsite_generation_max_mw_per_year", "On-site generation [per year]"),
     ("pue_ai", "PUE of AI capacity"),
-    ("electricity_usd_per_kwh", "Electricity price [USD/kWh]"),
+    ("electricity_usd_per_kwh", "Electricity price [per kWh]"),
     ("nonai_growth_per_year", "Non-AI data-centre growth [x/yr]"),
 )
 METRICS = (
-    ("facility_power_mw", "Facility power, all data centres [MW]"),
-    ("energy_twh", "Electricity, all data centres [TWh/yr]"),
-    ("ai_energy_twh", "AI electricity [TWh/yr]"),
+    ("facility_power_mw", "Facility power, all data centres (average)"),
+    ("energy_twh", "Electricity, all data centres"),
+    ("ai_energy_twh", "AI electricity"),
     ("h100e_installed", "H100-equivalents installed"),
-    ("accelerator_spend_usd", "Accelerator spend [USD/yr]"),
-    ("capex_usd", "AI capex [USD/yr]"),
-    ("capex_cumulative_usd", "AI capex since the start year [USD]"),
-    ("hyperscaler_capex_usd", "Big-4 hyperscaler capex [USD/yr]"),
-    ("emissions_tco2e", "Emissions [tCO2e/yr]"),
-    ("unmet_demand_frac", "Demand not served [fraction]"),
-    ("backlog_years", "Backlog: delay until served [years]"),
+    ("accelerator_spend_usd", "Accelerator spend"),
+    ("capex_usd", "AI capex"),
+    ("capex_cumulative_usd", "AI capex since the start year"),
+    ("hyperscaler_capex_usd", "Big-4 hyperscaler capex"),
+    ("emissions_tco2e", "Emissions"),
+    ("unmet_demand_frac", "Demand not served (share)"),
+    ("backlog_years", "Backlog: delay until served (years)"),
 )
 SLIDER_STEPS = 20
 
@@ -93,10 +93,14 @@ def driver_range(scenario, name: str) -> tuple[float, float, float]:
     return lo, med, hi
 
 
-def _nice(v: float) -> str:
-    from dcplan.units import human
+def _nice(v: float, unit: str = "") -> str:
+    """A driver value as people read it: money and power with their units ($0.085, 2 GW), counts short (3k, 2.5B)."""
+    from dcplan.units import for_people, human_count
 
-    return human(v, digits=3)
+    base = unit.split("/")[0]
+    if base.startswith(("USD", "MW")):
+        return for_people(v, base)
+    return human_count(v)
 
 
 def forecast(source: str, fixed: tuple[tuple[str, float], ...]):
@@ -166,6 +170,13 @@ def fixed_from_sliders(scenario, values: list[float], names: list[str]) -> tuple
 # --------------------------------------------------------------------------------------------
 
 
+def _unit(name: str) -> str:
+    from dcplan.forecast.scenario import DRIVERS
+
+    d = DRIVERS.get(name)
+    return d.unit if d is not None and d.unit not in ("x/yr", "ratio", "-", "fraction", "years") else ""
+
+
 def slider_block(scenario) -> list:
     from dash import dcc, html
 
@@ -178,21 +189,51 @@ def slider_block(scenario) -> list:
         blocks.append(html.Div([
             html.Label(label, title=scenario.parameters[name].source),
             dcc.Slider(id={"type": ID.DRIVER, "name": name}, min=lo, max=hi, step=step, value=med,
-                       marks={lo: _nice(lo), med: _nice(med), hi: _nice(hi)}, updatemode="mouseup", allow_direct_input=False),
+                       marks={v: _nice(v, _unit(name).split("/")[0]) for v in (lo, med, hi)},
+                       updatemode="mouseup", allow_direct_input=False),
         ], className="driver"))
     return blocks
+
+
+def initial_source(settings) -> tuple[str, str]:
+    """(dropdown name, scenario source) the page opens on: the run's scenario, else base."""
+    from dcplan.io.scenario import list_scenarios
+
+    names = list_scenarios()
+    first = "base" if "base" in names else names[0]
+    run = settings.run
+    if run is None:
+        return first, f"name:{first}"
+    if run.scenario_text is not None:
+        return first, source_for_upload(run.scenario_text)
+    return (run.scenario, f"name:{run.scenario}") if run.scenario in names else (first, f"name:{first}")
+
+
+def run_note(settings) -> str:
+    """What the banner says about the run's scenario and its headline range."""
+    run = settings.run
+    s = run.summary if run is not None else {}
+    e = s.get("energy_twh") if isinstance(s, dict) else None
+    text = f"its scenario {Path(run.scenario).name if run else ''}"
+    if e:
+        text += (f"; its report ({s.get('year')}): data-centre electricity {e['p50']:,.0f} TWh/yr (P10-P90 {e['p10']:,.0f}-{e['p90']:,.0f}) "
+                 f"from {s.get('samples', 0):,} samples; this page draws {SAMPLES:,}")
+    return text
 
 
 def layout(settings):
     from dash import dcc, html
 
-    from dcplan.io.scenario import list_scenarios, load_scenario
+    from dashboards.components import run_banner
+    from dashboards.ids import Run
+    from dcplan.io.scenario import list_scenarios
 
     names = list_scenarios()
-    first = "base" if "base" in names else names[0]
-    scenario = load_scenario(first)
+    first, source = initial_source(settings)
+    scenario = scenario_from(source)
     return html.Div([
         html.H2("Market scenarios"),
+        run_banner(settings, run_note(settings), Run.MARKET),
         html.P(f"AI compute demand to accelerators, power, energy and spending: P10-P90 bands of {SAMPLES:,} Monte Carlo samples "
                "(the CLI uses 10,000). A moved driver is fixed at the chosen value; the others keep their distributions and draws.",
                className="hint"),
@@ -226,7 +267,7 @@ def layout(settings):
             html.Div(dcc.Loading(dcc.Graph(id=ID.SPLIT, config={"displaylogo": False})), className="col card"),
         ], className="row"),
         html.Div(dcc.Loading(dcc.Graph(id=ID.BACKTEST, config={"displaylogo": False})), className="card"),
-        dcc.Store(id=ID.STORE, data=f"name:{first}", storage_type="session"),
+        dcc.Store(id=ID.STORE, data=source, storage_type="session"),
     ])
 
 
@@ -246,7 +287,8 @@ def update_view(source: str, metric: str, values: list[float] | None, names: lis
     fixed = fixed_from_sliders(scenario, values or [], names) if values else ()
     fc = forecast(source, fixed)
     rows = headline(fc)
-    unit_note = "; ".join(f"{n} = {_nice(v)}" for n, v in fixed) or "all drivers at their scenario distributions"
+    labels = dict(DRIVERS)
+    unit_note = "; ".join(f"{labels.get(n, n)} = {_nice(v, _unit(n))}" for n, v in fixed) or "all drivers at their scenario distributions"
     table = html.Div([
         html.H3(f"{HEADLINE_YEAR}: P10 / P50 / P90, with published numbers beside"),
         simple_table([("metric", "Metric"), ("p10", "P10"), ("p50", "P50"), ("p90", "P90"), ("anchors", "Published and actual (sources: CLI and report)")],

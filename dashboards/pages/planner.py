@@ -6,13 +6,15 @@ import functools
 from pathlib import Path
 from typing import Any
 
-from dashboards.app import MAX_UPLOAD_BYTES
+from dashboards.components import simple_table
 from dashboards.ids import Planner as ID
-from dashboards.pages.hardware import simple_table
+from dashboards.settings import MAX_UPLOAD_BYTES
 
 PATH = "/planner"
 TITLE = "Capacity planner"
 DEFAULT_SAMPLE = "chat-70b.yaml"
+#: The sample-dropdown value of the main job's own workload.
+RUN_SAMPLE = "__run__"
 
 
 def sample_files() -> dict[str, Path]:
@@ -24,14 +26,27 @@ def sample_files() -> dict[str, Path]:
 
 
 @functools.lru_cache(maxsize=32)
-def plan_from_text(text: str, hardware: tuple[str, ...] = ()):
-    """Plan a workload given as YAML text (memoised by its inputs); InputError on bad input."""
+def plan_from_text(text: str, hardware: tuple[str, ...] = (), profile: str | None = None):
+    """Plan a workload given as YAML text (memoised by its inputs); InputError on bad input.
+
+    ``profile`` is a calibration file (the run's) applied to the option it calibrates, as in
+    ``dcplan plan --profile`` and the report; a CPU calibration calibrates no accelerator.
+    """
     from dashboards.uploads import check_workload_text
     from dcplan.capacity.loaders import parse_workload_text, read_cost_defaults, resolve
     from dcplan.capacity.plan import plan_capacity
 
     spec, origin = parse_workload_text(check_workload_text(text), "workload.yaml")
-    return plan_capacity(resolve(spec, origin, read_cost_defaults(), hardware=list(hardware) or None))
+    return plan_capacity(resolve(spec, origin, read_cost_defaults(), hardware=list(hardware) or None, profile=_plan_profile(profile)))
+
+
+def _plan_profile(calibration: str | None) -> str | None:
+    """The calibration when it calibrates a catalog accelerator (what the report's plan uses), else None."""
+    if not calibration:
+        return None
+    from dcplan.io.calibration import read_calibration
+
+    return calibration if read_calibration(calibration).hardware else None
 
 
 def decode_upload(contents: str, filename: str | None) -> str:
@@ -44,16 +59,16 @@ def decode_upload(contents: str, filename: str | None) -> str:
 def kpi_cards(plan) -> list:
     from dash import html
 
-    from dcplan.cli.output import usd
+    from dcplan.units import power_mw, usd
 
     best = plan.ranking[0].hardware if plan.ranking else None
     cards = []
     for o in plan.options:
         rows = [
-            ("accelerators", f"{o.accelerators:,} ({o.nodes} nodes, {o.racks} racks)"),
-            ("power", f"{o.it_mw:.3g} MW IT / {o.facility_mw:.3g} MW facility"),
+            ("accelerators", f"{o.accelerators:,} ({o.nodes:,} nodes, {o.racks:,} racks)"),
+            ("power", f"{power_mw(o.it_mw)} IT / {power_mw(o.facility_mw)} facility"),
             ("capex", usd(o.capex_usd)),
-            ("TCO per year", usd(o.tco_usd_per_year)),
+            ("TCO per year", usd(o.tco_usd_per_year) + "/yr"),
             ("$ per accelerator-hour", usd(o.usd_per_accelerator_hour)),
             ("$ per million output tokens", usd(o.usd_per_mtok)),
         ]
@@ -70,19 +85,30 @@ def ranking_rows(plan) -> list[dict[str, Any]]:
 def layout(settings):
     from dash import dcc, html
 
+    from dashboards.components import run_banner
+    from dashboards.ids import Run
     from dcplan.io.catalog import hardware_catalog
 
     samples = sample_files()
-    initial = samples[DEFAULT_SAMPLE].read_text(encoding="utf-8") if DEFAULT_SAMPLE in samples else ""
+    options = [{"label": n, "value": n} for n in samples]
+    run = settings.run
+    if run is not None:
+        options.insert(0, {"label": f"this run: {Path(run.workload).name}", "value": RUN_SAMPLE})
+        initial, chosen = run.workload_text, RUN_SAMPLE
+    else:
+        initial = samples[DEFAULT_SAMPLE].read_text(encoding="utf-8") if DEFAULT_SAMPLE in samples else ""
+        chosen = DEFAULT_SAMPLE
+    cal = f"calibration {run.calibration.name} where it applies" if run is not None and run.calibration else "the shipped efficiencies"
     return html.Div([
         html.H2("Capacity planner"),
+        run_banner(settings, f"its workload {Path(run.workload).name if run else ''}, planned as in its report ({cal})", Run.PLANNER),
         html.P("A workload (training jobs, inference services with latency targets, hardware options, site and finance) "
                "becomes accelerators, racks, MW and dollars per option. Fields, units and defaults with sources: docs/plan.md.",
                className="hint"),
         html.Div([
             html.Div([
                 html.Label("Sample workload"),
-                dcc.Dropdown(id=ID.SAMPLE, options=[{"label": n, "value": n} for n in samples], value=DEFAULT_SAMPLE, clearable=False),
+                dcc.Dropdown(id=ID.SAMPLE, options=options, value=chosen, clearable=False),
                 html.Label("Or upload a workload YAML"),
                 dcc.Upload(id=ID.UPLOAD, children=html.Div("Drop or click to choose a .yaml file"), className="upload",
                            max_size=MAX_UPLOAD_BYTES, accept=".yaml,.yml"),
@@ -108,23 +134,24 @@ def layout(settings):
     ])
 
 
-def run_plan(text: str, hardware: list[str] | None):
+def run_plan(text: str, hardware: list[str] | None, profile: str | None = None):
     """(plan dict or None, status component, summary, figures...) for the page outputs."""
     from dash import html
 
     from dcplan.errors import InputError
     from dcplan.figures.plan import capacity_figure, cost_breakdown_figure, timeline_figure
+    from dcplan.units import usd
 
     try:
-        plan = plan_from_text(text or "", tuple(sorted(hardware or ())))
+        plan = plan_from_text(text or "", tuple(sorted(hardware or ())), profile)
     except InputError as exc:
         empty = _empty_figure()
         return None, html.Div(exc.one_line(), className="error"), None, empty, empty, empty
     summary = html.Div([
         html.Div(kpi_cards(plan), className="kpis"),
         html.H3("Ranking"),
-        simple_table([("rank", "Rank"), ("hardware", "Option"), ("tco", "TCO [USD/year]"), ("factor", "Deciding factor")],
-                     [{**r, "tco": f"{r['tco']:,.0f}"} for r in ranking_rows(plan)]),
+        simple_table([("rank", "Rank"), ("hardware", "Option"), ("tco", "TCO per year"), ("factor", "Deciding factor")],
+                     [{**r, "tco": usd(r["tco"])} for r in ranking_rows(plan)]),
     ], className="card")
     status = html.Div(f"Planned '{plan.workload}' over {plan.horizon_years} year(s) on {len(plan.options)} option(s).", className="ok")
     return plan.to_dict(), status, summary, cost_breakdown_figure(plan), capacity_figure(plan), timeline_figure(plan)
@@ -154,6 +181,8 @@ def register_callbacks(app, settings) -> None:
                 return decode_upload(contents, filename), html.Div(f"Loaded {filename}; press Plan.", className="ok")
             except InputError as exc:
                 return no_update, html.Div(exc.one_line(), className="error")
+        if sample == RUN_SAMPLE and settings.run is not None:
+            return settings.run.workload_text, None
         path = sample_files().get(sample)
         return (path.read_text(encoding="utf-8") if path else no_update), None
 
@@ -161,7 +190,8 @@ def register_callbacks(app, settings) -> None:
                   Output(ID.COST, "figure"), Output(ID.CAPACITY, "figure"), Output(ID.TIMELINE, "figure"),
                   Input(ID.RUN, "n_clicks"), State(ID.EDITOR, "value"), State(ID.HARDWARE, "value"))
     def plan(_clicks, text, hardware):
-        data, *rest = run_plan(text, hardware)
+        cal = settings.run.calibration if settings.run is not None else None
+        data, *rest = run_plan(text, hardware, str(cal) if cal else None)
         return ({"plan": data, "text": text} if data else None), *rest
 
     @app.callback(Output(ID.DOWNLOAD, "data"), Input(ID.DOWNLOAD_BUTTON, "n_clicks"), State(ID.STORE, "data"), prevent_initial_call=True)

@@ -41,19 +41,70 @@ def build(fmt: str, scenario: str, workload_text: str | None) -> tuple[str, byte
         return path.name, path.read_bytes()
 
 
+#: URL of a report file of the run the dashboard opened on: /run-report/<format>.
+RUN_REPORT_URL = "/run-report/"
+#: Content-Security-Policy of the served HTML report: its inline scripts and styles run in an
+#: opaque-origin sandbox that can fetch nothing.
+REPORT_CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data: blob:; "
+              "font-src data:; sandbox allow-scripts")
+
+
+def run_reports(settings):
+    """Links to the run's report files (the HTML opens in the browser, the others download)."""
+    from dash import html
+
+    from dashboards.components import run_banner
+    from dashboards.ids import Run
+
+    run = settings.run
+    if run is None:
+        return None
+    labels = dict(FORMATS)
+    links = [html.A(labels.get(fmt, fmt), href=f"{RUN_REPORT_URL}{fmt}", target="_blank" if fmt == "html" else None,
+                    className="report-link", id=f"run-report-{fmt}")
+             for fmt in [k for k, _ in FORMATS if k in run.reports and run.reports[k].is_file()]]
+    return html.Div([
+        run_banner(settings, f"its capacity report, written by `dcplan run` in {run.folder}", Run.REPORTS),
+        html.Div(links, className="report-links", id=Run.REPORT_LINKS) if links else html.P("The run wrote no report files.", className="error"),
+    ], className="card")
+
+
+def serve_run_reports(server, settings) -> None:
+    """Serve the run's report files under RUN_REPORT_URL (only those its manifest lists)."""
+    from flask import abort, send_file
+
+    run = settings.run
+
+    def report(fmt: str):
+        path = run.reports.get(fmt) if run is not None else None
+        if path is None or not path.is_file():
+            abort(404)
+        response = send_file(path, mimetype=MIME.get(fmt), as_attachment=fmt != "html", download_name=path.name)
+        if fmt == "html":  # the report's own inline plotly.js, in a sandbox: no network, no access to the dashboard's origin
+            response.headers["Content-Security-Policy"] = REPORT_CSP
+        return response
+
+    server.add_url_rule(f"{RUN_REPORT_URL}<fmt>", endpoint="run_report", view_func=report)
+
+
 def layout(settings):
     from dash import dcc, html
 
     from dcplan.io.scenario import list_scenarios
 
+    scenarios = list_scenarios()
+    run = settings.run
+    first = run.scenario if run is not None and run.scenario in scenarios else "base"
     return html.Div([
         html.H2("Reports"),
+        run_reports(settings),
+        html.H3("Build a report") if run is not None else None,
         html.P("The capacity report (executive summary, model accuracy, plan per option, market forecast, sensitivity, assumptions, "
                f"validation) for the workload on the planner page (or the shipped portfolio sample) and a scenario, with a {SAMPLES:,}-sample "
                "forecast. The command line gives the same report: dcplan report --workload W.yaml --scenario base.", className="hint"),
         html.Div([
             html.Label("Scenario"),
-            dcc.Dropdown(id="rep-scenario", options=[{"label": n, "value": n} for n in list_scenarios()], value="base", clearable=False),
+            dcc.Dropdown(id="rep-scenario", options=[{"label": n, "value": n} for n in scenarios], value=first, clearable=False),
             html.Label("Format"),
             dcc.RadioItems(id=ID.FORMAT, options=[{"label": lab, "value": k} for k, lab in FORMATS], value="html"),
             html.Div(html.Button("Build and download", id=ID.BUILD, n_clicks=0), style={"marginTop": "0.8rem"}),
@@ -67,6 +118,8 @@ def register_callbacks(app, settings) -> None:
     from dash import Input, Output, State, html, no_update
 
     from dcplan.errors import InputError
+
+    serve_run_reports(app.server, settings)
 
     @app.callback(Output(ID.DOWNLOAD, "data"), Output(ID.STATUS, "children"),
                   Input(ID.BUILD, "n_clicks"), State(ID.FORMAT, "value"), State("rep-scenario", "value"),

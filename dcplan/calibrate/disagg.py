@@ -79,9 +79,3 @@ def predict_check(check: DisaggCheck) -> dict[str, Any]:
     per_node = inst.tokens_per_s / inst.accelerators * GPUS_PER_NODE
     return {**out, "predicted_tokens_per_s_per_node": per_node, "ratio": per_node / check.published_tokens_per_s_per_node,
             "batch": inst.batch, "latency_s": inst.latency_s, "binding_limit": inst.binding_limit, "error": None}
-
-
-def check_all() -> list[dict[str, Any]]:
-    from dcplan.io.validation import read_disagg_checks
-
-    return [predict_check(c) for c in read_disagg_checks()]

@@ -28,8 +28,9 @@ out, which is the harder test); the prior, fitted on other stacks' rows, never c
 The residuals are piecewise constant where a latency limit sets an integer batch, so the
 held-out refits are real refits, not a linearised step.
 
-Run ``python -m dcplan.calibrate.serving`` to print the fit, ``--write`` to store the values and
-their held-out errors in data/stacks/*.yaml and data/validation/serving_fit.yaml (a few minutes).
+Run ``python -m dcplan.validation --fit-serving`` to print the fit, with ``--write`` to store the
+values and their held-out errors in data/stacks/*.yaml and data/validation/serving_fit.yaml (a
+few minutes).
 """
 
 from __future__ import annotations
@@ -445,37 +446,3 @@ def summary(ratios: Sequence[float | None]) -> dict[str, float]:
            "p90_ape_pct": float(np.percentile(ape, 90))}
     out["bias_pct"] = float((np.exp(np.mean(np.log(ok))) - 1.0) * 100.0) if ok.size else float("nan")
     return out
-
-
-def main(argv: Sequence[str] | None = None) -> None:  # pragma: no cover - a report script; its pieces are tested
-    import argparse
-
-    from dcplan.cli.output import table
-    from dcplan.io.validation import load_serving_cases, write_stack_fits
-
-    ap = argparse.ArgumentParser(prog="python -m dcplan.calibrate.serving")
-    ap.add_argument("--write", action="store_true", help="store the fitted values and held-out errors in data/stacks/ and data/validation/serving_fit.yaml")
-    args = ap.parse_args(argv)
-    cases, datasets = load_serving_cases()
-    res = fit_all(cases, datasets)
-    rows = []
-    for name, f in res["stacks"].items():
-        ids = [c.row.id for c in cases if c.row.stack == name and c.row.fit]
-        s_fit = summary([res["fitted"][i] for i in ids])
-        s_loo = summary([res["held_out"][i] for i in ids])
-        v = f.values
-        rows.append((name, f.n_rows, f"{v['decode_bw_frac']:.3f}", f"{v['prefill.eta_max']:.3f}", f"{v['decode_t0_s'] * 1e3:.2f}",
-                     f"{v['serving_memory_frac']:.3f}", f"{s_fit.get('median_ape_pct', float('nan')):.1f}",
-                     f"{s_loo.get('median_ape_pct', float('nan')):.1f}", f"{s_loo.get('p90_ape_pct', float('nan')):.1f}",
-                     f"{s_loo.get('bias_pct', float('nan')):+.1f}"))
-    p = res["pooled"]
-    rows.append(("pooled", sum(c.row.fit for c in cases), f"{p['decode_bw_frac']:.3f}", f"{p['prefill.eta_max']:.3f}", f"{p['decode_t0_s'] * 1e3:.2f}",
-                 f"{p['serving_memory_frac']:.3f}", "", "", "", ""))
-    table("Serving stacks: fitted parameters and errors (in-sample, held out)",
-          ["stack", "rows", "f_bw", "eta_prefill", "t0 ms", "mem frac", "fit med %", "held-out med %", "p90 %", "bias %"], rows)
-    if args.write:
-        write_stack_fits(res, cases)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

@@ -58,7 +58,7 @@ def stacks_for(hw: HardwareSpec, stacks: Mapping[str, StackSpec]) -> list[StackS
 def _fit_source(spec: StackSpec) -> str:
     fit = spec.fit or {}
     rows = fit.get("rows", 0)
-    command = fit.get("command", "python -m dcplan.calibrate.serving --write")
+    command = fit.get("command", "python -m dcplan.validation --fit-serving --write")
     if not rows:
         return f"data/stacks/{spec.name}.yaml: engine defaults only (no fitted rows)"
     return f"fit: {command}, on {rows} published rows of data/validation/serving_benchmarks.yaml (data/stacks/{spec.name}.yaml)"

@@ -37,6 +37,8 @@ class Economics:
     staff_usd_per_year: SourcedValue
     utilization_frac: SourcedValue
     """Share of owned accelerator-hours doing paid or planned work."""
+    server_power_ratio: SourcedValue
+    """Server power / accelerator TDP where the catalog gives no node power."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -119,7 +119,7 @@ class _Resolver:
         for name, (section, unit) in _ECONOMICS.items():
             got = getattr(getattr(self.spec, section), name)
             values[name] = self.value(got, (section, name), name, unit)
-        return Economics(**values)
+        return Economics(**values, server_power_ratio=self.costs.get("server_power_ratio"))
 
     def jobs(self) -> tuple[JobInputs, ...]:
         return tuple(

@@ -87,7 +87,9 @@ def plan_capacity(inputs: PlanInputs) -> CapacityPlan:
 def _site(inputs: PlanInputs, opt: OptionInputs) -> SiteParams:
     e = inputs.economics
     return SiteParams(pue=e.pue.value, usd_per_kwh=e.usd_per_kwh.value, grid_gco2_per_kwh=e.grid_gco2_per_kwh.value,
-                      usd_per_accelerator_hour=opt.cloud_usd_per_hour.value if opt.cloud_usd_per_hour else None)
+                      server_power_ratio=e.server_power_ratio.value,
+                      usd_per_accelerator_hour=opt.cloud_usd_per_hour.value if opt.cloud_usd_per_hour else None,
+                      sources={k: getattr(e, k).source for k in ("pue", "usd_per_kwh", "grid_gco2_per_kwh", "server_power_ratio")})
 
 
 def _located(inputs: PlanInputs, path: Path_, exc: InputError, rename: dict[str, str]) -> InputError:

@@ -9,6 +9,7 @@ explained by what drives it: accelerator counts and prices, or power.
 from __future__ import annotations
 
 from dcplan.capacity.result import OptionPlan, RankEntry
+from dcplan.units import usd
 
 _LABELS = {
     "accelerators": "accelerator capex",
@@ -21,20 +22,13 @@ _LABELS = {
 }
 
 
-def _usd(x: float) -> str:
-    for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(x) >= scale:
-            return f"${x / scale:,.3g}{suffix}"
-    return f"${x:,.0f}"
-
-
 def _driver(part: str, a: OptionPlan, b: OptionPlan) -> str:
     """Why ``a`` and ``b`` differ on ``part``."""
     if part in ("electricity", "facility"):
         return f"{a.hardware} draws {a.it_mw:.3g} MW IT vs {b.it_mw:.3g} MW for {b.hardware}"
     per_a = a.capex_breakdown_usd["accelerators"] / a.accelerators
     per_b = b.capex_breakdown_usd["accelerators"] / b.accelerators
-    return f"{a.hardware} needs {a.accelerators:,} accelerators at {_usd(per_a)} vs {b.accelerators:,} at {_usd(per_b)} for {b.hardware}"
+    return f"{a.hardware} needs {a.accelerators:,} accelerators at {usd(per_a)} vs {b.accelerators:,} at {usd(per_b)} for {b.hardware}"
 
 
 def deciding_factor(win: OptionPlan, lose: OptionPlan) -> str:
@@ -43,7 +37,7 @@ def deciding_factor(win: OptionPlan, lose: OptionPlan) -> str:
     part = max(diffs, key=lambda k: abs(diffs[k]))
     saving = diffs[part]
     side = "lower" if saving > 0 else "higher"
-    return f"{_LABELS[part]} {_usd(abs(saving))}/yr {side} on {win.hardware} than {lose.hardware}: {_driver(part, win, lose)}"
+    return f"{_LABELS[part]} {usd(abs(saving))}/yr {side} on {win.hardware} than {lose.hardware}: {_driver(part, win, lose)}"
 
 
 def rank_options(options: list[OptionPlan]) -> list[RankEntry]:

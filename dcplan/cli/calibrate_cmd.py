@@ -39,6 +39,7 @@ def default_out(profile_path: str) -> Path:
 
 def document(pc: Any, profile_path: str, digest: str) -> dict[str, Any]:
     """The calibration file: what dcplan.io.calibration reads, plus provenance and accuracy."""
+    from dcplan.calibrate.stored import heldout_points_dict
     from dcplan.io.calibration import CALIBRATION_KIND, CALIBRATION_SCHEMA_VERSION, calibration_to_dict
 
     prof = pc.profile
@@ -52,6 +53,7 @@ def document(pc: Any, profile_path: str, digest: str) -> dict[str, Any]:
                      "peak_flops_per_s": pc.hardware.peak(pc.precision), "hbm_bytes_per_s": pc.hardware.hbm_bytes_per_s,
                      "note": device_note(pc)},
         "heldout": pc.heldout_dict(),
+        "heldout_points": heldout_points_dict(pc),
         "fit": {**{k: v.to_dict() for k, v in pc.fits.items()},
                 "collectives": [c.to_dict() for c in pc.collectives],
                 "power": None if pc.power is None else {"train_load_frac": pc.power.train_load_frac,

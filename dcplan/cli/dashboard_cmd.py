@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from dcplan.cli.main import whole
+from dcplan.cli.args import whole
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=whole, default=8050)
     p.add_argument("--workers", type=whole, default=2, help="gunicorn worker processes (default 2)")
     p.add_argument("--profiles", help="folder of profiles to show (default profiles/)")
-    p.add_argument("--results", help="folder of main-job results to show on first load (default: none)")
+    p.add_argument("--results", help="a run folder written by `dcplan run` (reports/run-<time>/): every page opens on that run")
     p.add_argument("--users-file", metavar="PATH",
                    help="HTTP basic auth: file of user:scrypt-hash lines (or set DCPLAN_DASHBOARD_USERS_FILE / DCPLAN_DASHBOARD_USERS)")
     p.add_argument("--behind-proxy", action="store_true",
@@ -66,7 +66,12 @@ def run(args: argparse.Namespace) -> int:
     if args.profiles:
         env["DCPLAN_PROFILES_DIR"] = args.profiles
     if args.results:
-        env["DCPLAN_RESULTS_DIR"] = args.results
+        from pathlib import Path
+
+        from dcplan.io.runs import read_run
+
+        read_run(args.results)  # not a run folder: one line, exit 2, before serving
+        env["DCPLAN_RESULTS_DIR"] = str(Path(args.results).resolve())
     from dashboards.security import SecurityConfig, check_serving, is_loopback
 
     config = SecurityConfig.from_env({**os.environ, **env})  # a bad users file is exit 2 here, not a worker crash

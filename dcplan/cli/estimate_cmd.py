@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from dcplan.cli.main import quantity, whole
+from dcplan.cli.args import quantity, whole
 from dcplan.cli.output import fmt, pct, print_json, table, usd
 from dcplan.specs import PRECISIONS, RECOMPUTE_MODES, ROUTINGS, SCHEDULES
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from dcplan.cli.main import whole
+from dcplan.cli.args import whole
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,7 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--metric", action="append", help="metric(s) to show (repeatable; default: the headline set)")
     p.add_argument("--raw", action="store_true", help="with --csv/--parquet: write every sample, not only P10/P50/P90/mean")
     p.add_argument("--backtest", action="store_true", help="also run the vintage backtest and include it in --json")
-    _outputs(p, json_only=False)
+    _outputs(p)
     p.set_defaults(handler=run)
     acts = p.add_subparsers(dest="forecast_action", metavar="ACTION", parser_class=type(p))
 
@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     b = acts.add_parser("backtest", help="start from earlier vintages, score against history; published forecasts beside")
     _common(b, samples_default=2000)
     b.add_argument("--vintages", default="2019,2020,2022", help="comma-separated start years (default 2019,2020,2022)")
-    _outputs(b, json_only=False)
+    _outputs(b)
     b.set_defaults(handler=run_backtest)
 
     r = acts.add_parser("reconcile", help="the start year's fleet (from spend) beside the demand chain's requirement")
@@ -48,7 +48,7 @@ def _common(p: argparse.ArgumentParser, samples_default: int = 10_000) -> None:
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="fix a driver to a value (repeatable), e.g. --set pue_ai=1.2")
 
 
-def _outputs(p: argparse.ArgumentParser, json_only: bool) -> None:
+def _outputs(p: argparse.ArgumentParser) -> None:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--json", action="store_true", help="print JSON")
     g.add_argument("--csv", metavar="PATH", help="write a CSV file")
@@ -147,16 +147,11 @@ def _forecast_frame(fc: Any, metrics: list[str], raw: bool):
 
 
 def _write_table(df: Any, args: argparse.Namespace) -> str:
-    from dcplan.errors import InputError
-    from dcplan.io.yamlio import write_atomic
+    from dcplan.io.tables import write_table
 
     if args.parquet:
-        try:
-            import pyarrow  # noqa: F401
-        except ImportError:
-            raise InputError("parquet", "writing Parquet needs pyarrow (pip install pyarrow); use --csv instead") from None
-        return str(write_atomic(args.parquet, lambda fh: df.to_parquet(fh, index=False), binary=True, overwrite=args.force))
-    return str(write_atomic(args.csv, lambda fh: df.to_csv(fh, index=False), overwrite=args.force))
+        return str(write_table(df, args.parquet, "parquet", overwrite=args.force, field="parquet"))
+    return str(write_table(df, args.csv, "csv", overwrite=args.force, field="csv"))
 
 
 def show(fc: Any, metrics: list[str]) -> None:

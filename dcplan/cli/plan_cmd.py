@@ -23,7 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-measured", action="store_true",
                    help="use the shipped defaults even for hardware dcplan ships a measured profile of (dcplan hardware show NAME)")
     p.add_argument("--json", action="store_true", help="print the whole plan as JSON")
-    p.add_argument("--out", help="directory to write the plan's tables to (CSV, and Parquet when pyarrow is installed) and plan.json")
+    p.add_argument("--out", help="directory to write the plan's tables to (CSV) and plan.json")
+    p.add_argument("--parquet", action="store_true", help="with --out: also write each table as Parquet (needs pyarrow)")
     p.add_argument("--force", action="store_true", help="with --out: replace files that exist")
     p.add_argument("--template", action="store_true", help="print a commented example workload and exit")
     p.set_defaults(handler=run)
@@ -48,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
             raise InputError("hardware", "give one or more catalog names separated by commas, e.g. h100-sxm,h200")
     plan = plan_capacity(load_plan_inputs(args.workload, hardware=hardware, profile=args.profile, measured=not args.no_measured))
     if args.out:
-        write_tables(plan, Path(args.out), force=args.force)
+        write_tables(plan, Path(args.out), force=args.force, parquet=args.parquet)
     if args.json:
         print_json(plan.to_dict())
     else:
@@ -61,59 +62,27 @@ def run(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------------------------
 
 
-def write_tables(plan: Any, out: Path, *, force: bool) -> list[Path]:
-    """Write every table as CSV (and Parquet with pyarrow) plus plan.json; nothing if any exists without force."""
-    import csv
-    import io
-    import json
-
+def write_tables(plan: Any, out: Path, *, force: bool, parquet: bool = False) -> list[Path]:
+    """Write every table as CSV (and Parquet when asked) plus plan.json; nothing if any exists without force."""
     from dcplan.capacity.tables import plan_tables
-    from dcplan.cli.output import _clean
     from dcplan.errors import InputError
-    from dcplan.io.yamlio import write_atomic
+    from dcplan.io.jsonout import write_json
+    from dcplan.io.tables import frame, need_pyarrow, write_table
 
     if out.exists() and not out.is_dir():
         raise InputError("out", f"{out} is a file; give a directory")
+    if parquet:
+        need_pyarrow()
     tables = plan_tables(plan)
-    try:
-        import pyarrow  # noqa: F401
-        parquet = True
-    except ImportError:
-        parquet = False
-    targets = [out / f"{n}.csv" for n in tables] + ([out / f"{n}.parquet" for n in tables] if parquet else []) + [out / "plan.json"]
+    formats = ["csv", "parquet"] if parquet else ["csv"]
+    targets = [out / f"{n}.{f}" for f in formats for n in tables] + [out / "plan.json"]
     existing = [t for t in targets if t.exists()]
     if existing and not force:
         raise InputError("out", f"{existing[0]} exists (and {len(existing) - 1} more); choose another directory or pass --force")
-    written = []
-    for name, (cols, rows) in tables.items():
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow(cols)
-        w.writerows(rows)
-        written.append(write_atomic(out / f"{name}.csv", lambda fh, text=buf.getvalue(): fh.write(text), overwrite=force))
-        if parquet:
-            written.append(write_atomic(out / f"{name}.parquet", lambda fh, c=cols, r=rows: _parquet(fh, c, r), binary=True, overwrite=force))
-    text = json.dumps(_clean(plan.to_dict()), indent=1)
-    written.append(write_atomic(out / "plan.json", lambda fh: fh.write(text), overwrite=force))
-    if not parquet:
-        print(f"dcplan: note: pyarrow is not installed, so {out} has CSV tables only (pip install pyarrow for Parquet)", file=sys.stderr)
+    written = [write_table(frame(cols, rows), out / f"{name}.{f}", f, overwrite=force)
+               for name, (cols, rows) in tables.items() for f in formats]
+    written.append(write_json(out / "plan.json", plan.to_dict(), overwrite=force))
     return written
-
-
-def _parquet(fh: Any, cols: list[str], rows: list[list[Any]]) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    data = {c: _one_type([r[i] for r in rows]) for i, c in enumerate(cols)}
-    pq.write_table(pa.table(data), fh)
-
-
-def _one_type(values: list[Any]) -> list[Any]:
-    """A Parquet column holds one type: a column mixing text and numbers (assumption values) is text."""
-    kinds = {type(v) for v in values if v is not None}
-    if len(kinds) > 1 and not kinds <= {int, float, bool}:
-        return [None if v is None else (v if isinstance(v, str) else str(v)) for v in values]
-    return values
 
 
 # --------------------------------------------------------------------------------------------

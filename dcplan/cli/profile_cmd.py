@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dcplan.cli.main import quantity, whole
+from dcplan.cli.args import quantity, whole
 from dcplan.cli.output import fmt, pct, print_json, table
 
 EXIT_INTERRUPTED = 130

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from dcplan.cli.main import whole
+from dcplan.cli.args import whole
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -3,8 +3,7 @@
 - :func:`measured_vs_predicted`: per kind, measured against calibrated (and speed-of-light)
   predictions on log axes with the identity line;
 - :func:`efficiency_curves`: the fitted GEMM curve and the train/prefill efficiency curves
-  with the measured points;
-- :func:`residuals_by_size`: relative errors, in sample and held out, against work size.
+  with the measured points.
 
 The dashboard and the reports call these; they compute nothing but what they draw.
 """
@@ -16,6 +15,7 @@ from typing import Any, Sequence
 
 import plotly.graph_objects as go
 
+from dcplan.figures.style import finish
 from dcplan.model import flops as F
 
 _UNIT = {"time_s": ("s", "time"), "memory_bytes": ("bytes", "peak memory")}
@@ -33,8 +33,7 @@ def measured_vs_predicted(pc: Any, kind: str) -> go.Figure:
     pts = [p for p in pc.predictions if p.kind == kind]
     fig = go.Figure()
     if not pts:
-        fig.update_layout(title=f"{_KIND_TITLE.get(kind, kind)}: no measurements")
-        return fig
+        return finish(fig, title=f"{_KIND_TITLE.get(kind, kind)}: no measurements", legend=False)
     unit, what = _UNIT[pts[0].quantity]
     held = {h.id: h.predicted for h in pc.heldout[kind].points if h.split == "leave-one-out"} if kind in pc.heldout else {}
     measured = [p.measured for p in pts]
@@ -51,10 +50,10 @@ def measured_vs_predicted(pc: Any, kind: str) -> go.Figure:
     rng = _log_range([v for v in everything if v > 0])
     edge = [10 ** rng[0], 10 ** rng[1]]
     fig.add_trace(go.Scatter(x=edge, y=edge, mode="lines", line={"dash": "dash", "color": "gray"}, name="identity (perfect prediction)"))
-    fig.update_layout(title=f"{_KIND_TITLE.get(kind, kind)}: measured vs predicted, {pc.profile.device.name} ({pc.precision})",
-                      xaxis={"title": f"measured {what} [{unit}]", "type": "log", "range": rng},
-                      yaxis={"title": f"predicted {what} [{unit}]", "type": "log", "range": rng},
-                      legend={"orientation": "h", "y": -0.2})
+    finish(fig, title=f"{_KIND_TITLE.get(kind, kind)}: measured vs predicted, {pc.profile.device.name} ({pc.precision})",
+           x_title=f"Measured {what} [{unit}]", y_title=f"Predicted {what} [{unit}]", height=520)
+    fig.update_xaxes(type="log", range=rng)
+    fig.update_yaxes(type="log", range=rng)
     return fig
 
 
@@ -82,10 +81,10 @@ def efficiency_curves(pc: Any) -> go.Figure:
         xs_k = _grid(min(x) / 2, max(x) * 2)
         fig.add_trace(go.Scatter(x=xs_k, y=[cal.gemm.eta(v) * curve.eta(v) for v in xs_k], mode="lines",
                                  name=f"{kind} compute efficiency eta_gemm x eta_{kind} (before overheads)"))
-    fig.update_layout(title=f"Efficiency vs work size, {pc.profile.device.name} ({pc.precision}, peak {peak / 1e12:.3g} TFLOP/s)",
-                      xaxis={"title": "work size: GEMM FLOPs, or largest per-layer GEMM of a step [FLOP]", "type": "log"},
-                      yaxis={"title": "achieved fraction of peak [fraction]", "rangemode": "tozero"},
-                      legend={"orientation": "h", "y": -0.25})
+    finish(fig, title=f"Efficiency vs work size, {pc.profile.device.name} ({pc.precision}, peak {peak / 1e12:.3g} TFLOP/s)",
+           x_title="Work size: GEMM FLOPs, or the largest per-layer GEMM of a step [FLOP]", y_title="Achieved share of peak [%]", height=520)
+    fig.update_xaxes(type="log")
+    fig.update_yaxes(rangemode="tozero", tickformat=".0%")
     return fig
 
 
@@ -97,25 +96,3 @@ def _layer_gemm(p: Any) -> float:
     c = p.config
     tokens = int(c["batch"]) * int(c.get("seq_len") or c.get("prompt_len"))
     return F.largest_layer_gemm_flops(spec, tokens)
-
-
-def residuals_by_size(pc: Any) -> go.Figure:
-    """Relative error (predicted/measured − 1) against work size, in sample and held out."""
-    fig = go.Figure()
-    for kind in ("train", "prefill", "decode", "seq2seq", "memory"):
-        pts = [p for p in pc.predictions if p.kind == kind]
-        if not pts:
-            continue
-        fig.add_trace(go.Scatter(x=[p.size for p in pts], y=[100 * (p.ratio - 1) for p in pts], mode="markers",
-                                 name=f"{kind} in sample", text=[p.id for p in pts]))
-        if kind in pc.heldout:
-            size = {p.id: p.size for p in pts}
-            held = [h for h in pc.heldout[kind].points if h.split == "leave-one-out" and h.id in size]
-            fig.add_trace(go.Scatter(x=[size[h.id] for h in held], y=[100 * (h.ratio - 1) for h in held], mode="markers",
-                                     marker={"symbol": "x"}, name=f"{kind} held out", text=[h.id for h in held]))
-    fig.add_hline(y=0, line={"dash": "dash", "color": "gray"})
-    fig.update_layout(title=f"Residuals by size, {pc.profile.device.name}",
-                      xaxis={"title": "work size: FLOPs per operation (memory: analytical bytes) [FLOP or bytes]", "type": "log"},
-                      yaxis={"title": "prediction error, predicted/measured − 1 [%]"},
-                      legend={"orientation": "h", "y": -0.25})
-    return fig

@@ -10,6 +10,7 @@ from typing import Sequence
 
 import plotly.graph_objects as go
 
+from dcplan.figures.style import REGION_LABELS, driver_label, finish, lower_first, metric_label, scale_for, wrap
 from dcplan.forecast.backtest import Backtest
 from dcplan.forecast.result import Forecast
 from dcplan.forecast.sensitivity import SobolIndices, Tornado
@@ -17,36 +18,47 @@ from dcplan.forecast.sensitivity import SobolIndices, Tornado
 _COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 
 
-def _unit(fc: Forecast, metric: str) -> str:
-    return fc.metric(metric).unit
+def _scale(forecasts: Sequence[Forecast], metric: str) -> tuple[float, str]:
+    """(divisor, axis unit) for a metric across forecasts: GW, USD billion/yr... (see figures.style)."""
+    unit = forecasts[0].metric(metric).unit if forecasts else ""
+    return scale_for(unit, [v for fc in forecasts for v in fc.metric(metric).p90])
 
 
-def _band(fig: go.Figure, fc: Forecast, metric: str, colour: str, name: str) -> None:
+def _axis(metric: str, unit: str) -> str:
+    """The y axis title: the unit only (the chart's title names the metric), short enough for a 420 px chart."""
+    base = unit.partition(" (")[0]
+    return f"{base} (average)" if base in ("MW", "GW") else base
+
+
+def _band(fig: go.Figure, fc: Forecast, metric: str, colour: str, name: str, div: float = 1.0) -> None:
     s = fc.metric(metric)
     x = list(fc.years)
-    fig.add_trace(go.Scatter(x=x + x[::-1], y=list(s.p90) + list(s.p10)[::-1], fill="toself", fillcolor=colour, opacity=0.2,
+    fig.add_trace(go.Scatter(x=x + x[::-1], y=[v / div for v in list(s.p90) + list(s.p10)[::-1]], fill="toself", fillcolor=colour, opacity=0.2,
                              line={"width": 0}, name=f"{name} P10-P90", hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=x, y=list(s.p50), mode="lines", line={"color": colour, "width": 2}, name=f"{name} P50"))
+    fig.add_trace(go.Scatter(x=x, y=[v / div for v in s.p50], mode="lines", line={"color": colour, "width": 2}, name=f"{name} P50",
+                             hovertemplate="%{x}: %{y:,.3~r}<extra>" + name + " P50</extra>"))
 
 
 def fan_chart(fc: Forecast, metric: str = "energy_twh") -> go.Figure:
     """P10-P90 band and median of one metric over the years, with published numbers in the same units."""
     fig = go.Figure()
-    _band(fig, fc, metric, _COLOURS[0], fc.title or fc.scenario)
-    _published(fig, fc, metric)
-    fig.update_layout(title=f"{metric} ({fc.region}), scenario {fc.title or fc.scenario}: P50 and P10-P90, {fc.samples:,} samples",
-                      xaxis_title="year", yaxis_title=f"{metric} [{_unit(fc, metric)}]")
+    div, unit = _scale([fc], metric)
+    _band(fig, fc, metric, _COLOURS[0], fc.title or fc.scenario, div)
+    _published(fig, fc, metric, div)
+    finish(fig, title=f"{metric_label(metric)} ({REGION_LABELS.get(fc.region, fc.region)}, {fc.title or fc.scenario}): P50 and P10-P90",
+           x_title="Year", y_title=_axis(metric, unit))
+    fig.update_xaxes(tickformat="d")
     return fig
 
 
-def _published(fig: go.Figure, fc: Forecast, metric: str) -> None:
+def _published(fig: go.Figure, fc: Forecast, metric: str, div: float = 1.0) -> None:
     for kind, symbol in (("actual", "circle"), ("published", "diamond")):
         pts = [c for c in fc.comparisons if c.metric == metric and c.region == fc.region and c.kind == kind]
         if not pts:
             continue
-        err = [((c.high - c.value) if c.high is not None else 0, (c.value - c.low) if c.low is not None else 0) for c in pts]
+        err = [(((c.high - c.value) if c.high is not None else 0) / div, ((c.value - c.low) if c.low is not None else 0) / div) for c in pts]
         fig.add_trace(go.Scatter(
-            x=[c.year for c in pts], y=[c.value for c in pts], mode="markers", marker={"symbol": symbol, "size": 9, "color": "black" if kind == "actual" else "#ff7f0e"},
+            x=[c.year for c in pts], y=[c.value / div for c in pts], mode="markers", marker={"symbol": symbol, "size": 9, "color": "black" if kind == "actual" else "#ff7f0e"},
             error_y={"type": "data", "symmetric": False, "array": [e[0] for e in err], "arrayminus": [e[1] for e in err]},
             text=[f"{c.label} ({c.source})" for c in pts], name="history" if kind == "actual" else "published forecasts"))
 
@@ -54,23 +66,40 @@ def _published(fig: go.Figure, fc: Forecast, metric: str) -> None:
 def scenario_comparison(forecasts: Sequence[Forecast], metric: str = "energy_twh") -> go.Figure:
     """Several scenarios' bands of one metric on one chart."""
     fig = go.Figure()
+    div, unit = _scale(forecasts, metric)
     for fc, colour in zip(forecasts, _COLOURS, strict=False):
-        _band(fig, fc, metric, colour, fc.title or fc.scenario)
+        _band(fig, fc, metric, colour, fc.title or fc.scenario, div)
     if forecasts:
-        _published(fig, forecasts[0], metric)
-    unit = _unit(forecasts[0], metric) if forecasts else ""
-    fig.update_layout(title=f"{metric}: scenarios compared (P50 and P10-P90)", xaxis_title="year", yaxis_title=f"{metric} [{unit}]")
+        _published(fig, forecasts[0], metric, div)
+    finish(fig, title=f"{metric_label(metric)}: scenarios compared (P50 and P10-P90)", x_title="Year", y_title=_axis(metric, unit))
+    fig.update_xaxes(tickformat="d")
     return fig
+
+
+def _short(label: str, width: int = 32) -> str:
+    """A driver label on at most two lines of ``width`` characters (the full name is in the hover)."""
+    if len(label) > 2 * width:
+        label = label[: 2 * width - 1].rsplit(" ", 1)[0] + "…"
+    return wrap(label, width)
 
 
 def tornado_chart(t: Tornado, top: int = 15) -> go.Figure:
     """Bars from the metric at each driver's P10 to its P90 around the all-median value, widest on top."""
+    from dcplan.units import for_people
+
     bars = list(t.bars[:top])[::-1]
+    div, unit = scale_for(t.unit, [t.base_value, *(b.at_low for b in bars), *(b.at_high for b in bars)])
+    names = [_short(driver_label(b.name)) for b in bars]
     fig = go.Figure()
-    fig.add_trace(go.Bar(y=[b.name for b in bars], x=[b.at_low - t.base_value for b in bars], base=t.base_value, orientation="h", name="driver at P10", marker_color=_COLOURS[0]))
-    fig.add_trace(go.Bar(y=[b.name for b in bars], x=[b.at_high - t.base_value for b in bars], base=t.base_value, orientation="h", name="driver at P90", marker_color=_COLOURS[1]))
-    fig.update_layout(barmode="overlay", title=f"Tornado: {t.metric} in {t.year} ({t.region}), scenario {t.scenario}; all drivers at median = {t.base_value:,.4g} {t.unit}",
-                      xaxis_title=f"{t.metric} [{t.unit}]", yaxis_title="driver")
+    for side, name, colour in (("at_low", "driver at P10", _COLOURS[0]), ("at_high", "driver at P90", _COLOURS[1])):
+        fig.add_trace(go.Bar(y=names, x=[(getattr(b, side) - t.base_value) / div for b in bars], base=t.base_value / div, orientation="h",
+                             name=name, marker_color=colour, customdata=[b.name for b in bars],
+                             hovertemplate="%{customdata}: %{x:,.3~r}<extra>" + name + "</extra>"))
+    fig.update_layout(barmode="overlay")
+    finish(fig, title=f"What moves {lower_first(metric_label(t.metric))} in {t.year} ({REGION_LABELS.get(t.region, t.region)}, {t.scenario}): "
+                      f"all drivers at their medians give {for_people(t.base_value, t.unit)}",
+           x_title=unit.partition(" (")[0], y_title="", height=150 + 40 * len(bars))
+    fig.update_yaxes(tickfont={"size": 10})
     return fig
 
 
@@ -78,27 +107,25 @@ def backtest_chart(bt: Backtest, metric: str = "energy_twh", region: str = "worl
     """Each vintage's P50 and P10-P90 path against the actuals, with today's run and published forecasts (EIA-style vintages)."""
     fig = go.Figure()
     key = f"{metric}@{region}"
-    unit = ""
-    for v, colour in zip(bt.vintages, _COLOURS[1:], strict=False):
-        if key not in v.paths:
-            continue
-        s = v.paths[key]
-        unit = s.unit
+    paths = [(v, v.paths[key]) for v in bt.vintages if key in v.paths]
+    unit = paths[0][1].unit if paths else (current.metric(metric).unit if current is not None and metric in current.metrics else "")
+    div, shown = scale_for(unit, [x for _, s in paths for x in s.p90] + (list(current.metric(metric).p90) if current is not None and metric in current.metrics else []))
+    for (v, s), colour in zip(paths, _COLOURS[1:], strict=False):
         x = list(v.years)
-        fig.add_trace(go.Scatter(x=x + x[::-1], y=list(s.p90) + list(s.p10)[::-1], fill="toself", fillcolor=colour, opacity=0.12,
+        fig.add_trace(go.Scatter(x=x + x[::-1], y=[y / div for y in list(s.p90) + list(s.p10)[::-1]], fill="toself", fillcolor=colour, opacity=0.12,
                                  line={"width": 0}, hoverinfo="skip", name=f"from {v.vintage}: P10-P90"))
-        fig.add_trace(go.Scatter(x=x, y=list(s.p50), mode="lines", line={"color": colour, "dash": "dot"}, name=f"from {v.vintage}: P50"))
+        fig.add_trace(go.Scatter(x=x, y=[y / div for y in s.p50], mode="lines", line={"color": colour, "dash": "dot"}, name=f"from {v.vintage}: P50"))
     actual = {(c.year, c.value): c for v in bt.vintages for c in v.comparisons if c.metric == metric and c.region == region}
     if actual:
         pts = sorted(actual.values(), key=lambda c: c.year)
-        fig.add_trace(go.Scatter(x=[c.year for c in pts], y=[c.value for c in pts], mode="markers", marker={"color": "black", "size": 9},
+        fig.add_trace(go.Scatter(x=[c.year for c in pts], y=[c.value / div for c in pts], mode="markers", marker={"color": "black", "size": 9},
                                  text=[f"{c.label} ({c.source})" for c in pts], name="actual"))
     if current is not None and metric in current.metrics and current.region == region:
-        _band(fig, current, metric, _COLOURS[0], f"today ({current.title or current.scenario})")
-        _published(fig, current, metric)
-        unit = current.metric(metric).unit
-    fig.update_layout(title=f"Backtest: {metric} ({region}) from earlier vintages vs history and published forecasts",
-                      xaxis_title="year", yaxis_title=f"{metric} [{unit}]")
+        _band(fig, current, metric, _COLOURS[0], f"today ({current.title or current.scenario})", div)
+        _published(fig, current, metric, div)
+    finish(fig, title=f"Backtest: {lower_first(metric_label(metric))} ({REGION_LABELS.get(region, region)}) forecast from earlier years, "
+                      "against what happened and published forecasts", x_title="Year", y_title=_axis(metric, shown), height=560)
+    fig.update_xaxes(tickformat="d")
     return fig
 
 

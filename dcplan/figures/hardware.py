@@ -13,40 +13,61 @@ from typing import Iterable, Sequence
 
 from dcplan.specs import HardwareSpec
 
-#: Catalog metrics a comparison chart can show: key -> (label with unit, getter).
+#: Catalog metrics a comparison chart can show: key -> (label with unit, getter). A getter
+#: returns None when the catalog does not know the figure: it is drawn as missing, never as 0.
 METRICS = {
-    "bf16": ("Dense BF16/FP16 peak [TFLOP/s]", lambda h: (h.peak_flops_per_s.get("bf16") or h.peak_flops_per_s.get("fp16") or 0) / 1e12),
-    "fp8": ("Dense FP8 peak [TFLOP/s]", lambda h: (h.peak_flops_per_s.get("fp8") or 0) / 1e12),
-    "hbm": ("Memory [GB]", lambda h: (h.hbm_bytes or 0) / 1e9),
-    "bandwidth": ("Memory bandwidth [TB/s]", lambda h: (h.hbm_bytes_per_s or 0) / 1e12),
-    "tdp": ("TDP [W]", lambda h: h.tdp_w or 0),
-    "flops_per_w": ("BF16 peak per watt [TFLOP/s per W]", lambda h: _ratio(METRICS["bf16"][1](h), h.tdp_w)),
-    "usd_per_pflop_hour": ("Cloud price per dense BF16 PFLOP/s-hour [USD]", lambda h: _ratio(h.cloud_usd_per_hour, METRICS["bf16"][1](h) / 1e3)),
+    "bf16": ("Dense BF16/FP16 peak [TFLOP/s]", lambda h: _div(h.peak_flops_per_s.get("bf16") or h.peak_flops_per_s.get("fp16"), 1e12)),
+    "fp8": ("Dense FP8 peak [TFLOP/s]", lambda h: _div(h.peak_flops_per_s.get("fp8"), 1e12)),
+    "hbm": ("Memory [GB]", lambda h: _div(h.hbm_bytes, 1e9)),
+    "bandwidth": ("Memory bandwidth [TB/s]", lambda h: _div(h.hbm_bytes_per_s, 1e12)),
+    "tdp": ("TDP [W]", lambda h: h.tdp_w or None),
+    "flops_per_w": ("BF16 peak per watt [TFLOP/s per W]", lambda h: _div(METRICS["bf16"][1](h), h.tdp_w)),
+    "usd_per_pflop_hour": ("Cloud price per dense BF16 PFLOP/s-hour [USD]", lambda h: _div(h.cloud_usd_per_hour, _div(METRICS["bf16"][1](h), 1e3))),
 }
 
 
-def _ratio(a: float | None, b: float | None) -> float:
-    return a / b if a and b else 0.0
+def _div(a: float | None, b: float | None) -> float | None:
+    """a / b, or None when either is unknown (or zero: no published figure)."""
+    return a / b if a and b else None
 
 
 def catalog_bars(hardware: Sequence[HardwareSpec], metric: str):
-    """Bar chart of one catalog metric across accelerators (missing values shown as gaps)."""
+    """Bar chart of one catalog metric across accelerators; unknown values are gaps marked 'unknown'."""
     import plotly.graph_objects as go
+
+    from dcplan.figures.style import finish
 
     label, get = METRICS[metric]
     names = [h.name for h in hardware]
-    values = [get(h) or None for h in hardware]
-    fig = go.Figure(go.Bar(x=names, y=values, texttemplate="%{y:,.4~r}", textposition="outside",
-                           marker_color="#3566a8", hovertemplate="%{x}: %{y:,.4g}<extra></extra>"))
-    fig.update_layout(title=label, xaxis_title="Accelerator", yaxis_title=label,
-                      margin=dict(l=60, r=20, t=60, b=60), height=380)
+    values = [get(h) for h in hardware]
+    text = [f"{v:,.4g}" if v is not None else "unknown" for v in values]
+    fig = go.Figure(go.Bar(x=names, y=values, text=[_num(v) for v in values], textposition="outside", cliponaxis=False,
+                           marker_color="#3566a8", hovertext=text, hovertemplate="%{x}: %{hovertext}<extra></extra>"))
+    missing = [n for n, v in zip(names, values, strict=True) if v is None]
+    if missing:
+        fig.add_trace(go.Scatter(x=missing, y=[0] * len(missing), mode="text", text=["unknown"] * len(missing), textposition="top center",
+                                 textfont={"color": "#8a94a0", "size": 11}, hoverinfo="skip", showlegend=False))
+    what, _, unit = label.partition(" [")
+    finish(fig, title=f"{what} by accelerator", x_title="Accelerator", y_title=unit.rstrip("]"), legend=False, height=380)
+    fig.update_yaxes(rangemode="tozero")
     return fig
 
 
+def _num(v: float | None) -> str:
+    """A bar label: 3-4 significant digits, thousands separated (989, 2,250, 4.8, 0.135)."""
+    if v is None:
+        return ""
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
+
+
 def roofline(hardware: Iterable[HardwareSpec], precision: str = "bf16", markers: Sequence[tuple[str, float]] = ()):
-    """Log-log roofline per accelerator, with workload intensity markers [FLOP/byte]."""
+    """Log-log roofline per accelerator, with workload intensity markers [FLOP/byte] labelled inside the plot."""
+    import math
+
     import numpy as np
     import plotly.graph_objects as go
+
+    from dcplan.figures.style import finish
 
     fig = go.Figure()
     x = np.logspace(-1, 4, 200)
@@ -65,15 +86,15 @@ def roofline(hardware: Iterable[HardwareSpec], precision: str = "bf16", markers:
                                  hovertemplate="intensity %{x:.3g} FLOP/B: %{y:.4g} TFLOP/s<extra>" + h.name + "</extra>"))
     top = max(peaks) / 1e12 if peaks else 1.0
     for label, intensity in markers:
-        # a vertical segment as a trace: shapes on log axes take log10 coordinates
-        fig.add_trace(go.Scatter(x=[intensity, intensity], y=[0.1, top * 1.4], mode="lines+text", text=["", label],
-                                 textposition="top right", line=dict(dash="dot", color="#888", width=1), showlegend=False,
-                                 hoverinfo="skip", textfont=dict(size=10)))
-    fig.update_layout(title=f"Roofline ({precision}, dense): attainable TFLOP/s vs arithmetic intensity",
-                      xaxis=dict(type="log", title="Arithmetic intensity [FLOP/byte]"),
-                      yaxis=dict(type="log", title="Attainable [TFLOP/s]", range=[-1, np.log10(top * 1.5)]),
-                      height=420, margin=dict(l=60, r=20, t=60, b=60),
-                      legend=dict(orientation="h", y=-0.25))
+        # a vertical line and its label, both inside the plot (on a log axis a shape takes the value, an annotation its log10)
+        fig.add_shape(type="line", x0=intensity, x1=intensity, xref="x", y0=0, y1=1, yref="paper",
+                      line={"dash": "dot", "color": "#888", "width": 1})
+        fig.add_annotation(x=math.log10(intensity), y=0.02, xref="x", yref="paper", text=label, showarrow=False, textangle=-90,
+                           xanchor="left", yanchor="bottom", xshift=2, font={"size": 10, "color": "#5b6775"})
+    finish(fig, title=f"Roofline ({precision}, dense peaks)",
+           x_title="Arithmetic intensity [FLOP/byte]", y_title="Attainable [TFLOP/s]", height=460)
+    fig.update_xaxes(type="log")
+    fig.update_yaxes(type="log", range=[-1, float(np.log10(top * 1.5))])
     return fig
 
 

@@ -27,7 +27,10 @@ def validation_scatter(training: Sequence, inference: Sequence):
     values = [v for t in fig.data for v in (*t.x, *t.y)]
     lo, hi = (min(values) / 1.5, max(values) * 1.5) if values else (0.1, 1000)
     fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", line={"dash": "dash", "color": "#888"}, name="predicted = published"))
-    fig.update_layout(title="dcplan vs published training runs and serving benchmarks (shipped defaults)",
-                      xaxis={"type": "log", "title": "Published (TFLOP/s per accelerator, or thousand tokens/s)"},
-                      yaxis={"type": "log", "title": "Predicted (same unit)"}, height=460)
+    from dcplan.figures.style import finish
+
+    finish(fig, title="dcplan vs published training runs and serving benchmarks (shipped defaults)",
+           x_title="Published [TFLOP/s per accelerator, or thousand tokens/s]", y_title="Predicted [same unit]", height=500)
+    fig.update_xaxes(type="log")
+    fig.update_yaxes(type="log")
     return fig

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from dcplan.errors import InputError
-from dcplan.io.yamlio import dotted, write_json_atomic
+from dcplan.io.jsonout import write_json
+from dcplan.io.yamlio import dotted
 from dcplan.profile.result import (
     MEASUREMENT_KINDS,
     PROFILE_KIND,
@@ -245,7 +246,7 @@ def _strict(obj: Any) -> Any:
 
 def write_profile(path: str | Path, profile: Profile) -> Path:
     """Write ``profile`` atomically to ``path``; an existing file is an InputError (never replaced)."""
-    return write_json_atomic(path, _strict(profile.to_dict()), overwrite=False)
+    return write_json(path, _strict(profile.to_dict()), overwrite=False)
 
 
 def slug(text: str) -> str:

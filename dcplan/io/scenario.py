@@ -186,8 +186,8 @@ def _generations(value: Any, doc: Located, prices: Mapping[str, tuple[float, str
     """The generations list; a catalog generation's price is its ``usd_per_unit``, else the same accelerator's in a parent
     scenario, else the catalog's ``price_usd``, else extrapolated from the generation before (stated in its price_source)."""
     from dcplan.io.catalog import get_hardware
+    from dcplan.io.site import default_site
     from dcplan.model.energy import server_power_per_accelerator_w
-    from dcplan.specs import SiteParams
 
     path = ("generations",)
     raw = convert(value, list, doc, path)
@@ -216,7 +216,7 @@ def _generations(value: Any, doc: Located, prices: Mapping[str, tuple[float, str
         try:
             hw = get_hardware(str(hw_name))
             peak = hw.peak(precision)
-            power = server_power_per_accelerator_w(hw, SiteParams())
+            power = server_power_per_accelerator_w(hw, default_site())
         except InputError as exc:
             raise doc.error(path + (i, "hardware" if exc.field != "precision" else "precision"), exc.message) from None
         usd, price_source = _price(item, hw, doc, path + (i,), prices or {})

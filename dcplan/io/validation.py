@@ -95,7 +95,7 @@ def write_stack_fits(res: Mapping[str, Any], cases: Sequence[Case]) -> list[Path
     from dcplan.calibrate.serving import summary
     from dcplan.io.catalog import stack_catalog
 
-    command = "python -m dcplan.calibrate.serving --write"
+    command = "python -m dcplan.validation --fit-serving --write"
     written = []
     for name, spec in stack_catalog().items():
         path = data_dir() / "stacks" / f"{name}.yaml"
@@ -120,7 +120,7 @@ def write_stack_fits(res: Mapping[str, Any], cases: Sequence[Case]) -> list[Path
             block["prior"] = {k: float(f"{v:.4g}") for k, v in fit.prior.items()}
         _write_text(path, head + _fit_block(calibration, chip_overrides(values), block))
         written.append(path)
-    lines = ["# Written by python -m dcplan.calibrate.serving --write: each serving row's predicted / published",
+    lines = ["# Written by python -m dcplan.validation --fit-serving --write: each serving row's predicted / published",
              "# tokens/s with its stack's fitted parameters (fitted) and refitted without the row (held_out:",
              "# leave-one-out, or the row's fold of a K-fold split in a large stack); null: no batch fits.",
              "# Rows marked fit: false in serving_benchmarks.yaml are not listed (not fitted).",

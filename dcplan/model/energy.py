@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dcplan.specs import HardwareSpec, SiteParams
-from dcplan.units import KWH_PER_MWH
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,10 +43,6 @@ def energy_kwh(accelerator_hours: float, it_power_w: float) -> float:
 def tco2e(facility_kwh: float, site: SiteParams) -> float:
     """Location-based emissions [tCO2e]."""
     return facility_kwh * site.grid_gco2_per_kwh / 1e6
-
-
-def facility_mwh(it_kwh: float, site: SiteParams) -> float:
-    return it_kwh * site.pue / KWH_PER_MWH
 
 
 def rental_price(hw: HardwareSpec, site: SiteParams) -> Price:

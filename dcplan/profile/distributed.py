@@ -243,9 +243,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     found = measure_all(args.sweep, args.device, args.precision, args.seed)
     if found is not None:
-        from dcplan.io.yamlio import write_json_atomic
+        from dcplan.io.jsonout import write_json
 
-        write_json_atomic(args.out, _fragment(found, args.device, args.precision))
+        write_json(args.out, _fragment(found, args.device, args.precision))
     return 0
 
 

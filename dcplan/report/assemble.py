@@ -12,15 +12,7 @@ from typing import Any
 
 from dcplan.report.document import Column, Figure, Report, Section, Table, Text
 from dcplan.report.methodology import FORMULAS
-
-
-def _usd(x: float | None) -> str:
-    if x is None:
-        return "-"
-    for scale, suffix in ((1e12, " trillion"), (1e9, " billion"), (1e6, " million"), (1e3, " thousand")):
-        if abs(x) >= scale:
-            return f"${x / scale:,.3g}{suffix}"
-    return f"${x:,.2f}"
+from dcplan.units import for_people, power_mw, usd
 
 
 def _num(x: float, digits: int = 3) -> str:
@@ -47,9 +39,9 @@ def executive_summary(x) -> Section:
     i = fc.years.index(horizon)
     paras = [
         f"**Recommendation: {o.display_name} ({o.hardware}).** The workload '{plan.workload}' needs {o.accelerators:,} accelerators "
-        f"({o.nodes:,} nodes in {o.racks:,} racks), {o.it_mw:.3g} MW of IT power ({o.facility_mw:.3g} MW at the facility), "
-        f"{_usd(o.capex_usd)} of capex and {_usd(o.tco_usd_per_year)} a year in total cost of ownership"
-        + (f", {_usd(o.usd_per_mtok)} per million output tokens served." if o.usd_per_mtok is not None else "."),
+        f"({o.nodes:,} nodes in {o.racks:,} racks), {power_mw(o.it_mw)} of IT power ({power_mw(o.facility_mw)} at the facility), "
+        f"{usd(o.capex_usd)} of capex and {usd(o.tco_usd_per_year)} a year in total cost of ownership"
+        + (f", {usd(o.usd_per_mtok)} per million output tokens served." if o.usd_per_mtok is not None else "."),
         f"Deciding factor: {best.deciding_factor}.",
         *(f"**Caution:** {w}." for o in plan.options for w in o.warnings),
         f"**Market ({fc.title or fc.scenario} scenario, {fc.samples:,} Monte Carlo samples, seed {fc.seed}):** world data-centre "
@@ -68,9 +60,9 @@ def executive_summary(x) -> Section:
     summary = Table(
         title="Options at a glance (capacity at the end of the horizon)",
         columns=(Column(key="rank", label="Rank"), Column(key="hardware", label="Option"), Column(key="accelerators", label="Accelerators"),
-                 Column(key="racks", label="Racks"), Column(key="it_mw", label="IT power", unit="MW"),
-                 Column(key="facility_mw", label="Facility power", unit="MW"), Column(key="capex_usd", label="Capex", unit="USD"),
-                 Column(key="tco_usd_per_year", label="TCO", unit="USD/yr"), Column(key="usd_per_mtok", label="Cost", unit="USD per M output tokens")),
+                 Column(key="racks", label="Racks"), Column(key="it_mw", label="IT power", unit="MW", kind="mw"),
+                 Column(key="facility_mw", label="Facility power", unit="MW", kind="mw"), Column(key="capex_usd", label="Capex", unit="USD", kind="usd"),
+                 Column(key="tco_usd_per_year", label="TCO", unit="USD/yr", kind="usd"), Column(key="usd_per_mtok", label="Cost", unit="USD per M output tokens", kind="usd")),
         rows=tuple(rows),
     )
     from dcplan.forecast.headline import SUMMARY_KEYS, headline_rows
@@ -87,6 +79,16 @@ def executive_summary(x) -> Section:
 # --------------------------------------------------------------------------------------------
 # 2. Hardware and model accuracy
 # --------------------------------------------------------------------------------------------
+
+
+#: Words for the validation summaries (keys of dcplan.validation's summary).
+_VALIDATION_METRICS = {
+    "training_flops_per_s": "Training throughput (FLOP/s per accelerator)",
+    "training_accelerator_hours": "Training accelerator-hours",
+    "inference_tokens_per_s": "Serving throughput (output tokens/s), stacks' fits in sample",
+    "inference_moe_held_out": "Serving throughput, mixture-of-experts rows, held out",
+    "inference_not_fitted": "Serving throughput, rows not fitted (superseded engine versions)",
+}
 
 
 def accuracy(x) -> Section:
@@ -118,12 +120,15 @@ def accuracy(x) -> Section:
             from dcplan.figures.calibration import measured_vs_predicted
 
             for kind in ("train", "decode", "memory"):
+                held = kind in x.profile_calibration.heldout and x.profile_calibration.heldout[kind].points
                 blocks.append(Figure(title=f"Measured vs predicted: {kind}", figure=measured_vs_predicted(x.profile_calibration, kind),
-                                     caption="Crosses are held-out predictions; open circles the uncalibrated roofline."))
+                                     caption=("Crosses are held-out (leave-one-out) predictions; " if held else
+                                              "Dots are in-sample predictions (this calibration file records no held-out points; the table below "
+                                              "gives its held-out errors); ") + "open circles the uncalibrated roofline."))
         blocks.append(Table(title="Calibration: held-out errors", sheet="calibration heldout", columns=(
-            Column(key="kind", label="Kind"), Column(key="n", label="n"), Column(key="median_ape_pct", label="Median APE", unit="%"),
-            Column(key="p90_ape_pct", label="P90 APE", unit="%"), Column(key="max_ape_pct", label="Max APE", unit="%"),
-            Column(key="bias_pct", label="Bias", unit="%")), rows=tuple(rows)))
+            Column(key="kind", label="Kind"), Column(key="n", label="n"), Column(key="median_ape_pct", label="Median APE", unit="%", kind="pct"),
+            Column(key="p90_ape_pct", label="P90 APE", unit="%", kind="pct"), Column(key="max_ape_pct", label="Max APE", unit="%", kind="pct"),
+            Column(key="bias_pct", label="Bias", unit="%", kind="pct")), rows=tuple(rows)))
     else:
         cal = x.calibration_defaults
         blocks.append(Text(paragraphs=(
@@ -138,16 +143,16 @@ def accuracy(x) -> Section:
                        "rows_on_chip": st["rows_on_chip"], "loo": (st["held_out"] or {}).get("median_ape_pct"),
                        "warning": st["warning"] or ""} for st in stacks)
         blocks.append(Table(title="Serving stack of each option and the published results it rests on", sheet="serving stacks", columns=(
-            Column(key="hardware", label="Option"), Column(key="stack", label="Stack"), Column(key="version", label="Version"),
+            Column(key="stack", label="Stack"), Column(key="hardware", label="Option"), Column(key="version", label="Version"),
             Column(key="rows", label="Rows fitted"), Column(key="rows_on_chip", label="Rows on this chip"),
-            Column(key="loo", label="Held-out median APE", unit="%"), Column(key="warning", label="Warning")), rows=srows))
-    s = {k: v for k, v in x.validation["summary"].items() if k != "inference_by_stack"}
-    s.update({f"serving, {k}, held out": v for k, v in x.validation["summary"].get("inference_by_stack", {}).items()})
+            Column(key="loo", label="Held-out median APE", unit="%", kind="pct"), Column(key="warning", label="Warning")), rows=srows))
+    s = {_VALIDATION_METRICS.get(k, k): v for k, v in x.validation["summary"].items() if k != "inference_by_stack"}
+    s.update({f"Serving throughput, {k}, held out": v for k, v in x.validation["summary"].get("inference_by_stack", {}).items()})
     rows = [{"metric": k, **{m: v.get(m) for m in ("n", "median_ape_pct", "p90_ape_pct", "max_ape_pct", "bias_pct")}} for k, v in s.items()]
     blocks.append(Table(title="The model against published runs and benchmarks (shipped defaults)", columns=(
-        Column(key="metric", label="Metric"), Column(key="n", label="n"), Column(key="median_ape_pct", label="Median APE", unit="%"),
-        Column(key="p90_ape_pct", label="P90 APE", unit="%"), Column(key="max_ape_pct", label="Max APE", unit="%"),
-        Column(key="bias_pct", label="Bias", unit="%")), rows=tuple(rows)))
+        Column(key="metric", label="Metric"), Column(key="n", label="n"), Column(key="median_ape_pct", label="Median APE", unit="%", kind="pct"),
+        Column(key="p90_ape_pct", label="P90 APE", unit="%", kind="pct"), Column(key="max_ape_pct", label="Max APE", unit="%", kind="pct"),
+        Column(key="bias_pct", label="Bias", unit="%", kind="pct")), rows=tuple(rows)))
     blocks.append(Figure(title="Published vs predicted", figure=validation_scatter(x.validation["training"], x.validation["inference"]),
                          caption="Each point is a published run or benchmark (section 7); the line is perfect agreement."))
     return Section(id="accuracy", title="Hardware and model accuracy", blocks=tuple(blocks))
@@ -161,11 +166,11 @@ def accuracy(x) -> Section:
 OPTION_COLUMNS = (
     Column(key="hardware", label="Option"), Column(key="accelerators", label="Accelerators"),
     Column(key="accelerators_training", label="Training accelerators"), Column(key="accelerators_serving", label="Serving accelerators"),
-    Column(key="nodes", label="Nodes"), Column(key="racks", label="Racks"), Column(key="it_mw", label="IT power", unit="MW"),
-    Column(key="facility_mw", label="Facility power", unit="MW"), Column(key="energy_mwh_per_year", label="Energy", unit="MWh/yr"),
-    Column(key="capex_usd", label="Capex", unit="USD"), Column(key="opex_usd_per_year", label="Opex", unit="USD/yr"),
-    Column(key="tco_usd_per_year", label="TCO", unit="USD/yr"), Column(key="usd_per_accelerator_hour", label="Cost", unit="USD per accelerator-hour"),
-    Column(key="usd_per_mtok", label="Cost", unit="USD per M output tokens"), Column(key="tco2e_per_year", label="Emissions", unit="tCO2e/yr"),
+    Column(key="nodes", label="Nodes"), Column(key="racks", label="Racks"), Column(key="it_mw", label="IT power", unit="MW", kind="mw"),
+    Column(key="facility_mw", label="Facility power", unit="MW", kind="mw"), Column(key="energy_mwh_per_year", label="Energy", unit="MWh/yr"),
+    Column(key="capex_usd", label="Capex", unit="USD", kind="usd"), Column(key="opex_usd_per_year", label="Opex", unit="USD/yr", kind="usd"),
+    Column(key="tco_usd_per_year", label="TCO", unit="USD/yr", kind="usd"), Column(key="usd_per_accelerator_hour", label="Cost", unit="USD per accelerator-hour", kind="usd"),
+    Column(key="usd_per_mtok", label="Cost", unit="USD per M output tokens", kind="usd"), Column(key="tco2e_per_year", label="Emissions", unit="tCO2e/yr"),
 )
 
 
@@ -178,12 +183,12 @@ def capacity(x) -> Section:
                     rows=tuple({c.key: o[c.key] for c in OPTION_COLUMNS} for o in d["options"]))
     capex_keys = list(d["options"][0]["capex_breakdown_usd"]) if d["options"] else []
     capex = Table(title="Capex by component", sheet="capex breakdown",
-                  columns=(Column(key="hardware", label="Option"), *(Column(key=k, label=k.replace("_", " ").capitalize(), unit="USD") for k in capex_keys)),
+                  columns=(Column(key="hardware", label="Option"), *(Column(key=k, label=k.replace("_", " ").capitalize(), unit="USD", kind="usd") for k in capex_keys)),
                   rows=tuple({"hardware": o["hardware"], **o["capex_breakdown_usd"]} for o in d["options"]))
     tl_cols = (Column(key="hardware", label="Option"), Column(key="quarter", label="Quarter"),
                Column(key="required_accelerators", label="Required"), Column(key="installed_accelerators", label="Installed"),
-               Column(key="added_accelerators", label="Added"), Column(key="racks", label="Racks"), Column(key="it_mw", label="IT power", unit="MW"),
-               Column(key="capex_added_usd", label="Capex added", unit="USD"), Column(key="action", label="Action"))
+               Column(key="added_accelerators", label="Added"), Column(key="racks", label="Racks"), Column(key="it_mw", label="IT power", unit="MW", kind="mw"),
+               Column(key="capex_added_usd", label="Capex added", unit="USD", kind="usd"), Column(key="action", label="Action"))
     timeline = Table(title="Timeline of every option", sheet="timeline", columns=tl_cols, in_text=False,
                      rows=tuple({c.key: r[c.key] for c in tl_cols} for r in d["timeline"]))
     best = plan.ranking[0].hardware
@@ -203,10 +208,12 @@ def capacity(x) -> Section:
     if jobs:
         blocks.append(Table(title="Training jobs (one run)", sheet="training jobs", columns=(
             Column(key="hardware", label="Option"), Column(key="name", label="Job"), Column(key="model", label="Model"),
-            Column(key="accelerators", label="Accelerators"), Column(key="training_days", label="Days"), Column(key="mfu_frac", label="MFU", unit="fraction"),
-            Column(key="cost_usd_owned", label="Cost owned", unit="USD"), Column(key="cost_usd_rented", label="Cost rented", unit="USD")), rows=tuple(jobs)))
-    services = [{"hardware": o["hardware"], **{k: s[k] for k in ("name", "model", "stack", "tp", "ep", "replicas", "batch_size", "binding_limit",
-                                                                 "ttft_s", "tpot_s", "usd_per_mtok")}}
+            Column(key="accelerators", label="Accelerators"), Column(key="training_days", label="Days"), Column(key="mfu_frac", label="MFU", unit="fraction", kind="frac"),
+            Column(key="cost_usd_owned", label="Cost owned", unit="USD", kind="usd"), Column(key="cost_usd_rented", label="Cost rented", unit="USD", kind="usd")), rows=tuple(jobs)))
+    limits = {"memory": "memory", "ttft_slo": "TTFT target", "tpot_slo": "TPOT target", "max_batch": "batch cap", "given": "given"}
+    services = [{"hardware": o["hardware"], **{k: s[k] for k in ("name", "model", "stack", "tp", "ep", "replicas", "batch_size", "ttft_s",
+                                                                 "tpot_s", "usd_per_mtok")},
+                 "binding_limit": limits.get(s["binding_limit"], s["binding_limit"])}
                 for o in d["options"] for s in o["services"]]
     for o in plan.options:
         for w in o.warnings:
@@ -217,14 +224,14 @@ def capacity(x) -> Section:
             Column(key="stack", label="Stack"), Column(key="tp", label="TP"), Column(key="ep", label="EP"),
             Column(key="replicas", label="Replicas"), Column(key="batch_size", label="Batch"),
             Column(key="binding_limit", label="Batch limited by"), Column(key="ttft_s", label="TTFT", unit="s"), Column(key="tpot_s", label="TPOT", unit="s"),
-            Column(key="usd_per_mtok", label="Cost", unit="USD per M output tokens")), rows=tuple(services)))
+            Column(key="usd_per_mtok", label="Cost", unit="USD per M output tokens", kind="usd")), rows=tuple(services)))
     rvo = [{"hardware": o["hardware"], **o["rent_vs_own"]} for o in d["options"] if o.get("rent_vs_own")]
     if rvo:
         blocks.append(Table(title="Rent versus own", sheet="rent vs own", columns=(
-            Column(key="hardware", label="Option"), Column(key="cloud_usd_per_accelerator_hour", label="Cloud price", unit="USD/h"),
-            Column(key="own_usd_per_year", label="Own", unit="USD/yr"), Column(key="rent_usd_per_year", label="Rent", unit="USD/yr"),
-            Column(key="break_even_usd_per_accelerator_hour", label="Break-even price", unit="USD/h"),
-            Column(key="break_even_utilization_frac", label="Break-even utilisation", unit="fraction"), Column(key="cheaper", label="Cheaper")),
+            Column(key="hardware", label="Option"), Column(key="cloud_usd_per_accelerator_hour", label="Cloud price", unit="USD/h", kind="usd"),
+            Column(key="own_usd_per_year", label="Own", unit="USD/yr", kind="usd"), Column(key="rent_usd_per_year", label="Rent", unit="USD/yr", kind="usd"),
+            Column(key="break_even_usd_per_accelerator_hour", label="Break-even price", unit="USD/h", kind="usd"),
+            Column(key="break_even_utilization_frac", label="Break-even utilisation", unit="fraction", kind="frac"), Column(key="cheaper", label="Cheaper")),
             rows=tuple(rvo)))
     return Section(id="plan", title="Capacity plan per option", blocks=tuple(blocks))
 
@@ -247,27 +254,32 @@ def market(x) -> Section:
         for j, year in enumerate(d["years"]):
             rows.append({"metric": name, "unit": m["unit"], "year": str(year), "p10": m["p10"][j], "p50": m["p50"][j], "p90": m["p90"][j], "mean": m["mean"][j]})
     pct = Table(title=f"Forecast percentiles ({fc.title or fc.scenario}, {fc.region}): every metric and year", sheet="forecast percentiles", in_text=False,
-                columns=(Column(key="metric", label="Metric"), Column(key="unit", label="Unit"), Column(key="year", label="Year"),
+                columns=(Column(key="metric", label="Metric"), Column(key="unit", label="Unit"), Column(key="year", label="Year", kind="year"),
                          Column(key="p10", label="P10"), Column(key="p50", label="P50"), Column(key="p90", label="P90"), Column(key="mean", label="Mean")),
                 rows=tuple(rows))
+    from dcplan.figures.style import metric_label
+
     comparisons = Table(title="History and published forecasts beside dcplan (same units)", sheet="published vs dcplan",
-                        columns=(Column(key="metric", label="Metric"), Column(key="region", label="Region"), Column(key="year", label="Year"),
-                                 Column(key="kind", label="Kind"), Column(key="label", label="What"), Column(key="value", label="Published"),
-                                 Column(key="p10", label="dcplan P10"), Column(key="p50", label="dcplan P50"), Column(key="p90", label="dcplan P90"),
-                                 Column(key="covered", label="In band"), Column(key="source", label="Source")),
-                        rows=tuple({**c, "year": str(c["year"])} for c in d["backtest"]["comparisons"]))
+                        columns=(Column(key="metric_words", label="Metric"), Column(key="region", label="Region"),
+                                 Column(key="year", label="Year", kind="year"), Column(key="kind", label="Kind"), Column(key="label", label="What"),
+                                 Column(key="value", label="Published", kind="metric"), Column(key="p10", label="dcplan P10", kind="metric"),
+                                 Column(key="p50", label="dcplan P50", kind="metric"), Column(key="p90", label="dcplan P90", kind="metric"),
+                                 Column(key="covered", label="In band"), Column(key="source", label="Source"), Column(key="unit", label="Unit")),
+                        rows=tuple({**c, "year": str(c["year"]), "metric_words": metric_label(c["metric"]),
+                                    "unit": d["metrics"].get(c["metric"], {}).get("unit", "")} for c in d["backtest"]["comparisons"]))
     bt = x.backtest.to_dict()
     bt_rows = tuple({"vintage": str(v["vintage"]), "n_scored": v["n_scored"], "coverage_frac": v["coverage_frac"], "median_abs_log_error": v["median_abs_log_error"],
                      "bias_frac": v["bias_frac"]} for v in bt["vintages"])
     cov = "-" if bt["coverage_frac"] is None else f"{bt['coverage_frac']:.0%}"
     bias = "-" if bt["bias_frac"] is None else f"{bt['bias_frac']:+.0%}"
     backtest = Table(title=f"Backtest on independent points: P10-P90 coverage {cov} of {bt['n_scored']}, P50 bias {bias}", sheet="backtest",
-                     columns=(Column(key="vintage", label="Started from"), Column(key="n_scored", label="Points"),
-                              Column(key="coverage_frac", label="Coverage", unit="fraction"),
-                              Column(key="median_abs_log_error", label="Median |log error|"), Column(key="bias_frac", label="P50 bias", unit="fraction")),
+                     columns=(Column(key="vintage", label="Started from", kind="year"), Column(key="n_scored", label="Points"),
+                              Column(key="coverage_frac", label="Coverage", unit="fraction", kind="frac"),
+                              Column(key="median_abs_log_error", label="Median |log error|"),
+                              Column(key="bias_frac", label="P50 bias", unit="fraction", kind="frac")),
                      rows=bt_rows)
     blocks: list[Any] = [
-        Text(paragraphs=(f"Scenario '{fc.title or fc.scenario}' ({fc.file}), {fc.samples:,} samples, seed {fc.seed}. Bands are P10-P90; "
+        Text(paragraphs=(f"Scenario '{fc.title or fc.scenario}' ({_file_name(fc.file)}), {fc.samples:,} samples, seed {fc.seed}. Bands are P10-P90; "
                          "black points are history, orange diamonds published forecasts. Demand (LLM serving from tokens, training bounded by "
                          "what AI revenue pays for, AI outside the LLM chain) drives the fleet until chip supply or grid connections bind.",
                          "Supply limits: " + " ".join(limit_lines(fc)))),
@@ -344,10 +356,13 @@ def sensitivity(x) -> Section:
     from dcplan.figures.forecast import tornado_chart
 
     t = x.tornado
-    rows = tuple({"driver": b.name, "low_input": b.low_input, "high_input": b.high_input, "at_low": b.at_low, "at_high": b.at_high,
+    from dcplan.figures.style import driver_label, lower_first, metric_label
+
+    rows = tuple({"driver": driver_label(b.name), "name": b.name, "low_input": b.low_input, "high_input": b.high_input, "at_low": b.at_low, "at_high": b.at_high,
                   "swing": b.swing} for b in t.bars)
-    table = Table(title=f"Tornado: {t.metric} in {t.year} ({t.unit}); all drivers at median = {t.base_value:,.4g}", sheet="tornado",
-                  columns=(Column(key="driver", label="Driver"), Column(key="low_input", label="Input at P10"), Column(key="high_input", label="Input at P90"),
+    table = Table(title=f"Tornado: {lower_first(metric_label(t.metric))} in {t.year}; all drivers at their medians give {for_people(t.base_value, t.unit)}",
+                  sheet="tornado",
+                  columns=(Column(key="driver", label="Driver"), Column(key="name", label="Parameter"), Column(key="low_input", label="Input at P10"), Column(key="high_input", label="Input at P90"),
                            Column(key="at_low", label="Metric at P10", unit=t.unit), Column(key="at_high", label="Metric at P90", unit=t.unit),
                            Column(key="swing", label="Swing", unit=t.unit)), rows=rows)
     cuts = price_cut_to_win(list(x.plan.options))
@@ -359,10 +374,10 @@ def sensitivity(x) -> Section:
     if rise is not None:
         win, second, frac = rise
         price = x.plan.option(win).capex_breakdown_usd["accelerators"] / max(1, x.plan.option(win).accelerators)
-        flips.insert(0, f"{win} stays the cheapest until its accelerator price rises by {frac:.0%} (from {_usd(price)} to "
-                        f"{_usd(price * (1 + frac))}), where {second} matches it")
+        flips.insert(0, f"{win} stays the cheapest until its accelerator price rises by {frac:.0%} (from {usd(price)} to "
+                        f"{usd(price * (1 + frac))}), where {second} matches it")
     text = Text(paragraphs=(
-        f"What matters most for {t.metric} in {t.year}: {', '.join(b.name for b in t.bars[:3])}.",
+        f"What matters most for {lower_first(metric_label(t.metric))} in {t.year}: {'; '.join(lower_first(driver_label(b.name)) for b in t.bars[:3])}.",
         "What would change the recommendation: " + ("; ".join(flips) if flips else "there is only one option") + ". "
         "Prices are the least certain inputs of the plan (data/costs/defaults.yaml grades most accelerator prices C). Serving "
         "efficiencies differ by software stack (TensorRT-LLM, vLLM on ROCm, ...) and are fitted on each stack's published results; an "
@@ -390,6 +405,8 @@ def sensitivity(x) -> Section:
 
 
 def assumptions(x) -> Section:
+    from dcplan.figures.style import driver_label
+
     plan_rows = tuple(a.to_dict() for a in x.plan.assumptions)
     plan_table = Table(title="Plan assumptions", sheet="assumptions", columns=(
         Column(key="name", label="Parameter"), Column(key="value", label="Value"), Column(key="unit", label="Unit"),
@@ -397,10 +414,11 @@ def assumptions(x) -> Section:
     params = []
     for name, p in x.forecast.parameters.items():
         dist = {k: v for k, v in p.items() if k not in ("source", "date", "per_year", "median")}
-        params.append({"name": name, "distribution": ", ".join(f"{k}={v}" for k, v in dist.items()), "median": p.get("median"),
+        params.append({"name": name, "what": driver_label(name), "distribution": ", ".join(f"{k}={v}" for k, v in dist.items()), "median": p.get("median"),
                        "per_year": p.get("per_year"), "source": p.get("source"), "date": p.get("date")})
     scen_table = Table(title=f"Forecast parameters ({x.forecast.title or x.forecast.scenario})", sheet="forecast parameters", columns=(
-        Column(key="name", label="Parameter"), Column(key="distribution", label="Distribution"), Column(key="median", label="Median"),
+        Column(key="name", label="Parameter"), Column(key="what", label="What"), Column(key="distribution", label="Distribution"),
+        Column(key="median", label="Median"),
         Column(key="per_year", label="Per year"), Column(key="source", label="Source"), Column(key="date", label="Date")), rows=tuple(params))
     cal = x.calibration["calibration"] if x.calibration is not None else x.calibration_defaults
     eff = [
@@ -434,12 +452,13 @@ def validation(x) -> Section:
     v = to_json(x.validation)
     train = Table(title="Training runs: published vs predicted", sheet="validation training", columns=(
         Column(key="id", label="Run"), Column(key="hardware", label="Hardware"), Column(key="n_accelerators", label="Accelerators"),
-        Column(key="counting", label="FLOP counting"), Column(key="published_flops_per_s", label="Published", unit="FLOP/s per accelerator"),
-        Column(key="predicted_flops_per_s", label="Predicted", unit="FLOP/s per accelerator"),
+        Column(key="counting", label="FLOP counting"), Column(key="published_tflops", label="Published", unit="TFLOP/s per accelerator"),
+        Column(key="predicted_tflops", label="Predicted", unit="TFLOP/s per accelerator"),
         Column(key="published_accelerator_hours", label="Published", unit="accelerator-hours"),
         Column(key="predicted_accelerator_hours", label="Predicted", unit="accelerator-hours"), Column(key="layout", label="Layout"),
         Column(key="error", label="Not predicted because"), Column(key="source", label="Source"), Column(key="quality", label="Quality")),
-        rows=tuple(v["training"]))
+        rows=tuple({**r, "published_tflops": _tera(r.get("published_flops_per_s")), "predicted_tflops": _tera(r.get("predicted_flops_per_s"))}
+                   for r in v["training"]))
     infer = Table(title="Serving results (MLPerf Inference v4.0-v5.1, vendor tables): published vs predicted", sheet="validation inference", columns=(
         Column(key="id", label="Result"), Column(key="stack", label="Stack"), Column(key="n_accelerators", label="Accelerators"),
         Column(key="precision", label="Precision"), Column(key="published_tokens_per_s", label="Published", unit="output tokens/s"),
@@ -449,14 +468,24 @@ def validation(x) -> Section:
                      for k, s in v["summary"].get("inference_by_stack", {}).items())
     stacks = Table(title="Serving error per stack, held out", sheet="validation stacks", columns=(
         Column(key="stack", label="Stack"), Column(key="held_out", label="Held out by"), Column(key="n", label="n"),
-        Column(key="median_ape_pct", label="Median APE", unit="%"),
-        Column(key="p90_ape_pct", label="P90 APE", unit="%"), Column(key="bias_pct", label="Bias", unit="%")), rows=by_stack)
+        Column(key="median_ape_pct", label="Median APE", unit="%", kind="pct"),
+        Column(key="p90_ape_pct", label="P90 APE", unit="%", kind="pct"), Column(key="bias_pct", label="Bias", unit="%", kind="pct")), rows=by_stack)
     text = Text(paragraphs=("Training rows are predicted with the shipped defaults and the published layout where one is given; serving rows "
                             "with their stack's fitted parameters at the published setup, and held out: the held-out ratio is the prediction "
                             "with the stack refitted without that row (leave-one-out; in a stack with more than 30 rows, without the row's tenth "
                             "of the rows). No constant is tuned per run. Rows that cannot be predicted say why; a row marked not fitted "
                             "is an engine version its stack no longer describes, shown with its error but not scored.",))
     return Section(id="validation", title="Validation against published runs", blocks=(text, train, stacks, infer))
+
+
+def _file_name(path: str | None) -> str | None:
+    from pathlib import PurePath
+
+    return PurePath(path).name if path else None
+
+
+def _tera(v: float | None) -> float | None:
+    return v / 1e12 if v is not None else None
 
 
 def build_report(x) -> Report:
@@ -476,7 +505,7 @@ def build_report(x) -> Report:
     }
     return Report(
         title=f"dcplan capacity report: {x.plan.workload}",
-        subtitle=f"Workload {x.plan.source_file or x.plan.workload}; scenario {x.forecast.title or x.forecast.scenario}",
+        subtitle=f"Workload {_file_name(x.plan.source_file) or x.plan.workload}; scenario {x.forecast.title or x.forecast.scenario}",
         created=x.created,
         sections=sections,
         data=data,

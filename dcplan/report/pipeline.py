@@ -136,16 +136,15 @@ def _measured_report(option_names: list[str]) -> dict[str, Any] | None:
 
 
 def _profile_calibration(doc: dict[str, Any] | None) -> Any | None:
-    """Recalibrate the profile a calibration file names, for the measured-vs-predicted chart."""
+    """The calibration file's record with its profile, for the measured-vs-predicted chart (never refitted)."""
     if doc is None:
         return None
-    path = (doc.get("profile") or {}).get("path")
-    if not path or not Path(path).exists():
-        return None
-    from dcplan.calibrate.profile_fit import calibrate_profile
+    from dcplan.calibrate.stored import from_document
+    from dcplan.io.calibration import profile_of
     from dcplan.io.profile import read_profile
 
-    return calibrate_profile(read_profile(path), path)
+    path = profile_of(doc)
+    return from_document(doc, read_profile(path), str(path)) if path is not None else None
 
 
 def _inputs_date() -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from dcplan.io.yamlio import write_atomic
-from dcplan.report.document import Figure, Report, Section, Table, Text
+from dcplan.report.document import Column, Figure, Report, Section, Table, Text
 
 FORMATS = ("html", "pdf", "xlsx", "md", "json")
 
@@ -28,7 +28,7 @@ FORMATS = ("html", "pdf", "xlsx", "md", "json")
 # --------------------------------------------------------------------------------------------
 
 
-def fmt_cell(value: Any, digits: int = 4) -> str:
+def fmt_cell(value: Any, digits: int = 3) -> str:
     """A cell for people: numbers to ``digits`` significant digits with thousands separators."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "-"
@@ -47,21 +47,39 @@ def fmt_cell(value: Any, digits: int = 4) -> str:
     return str(value)
 
 
+def cell_text(value: Any, column: Column, row: Any = None) -> str:
+    """A cell of ``column`` as the text formats print it (by the column's kind; '-' when unknown)."""
+    from dcplan.units import for_people, power_mw, usd
+
+    if value is None or isinstance(value, (str, bool)) or (isinstance(value, float) and not math.isfinite(value)):
+        return fmt_cell(value, column.digits)
+    kind = column.kind
+    if kind == "year":
+        return str(int(value))
+    if kind == "usd":
+        return usd(float(value), column.digits)
+    if kind == "mw":
+        return power_mw(float(value), column.digits)
+    if kind == "frac":
+        return f"{100 * float(value):.1f} %"
+    if kind == "pct":
+        return f"{float(value):.1f}"
+    if kind == "metric":
+        return for_people(float(value), str((row or {}).get("unit", "")), column.digits)
+    return fmt_cell(value, column.digits)
+
+
+#: Most columns a table shows side by side on an A4 portrait page; wider tables are split into
+#: parts that repeat the first (key) column, so no column is ever cut off the page.
+MAX_PRINT_COLUMNS = 10
+#: Tables up to this many rows move to the next page whole rather than leave their heading behind.
+KEEP_TOGETHER_ROWS = 30
+
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 
 
 def _html_text(text: str) -> str:
     return _BOLD.sub(r"<strong>\1</strong>", html.escape(text))
-
-
-def _json_clean(obj: Any) -> Any:
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {str(k): _json_clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_json_clean(v) for v in obj]
-    return obj
 
 
 # --------------------------------------------------------------------------------------------
@@ -74,31 +92,57 @@ body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1d2
 h1{font-size:1.7rem;margin:0 0 .2rem}h2{font-size:1.3rem;margin:2rem 0 .6rem;border-bottom:2px solid #1d3557;padding-bottom:.2rem}
 h3{font-size:1.02rem;margin:1.2rem 0 .4rem}.subtitle{color:#5b6775;margin:0 0 1rem}
 table{border-collapse:collapse;width:100%;font-size:.82rem;margin:.3rem 0 .4rem}
-th,td{border-bottom:1px solid #dde2e8;padding:.25rem .45rem;text-align:right;vertical-align:top}
+th,td{border-bottom:1px solid #dde2e8;padding:.25rem .45rem;text-align:right;vertical-align:top;overflow-wrap:break-word}
+.tablewrap{overflow-x:auto}
 th:first-child,td:first-child{text-align:left}th{background:#f1f4f8}
-td.text{text-align:left}.note{color:#5b6775;font-size:.8rem;margin:.1rem 0 1rem}
+td.text,th.text{text-align:left}.note{color:#5b6775;font-size:.8rem;margin:.1rem 0 1rem}
 .figure{margin:.6rem 0 1.2rem;break-inside:avoid}.caption{color:#5b6775;font-size:.8rem}
 nav.toc ol{padding-left:1.2rem}nav.toc a{color:#1d3557;text-decoration:none}
 """
 _PRINT_CSS = """
 @page{size:A4;margin:14mm 12mm 16mm 12mm}
 .wrap{max-width:none;padding:0}h2{break-before:page}h2.first{break-before:avoid}
-table{font-size:.72rem}tr{break-inside:avoid}.figure{break-inside:avoid}
+table{font-size:.72rem}tr{break-inside:avoid}.figure{break-inside:avoid}.tablewrap{overflow:visible}
+h2,h3{break-after:avoid}.keep{break-inside:avoid}thead{display:table-header-group}
 """
 
 
-def _table_html(t: Table) -> str:
-    head = "".join(f"<th>{html.escape(c.header)}</th>" for c in t.columns)
-    body = []
-    for row in t.rows:
-        cells = []
-        for c in t.columns:
-            v = row.get(c.key)
-            cls = ' class="text"' if isinstance(v, str) else ""
-            cells.append(f"<td{cls}>{html.escape(fmt_cell(v, c.digits))}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    note = f'<p class="note">{_html_text(t.note)}</p>' if t.note else ""
-    return f"<h3>{html.escape(t.title)}</h3><table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{note}"
+def _breakable(text: str) -> str:
+    """Escaped cell text that may wrap after '_' and '/' (long identifiers and paths never widen a table past the page)."""
+    return html.escape(text).replace("_", "_<wbr>").replace("/", "/<wbr>")
+
+
+def _column_parts(columns: tuple[Column, ...], width: int) -> list[tuple[Column, ...]]:
+    """Columns in parts of at most ``width``, each part after the first repeating the key column."""
+    if len(columns) <= width:
+        return [columns]
+    key, rest = columns[0], columns[1:]
+    n_parts = -(-len(rest) // (width - 1))
+    size = -(-len(rest) // n_parts)  # balanced parts: 7 + 7, not 8 + 6
+    return [(key, *rest[i:i + size]) for i in range(0, len(rest), size)]
+
+
+def _table_html(t: Table, print_mode: bool = False) -> str:
+    parts = _column_parts(t.columns, MAX_PRINT_COLUMNS) if print_mode else [t.columns]
+    out = []
+    for n, cols in enumerate(parts):
+        wordy = {c.key for c in cols if t.rows and isinstance(t.rows[0].get(c.key), str)}
+        head = "".join(("<th class='text'>" if c.key in wordy else "<th>") + html.escape(c.text_header) + "</th>" for c in cols)
+        body = []
+        for row in t.rows:
+            cells = []
+            for c in cols:
+                v = row.get(c.key)
+                cls = ' class="text"' if isinstance(v, str) else ""
+                cells.append(f"<td{cls}>{_breakable(cell_text(v, c, row))}</td>")
+            body.append("<tr>" + "".join(cells) + "</tr>")
+        title = t.title if n == 0 else f"{t.title} (continued)"
+        note = f'<p class="note">{_html_text(t.note)}</p>' if t.note and n == len(parts) - 1 else ""
+        block = (f"<h3>{html.escape(title)}</h3><div class=\"tablewrap\"><table><thead><tr>{head}</tr></thead>"
+                 f"<tbody>{''.join(body)}</tbody></table></div>{note}")
+        # a short table travels with its heading; a long one keeps the heading with its first rows (break-after: avoid)
+        out.append(f'<div class="keep">{block}</div>' if len(t.rows) <= KEEP_TOGETHER_ROWS else block)
+    return "".join(out)
 
 
 def _figure_html(f: Figure, div_id: str, static: bool) -> str:
@@ -122,7 +166,7 @@ def _section_html(s: Section, index: int, static: bool) -> str:
         if isinstance(b, Text):
             parts.extend(f"<p>{_html_text(p)}</p>" for p in b.paragraphs)
         elif isinstance(b, Table) and b.in_text:
-            parts.append(_table_html(b))
+            parts.append(_table_html(b, print_mode=static))
         elif isinstance(b, Figure):
             parts.append(_figure_html(b, f"fig-{s.id}-{j}", static))
     return "\n".join(parts)
@@ -255,9 +299,9 @@ def render_markdown(report: Report) -> str:
                 for p in b.paragraphs:
                     out += [p, ""]
             elif isinstance(b, Table) and b.in_text:
-                out += [f"### {b.title}", "", "| " + " | ".join(c.header for c in b.columns) + " |",
+                out += [f"### {b.title}", "", "| " + " | ".join(c.text_header for c in b.columns) + " |",
                         "|" + "|".join(":--" if j == 0 else "--:" for j in range(len(b.columns))) + "|"]
-                out += ["| " + " | ".join(fmt_cell(r.get(c.key), c.digits).replace("|", "/") for c in b.columns) + " |" for r in b.rows]
+                out += ["| " + " | ".join(cell_text(r.get(c.key), c, r).replace("|", "/") for c in b.columns) + " |" for r in b.rows]
                 out += (["", f"_{b.note}_"] if b.note else []) + [""]
             elif isinstance(b, Figure):
                 out += [f"*Figure: {b.title}.* {b.caption} (interactive in the HTML report)", ""]
@@ -270,8 +314,9 @@ def write_md(report: Report, path: Path, *, overwrite: bool = False) -> Path:
 
 
 def write_json(report: Report, path: Path, *, overwrite: bool = False) -> Path:
-    doc = {"title": report.title, "subtitle": report.subtitle, "created": report.created, **_json_clean(dict(report.data))}
-    return write_atomic(path, lambda fh: json.dump(doc, fh, indent=1, allow_nan=False), overwrite=overwrite)
+    from dcplan.io.jsonout import write_json as write
+
+    return write(path, {"title": report.title, "subtitle": report.subtitle, "created": report.created, **dict(report.data)}, overwrite=overwrite)
 
 
 WRITERS: dict[str, Callable[..., Path]] = {

@@ -36,7 +36,9 @@ def test_faster_efficiency_gains_cut_2030_ai_energy():
 def test_update_view_returns_fan_and_headline():
     names = [n for n, _ in market.DRIVERS]
     fig, table = market.update_view("name:base", "energy_twh", None, names)
-    assert "energy_twh" in fig.layout.title.text and fig.layout.yaxis.title.text
+    # words and the unit people read, never the code name
+    assert "Electricity, all data centres" in fig.layout.title.text and "energy_twh" not in fig.layout.title.text
+    assert fig.layout.yaxis.title.text == "TWh/yr"
     text = str(table)
     assert "2030" in text and "IEA Base Case" in text and "Supply limits" in text
 
@@ -74,5 +76,5 @@ def test_market_page_driver_moves_2030_energy(dash_duo, quiet_app):
     from dash.testing.wait import until
 
     until(lambda: p50_energy() != before, timeout=30)
-    dash_duo.wait_for_contains_text("#mkt-headline", "consumer_tokens_per_user_per_day", timeout=30)
+    dash_duo.wait_for_contains_text("#mkt-headline", "Fixed: Tokens per consumer user per day", timeout=30)  # words, not the code name
     assert dash_duo.get_logs() == []

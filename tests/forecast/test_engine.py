@@ -153,3 +153,11 @@ def test_blas_runs_single_threaded_inside_and_is_restored():
     with single_threaded_blas():
         assert all(i["num_threads"] == 1 for i in threadpool_info() if i["user_api"] == "blas")
     assert [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"] == before
+
+
+def test_pue_links_ai_facility_power_to_it_power(base):
+    """PUE is facility energy over IT energy (The Green Grid, 'PUE: A Comprehensive Examination of the Metric', 2012):
+    with the AI PUE fixed at 1.3 from the start, every year's AI facility power is 1.3 x its IT power."""
+    fc = run_forecast(base, samples=200, seed=4, overrides={"pue_ai": 1.3, "pue_ai_floor": 1.3})
+    for year in (2025, 2030, 2035):
+        assert fc.at("ai_facility_power_mw", year) == pytest.approx(1.3 * fc.at("ai_it_power_mw", year), rel=1e-6)
