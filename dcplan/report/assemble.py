@@ -242,7 +242,16 @@ def capacity(x) -> Section:
 
 
 def market(x) -> Section:
-    from dcplan.figures.forecast import backtest_chart, demand_split_chart, fan_chart, limits_chart, scenario_comparison
+    from dcplan.figures.forecast import (
+        backtest_chart,
+        china_supply_chart,
+        demand_split_chart,
+        fan_chart,
+        limits_chart,
+        scenario_comparison,
+        segment_demand_chart,
+        segment_keys,
+    )
     from dcplan.forecast.headline import limit_lines
 
     fc = x.forecast
@@ -280,13 +289,16 @@ def market(x) -> Section:
                      rows=bt_rows)
     blocks: list[Any] = [
         Text(paragraphs=(f"Scenario '{fc.title or fc.scenario}' ({_file_name(fc.file)}), {fc.samples:,} samples, seed {fc.seed}. Bands are P10-P90; "
-                         "black points are history, orange diamonds published forecasts. Demand (LLM serving from tokens, training bounded by "
-                         "what AI revenue pays for, AI outside the LLM chain) drives the fleet until chip supply or grid connections bind.",
+                         "black points are history, orange diamonds published forecasts. Demand (LLM serving as a sum of application segments, "
+                         "training bounded by what AI revenue pays for, AI outside the LLM chain) drives the fleet until chip supply or grid "
+                         "connections bind; China's share is met by its own chips and by imports under US export controls.",
                          "Supply limits: " + " ".join(limit_lines(fc)))),
         _headline_table(fc), _anchor_table(fc),
         Figure(title="Electricity", figure=fan_chart(fc, "energy_twh")),
         Figure(title="AI electricity by use", figure=demand_split_chart(fc)),
+        *([Figure(title="LLM serving demand by application", figure=segment_demand_chart(fc))] if segment_keys(fc) else []),
         Figure(title="Supply limits", figure=limits_chart(fc)),
+        *([Figure(title="China's accelerators by origin", figure=china_supply_chart(fc))] if "china_placed_h100e" in fc.metrics else []),
         Figure(title="Facility power", figure=fan_chart(fc, "facility_power_mw")),
         Figure(title="AI compute installed", figure=fan_chart(fc, "h100e_installed")),
         Figure(title="Capex", figure=fan_chart(fc, "capex_usd")),
@@ -406,6 +418,7 @@ def sensitivity(x) -> Section:
 
 def assumptions(x) -> Section:
     from dcplan.figures.style import driver_label
+    from dcplan.forecast.scenario import DRIVERS
 
     plan_rows = tuple(a.to_dict() for a in x.plan.assumptions)
     plan_table = Table(title="Plan assumptions", sheet="assumptions", columns=(
@@ -414,7 +427,10 @@ def assumptions(x) -> Section:
     params = []
     for name, p in x.forecast.parameters.items():
         dist = {k: v for k, v in p.items() if k not in ("source", "date", "per_year", "median")}
-        params.append({"name": name, "what": driver_label(name), "distribution": ", ".join(f"{k}={v}" for k, v in dist.items()), "median": p.get("median"),
+        median = p.get("median")
+        if name in DRIVERS and DRIVERS[name].unit == "year" and isinstance(median, float):
+            median = f"{median:.1f}"  # a year (2024.5), never with a thousands separator
+        params.append({"name": name, "what": driver_label(name), "distribution": ", ".join(f"{k}={v}" for k, v in dist.items()), "median": median,
                        "per_year": p.get("per_year"), "source": p.get("source"), "date": p.get("date")})
     scen_table = Table(title=f"Forecast parameters ({x.forecast.title or x.forecast.scenario})", sheet="forecast parameters", columns=(
         Column(key="name", label="Parameter"), Column(key="what", label="What"), Column(key="distribution", label="Distribution"),
