@@ -6,7 +6,7 @@ import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -135,20 +135,38 @@ def compare_with(chunks: list[ChainOutput], scenario: Scenario, observations: Se
     chunks hold distinct draws, and ``rows[k]`` gives the row of each sample of chunk k (:func:`distinct_run`).
     """
     rows = rows or [None] * len(chunks)
-    out = []
+    wanted = _observed(scenario, observations)
+    parts = [_observed_values(c, scenario, wanted) for c in chunks]
+    return _comparisons(scenario, wanted, {k: np.concatenate([_rows(p[k], r) for p, r in zip(parts, rows, strict=True)]) for k in parts[0]})
+
+
+def _observed(scenario: Scenario, observations: Sequence[Any]) -> list[Any]:
+    """The observations inside the simulated years and known regions, for known metrics."""
+    years = scenario.years
+    return [ob for ob in observations if ob.metric in METRIC_UNITS and ob.year in years and (ob.region == "world" or ob.region in REGIONS)]
+
+
+def _observed_values(out: ChainOutput, scenario: Scenario, wanted: Sequence[Any]) -> dict[tuple[str, str], np.ndarray]:
+    """(region, metric) -> [n, its observed years, in year order] from one chunk (a region's shares built once for all its metrics)."""
     years = list(scenario.years)
-    cache: dict[tuple[str, str], tuple[np.ndarray, np.ndarray, list[int]]] = {}
-    shares: dict[str, list[_Shares]] = {}  # a region's shares built once for all its metrics
-    wanted = [ob for ob in observations
-              if ob.metric in METRIC_UNITS and ob.year in years and (ob.region == "world" or ob.region in REGIONS)]
-    for key in dict.fromkeys((ob.region, ob.metric) for ob in wanted):  # one percentile pass per (region, metric), its observed years only
+    shares: dict[str, _Shares] = {}
+    got = {}
+    for key in dict.fromkeys((ob.region, ob.metric) for ob in wanted):
         cols = sorted({years.index(ob.year) for ob in wanted if (ob.region, ob.metric) == key})
-        sh = shares.setdefault(key[0], [_Shares(c, key[0]) for c in chunks])
-        vals = np.concatenate([_rows(region_metric(c, key[0], key[1], s)[:, cols], r) for c, s, r in zip(chunks, sh, rows, strict=True)])
-        cache[key] = (np.quantile(vals, [0.1, 0.5, 0.9], axis=0), np.all(np.isfinite(vals), axis=0), cols)
+        got[key] = region_metric(out, key[0], key[1], shares.setdefault(key[0], _Shares(out, key[0])))[:, cols]
+    return got
+
+
+def _comparisons(scenario: Scenario, wanted: Sequence[Any], values: Mapping[tuple[str, str], np.ndarray]) -> tuple[Comparison, ...]:
+    """One percentile pass per (region, metric) over its observed years, then a Comparison per observation."""
+    years = list(scenario.years)
+    stats = {k: (np.quantile(v, [0.1, 0.5, 0.9], axis=0), np.all(np.isfinite(v), axis=0)) for k, v in values.items()}
+    out = []
     for ob in wanted:
-        q, finite, cols = cache[(ob.region, ob.metric)]
+        key = (ob.region, ob.metric)
+        cols = sorted({years.index(o.year) for o in wanted if (o.region, o.metric) == key})
         j = cols.index(years.index(ob.year))
+        q, finite = stats[key]
         if not finite[j]:
             continue
         p10, p50, p90 = (float(v) for v in q[:, j])
@@ -209,18 +227,30 @@ class DistinctRun:
 
 def distinct_run(scenario: Scenario, setup: Any, samples: int, rng: np.random.Generator, sampling: str = "lhs") -> DistinctRun:
     """Draw, condition (the same numbers as :func:`conditioned_draws` with the same generator) and run the chain once per distinct draw."""
+    draws, pieces = _distinct_pieces(scenario, setup, samples, rng, sampling)
+    chunks, rows = [], []
+    for c, r in pieces:
+        chunks.append(c)
+        rows.append(r)
+    return DistinctRun(draws=draws, chunks=chunks, rows=rows)
+
+
+def _distinct_pieces(scenario: Scenario, setup: Any, samples: int, rng: np.random.Generator, sampling: str) -> tuple[dict[str, np.ndarray], Any]:
+    """The distinct conditioned draws, and an iterator of (chunk's chain output, its samples' rows), one chunk at a time."""
     from dcplan.forecast.conditioning import resample_index
 
     drawn = draw(scenario, samples, rng, sampling)
     idx, demand, _ = resample_index(drawn, setup, rng)
     keep, rows = np.unique(idx, return_inverse=True)  # idx is non-decreasing, so rows is too: a chunk of draws is a block of samples
     draws, demand = {k: v[keep] for k, v in drawn.items()}, demand.take(keep)
-    chunks, chunk_rows = [], []
-    for a in range(0, len(keep), CHUNK):
-        chunks.append(run_chain(_chunk(draws, a), setup, demand.take(slice(a, a + CHUNK))))
-        s0, s1 = np.searchsorted(rows, [a, a + CHUNK])
-        chunk_rows.append(rows[s0:s1] - a)
-    return DistinctRun(draws=draws, chunks=chunks, rows=chunk_rows)
+    del drawn
+
+    def pieces():
+        for a in range(0, len(keep), CHUNK):
+            s0, s1 = np.searchsorted(rows, [a, a + CHUNK])
+            yield run_chain(_chunk(draws, a), setup, demand.take(slice(a, a + CHUNK))), rows[s0:s1] - a
+
+    return draws, pieces()
 
 
 def run_forecast(
@@ -252,35 +282,64 @@ def run_forecast(
 
     limits.check_samples(samples, len(scenario.years))  # the memory it needs, before allocating
     with single_threaded_blas():
-        run = distinct_run(scenario, setup_from(scenario), samples, np.random.default_rng(seed), sampling)
-    return _forecast(scenario, run.chunks, samples=samples, seed=seed, years=years, region=region, keep_samples=keep_samples,
-                     observations=observations, rows=run.rows)
+        _, pieces = _distinct_pieces(scenario, setup_from(scenario), samples, np.random.default_rng(seed), sampling)
+        # each chunk is reduced to what the summary reads as soon as it is made, and dropped: memory holds one chunk's stages
+        return _forecast_from(scenario, pieces, samples=samples, seed=seed, years=years, region=region, keep_samples=keep_samples,
+                              observations=observations)
 
 
 def _forecast(scenario: Scenario, chunks: list[ChainOutput], *, samples: int, seed: int, years: Sequence[int] | None, region: str,
               keep_samples: bool, observations: Sequence[Any] | None, only: Sequence[str] | None = None,
               rows: Sequence[np.ndarray | None] | None = None) -> Forecast:
     """Summarise chain outputs into a :class:`Forecast` (percentiles per year per metric; ``only`` some; ``rows`` see :class:`DistinctRun`)."""
-    rows = rows or [None] * len(chunks)
+    return _forecast_from(scenario, zip(chunks, rows or [None] * len(chunks), strict=True), samples=samples, seed=seed, years=years, region=region,
+                          keep_samples=keep_samples, observations=observations, only=only)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class _Reduced:
+    """What the summary reads from one chunk: metrics at the reported years, the limits' arrays, the observed cells (its own rows)."""
+
+    metrics: dict[str, np.ndarray]
+    limits: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
+    observed: dict[tuple[str, str], np.ndarray]
+    rows: np.ndarray | None
+
+
+def _forecast_from(scenario: Scenario, pieces: Iterable[tuple[ChainOutput, np.ndarray | None]], *, samples: int, seed: int,
+                   years: Sequence[int] | None, region: str, keep_samples: bool, observations: Sequence[Any] | None,
+                   only: Sequence[str] | None = None) -> Forecast:
+    """:func:`_forecast` over (chunk, rows) pairs taken one at a time, each reduced (:class:`_Reduced`) before the next is made."""
     ys = select_years(scenario, years)
     idx: list[int] | slice = [scenario.years.index(y) for y in ys]
     if idx == list(range(idx[0], idx[-1] + 1)):
         idx = slice(idx[0], idx[-1] + 1)  # a view, not a copy
-    per_chunk = [region_metrics(c, region) for c in chunks]
+    wanted: list[Any] = []
+    reduced: list[_Reduced] = []
+    names: list[str] = []
+    for out, r in pieces:
+        per = region_metrics(out, region)
+        if not reduced:
+            if only is not None:
+                unknown = [m for m in only if m not in per]
+                if unknown:
+                    raise InputError("metric", f"unknown metric {unknown[0]!r}; available: {', '.join(per)}")
+            names = list(only) if only is not None else list(per)
+            wanted = _observed(scenario, [o for o in (observations or ()) if only is None or o.metric in only])
+        reduced.append(_Reduced(metrics={n: np.array(per[n][:, idx]) for n in names}, limits=_limit_arrays(out, scenario, ys),
+                                observed=_observed_values(out, scenario, wanted), rows=r))
+        del out, per
+    cat = lambda get: np.concatenate([_rows(get(x), x.rows) for x in reduced])  # noqa: E731
     metrics, raw = {}, {}
-    if only is not None:
-        unknown = [m for m in only if m not in per_chunk[0]]
-        if unknown:
-            raise InputError("metric", f"unknown metric {unknown[0]!r}; available: {', '.join(per_chunk[0])}")
-        observations = [o for o in (observations or ()) if o.metric in only]
-    for name in (only if only is not None else per_chunk[0]):
-        vals = np.concatenate([_rows(m[name][:, idx], r) for m, r in zip(per_chunk, rows, strict=True)])
-        unit = metric_unit(name) or METRIC_UNITS["accelerators_installed"]
-        metrics[name] = summarise(vals, unit)
+    for name in names:
+        vals = cat(lambda x: x.metrics[name])  # noqa: B023  (used at once)
+        metrics[name] = summarise(vals, metric_unit(name) or METRIC_UNITS["accelerators_installed"])
         if keep_samples:
             raw[name] = vals
+    limits = _limit_summaries(ys, {k: tuple(cat(lambda x: x.limits[k][i]) for i in range(3)) for k in reduced[0].limits})  # noqa: B023
+    comparisons = _comparisons(scenario, wanted, {k: cat(lambda x: x.observed[k]) for k in reduced[0].observed})  # noqa: B023
     return Forecast(
-        limits=limit_summaries(chunks, scenario, ys, rows),
+        limits=limits,
         scenario=scenario.name,
         title=scenario.title,
         file=scenario.file,
@@ -291,27 +350,43 @@ def _forecast(scenario: Scenario, chunks: list[ChainOutput], *, samples: int, se
         samples=samples,
         metrics=metrics,
         parameters=parameter_table(scenario),
-        comparisons=compare_with(chunks, scenario, observations or (), rows),
+        comparisons=comparisons,
         raw=raw if keep_samples else None,
     )
 
 
+#: The supply limits: key, binding code in ``Fleet.binding`` (None: China's export-controls shortfall), shortfall attribute.
+_LIMITS = (("chips", sp.CHIPS, "short_chips_h100e"), ("power", sp.POWER, "short_power_h100e"), ("export_controls", None, None))
+
+
+def _limit_arrays(out: ChainOutput, scenario: Scenario, years: Sequence[int]) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """key -> (binding, shortfall H100e, shortfall MW) at ``years``, [n, years], from one chunk."""
+    idx = [scenario.years.index(y) for y in years]
+    got = {}
+    for key, code, attr in _LIMITS:
+        if code is None:  # China's shortfall: its placement neither made at home nor importable under export controls
+            held = out.supply.china.split.shortfall
+            binding = held > 1e-9 * np.maximum(out.supply.china.split.placed, 1.0)
+        else:
+            held = getattr(out.supply.fleet, attr)
+            binding = out.supply.fleet.binding == code
+        got[key] = (binding[:, idx], held[:, idx], (held * out.supply.peak_w_per_h100e)[:, idx] / 1e6)
+    return got
+
+
 def limit_summaries(chunks: list[ChainOutput], scenario: Scenario, years: Sequence[int],
                     rows: Sequence[np.ndarray | None] | None = None) -> tuple[LimitSummary, ...]:
-    """For chip supply and for power: share of samples binding, P50 shortfall, first year binding in half the samples."""
-    idx = [scenario.years.index(y) for y in years]
+    """For chip supply, power and China's export controls: share of samples binding, P50 shortfall, first year binding in half the samples."""
     rows = rows or [None] * len(chunks)
-    cat = lambda f: np.concatenate([_rows(f(c)[:, idx], r) for c, r in zip(chunks, rows, strict=True)])  # noqa: E731
+    parts = [_limit_arrays(c, scenario, years) for c in chunks]
+    return _limit_summaries(years, {k: tuple(np.concatenate([_rows(p[k][i], r) for p, r in zip(parts, rows, strict=True)]) for i in range(3))
+                                    for k, _, _ in _LIMITS})
+
+
+def _limit_summaries(years: Sequence[int], arrays: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray]]) -> tuple[LimitSummary, ...]:
     out = []
-    for key, code, attr in (("chips", sp.CHIPS, "short_chips_h100e"), ("power", sp.POWER, "short_power_h100e"), ("export_controls", None, None)):
-        if code is None:  # China's shortfall: its placement neither made at home nor importable under export controls
-            held = {id(c): c.supply.china.split.shortfall for c in chunks}
-            binding = cat(lambda c: c.supply.china.split.shortfall > 1e-9 * np.maximum(c.supply.china.split.placed, 1.0))
-        else:
-            held = {id(c): getattr(c.supply.fleet, attr) for c in chunks}  # noqa: B023
-            binding = cat(lambda c: c.supply.fleet.binding == code)  # noqa: B023  (used at once)
-        short = cat(lambda c: held[id(c)])  # noqa: B023
-        short_mw = cat(lambda c: held[id(c)] * c.supply.peak_w_per_h100e / 1e6)  # noqa: B023
+    for key, _, _ in _LIMITS:
+        binding, short, short_mw = arrays[key]
         frac = binding.mean(axis=0)
         p50, p50_mw = _median_where(short, binding), _median_where(short_mw, binding)
         first = next((y for y, f in zip(years, frac, strict=True) if f >= 0.5), None)
