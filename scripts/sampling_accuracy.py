@@ -23,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-CONFIGS = (("lhs", 2000), ("lhs", 1024), ("sobol", 1024), ("sobol", 2048), ("lhs", 4096), ("sobol", 512))
+CONFIGS = (("lhs", 2000), ("sobol", 2048), ("lhs", 1024), ("sobol", 1024), ("lhs", 4096))
 
 
 def quantiles(fc, names):
