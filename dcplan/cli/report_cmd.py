@@ -24,9 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from dcplan.i18n import check_lang
     from dcplan.report.assemble import build_report
     from dcplan.report.output import output_paths, parse_formats, refuse_existing, write_report
-    from dcplan.i18n import check_lang
     from dcplan.report.pipeline import gather
 
     lang = check_lang(args.lang)

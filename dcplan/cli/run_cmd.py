@@ -204,10 +204,10 @@ def run(args: argparse.Namespace) -> int:
     import datetime
 
     from dcplan.capacity.loaders import workload_path
+    from dcplan.i18n import check_lang
     from dcplan.io.runs import RunRecord, write_run
     from dcplan.report.assemble import build_report
     from dcplan.report.output import output_paths, write_report
-    from dcplan.i18n import check_lang
     from dcplan.report.pipeline import default_workload, gather
 
     lang = check_lang(args.lang)
