@@ -47,6 +47,11 @@ def tr() -> Translator:
     return translator(request_lang())
 
 
+def gettext(message: str) -> str:
+    """``message`` in the current request's language."""
+    return tr()(message)
+
+
 def safe_next(path: str | None) -> str:
     """A local path to go back to (never another site: no scheme, no '//', no backslash)."""
     if not path or not path.startswith("/") or path.startswith("//") or "\\" in path or any(ord(c) < 32 for c in path):

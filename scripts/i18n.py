@@ -54,7 +54,7 @@ def build_template():
     from babel.messages.catalog import Catalog
     from babel.messages.extract import extract_from_dir
 
-    cat = Catalog(project="dcplan", msgid_bugs_address="", copyright_holder="dcplan", charset="utf-8")
+    cat = Catalog(project="dcplan", msgid_bugs_address="", copyright_holder="the dcplan authors", charset="utf-8", fuzzy=False)
     for folder in SOURCES:
         for filename, lineno, message, comments, context in extract_from_dir(
                 ROOT / folder, method_map=[("**.py", "python")], keywords=KEYWORDS, strip_comment_tags=True):
@@ -99,7 +99,15 @@ def update() -> None:
         path = po_path(lang)
         cat = _read_po(path, lang) if path.exists() else Catalog(locale=lang, project="dcplan")
         cat.update(template, no_fuzzy_matching=True)
+        _header(cat)
         _write_po(cat, path, include_lineno=False, ignore_obsolete=True)
+
+
+def _header(cat) -> None:
+    """The catalog's header: whose it is, and not fuzzy (a fuzzy header would be dropped from the .mo)."""
+    cat.project, cat.version, cat.copyright_holder = "dcplan", "", "the dcplan authors"
+    cat.msgid_bugs_address, cat.last_translator, cat.language_team = "", "dcplan", "dcplan"
+    cat.fuzzy = False
 
 
 def compiled(lang: str) -> bytes:

@@ -10,7 +10,7 @@ from typing import Any
 
 from dashboards.components import simple_table
 from dashboards.ids import Market as ID
-from dashboards.language import tr
+from dashboards.language import gettext, tr
 from dashboards.settings import MAX_UPLOAD_BYTES
 from dcplan.i18n import N_, translator
 
@@ -319,7 +319,7 @@ def register_callbacks(app, settings) -> None:
         try:
             if ctx.triggered_id == ID.UPLOAD and contents:
                 source = source_for_upload(decode_upload(contents, filename))
-                status = html.Div(tr()("Loaded {file}.").format(file=filename), className="ok")
+                status = html.Div(gettext("Loaded {file}.").format(file=filename), className="ok")
             elif ctx.triggered_id == ID.RESET:
                 source, status = current or f"name:{name}", None
             else:

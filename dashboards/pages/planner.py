@@ -8,7 +8,7 @@ from typing import Any
 
 from dashboards.components import simple_table
 from dashboards.ids import Planner as ID
-from dashboards.language import tr
+from dashboards.language import gettext, tr
 from dashboards.settings import MAX_UPLOAD_BYTES
 from dcplan.i18n import N_
 
@@ -176,7 +176,7 @@ def _empty_figure():
     import plotly.graph_objects as go
 
     fig = go.Figure()
-    fig.update_layout(title=tr()("No plan: fix the workload above"), xaxis={"visible": False}, yaxis={"visible": False}, height=260)
+    fig.update_layout(title=gettext("No plan: fix the workload above"), xaxis={"visible": False}, yaxis={"visible": False}, height=260)
     return fig
 
 
@@ -193,7 +193,7 @@ def register_callbacks(app, settings) -> None:
 
         if ctx.triggered_id == ID.UPLOAD and contents:
             try:
-                return decode_upload(contents, filename), html.Div(tr()("Loaded {file}; press Plan.").format(file=filename), className="ok")
+                return decode_upload(contents, filename), html.Div(gettext("Loaded {file}; press Plan.").format(file=filename), className="ok")
             except InputError as exc:
                 return no_update, html.Div(exc.one_line(), className="error")
         if sample == RUN_SAMPLE and settings.run is not None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from dashboards.ids import Hardware as ID
-from dashboards.language import tr
+from dashboards.language import gettext, tr
 from dashboards.settings import MAX_UPLOAD_BYTES
 
 KINDS = ("train", "prefill", "decode", "seq2seq", "memory")
@@ -157,9 +157,9 @@ def register_callbacks(app, settings) -> None:
             if ctx.triggered_id == ID.PROFILE_UPLOAD and contents:
                 text = decode_upload(contents, filename)
                 calibrate_text(text, filename or "upload.json")
-                return {"name": filename, "text": text}, html.Div(tr()("Loaded and calibrated {file}.").format(file=filename), className="ok")
+                return {"name": filename, "text": text}, html.Div(gettext("Loaded and calibrated {file}.").format(file=filename), className="ok")
             if not path:
-                return None, html.Div(tr()("No profiles yet: run `dcplan profile`."), className="hint")
+                return None, html.Div(gettext("No profiles yet: run `dcplan profile`."), className="hint")
             p = Path(path)
             if p.resolve() not in {f.resolve() for f in profile_files(settings)}:
                 raise InputError("profile", "choose a profile from the list")

@@ -27,8 +27,8 @@ def _scale(forecasts: Sequence[Forecast], metric: str, tr: Translator = ENGLISH)
 
 def _axis(metric: str, unit: str, tr: Translator = ENGLISH) -> str:
     """The y axis title: the unit only (the chart's title names the metric), short enough for a 420 px chart."""
-    base = unit.partition(" (")[0]
-    return tr("{unit} (average)").format(unit=base) if base in ("MW", "GW") else base
+    base, _ = unit.partition(" (")[0], tr
+    return _("{unit} (average)").format(unit=base) if base in ("MW", "GW") else base
 
 
 def _band(fig: go.Figure, fc: Forecast, metric: str, colour: str, name: str, div: float = 1.0) -> None:
@@ -55,6 +55,7 @@ def fan_chart(fc: Forecast, metric: str = "energy_twh", tr: Translator = ENGLISH
 
 
 def _published(fig: go.Figure, fc: Forecast, metric: str, div: float = 1.0, tr: Translator = ENGLISH) -> None:
+    _ = tr
     for kind, symbol in (("actual", "circle"), ("published", "diamond")):
         pts = [c for c in fc.comparisons if c.metric == metric and c.region == fc.region and c.kind == kind]
         if not pts:
@@ -63,7 +64,7 @@ def _published(fig: go.Figure, fc: Forecast, metric: str, div: float = 1.0, tr: 
         fig.add_trace(go.Scatter(
             x=[c.year for c in pts], y=[c.value / div for c in pts], mode="markers", marker={"symbol": symbol, "size": 9, "color": "black" if kind == "actual" else "#ff7f0e"},
             error_y={"type": "data", "symmetric": False, "array": [e[0] for e in err], "arrayminus": [e[1] for e in err]},
-            text=[f"{c.label} ({c.source})" for c in pts], name=tr("history") if kind == "actual" else tr("published forecasts")))
+            text=[f"{c.label} ({c.source})" for c in pts], name=_("history") if kind == "actual" else _("published forecasts")))
 
 
 def scenario_comparison(forecasts: Sequence[Forecast], metric: str = "energy_twh", tr: Translator = ENGLISH) -> go.Figure:

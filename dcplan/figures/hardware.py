@@ -106,6 +106,7 @@ def roofline(hardware: Iterable[HardwareSpec], precision: str = "bf16", markers:
 
 def decode_prefill_markers(batch_sizes: Sequence[int] = (1, 16, 128), prompt_len: int = 1024, tr: Translator = ENGLISH) -> list[tuple[str, float]]:
     """Intensities of bf16 decode at a few batch sizes and of one prefill [FLOP/byte]."""
-    marks = [(tr("decode B={batch}").format(batch=b), float(b)) for b in batch_sizes]
-    marks.append((tr("prefill {tokens} tok").format(tokens=prompt_len), float(prompt_len)))
+    _ = tr
+    marks = [(_("decode B={batch}").format(batch=b), float(b)) for b in batch_sizes]
+    marks.append((_("prefill {tokens} tok").format(tokens=prompt_len), float(prompt_len)))
     return marks

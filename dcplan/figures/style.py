@@ -59,7 +59,8 @@ def metric_label(metric: str, tr: Translator = ENGLISH) -> str:
     if metric in METRIC_LABELS:
         return tr(METRIC_LABELS[metric])
     if metric.startswith("accelerators_installed_"):
-        return tr("Accelerators installed: {generation}").format(generation=metric.removeprefix("accelerators_installed_"))
+        _ = tr
+        return _("Accelerators installed: {generation}").format(generation=metric.removeprefix("accelerators_installed_"))
     return _words(metric)
 
 

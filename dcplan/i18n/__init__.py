@@ -23,6 +23,8 @@ DOMAIN = "dcplan"
 #: The CLDR locale behind each language (Babel's number data; HTML ``lang``).
 BABEL_LOCALE = {"en": "en", "zh": "zh_Hans_CN"}
 HTML_LANG = {"en": "en", "zh": "zh-CN"}
+#: What separates two sentences: a space in English, nothing after Chinese full-width punctuation (。).
+SENTENCE_GAP = {"zh": ""}
 
 
 def N_(message: str) -> str:
@@ -48,6 +50,11 @@ class Translator:
     @property
     def html_lang(self) -> str:
         return HTML_LANG[self.lang]
+
+    @property
+    def gap(self) -> str:
+        """What goes between two sentences in this language."""
+        return SENTENCE_GAP.get(self.lang, " ")
 
 
 def available() -> str:

@@ -53,7 +53,7 @@ def executive_summary(x, _: Translator = ENGLISH) -> Section:
           "{year} (P10-P90 {e10}-{e90}), an average facility load of {p50} GW (P10-P90 {p10}-{p90}).").format(
             scenario=fc.title or fc.scenario, samples=f"{fc.samples:,}", seed=fc.seed, year=horizon, e50=_num(energy.p50[i]), e10=_num(energy.p10[i]),
             e90=_num(energy.p90[i]), p50=_num(power.p50[i] / 1e3), p10=_num(power.p10[i] / 1e3), p90=_num(power.p90[i] / 1e3))
-        + _(" ") + _(" ").join(limit_lines(fc, _)[:2]),
+        + _.gap + _.gap.join(limit_lines(fc, _)[:2]),
     ]
     rows = []
     for opt in plan.options:
@@ -326,7 +326,7 @@ def market(x, _: Translator = ENGLISH) -> Section:
                            "diamonds published forecasts. Demand (LLM serving from tokens, training bounded by what AI revenue pays for, AI outside "
                            "the LLM chain) drives the fleet until chip supply or grid connections bind.").format(
                              scenario=fc.title or fc.scenario, file=_file_name(fc.file), samples=f"{fc.samples:,}", seed=fc.seed),
-                         _("Supply limits: ") + _(" ").join(limit_lines(fc, _)))),
+                         _("Supply limits: ") + _.gap.join(limit_lines(fc, _)))),
         _headline_table(fc, _), _anchor_table(fc, _),
         Figure(title=_("Electricity"), figure=fan_chart(fc, "energy_twh", _)),
         Figure(title=_("AI electricity by use"), figure=demand_split_chart(fc, _)),
