@@ -187,16 +187,16 @@ def for_people(value: float | None, unit: str, digits: int = 3, locale: str = "e
         return f"{value / 1e6:,.{digits}g} MtCO2e{unit_words(base[5:], locale)}"
     if base == "fraction":
         return percent(value, max(0, digits - 2), locale)
+    words = base
     if locale != "en":
         from dcplan.i18n import translator
 
-        base = translator(locale)(base)  # the unit's words ('accelerators' -> '加速器'); SI symbols are their own translation
+        words = translator(locale)(base)  # the unit's words ('accelerators' -> '加速器'); SI symbols are their own translation
     if base.startswith("TWh") or abs(value) < 1e6:
         text = f"{value:,.0f}" if abs(value) >= 10 ** digits else f"{value:,.{digits}g}"
-        shown = unit_words(base, locale)
-        return f"{text} {shown}".strip() if base not in ("ratio", "-", "") else text
+        return f"{text} {unit_words(words, locale)}".strip() if base not in ("ratio", "-", "") else text
     if locale == "zh":
-        return _zh_count(value, digits) + (f" {unit_words(base, locale)}" if base and not base.startswith(("accelerators", "H100")) else "")
+        return _zh_count(value, digits) + (f" {unit_words(words, locale)}" if base and not base.startswith(("accelerators", "H100")) else "")
     for scale, word in ((1e15, "quadrillion"), (1e12, "trillion"), (1e9, "billion"), (1e6, "million")):
         if abs(value) >= scale:
             return f"{value / scale:,.{digits}g} {word}" + (f" {base}" if base and not base.startswith(("accelerators", "H100")) else "")

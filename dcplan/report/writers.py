@@ -208,12 +208,13 @@ def render_html(report: Report, *, print_mode: bool = False) -> str:
     body = "\n".join(_section_html(s, i, print_mode, _) for i, s in enumerate(report.sections))
     css = _CSS + (_PRINT_CSS if print_mode else "")
     inputs = _("inputs of {date}").format(date=html.escape(report.created))
+    contents = html.escape(_("Contents"))
     return (
         f"<!doctype html><html lang='{_.html_lang}'><head><meta charset='utf-8'>"
         f"<meta name='viewport' content='width=device-width,initial-scale=1'><title>{html.escape(report.title)}</title>"
         f"<style>{css}</style><script>{get_plotlyjs()}</script></head><body><div class='wrap'>"
         f"<h1>{html.escape(report.title)}</h1><p class='subtitle'>{html.escape(report.subtitle)} · {inputs}</p>"
-        f"<nav class='toc'><strong>{html.escape(_('Contents'))}</strong><ol>{toc}</ol></nav>{body}</div></body></html>"
+        f"<nav class='toc'><strong>{contents}</strong><ol>{toc}</ol></nav>{body}</div></body></html>"
     )
 
 
@@ -336,7 +337,7 @@ def _xlsx_value(v: Any) -> Any:
 def render_markdown(report: Report) -> str:
     _ = translator(report.lang)
     out = [f"# {report.title}", "", f"{report.subtitle} · " + _("inputs of {date}").format(date=report.created), ""]
-    out += [f"## {_('Contents')}", ""] + [f"{i + 1}. [{s.title}](#{s.id})" for i, s in enumerate(report.sections)] + [""]
+    out += ["## " + _("Contents"), ""] + [f"{i + 1}. [{s.title}](#{s.id})" for i, s in enumerate(report.sections)] + [""]
     for i, s in enumerate(report.sections):
         out += [f'<a id="{s.id}"></a>', f"## {i + 1}. {s.title}", ""]
         for b in s.blocks:
