@@ -102,7 +102,7 @@ def scale_for(unit: str, values: Iterable[float], tr: Translator = ENGLISH) -> t
     """
     zh = tr.lang == "zh"
     base, _, qual = unit.partition(" (")
-    qual = f" ({tr(qual.rstrip(')'))})" if qual else ""
+    qual = tr.paren(tr(qual.removesuffix(")"))) if qual else ""
 
     def unit_words(text: str, lang: str) -> str:  # a unit's words in the reader's language ('H100-equivalents' -> 'H100 等效算力')
         from dcplan.units import unit_words as per_time

@@ -51,6 +51,17 @@ class Translator:
     def html_lang(self) -> str:
         return HTML_LANG[self.lang]
 
+    def paren(self, text: str) -> str:
+        """``text`` in brackets after a word: ' (average)' in English, '（平均）' in Chinese."""
+        return f"（{text}）" if self.lang == "zh" else f" ({text})"
+
+    def unit(self, unit: str) -> str:
+        """A unit in this language: its words and its bracketed qualifier translated ('TWh/yr (all data centres)' -> 'TWh/年（全部数据中心）')."""
+        from dcplan.units import unit_words
+
+        base, _sep, qual = unit.partition(" (")
+        return unit_words(self(base), self.lang) + (self.paren(self(qual.removesuffix(")"))) if qual else "")
+
     @property
     def gap(self) -> str:
         """What goes between two sentences in this language."""

@@ -290,7 +290,7 @@ def market(x, _: Translator = ENGLISH) -> Section:
         if name.startswith("accelerators_installed_"):
             continue
         for j, year in enumerate(d["years"]):
-            rows.append({"metric": name, "unit": m["unit"], "year": str(year), "p10": m["p10"][j], "p50": m["p50"][j], "p90": m["p90"][j], "mean": m["mean"][j]})
+            rows.append({"metric": name, "unit": _.unit(m["unit"]), "year": str(year), "p10": m["p10"][j], "p50": m["p50"][j], "p90": m["p90"][j], "mean": m["mean"][j]})
     from dcplan.figures.style import REGION_LABELS, metric_label
 
     pct = Table(title=_("Forecast percentiles ({scenario}, {region}): every metric and year").format(

@@ -32,9 +32,7 @@ _PER = {"/yr": N_("{label} per year"), "/h": N_("{label} per hour"), "per M outp
 
 def header(column: Column, _: Translator = ENGLISH) -> str:
     """The XLSX header (raw numbers in the stated unit): "label [unit]", the unit in the reader's words."""
-    from dcplan.units import unit_words
-
-    return f"{column.label} [{unit_words(_(column.unit), _.lang)}]" if column.unit else column.label
+    return f"{column.label} [{_.unit(column.unit)}]" if column.unit else column.label
 
 
 def text_header(column: Column, _: Translator = ENGLISH) -> str:
