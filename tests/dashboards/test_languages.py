@@ -158,3 +158,12 @@ def test_callbacks_answer_in_the_request_language(quiet_app):
         assert request_lang() == "en"  # the switch wins over the browser
     with app.test_request_context("/", headers={"Accept-Language": "fr-FR"}):
         assert request_lang() == "en"
+
+
+@pytest.mark.slow
+def test_reports_page_builds_the_report_in_the_page_language():
+    from dashboards.pages import reports
+
+    name, data = reports.build("md", "base", None, "zh")
+    text = data.decode("utf-8")
+    assert name.endswith(".md") and "## 1. 执行摘要" in text and "亿美元" in text
