@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 import re
 
+from dcplan.i18n import unit_words  # noqa: F401 - the per-time words of a unit ('TWh/yr' -> 'TWh/年'), formatted here
+
 # --- sizes -----------------------------------------------------------------------------------
 GB = 1e9
 TB = 1e12
@@ -80,8 +82,6 @@ def human(value: float, unit: str = "", digits: int = 3) -> str:
 # in every language (350 MW, 1,108 TWh/年, 989 TFLOP/s); only "per year"/"per hour" are words.
 #: Babel (CLDR) locale of each language.
 _CLDR = {"en": "en", "zh": "zh_Hans_CN"}
-#: Unit words after a number, per language ("/yr" is "/年" in Chinese).
-_PER = {"zh": (("/yr", "/年"), ("/h", "/小时"), (" per year", "/年"), (" per hour", "/小时"))}
 
 
 def _round_sig(value: float, digits: int) -> float:
@@ -98,13 +98,6 @@ def _zh_count(value: float, digits: int = 3) -> str:
     if abs(v) < 1e4:
         return format_decimal(v, format=f"#,##0.{'#' * max(0, digits - 1)}", locale=_CLDR["zh"])
     return format_compact_decimal(v, format_type="short", locale=_CLDR["zh"], fraction_digits=digits)
-
-
-def unit_words(unit: str, locale: str = "en") -> str:
-    """The per-time words of a unit in ``locale``: 'TWh/yr' -> 'TWh/年' in Chinese; SI symbols unchanged."""
-    for en, word in _PER.get(locale, ()):
-        unit = unit.replace(en, word)
-    return unit
 
 
 def human_count(value: float, digits: int = 3, locale: str = "en") -> str:

@@ -34,14 +34,16 @@ def runtime_messages() -> list[tuple[str, str]]:
     """(message, where) of labels built from data at run time rather than written as literals."""
     from dcplan.capacity.ranking import _LABELS as TCO_PARTS
     from dcplan.forecast.chain import METRIC_UNITS
+    from dcplan.forecast.engine import LIMIT_NAMES
     from dcplan.forecast.headline import HEADLINES
-    from dcplan.forecast.scenario import DRIVERS
-    from dcplan.forecast.supply import LIMIT_NAMES
+    from dcplan.forecast.scenario import DRIVERS, SEGMENT_DRIVERS, SEGMENT_LABELS
     from dcplan.report.methodology import FORMULAS
 
-    out = [(d.description[:1].upper() + d.description[1:], "dcplan/forecast/scenario.py:DRIVERS") for d in DRIVERS.values()]
+    out = [(d.description[:1].upper() + d.description[1:], "dcplan/forecast/scenario.py:DRIVERS") for d in DRIVERS.values() if d.segment is None]
+    out += [(d[2][:1].upper() + d[2][1:], "dcplan/forecast/scenario.py:SEGMENT_DRIVERS") for d in SEGMENT_DRIVERS.values()]
     out += [(h.label, "dcplan/forecast/headline.py:HEADLINES") for h in HEADLINES]
     out += [(name, "dcplan/forecast/supply.py:LIMIT_NAMES") for name in LIMIT_NAMES.values()]
+    out += [(label, "dcplan/forecast/scenario.py:SEGMENT_LABELS") for label in SEGMENT_LABELS.values()]
     out += [(label, "dcplan/capacity/ranking.py:_LABELS") for label in TCO_PARTS.values()]
     out += [(text, "dcplan/report/methodology.py:FORMULAS") for row in FORMULAS for text in row[:2]]
     for unit in METRIC_UNITS.values():  # the words of a unit and of its qualifier: 'H100-equivalents', 'average, all data centres'

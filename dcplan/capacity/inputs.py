@@ -64,6 +64,10 @@ class OptionInputs:
     """Nameplate power of one node [W]."""
     accelerators_per_rack: SourcedValue
     rack_power_kw: SourcedValue
+    currency: str | None = None
+    """The currency the workload priced this option in (ISO 4217), None for USD; every price above is in USD."""
+    exchange_rate: SourcedValue | None = None
+    """USD per unit of ``currency``, with its source (shown in the plan's assumptions)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -301,6 +301,9 @@ def _option_assumptions(opt: OptionInputs) -> list[PlanAssumption]:
         if sv is None or (key == "server_cost_frac" and opt.server_usd_per_node) or (key == "network_cost_frac" and opt.network_usd_per_node):
             continue
         out.append(PlanAssumption(name=f"{hw}.{key}", value=sv.value, unit=sv.unit, source=sv.source, quality=sv.quality))
+    if opt.exchange_rate is not None:
+        sv = opt.exchange_rate
+        out.append(PlanAssumption(name=f"{hw}.exchange_rate", value=sv.value, unit=sv.unit, source=sv.source, quality=sv.quality))
     shipped = cal.name.startswith("defaults")
     grade = "model default" if shipped else "profile"
     where = "data/efficiency/defaults.yaml" if shipped else f"calibration {cal.name}"

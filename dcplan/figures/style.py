@@ -71,9 +71,14 @@ def region_label(region: str, tr: Translator = ENGLISH) -> str:
 
 def driver_label(name: str, tr: Translator = ENGLISH) -> str:
     """Words for a scenario driver: its description in the driver table, else the name in words (in ``tr``'s language)."""
-    from dcplan.forecast.scenario import DRIVERS
+    from dcplan.forecast.scenario import DRIVERS, SEGMENT_DRIVERS, SEGMENT_LABELS
 
     d = DRIVERS.get(name)
+    suffix = name.removeprefix(f"{d.segment}_") if d is not None and d.segment else None
+    if suffix in SEGMENT_DRIVERS and d.segment in SEGMENT_LABELS:  # '<what>, <segment>': each part from the catalog
+        what = SEGMENT_DRIVERS[suffix][2]
+        _ = tr
+        return _("{what}, {segment}").format(what=tr(what[:1].upper() + what[1:]), segment=tr(SEGMENT_LABELS[d.segment]))
     text = d.description if d is not None else _words(name)
     return tr(text[:1].upper() + text[1:])
 

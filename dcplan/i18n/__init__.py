@@ -25,6 +25,15 @@ BABEL_LOCALE = {"en": "en", "zh": "zh_Hans_CN"}
 HTML_LANG = {"en": "en", "zh": "zh-CN"}
 #: What separates two sentences: a space in English, nothing after Chinese full-width punctuation (。).
 SENTENCE_GAP = {"zh": ""}
+#: Per-time words after a unit, per language ("/yr" is "/年" in Chinese); SI symbols are the same in every language.
+PER_TIME = {"zh": (("/yr", "/年"), ("/h", "/小时"), (" per year", "/年"), (" per hour", "/小时"))}
+
+
+def unit_words(unit: str, lang: str = DEFAULT) -> str:
+    """The per-time words of a unit in ``lang``: 'TWh/yr' -> 'TWh/年' in Chinese; SI symbols unchanged."""
+    for en, word in PER_TIME.get(lang, ()):
+        unit = unit.replace(en, word)
+    return unit
 
 
 def N_(message: str) -> str:
@@ -57,8 +66,6 @@ class Translator:
 
     def unit(self, unit: str) -> str:
         """A unit in this language: its words and its bracketed qualifier translated ('TWh/yr (all data centres)' -> 'TWh/年（全部数据中心）')."""
-        from dcplan.units import unit_words
-
         base, _sep, qual = unit.partition(" (")
         return unit_words(self(base), self.lang) + (self.paren(self(qual.removesuffix(")"))) if qual else "")
 

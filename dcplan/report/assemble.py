@@ -280,7 +280,16 @@ def capacity(x, _: Translator = ENGLISH) -> Section:
 
 
 def market(x, _: Translator = ENGLISH) -> Section:
-    from dcplan.figures.forecast import backtest_chart, demand_split_chart, fan_chart, limits_chart, scenario_comparison
+    from dcplan.figures.forecast import (
+        backtest_chart,
+        china_supply_chart,
+        demand_split_chart,
+        fan_chart,
+        limits_chart,
+        scenario_comparison,
+        segment_demand_chart,
+        segment_keys,
+    )
     from dcplan.forecast.headline import limit_lines
 
     fc = x.forecast
@@ -323,14 +332,17 @@ def market(x, _: Translator = ENGLISH) -> Section:
                      rows=bt_rows)
     blocks: list[Any] = [
         Text(paragraphs=(_("Scenario '{scenario}' ({file}), {samples} samples, seed {seed}. Bands are P10-P90; black points are history, orange "
-                           "diamonds published forecasts. Demand (LLM serving from tokens, training bounded by what AI revenue pays for, AI outside "
-                           "the LLM chain) drives the fleet until chip supply or grid connections bind.").format(
+                           "diamonds published forecasts. Demand (LLM serving as a sum of application segments, training bounded by what AI revenue "
+                           "pays for, AI outside the LLM chain) drives the fleet until chip supply or grid connections bind; China's share is met by "
+                           "its own chips and by imports under US export controls.").format(
                              scenario=fc.title or fc.scenario, file=_file_name(fc.file), samples=f"{fc.samples:,}", seed=fc.seed),
                          _("Supply limits: ") + _.gap.join(limit_lines(fc, _)))),
         _headline_table(fc, _), _anchor_table(fc, _),
         Figure(title=_("Electricity"), figure=fan_chart(fc, "energy_twh", _)),
         Figure(title=_("AI electricity by use"), figure=demand_split_chart(fc, _)),
+        *([Figure(title=_("LLM serving demand by application"), figure=segment_demand_chart(fc, tr=_))] if segment_keys(fc) else []),
         Figure(title=_("Supply limits"), figure=limits_chart(fc, _)),
+        *([Figure(title=_("China's accelerators by origin"), figure=china_supply_chart(fc, tr=_))] if "china_placed_h100e" in fc.metrics else []),
         Figure(title=_("Facility power"), figure=fan_chart(fc, "facility_power_mw", _)),
         Figure(title=_("AI compute installed"), figure=fan_chart(fc, "h100e_installed", _)),
         Figure(title=_("Capex"), figure=fan_chart(fc, "capex_usd", _)),
@@ -463,6 +475,7 @@ def sensitivity(x, _: Translator = ENGLISH) -> Section:
 
 def assumptions(x, _: Translator = ENGLISH) -> Section:
     from dcplan.figures.style import driver_label
+    from dcplan.forecast.scenario import DRIVERS
 
     plan_rows = tuple(a.to_dict() for a in x.plan.assumptions)
     plan_table = Table(title=_("Plan assumptions"), sheet=_("assumptions"), columns=(
@@ -471,7 +484,10 @@ def assumptions(x, _: Translator = ENGLISH) -> Section:
     params = []
     for name, p in x.forecast.parameters.items():
         dist = {k: v for k, v in p.items() if k not in ("source", "date", "per_year", "median")}
-        params.append({"name": name, "what": driver_label(name, _), "distribution": ", ".join(f"{k}={v}" for k, v in dist.items()), "median": p.get("median"),
+        median = p.get("median")
+        if name in DRIVERS and DRIVERS[name].unit == "year" and isinstance(median, float):
+            median = f"{median:.1f}"  # a year (2024.5), never with a thousands separator
+        params.append({"name": name, "what": driver_label(name, _), "distribution": ", ".join(f"{k}={v}" for k, v in dist.items()), "median": median,
                        "per_year": p.get("per_year"), "source": p.get("source"), "date": p.get("date")})
     scen_table = Table(title=_("Forecast parameters ({scenario})").format(scenario=x.forecast.title or x.forecast.scenario), sheet=_("forecast parameters"),
                        columns=(Column(key="name", label=_("Parameter")), Column(key="what", label=_("What")), Column(key="distribution", label=_("Distribution")),
