@@ -20,7 +20,7 @@ from dcplan.errors import InputError
 from dcplan.io.catalog import data_dir, get_hardware, get_model
 from dcplan.io.measured import calibration_for
 from dcplan.io.yamlio import Path_, dotted, parse_yaml, read_yaml
-from dcplan.specs import Calibration, HardwareSpec, ModelSpec
+from dcplan.specs import Calibration, HardwareSpec, ModelSpec, StackChoice
 
 #: Economics field -> (section of the workload file, unit).
 _ECONOMICS = {
@@ -208,6 +208,22 @@ class _Resolver:
             return cli
         return calibration_for(hw.name, measured=self.measured).calibration
 
+    def serving(self, o: HardwareOptionSpec, hw: HardwareSpec, path: Path_) -> StackChoice | None:
+        """The option's serving stack (its fitted calibration), or None when a profile calibrates it."""
+        from dcplan.calibrate.stacks import select_stack
+        from dcplan.io.catalog import default_calibration, stack_catalog
+
+        if o.profile is not None:
+            if o.stack is not None:
+                raise self.origin.error(path + ("stack",), "a profile replaces the stack's fitted parameters: give one of stack or profile")
+            return None
+        try:
+            # the stack's fit is over the shipped defaults (a shipped measured profile is another
+            # stack: dcplan's own PyTorch modules); a profile given for the option replaces the stack
+            return select_stack(hw, precision=None, requested=o.stack, stacks=stack_catalog(), base=default_calibration(hw.name))
+        except InputError as exc:
+            raise self.relocate(exc, path + ("stack",) if o.stack is not None else path) from None
+
     # -- prices in the option's own currency -----------------------------------------------
     def rate(self, o: HardwareOptionSpec, path: Path_) -> SourcedValue | None:
         """USD per unit of the option's currency: given in the workload, else the sourced shipped rate; None for USD prices."""
@@ -307,8 +323,10 @@ class _Resolver:
             per_node, node_w = self.node(o, hw, path)
             rack_acc = (given(o.accelerators_per_rack, "accelerators per rack", self.where(path + ("accelerators_per_rack",)))
                         if o.accelerators_per_rack is not None else self.value(self.spec.rack.accelerators, ("rack", "accelerators"), "accelerators_per_rack"))
+            cal = self.calibration(o, hw, path, cli_profile)
+            serving = None if (cli_profile is not None and cli_profile.hardware == hw.name) else self.serving(o, hw, path)
             out.append(OptionInputs(
-                path=path, hardware=hw, calibration=self.calibration(o, hw, path, cli_profile),
+                path=path, hardware=hw, calibration=cal, serving=serving,
                 accelerator_usd=self.price(o, hw, path),
                 server_usd_per_node=self.per_node(o, hw, path, "server_usd_per_node", "server_usd_per_node", "USD per node"),
                 server_cost_frac=self.value(self.spec.finance.server_cost_frac, ("finance", "server_cost_frac"), "server_cost_frac"),

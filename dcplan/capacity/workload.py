@@ -193,6 +193,8 @@ class HardwareOptionSpec:
 
     name: str
     """Catalog accelerator name (`dcplan hardware list`)."""
+    stack: str | None = None
+    """Serving stack the services run on (`dcplan stacks list`); default: the chip vendor's default."""
     profile: str | None = None
     """Path of a calibration (`dcplan calibrate`) whose efficiencies replace the shipped ones."""
     price_usd: float | None = None

@@ -49,6 +49,7 @@ def executive_summary(x, _: Translator = ENGLISH) -> Section:
     paras = [
         rec,
         _("Deciding factor: {factor}.").format(factor=reasons(list(plan.options), _)[best.hardware] if _.lang != "en" else best.deciding_factor),
+        *(_("**Caution:** {warning}.").format(warning=w) for o in plan.options for w in o.warnings),
         _("**Market ({scenario} scenario, {samples} Monte Carlo samples, seed {seed}):** world data-centre electricity reaches {e50} TWh in "
           "{year} (P10-P90 {e10}-{e90}), an average facility load of {p50} GW (P10-P90 {p10}-{p90}).").format(
             scenario=fc.title or fc.scenario, samples=f"{fc.samples:,}", seed=fc.seed, year=horizon, e50=_num(energy.p50[i]), e10=_num(energy.p10[i]),
@@ -92,7 +93,9 @@ def executive_summary(x, _: Translator = ENGLISH) -> Section:
 _VALIDATION_METRICS = {
     "training_flops_per_s": N_("Training throughput (FLOP/s per accelerator)"),
     "training_accelerator_hours": N_("Training accelerator-hours"),
-    "inference_tokens_per_s": N_("Serving throughput (output tokens/s)"),
+    "inference_tokens_per_s": N_("Serving throughput (output tokens/s), stacks' fits in sample"),
+    "inference_moe_held_out": N_("Serving throughput, mixture-of-experts rows, held out"),
+    "inference_not_fitted": N_("Serving throughput, rows not fitted (superseded engine versions)"),
 }
 #: Words for the calibration kinds (held-out table rows, figure titles).
 _KINDS = {"train": N_("train"), "prefill": N_("prefill"), "decode": N_("decode"), "seq2seq": N_("seq2seq"), "memory": N_("memory")}
@@ -145,13 +148,24 @@ def accuracy(x, _: Translator = ENGLISH) -> Section:
     else:
         cal = x.calibration_defaults
         blocks.append(Text(paragraphs=(
-            _("No profile was given: the plan uses the shipped efficiency parameters (data/efficiency/defaults.yaml), whose shared "
-              "train-step efficiency ({train:.3f} of the GEMM ceiling) and decode bandwidth fraction ({decode:.3f}) "
-              "are fitted on the published runs of section 7, all rows together. Run `dcplan profile` and `dcplan calibrate` on your hardware "
-              "and pass --profile to plan with measured efficiencies.").format(train=cal.train.eta_max, decode=cal.decode_bw_frac),)))
-    s = x.validation["summary"]
-    rows = [{"metric": _(_VALIDATION_METRICS.get(k, k)), **{m: v.get(m) for m in ("n", "median_ape_pct", "p90_ape_pct", "max_ape_pct", "bias_pct")}}
-            for k, v in s.items()]
+            _("No profile was given: training uses the shipped efficiency parameters (data/efficiency/defaults.yaml), whose shared "
+              "train-step efficiency ({train:.3f} of the GEMM ceiling) is fitted on the published runs of section 7, all rows "
+              "together; serving uses each option's serving stack (data/stacks/), whose bandwidth fraction, prefill efficiency, per-step "
+              "overhead and memory share are fitted on that stack's published results (section 7) with partial pooling toward the other "
+              "stacks. Run `dcplan profile` and `dcplan calibrate` on your hardware and pass --profile to plan with measured efficiencies.").format(
+                train=cal.train.eta_max),)))
+    stacks = [o.serving_stack for o in x.plan.options if o.serving_stack]
+    if stacks:
+        srows = tuple({"hardware": st["chip"], "stack": st["name"] or _("none (pooled)"), "version": st["version"], "rows": st["rows"],
+                       "rows_on_chip": st["rows_on_chip"], "loo": (st["held_out"] or {}).get("median_ape_pct"),
+                       "warning": st["warning"] or ""} for st in stacks)
+        blocks.append(Table(title=_("Serving stack of each option and the published results it rests on"), sheet=_("serving stacks"), columns=(
+            Column(key="stack", label=_("Stack")), Column(key="hardware", label=_("Option")), Column(key="version", label=_("Version")),
+            Column(key="rows", label=_("Rows fitted")), Column(key="rows_on_chip", label=_("Rows on this chip")),
+            Column(key="loo", label=_("Held-out median APE"), unit="%", kind="pct"), Column(key="warning", label=_("Warning"))), rows=srows))
+    s = {_(_VALIDATION_METRICS[k]) if k in _VALIDATION_METRICS else k: v for k, v in x.validation["summary"].items() if k != "inference_by_stack"}
+    s.update({_("Serving throughput, {stack}, held out").format(stack=k): v for k, v in x.validation["summary"].get("inference_by_stack", {}).items()})
+    rows = [{"metric": k, **{m: v.get(m) for m in ("n", "median_ape_pct", "p90_ape_pct", "max_ape_pct", "bias_pct")}} for k, v in s.items()]
     blocks.append(Table(title=_("The model against published runs and benchmarks (shipped defaults)"),
                         columns=_ape_columns(_, Column(key="metric", label=_("Metric"))), rows=tuple(rows)))
     blocks.append(Figure(title=_("Published vs predicted"), figure=validation_scatter(x.validation["training"], x.validation["inference"], _),
@@ -251,13 +265,18 @@ def capacity(x, _: Translator = ENGLISH) -> Section:
             Column(key="cost_usd_owned", label=_("Cost owned"), unit="USD", kind="usd"),
             Column(key="cost_usd_rented", label=_("Cost rented"), unit="USD", kind="usd")), rows=tuple(jobs)))
     limits = {"memory": N_("memory"), "ttft_slo": N_("TTFT target"), "tpot_slo": N_("TPOT target"), "max_batch": N_("batch cap"), "given": N_("given")}
-    services = [{"hardware": o["hardware"], **{k: s[k] for k in ("name", "model", "tp", "replicas", "batch_size", "ttft_s", "tpot_s", "usd_per_mtok")},
+    services = [{"hardware": o["hardware"], **{k: s[k] for k in ("name", "model", "stack", "tp", "ep", "replicas", "batch_size", "ttft_s",
+                                                                 "tpot_s", "usd_per_mtok")},
                  "binding_limit": _(limits[s["binding_limit"]]) if s["binding_limit"] in limits else s["binding_limit"]}
                 for o in d["options"] for s in o["services"]]
+    for o in plan.options:
+        for w in o.warnings:
+            blocks.insert(1, Text(paragraphs=(_("**Caution:** {warning}.").format(warning=w),)))
     if services:
         blocks.append(Table(title=_("Inference services at the design peak"), sheet=_("services"), columns=(
             Column(key="hardware", label=_("Option")), Column(key="name", label=_("Service")), Column(key="model", label=_("Model")),
-            Column(key="tp", label="TP"), Column(key="replicas", label=_("Replicas")), Column(key="batch_size", label=_("Batch")),
+            Column(key="stack", label=_("Stack")), Column(key="tp", label="TP"), Column(key="ep", label="EP"),
+            Column(key="replicas", label=_("Replicas")), Column(key="batch_size", label=_("Batch")),
             Column(key="binding_limit", label=_("Batch limited by")), Column(key="ttft_s", label="TTFT", unit="s"), Column(key="tpot_s", label="TPOT", unit="s"),
             Column(key="usd_per_mtok", label=_("Cost"), unit=N_("USD per M output tokens"), kind="usd")), rows=tuple(services)))
     rvo = [{"hardware": o["hardware"], **o["rent_vs_own"]} for o in d["options"] if o.get("rent_vs_own")]
@@ -446,9 +465,9 @@ def sensitivity(x, _: Translator = ENGLISH) -> Section:
         _("What matters most for {metric} in {year}: {drivers}.").format(
             drivers=_("; ").join(lower_first(driver_label(b.name, _)) for b in t.bars[:3]), **what),
         _("What would change the recommendation: ") + (_("; ").join(flips) if flips else _("there is only one option")) + _(". ")
-        + _("Prices are the least certain inputs of the plan (data/costs/defaults.yaml grades most accelerator prices C), and "
-            "without a measured profile of each option the model gives every accelerator the same shipped efficiencies: "
-            "software maturity that differs between vendors is not in the plan until a profile is calibrated."),
+        + _("Prices are the least certain inputs of the plan (data/costs/defaults.yaml grades most accelerator prices C). Serving "
+            "efficiencies differ by software stack (TensorRT-LLM, vLLM on ROCm, ...) and are fitted on each stack's published results; an "
+            "option whose chip has no published result of its stack rests on other chips' data (see the cautions in section 3)."),
     ))
     blocks: list[Any] = [text, Figure(title=_("Tornado"), figure=tornado_chart(t, top=12, tr=_)), table]
     if x.sobol is not None:
@@ -532,14 +551,23 @@ def validation(x, _: Translator = ENGLISH) -> Section:
         Column(key="error", label=_("Not predicted because")), Column(key="source", label=_("Source")), Column(key="quality", label=_("Quality"))),
         rows=tuple({**r, "published_tflops": _tera(r.get("published_flops_per_s")), "predicted_tflops": _tera(r.get("predicted_flops_per_s"))}
                    for r in v["training"]))
-    infer = Table(title=_("Serving benchmarks (TensorRT-LLM max throughput): published vs predicted"), sheet=_("validation inference"), columns=(
-        Column(key="id", label=_("Benchmark")), Column(key="n_accelerators", label=_("Accelerators")), Column(key="precision", label=_("Precision")),
-        Column(key="published_tokens_per_s", label=_("Published"), unit=N_("output tokens/s")),
-        Column(key="predicted_tokens_per_s", label=_("Predicted"), unit=N_("output tokens/s")),
+    infer = Table(title=_("Serving results (MLPerf Inference v4.0-v5.1, vendor tables): published vs predicted"), sheet=_("validation inference"), columns=(
+        Column(key="id", label=_("Result")), Column(key="stack", label=_("Stack")), Column(key="n_accelerators", label=_("Accelerators")),
+        Column(key="precision", label=_("Precision")), Column(key="published_tokens_per_s", label=_("Published"), unit=N_("output tokens/s")),
+        Column(key="predicted_tokens_per_s", label=_("Predicted"), unit=N_("output tokens/s")), Column(key="held_out_ratio", label=_("Held-out ratio")),
         Column(key="predicted_batch", label=_("Predicted batch")), Column(key="quality", label=_("Quality"))), rows=tuple(v["inference"]))
-    text = Text(paragraphs=(_("Every row is predicted with the shipped defaults and the published layout where one is given; "
-                              "no constant is tuned per run. Rows that cannot be predicted say why."),))
-    return Section(id="validation", title=_("Validation against published runs"), blocks=(text, train, infer))
+    by_stack = tuple({"stack": k, **{m: s.get(m) for m in ("held_out", "n", "median_ape_pct", "p90_ape_pct", "bias_pct")}}
+                     for k, s in v["summary"].get("inference_by_stack", {}).items())
+    stacks = Table(title=_("Serving error per stack, held out"), sheet=_("validation stacks"), columns=(
+        Column(key="stack", label=_("Stack")), Column(key="held_out", label=_("Held out by")), Column(key="n", label="n"),
+        Column(key="median_ape_pct", label=_("Median APE"), unit="%", kind="pct"),
+        Column(key="p90_ape_pct", label=_("P90 APE"), unit="%", kind="pct"), Column(key="bias_pct", label=_("Bias"), unit="%", kind="pct")), rows=by_stack)
+    text = Text(paragraphs=(_("Training rows are predicted with the shipped defaults and the published layout where one is given; serving rows "
+                              "with their stack's fitted parameters at the published setup, and held out: the held-out ratio is the prediction "
+                              "with the stack refitted without that row (leave-one-out; in a stack with more than 30 rows, without the row's tenth "
+                              "of the rows). No constant is tuned per run. Rows that cannot be predicted say why; a row marked not fitted "
+                              "is an engine version its stack no longer describes, shown with its error but not scored."),))
+    return Section(id="validation", title=_("Validation against published runs"), blocks=(text, train, stacks, infer))
 
 
 def _file_name(path: str | None) -> str | None:
