@@ -51,7 +51,7 @@ def test_xlsx_sheets_and_headers_are_in_chinese_and_values_stay_numbers(written)
     rows = list(ws.iter_rows(values_only=True))
     assert rows[0][0] == "选项" and "资本支出 [美元]" in rows[0] and "IT 功率 [MW]" in rows[0]
     capex = rows[1][rows[0].index("资本支出 [美元]")]
-    assert isinstance(capex, float) and capex > 1e5  # raw USD, not text
+    assert isinstance(capex, (int, float)) and capex > 1e5  # raw USD, not text
 
 
 @pytest.mark.slow
