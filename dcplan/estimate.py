@@ -21,6 +21,7 @@ from dcplan.model.time import decode_step_time, prefill_time
 from dcplan.specs import (
     Calibration,
     GlobalBatch,
+    GradSync,
     HardwareSpec,
     ModelSpec,
     MoERouting,
@@ -283,6 +284,7 @@ def estimate_training(
     batch_ramp: Sequence[tuple[float, int | GlobalBatch]] = (),
     overlap: OverlapSpec | None = None,
     routing: MoERouting | None = None,
+    grad_sync: GradSync | None = None,
     calibration: Calibration,
     site: SiteParams | None = None,
 ) -> TrainingEstimate:
@@ -305,6 +307,7 @@ def estimate_training(
     counts = count_params(model)
     overlap = overlap or OverlapSpec()
     routing = routing or MoERouting()
+    grad_sync = grad_sync or GradSync()
     flops_per_token = F.train_flops_per_token(model, seq)
     batch, exact, batch_why = resolve_batch(global_batch, seq, flops_per_token * tokens, calibration)
     setup = TrainSetup(
@@ -319,6 +322,7 @@ def estimate_training(
         capacity_bytes=hardware.require("hbm_bytes"),
         overlap=overlap,
         routing=routing,
+        grad_sync=grad_sync,
     )
     result, searched = _training_layout(setup, layout, n_accelerators)
     step = result.step
@@ -343,6 +347,9 @@ def estimate_training(
         Assumption(name="goodput_frac", value=calibration.goodput_frac, unit="fraction", source=calibration.source("goodput_frac")),
         Assumption(name="overlap", value=", ".join(k for k, v in overlap.as_dict().items() if v) or "none", unit="",
                    source="Megatron-LM defaults: --tp-comm-overlap --overlap-grad-reduce --overlap-param-gather, async pipeline p2p"),
+        Assumption(name="grad_sync", value=f"gradients {grad_sync.grad_bytes:g} B, parameter gather "
+                   + (f"{grad_sync.param_gather_bytes:g} B" if grad_sync.param_gather_bytes else "in the weights' precision"), unit="bytes per element",
+                   source="given" if grad_sync != GradSync() else "Megatron-LM default: bf16 training accumulates and reduces gradients in fp32 (arguments.py)"),
         *_calibration_assumptions(calibration, "train"),
         *_fp8_assumptions(calibration, precision),
         *_moe_assumptions(model, calibration, routing),

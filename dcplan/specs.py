@@ -496,6 +496,27 @@ class OverlapSpec:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
+@dataclass(frozen=True, kw_only=True)
+class GradSync:
+    """Bytes the data-parallel synchronisation moves per parameter element.
+
+    The defaults are Megatron-LM's: gradients accumulate and are reduced in fp32 in bf16
+    training (``megatron/training/arguments.py``: "bfloat16 requires gradient accumulation and
+    all-reduce to be done in fp32" unless ``--grad-reduce-in-bf16``; torchtitan's default
+    ``mixed_precision_reduce`` is float32 too), and parameters are gathered in their own
+    precision.
+    """
+
+    grad_bytes: float = 4.0
+    """Gradient element in the accumulation buffer and the reduce: 4 (fp32), 2 with a bf16 reduce."""
+    param_gather_bytes: float | None = None
+    """Parameter element in the distributed-optimizer or FSDP all-gather; None: the weights'
+    bytes (2 in bf16 and fp8 runs), 1 with an FP8 parameter gather (``--fp8-param-gather``)."""
+
+    def __post_init__(self) -> None:
+        _positive(self, "grad_bytes", "param_gather_bytes")
+
+
 ROUTINGS: tuple[str, ...] = ("balanced", "dropless", "capacity")
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping, Sequence
 
 from dcplan.errors import InputError
-from dcplan.specs import Calibration, HardwareSpec, ModelSpec, MoERouting, OverlapSpec, ParallelLayout, parse_global_batch
+from dcplan.specs import Calibration, GradSync, HardwareSpec, ModelSpec, MoERouting, OverlapSpec, ParallelLayout, parse_global_batch
 
 COUNTINGS = ("model", "megatron", "megatron_hfu", "palm", "hardware", "sixn")
 ROLES = ("calibrate", "heldout")
@@ -82,6 +82,9 @@ class RunRow:
     layout: Mapping[str, Any] = field(default_factory=dict)
     overlap: OverlapSpec | None = None
     routing: MoERouting | None = None
+    grad_sync: GradSync | None = None
+    """Published data-parallel bytes (bf16 gradient reduce, FP8 parameter gather); None: the
+    Megatron-LM defaults."""
     published: Published
     source: str
     quality: str
@@ -230,6 +233,7 @@ def predict_run(row: RunRow, model: ModelSpec, hw: HardwareSpec, cal: Calibratio
             batch_ramp=[(b.tokens, b.batch) for b in row.batch_ramp],
             overlap=row.overlap,
             routing=row.routing,
+            grad_sync=row.grad_sync,
             calibration=cal,
         )
     except (InputError, InfeasibleError) as exc:
