@@ -783,7 +783,11 @@ class Calibration:
     infer_load_frac: float = 0.75
     """Average accelerator power while serving / TDP."""
     goodput_frac: float = 0.9
-    """Share of wall-clock time that advances training (failures, restarts, checkpoints)."""
+    """Share of wall-clock time that advances training (failures, restarts, checkpoints) for a
+    job of ``goodput_ref_accelerators`` accelerators; other sizes scale their interruptions with
+    the count (:func:`dcplan.model.whole_run.goodput_at`)."""
+    goodput_ref_accelerators: float = 16384.0
+    """Job size at which ``goodput_frac`` was observed [accelerators]."""
     sources: Mapping[str, str] = field(default_factory=dict)
     """Parameter name -> where its value comes from."""
     device: HardwareSpec | None = None
@@ -807,7 +811,7 @@ class Calibration:
         for name in ("intra_sm_frac", "inter_sm_frac", "ep_sm_frac"):
             if getattr(self, name) >= 1:
                 raise InputError(name, f"must be below 1 (a share of the SMs), got {getattr(self, name)}")
-        _positive(self, "batch_tokens_at_1e24", "batch_exponent")
+        _positive(self, "batch_tokens_at_1e24", "batch_exponent", "goodput_ref_accelerators")
         if self.moe_imbalance < 1:
             raise InputError("moe_imbalance", f"must be >= 1 (most-loaded / mean), got {self.moe_imbalance}")
 

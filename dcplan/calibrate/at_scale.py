@@ -60,6 +60,14 @@ class BatchStep:
 
 
 @dataclass(frozen=True, kw_only=True)
+class LongContextStage:
+    """A stage of a whole run at a longer sequence: ``tokens`` trained at ``seq_len``."""
+
+    tokens: float
+    seq_len: int
+
+
+@dataclass(frozen=True, kw_only=True)
 class RunRow:
     """A published training run or throughput configuration."""
 
@@ -76,6 +84,8 @@ class RunRow:
     global_batch: int | str | None = None
     """Sequences per step (a whole number) or tokens (``2M tokens``); None: the default rule."""
     batch_ramp: tuple[BatchStep, ...] = ()
+    long_context: LongContextStage | None = None
+    """A published long-context stage, part of ``tokens`` (whole runs)."""
     tokens: float | None = None
     precision: str | None = None
     """Compute precision; None: bf16 (fp16 where the chip has no bf16)."""
@@ -234,6 +244,7 @@ def predict_run(row: RunRow, model: ModelSpec, hw: HardwareSpec, cal: Calibratio
             overlap=row.overlap,
             routing=row.routing,
             grad_sync=row.grad_sync,
+            long_context=None if row.long_context is None else (row.long_context.tokens, row.long_context.seq_len),
             calibration=cal,
         )
     except (InputError, InfeasibleError) as exc:
