@@ -308,12 +308,12 @@ def _long_context_phase(setup: TrainSetup, given: tuple[float, int] | None, toke
     if given is None:
         return None
     lc_tokens, lc_seq = given
-    _check_positive("long_context.tokens", lc_tokens)
-    _check_positive("long_context.seq_len", lc_seq, whole=True)
+    _check_positive("long_context_tokens", lc_tokens)
+    _check_positive("long_context_seq_len", lc_seq, whole=True)
     if lc_tokens >= tokens:
-        raise InputError("long_context.tokens", f"must be below the run's {tokens:g} tokens (the stage is part of them), got {lc_tokens:g}")
+        raise InputError("long_context_tokens", f"must be below the run's {tokens:g} tokens (the stage is part of them), got {lc_tokens:g}")
     if lc_seq <= setup.seq_len:
-        raise InputError("long_context.seq_len", f"must exceed the main sequence length {setup.seq_len}, got {lc_seq}")
+        raise InputError("long_context_seq_len", f"must exceed the main sequence length {setup.seq_len}, got {lc_seq}")
     batch = max(1, round(batch_tokens / lc_seq))
     res = search_layout(replace(setup, seq_len=int(lc_seq), global_batch=batch, batch_exact=False), n)
     tps = res.global_batch * lc_seq / res.step.total_s

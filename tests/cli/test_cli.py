@@ -132,3 +132,20 @@ def test_unexpected_error_is_one_line_exit_1_and_debug_shows_it(monkeypatch, cap
     assert err == ["dcplan: internal error: RuntimeError: boom (run with --debug for the traceback)"]
     with pytest.raises(RuntimeError):
         main(["--debug", "hardware", "list"])
+
+
+def test_estimate_train_long_context_stage(run_cli):
+    base = ["estimate", "train", "--model", "llama-3.1-8b", "--tokens", "15T", "--hardware", "h100", "--gpus", "512",
+            "--seq-len", "8192"]
+    r = run_cli(*base, "--long-context-tokens", "800B", "--long-context-seq-len", "131072", "--json")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    parts = d["accelerator_hours_breakdown"]
+    assert set(parts) == {"steady_state", "long_context", "interruptions"} and parts["long_context"] > 0
+    assert d["long_context"]["seq_len"] == 131072 and d["long_context"]["parallelism"]["cp"] > 1
+    for extra, field in ((["--long-context-tokens", "800B"], "long-context-seq-len"),
+                         (["--long-context-tokens", "20T", "--long-context-seq-len", "131072"], "long-context-tokens"),
+                         (["--long-context-tokens", "800B", "--long-context-seq-len", "1e12"], "long-context-seq-len")):
+        r = run_cli(*base, *extra)
+        assert r.returncode == 2 and r.stderr.strip().startswith(f"dcplan: error: {field}:"), r.stderr
+        assert r.stderr.count("\n") == 1
