@@ -67,6 +67,8 @@ class Market:
     YEAR = "mkt-year"
     LIMITS = "mkt-limits-chart"
     SPLIT = "mkt-split"
+    SEGMENTS = "mkt-segments"
+    CHINA = "mkt-china"
 
 
 class Reports:

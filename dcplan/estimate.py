@@ -1,7 +1,7 @@
-"""The performance model's face: estimate a training job or an inference deployment.
+"""The performance model's face for training: ``estimate_training`` (serving: dcplan.inference).
 
-``estimate_training`` and ``estimate_inference`` take typed specs (model, hardware, optional
-calibration and site parameters) and return typed, immutable results whose ``to_dict()`` is
+``estimate_training`` takes typed specs (model, hardware, optional
+calibration and site parameters) and returns a typed, immutable result whose ``to_dict()`` is
 the documented ``--json`` output of ``dcplan estimate``. Pure: no file, clock or network.
 """
 
@@ -11,13 +11,11 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Sequence
 
-from dcplan.errors import InfeasibleError, InputError
+from dcplan.errors import InputError
 from dcplan.model import energy as E
 from dcplan.model import flops as F
 from dcplan.model.layout import TrainSetup, check_partial_layout, evaluate, evaluate_fixed, resolve_batch, search_layout
-from dcplan.model.memory import InferMemory, infer_memory, kv_bytes_per_token
-from dcplan.model.params import ParamCounts, count_params
-from dcplan.model.time import decode_step_time, prefill_time
+from dcplan.model.params import count_params
 from dcplan.model.whole_run import goodput_at
 from dcplan.specs import (
     Calibration,
@@ -32,9 +30,6 @@ from dcplan.specs import (
 )
 from dcplan.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
 
-#: Share of accelerator memory a serving engine plans for weights and KV cache (vLLM's default
-#: ``gpu_memory_utilization=0.9``).
-SERVING_MEMORY_FRAC = 0.9
 #: Training sequence length when none is given and the model's context is longer (Llama 3's
 #: main pre-training stage ran at 8,192 tokens, arXiv:2407.21783 §3.4).
 DEFAULT_MAX_TRAIN_SEQ = 8192
@@ -497,261 +492,7 @@ def _src(hw: HardwareSpec, name: str) -> str:
     return f"{note.source} (quality {note.quality})" if note else f"data/hardware/{hw.name}.yaml"
 
 
-# --------------------------------------------------------------------------------------------
-# Inference
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, kw_only=True)
-class InferenceEstimate:
-    """Throughput, latency and memory of serving a model on a set of accelerators (SI units)."""
-
-    model: str
-    hardware: str
-    n_accelerators: int
-    tp: int
-    replicas: int
-    input_len: int
-    output_len: int
-    precision: str
-    batch_size: int
-    """Concurrent sequences per replica."""
-    tokens_per_s: float
-    """Generated (output) tokens per second over all replicas."""
-    tokens_per_s_per_accelerator: float
-    requests_per_s: float
-    ttft_s: float
-    """Time to first token: the request's prefill plus one running decode step."""
-    tpot_s: float
-    """Time per output token, prefill interruptions amortised."""
-    prefill_s: float
-    decode_step_s: float
-    bound: str
-    """'memory' or 'compute': what limits the decode step."""
-    kv_bytes_per_token: float
-    """KV-cache bytes per token of one sequence, whole model."""
-    memory_per_accelerator_bytes: float
-    memory_breakdown_bytes: Mapping[str, float]
-    memory_capacity_bytes: float
-    it_power_per_accelerator_w: float
-    energy_kwh_per_mtok: float
-    """IT energy per million generated tokens."""
-    usd_per_accelerator_hour: float | None
-    usd_per_mtok: float | None
-    """Rental cost per million generated tokens at full load."""
-    binding_limit: str
-    """What stopped the batch from growing: memory, ttft_slo, tpot_slo, max_batch or given."""
-    assumptions: tuple[Assumption, ...] = field(default_factory=tuple)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "hardware": self.hardware,
-            "n_accelerators": self.n_accelerators,
-            "tp": self.tp,
-            "replicas": self.replicas,
-            "input_len": self.input_len,
-            "output_len": self.output_len,
-            "precision": self.precision,
-            "batch_size": self.batch_size,
-            "tokens_per_s": self.tokens_per_s,
-            "tokens_per_s_per_accelerator": self.tokens_per_s_per_accelerator,
-            "requests_per_s": self.requests_per_s,
-            "ttft_s": self.ttft_s,
-            "tpot_s": self.tpot_s,
-            "prefill_s": self.prefill_s,
-            "decode_step_s": self.decode_step_s,
-            "bound": self.bound,
-            "binding_limit": self.binding_limit,
-            "kv_bytes_per_token": self.kv_bytes_per_token,
-            "memory_per_accelerator_bytes": self.memory_per_accelerator_bytes,
-            "memory_breakdown_bytes": dict(self.memory_breakdown_bytes),
-            "memory_capacity_bytes": self.memory_capacity_bytes,
-            "it_power_per_accelerator_w": self.it_power_per_accelerator_w,
-            "energy_kwh_per_mtok": self.energy_kwh_per_mtok,
-            "usd_per_accelerator_hour": self.usd_per_accelerator_hour,
-            "usd_per_mtok": self.usd_per_mtok,
-            "assumptions": [a.to_dict() for a in self.assumptions],
-        }
-
-
-@dataclass(frozen=True, kw_only=True)
-class _Point:
-    batch: int
-    memory: InferMemory
-    prefill_s: float
-    decode_s: float
-    bound: str
-
-    def ttft(self) -> float:
-        return self.prefill_s + self.decode_s
-
-    def tpot(self, output_len: int) -> float:
-        return self.decode_s + self.batch * self.prefill_s / output_len
-
-    def tokens_per_s(self, output_len: int) -> float:
-        return self.batch / self.tpot(output_len)
-
-
-#: Largest concurrent batch per replica the search considers (TensorRT-LLM's engine maximum).
-MAX_BATCH = 8192
-
-
-def _point(m: ModelSpec, counts: ParamCounts, hw: HardwareSpec, cal: Calibration, *, tp: int, batch: int,
-           input_len: int, output_len: int, precision: str) -> _Point:
-    ctx = input_len + output_len
-    mem = infer_memory(counts, m, tp=tp, batch=batch, context_len=ctx, prompt_len=input_len, precision=precision, calibration=cal)
-    pre = prefill_time(m, counts, hw, cal, tp=tp, batch=1, prompt_len=input_len, precision=precision)
-    dec, bound = decode_step_time(m, counts, hw, cal, tp=tp, batch=batch, context_len=input_len + output_len / 2, precision=precision)
-    return _Point(batch=batch, memory=mem, prefill_s=pre, decode_s=dec, bound=bound)
-
-
-def _largest_batch(ok, hi: int) -> int:
-    """Largest b in [1, hi] with ok(b) true, ok monotone decreasing; 0 if ok(1) is false."""
-    if not ok(1):
-        return 0
-    lo = 1
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if ok(mid):
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
-
-
-def _serve_on_tp(m, counts, hw, cal, *, tp, batch, input_len, output_len, precision, ttft_slo, tpot_slo, capacity):
-    """(point, binding limit) for a replica of tp accelerators, or (None, reason)."""
-    def at(b: int) -> _Point:
-        return _point(m, counts, hw, cal, tp=tp, batch=b, input_len=input_len, output_len=output_len, precision=precision)
-
-    if batch is not None:
-        p = at(batch)
-        if p.memory.total > capacity:
-            return None, f"batch {batch} needs {p.memory.total / 1e9:.1f} GB per accelerator at tp={tp}, {capacity / 1e9:.1f} GB usable"
-        return p, "given"
-    fits = _largest_batch(lambda b: at(b).memory.total <= capacity, MAX_BATCH)
-    if fits == 0:
-        return None, f"the weights and one sequence need {at(1).memory.total / 1e9:.1f} GB per accelerator at tp={tp}, {capacity / 1e9:.1f} GB usable"
-    limits = [("memory", fits)]
-    if ttft_slo is not None:
-        limits.append(("ttft_slo", _largest_batch(lambda b: at(b).ttft() <= ttft_slo, fits)))
-    if tpot_slo is not None:
-        limits.append(("tpot_slo", _largest_batch(lambda b: at(b).tpot(output_len) <= tpot_slo, fits)))
-    name, best = min(limits, key=lambda kv: kv[1])
-    if best == 0:
-        p1 = at(1)
-        value, slo = (p1.ttft(), ttft_slo) if name == "ttft_slo" else (p1.tpot(output_len), tpot_slo)
-        return None, f"{name.replace('_', ' ').upper()} of {slo:g} s cannot be met at tp={tp}: batch 1 already takes {value:.4g} s"
-    if name == "memory" and fits == MAX_BATCH:
-        name = "max_batch"
-    return at(best), name
-
-
-def estimate_inference(
-    model: ModelSpec,
-    hardware: HardwareSpec,
-    *,
-    n_accelerators: int,
-    input_len: int,
-    output_len: int,
-    precision: str = "bf16",
-    batch: int | None = None,
-    tp: int | None = None,
-    ttft_slo_s: float | None = None,
-    tpot_slo_s: float | None = None,
-    calibration: Calibration,
-    site: SiteParams | None = None,
-) -> InferenceEstimate:
-    """Estimate serving throughput and latency of ``model`` on ``n_accelerators``.
-
-    Each replica is tp accelerators (tensor parallel); the accelerators are split into
-    n/tp replicas. Without ``tp``, every power-of-two tp that divides the count and the heads
-    is tried and the one with the most tokens/s per accelerator that meets the SLOs wins.
-    Without ``batch``, the largest batch that fits memory and meets the SLOs is used.
-    """
-    site = site or _default_site()
-    _check_positive("gpus", n_accelerators, whole=True)
-    _check_positive("input_len", input_len, whole=True)
-    _check_positive("output_len", output_len, whole=True)
-    _check_positive("batch", batch, whole=True)
-    _check_positive("tp", tp, whole=True)
-    _check_positive("ttft_slo", ttft_slo_s)
-    _check_positive("tpot_slo", tpot_slo_s)
-    hardware.peak(precision)
-    counts = count_params(model)
-    capacity = hardware.require("hbm_bytes") * SERVING_MEMORY_FRAC
-    if tp is not None:
-        if n_accelerators % tp:
-            raise InputError("tp", f"must divide the accelerator count {n_accelerators}, got {tp}")
-        if model.n_heads % tp:
-            raise InputError("tp", f"must divide the {model.n_heads} attention heads of {model.name}, got {tp}")
-        tps = [tp]
-    else:
-        tps = [t for t in (2**i for i in range(0, 11)) if t <= n_accelerators and n_accelerators % t == 0 and model.n_heads % t == 0]
-    best: tuple[float, int, _Point, str] | None = None
-    reasons = []
-    for t in tps:
-        point, why = _serve_on_tp(model, counts, hardware, calibration, tp=t, batch=batch, input_len=input_len,
-                                  output_len=output_len, precision=precision, ttft_slo=ttft_slo_s, tpot_slo=tpot_slo_s,
-                                  capacity=capacity)
-        if point is None:
-            reasons.append(why)
-            continue
-        per_acc = point.tokens_per_s(output_len) / t
-        if best is None or per_acc > best[0]:
-            best = (per_acc, t, point, why)
-    if best is None:
-        field_name = "tpot_slo" if any("TPOT" in r for r in reasons[-1:]) else "ttft_slo" if any("TTFT" in r for r in reasons[-1:]) else "gpus"
-        raise InfeasibleError(field_name, f"{model.name} on {n_accelerators} x {hardware.name}: {reasons[-1]}")
-    _, t, point, binding = best
-    replicas = n_accelerators // t
-    tok_s = point.tokens_per_s(output_len) * replicas
-    it_w = E.it_power_per_accelerator_w(hardware, site, calibration.infer_load_frac)
-    kwh_per_mtok = it_w * n_accelerators / tok_s * 1e6 / SECONDS_PER_HOUR / 1e3
-    price = E.rental_price(hardware, site)
-    usd_mtok = price.usd_per_hour * n_accelerators / tok_s * 1e6 / SECONDS_PER_HOUR if price.usd_per_hour is not None else None
-    assumptions = [
-        Assumption(name="precision", value=precision, unit="", source="given"),
-        Assumption(name="peak_flops_per_s", value=hardware.peak(precision), unit="FLOP/s", source=_src(hardware, "peak_flops_per_s")),
-        Assumption(name="hbm_bytes_per_s", value=hardware.hbm_bytes_per_s, unit="bytes/s", source=_src(hardware, "hbm_bytes_per_s")),
-        Assumption(name="serving_memory_frac", value=SERVING_MEMORY_FRAC, unit="fraction of HBM", source="vLLM default gpu_memory_utilization=0.9"),
-        Assumption(name="decode_bw_frac", value=calibration.decode_bw_frac, unit="fraction of HBM bandwidth", source=calibration.source("decode_bw_frac")),
-        Assumption(name="decode_t0_s", value=calibration.decode_t0_s, unit="s", source=calibration.source("decode_t0_s")),
-        Assumption(name="batching", value="continuous batching: each new request's prefill interrupts decoding once", unit="", source="Orca (Yu et al. OSDI'22) / vLLM scheduling; TPOT includes prefill stalls"),
-        *_calibration_assumptions(calibration, "prefill"),
-        *_site_assumptions(site, hardware, calibration.infer_load_frac, "infer_load_frac", calibration),
-        Assumption(name="usd_per_accelerator_hour", value=price.usd_per_hour, unit="USD/h", source=price.source),
-    ]
-    return InferenceEstimate(
-        model=model.name,
-        hardware=hardware.name,
-        n_accelerators=n_accelerators,
-        tp=t,
-        replicas=replicas,
-        input_len=input_len,
-        output_len=output_len,
-        precision=precision,
-        batch_size=point.batch,
-        tokens_per_s=tok_s,
-        tokens_per_s_per_accelerator=tok_s / n_accelerators,
-        requests_per_s=tok_s / output_len,
-        ttft_s=point.ttft(),
-        tpot_s=point.tpot(output_len),
-        prefill_s=point.prefill_s,
-        decode_step_s=point.decode_s,
-        bound=point.bound,
-        kv_bytes_per_token=kv_bytes_per_token(model, precision, 1),
-        memory_per_accelerator_bytes=point.memory.total,
-        memory_breakdown_bytes=point.memory.as_dict(),
-        memory_capacity_bytes=capacity,
-        it_power_per_accelerator_w=it_w,
-        energy_kwh_per_mtok=kwh_per_mtok,
-        usd_per_accelerator_hour=price.usd_per_hour,
-        usd_per_mtok=usd_mtok,
-        binding_limit=binding,
-        assumptions=tuple(assumptions),
-    )
+# Serving estimates: dcplan/inference.py (estimate_inference).
 
 
 def _default_site() -> SiteParams:
@@ -766,3 +507,4 @@ def with_site(site: SiteParams | None, **changes: Any) -> SiteParams:
     base = site or _default_site()
     given = {k: v for k, v in changes.items() if v is not None}
     return replace(base, **given) if given else base
+

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, fields, replace
-from typing import Literal, Mapping
+from typing import Any, Literal, Mapping
 
 from dcplan.errors import InputError
 
@@ -130,6 +130,10 @@ class HardwareSpec:
     """Published price per accelerator [USD]."""
     cloud_usd_per_hour: float | None = None
     """A published cloud rental price per accelerator-hour [USD/h]."""
+    precisions_absent: tuple[str, ...] = ()
+    """Precisions the chip's matrix units do not have (per its data sheet): asking for one is an
+    error saying so. A precision neither here nor in ``peak_flops_per_s`` is one whose peak the
+    catalog has not captured."""
     inter_node_alpha_s: float | None = None
     """Scale-out latency per ring step of the fabric [s]; None uses the calibration's."""
     inter_node_bw_frac: float | None = None
@@ -161,6 +165,11 @@ class HardwareSpec:
                 raise InputError(f"peak_flops_per_s.{prec}", f"unknown precision; use one of {', '.join(PRECISIONS)}")
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 raise InputError(f"peak_flops_per_s.{prec}", f"must be > 0, got {value!r}")
+        for prec in self.precisions_absent:
+            if prec not in BYTES_PER_ELEMENT:
+                raise InputError("precisions_absent", f"unknown precision {prec!r}; use one of {', '.join(PRECISIONS)}")
+            if prec in self.peak_flops_per_s:
+                raise InputError("precisions_absent", f"{prec} has a peak in peak_flops_per_s: a chip cannot both have and lack it")
 
     def peak(self, precision: str) -> float:
         """Dense peak FLOP/s in ``precision``; an :class:`InputError` if none is published.
@@ -171,6 +180,9 @@ class HardwareSpec:
         """
         if precision in self.peak_flops_per_s:
             return float(self.peak_flops_per_s[precision])
+        if precision in self.precisions_absent:
+            have = ", ".join(p for p in PRECISIONS if p in self.peak_flops_per_s) or "none"
+            raise InputError("precision", f"{self.name} has no {precision} matrix units (it computes in {have})")
         raise InputError("precision", self.missing_peak_message(precision))
 
     def missing_peak_message(self, precision: str) -> str:
@@ -788,6 +800,34 @@ class Calibration:
     the count (:func:`dcplan.model.whole_run.goodput_at`)."""
     goodput_ref_accelerators: float = 16384.0
     """Job size at which ``goodput_frac`` was observed [accelerators]."""
+    stack: str | None = None
+    """Serving stack the serving parameters were fitted for (data/stacks/); None: no stack."""
+    serving_memory_frac: float = 0.9
+    """Share of accelerator memory a serving engine can fill with weights, KV cache and
+    activations (vLLM's ``gpu_memory_utilization``; TensorRT-LLM's free-memory fraction for the
+    KV cache is converted by the stack's ``memory_of``)."""
+    attn_eta_frac: float = 1.0
+    """Efficiency of the attention-core kernels (FlashAttention, MLA decode) relative to GEMMs
+    of the same size; fitted per serving stack, 1 for profiles."""
+    moe_eta_frac: float = 1.0
+    """Efficiency of routed-expert (grouped) GEMMs relative to dense GEMMs of the same size:
+    token permutation and uneven expert loads; fitted per serving stack, 1 for profiles."""
+    latency_tail_frac: float = 1.0
+    """Steady-state (mean) latency / the tail latency a serving target bounds (p95, p99) under
+    Poisson arrivals: a limit L is met when the model's TTFT and TPOT are below L x this
+    fraction. 1 treats a percentile target as a bound on the mean (no queueing headroom)."""
+    ep_overlap_frac: float = 0.0
+    """Share of the expert-parallel all-to-all time a serving engine hides behind compute by
+    running two micro-batches alternately (DeepSeek's inference system, SGLang's two-batch
+    overlap); 0 adds it in full. Set per stack from its documentation, not fitted."""
+    chip_eta_frac: float = 1.0
+    """Sustained share of the chip's datasheet compute in a serving stack relative to the
+    stack's other chips (clocks held down by the power limit, kernels tuned per chip): a
+    (chip, stack) calibration, fitted where a stack has rows on two or more chips; 1 elsewhere."""
+    precision_eta_frac: Mapping[str, float] = field(default_factory=dict)
+    """Serving compute efficiency in a precision relative to the stack's efficiency
+    (``prefill.eta_max``), e.g. ``{"fp4": 0.6}``: block-scaled FP4 GEMMs reach a smaller share of
+    their doubled peak than FP8 ones. A precision not listed keeps 1.0."""
     sources: Mapping[str, str] = field(default_factory=dict)
     """Parameter name -> where its value comes from."""
     device: HardwareSpec | None = None
@@ -803,10 +843,20 @@ class Calibration:
             "train_load_frac",
             "infer_load_frac",
             "goodput_frac",
+            "serving_memory_frac",
+            "latency_tail_frac",
         )
+        if not (isinstance(self.ep_overlap_frac, (int, float)) and 0.0 <= self.ep_overlap_frac <= 1.0):
+            raise InputError("ep_overlap_frac", f"must be a fraction in [0, 1], got {self.ep_overlap_frac!r}")
+        _positive(self, "moe_eta_frac", "attn_eta_frac", "chip_eta_frac")
         _positive(self, "decode_t0_s", "decode_t0_per_layer_s", "memory_constant_bytes", "intra_alpha_s", "inter_alpha_s",
                   "embedding_grad_passes", allow_zero=True)
         _positive(self, "memory_factor", "memory_activation_factor", "memory_logits_factor", "optimizer_bytes_factor")
+        for prec, frac in self.precision_eta_frac.items():
+            if prec not in BYTES_PER_ELEMENT:
+                raise InputError(f"precision_eta_frac.{prec}", f"unknown precision; use one of {', '.join(PRECISIONS)}")
+            if not (isinstance(frac, (int, float)) and 0 < frac <= 1.5):
+                raise InputError(f"precision_eta_frac.{prec}", f"must be in (0, 1.5], got {frac!r}")
         _positive(self, "intra_sm_frac", "inter_sm_frac", "ep_sm_frac", allow_zero=True)
         for name in ("intra_sm_frac", "inter_sm_frac", "ep_sm_frac"):
             if getattr(self, name) >= 1:
@@ -817,6 +867,143 @@ class Calibration:
 
     def source(self, name: str) -> str:
         return self.sources.get(name, self.sources.get("*", "unspecified"))
+
+
+# --------------------------------------------------------------------------------------------
+# Serving stacks
+# --------------------------------------------------------------------------------------------
+
+MEMORY_OF = ("total", "free")
+KV_RESERVE = ("average", "peak")
+
+
+@dataclass(frozen=True, kw_only=True)
+class StackSpec:
+    """A serving stack: an engine and its version on a hardware platform (data/stacks/).
+
+    With a chip and a precision it is what a published serving result was measured on; its
+    fitted serving parameters are a :class:`Calibration` (``calibration``), keyed by stack and
+    fitted on the rows of data/validation/serving_benchmarks.yaml.
+    """
+
+    name: str
+    """Lowercase slug, e.g. ``vllm-rocm``."""
+    display_name: str
+    aliases: tuple[str, ...] = ()
+    engine: str
+    """The serving engine: TensorRT-LLM, vLLM, SGLang, TGI."""
+    platform: str
+    """The software platform it runs on: cuda, rocm, gaudi (SynapseAI), tpu."""
+    vendors: tuple[str, ...]
+    """Hardware vendors whose chips it runs on (``HardwareSpec.vendor``)."""
+    kinds: tuple[str, ...] = ("gpu",)
+    """Hardware kinds it runs on (``HardwareSpec.kind``)."""
+    default_for: tuple[str, ...] = ()
+    """Vendors for which it is the stack a hardware option gets when it names none."""
+    versions: tuple[str, ...] = ()
+    """Versions seen in its published rows (newest last)."""
+    precisions: tuple[str, ...] = ()
+    """Weight/compute precisions the engine serves."""
+    memory_of: str = "total"
+    """What ``serving_memory_frac`` is a fraction of: ``total`` accelerator memory (vLLM
+    ``gpu_memory_utilization``) or the memory ``free`` after weights (TensorRT-LLM
+    ``kv_cache_free_gpu_mem_fraction``, SGLang ``mem_fraction_static`` is total)."""
+    max_batch: int = 256
+    """Concurrent sequences per replica the engine schedules by default (per micro-batch with
+    pipeline stages: TensorRT-LLM keeps one micro-batch per stage in flight)."""
+    kv_reserve: str = "average"
+    """Cache the scheduler holds per running sequence: ``average`` (pages allocated as the
+    sequence grows, vLLM; TensorRT-LLM's MAX_UTILIZATION policy) or ``peak`` (its full input +
+    output length reserved at admission, TensorRT-LLM's default GUARANTEED_NO_EVICT)."""
+    prefill_chunk_tokens: int = 8192
+    """Tokens one prefill forward batches together (max_num_batched_tokens / max_num_tokens)."""
+    calibration: Mapping[str, Any] = field(default_factory=dict)
+    """Fitted serving parameters (Calibration fields) over the shipped defaults."""
+    chips: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Per-chip calibration over ``calibration`` (chip name -> Calibration fields): the
+    (chip, stack) part of the fit, e.g. ``{"mi325x": {"chip_eta_frac": 1.1}}``."""
+    fit: Mapping[str, Any] = field(default_factory=dict)
+    """Provenance of the fit: rows, chips, leave-one-out errors (written by the fit script)."""
+    sources: Mapping[str, str] = field(default_factory=dict)
+    notes: str = ""
+
+    def __post_init__(self) -> None:
+        if self.memory_of not in MEMORY_OF:
+            raise InputError("memory_of", f"must be one of {', '.join(MEMORY_OF)}, got {self.memory_of!r}")
+        if self.kv_reserve not in KV_RESERVE:
+            raise InputError("kv_reserve", f"must be one of {', '.join(KV_RESERVE)}, got {self.kv_reserve!r}")
+        _positive(self, "max_batch", "prefill_chunk_tokens")
+        for prec in self.precisions:
+            if prec not in BYTES_PER_ELEMENT:
+                raise InputError("precisions", f"unknown precision {prec!r}; use one of {', '.join(PRECISIONS)}")
+        known = {f.name for f in fields(Calibration)}
+        unknown = set(self.calibration) - known
+        if unknown:
+            raise InputError(f"calibration.{sorted(unknown)[0]}", "not a Calibration field")
+        for chip, over in self.chips.items():
+            if not isinstance(over, Mapping):
+                raise InputError(f"chips.{chip}", "must be a mapping of Calibration fields")
+            unknown = set(over) - known
+            if unknown:
+                raise InputError(f"chips.{chip}.{sorted(unknown)[0]}", "not a Calibration field")
+
+    def runs_on(self, hw: HardwareSpec) -> bool:
+        """Whether this stack runs on the chip ``hw`` (its vendor and kind)."""
+        return hw.vendor in self.vendors and hw.kind in self.kinds
+
+
+@dataclass(frozen=True, kw_only=True)
+class StackChoice:
+    """The serving stack an estimate runs on, and the data its parameters rest on.
+
+    Made by :func:`dcplan.calibrate.stacks.select_stack`; ``calibration`` is the merged
+    calibration the model takes (shipped defaults, the chip's overrides, the stack's fit).
+    """
+
+    chip: str
+    precision: str
+    stack: str | None
+    """Stack name, or None when no stack serves this chip (the pooled fallback)."""
+    display_name: str
+    engine: str
+    version: str
+    calibration: Calibration
+    memory_of: str = "total"
+    precisions: tuple[str, ...] = ()
+    """Precisions the stack serves."""
+    max_batch: int = 256
+    kv_reserve: str = "average"
+    prefill_chunk_tokens: int = 8192
+    rows: int = 0
+    """Published rows the stack's parameters were fitted on."""
+    rows_on_chip: int = 0
+    """Of which on this chip."""
+    chips: tuple[str, ...] = ()
+    """Chips the rows were measured on."""
+    held_out: Mapping[str, Any] = field(default_factory=dict)
+    """Held-out errors of the fit on its rows (method, n, failed, median_ape_pct, p90_ape_pct, bias_pct)."""
+    fallback: bool = False
+    """True when no stack has data for this chip and pooled parameters stand in."""
+    warning: str | None = None
+    source: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.stack,
+            "display_name": self.display_name,
+            "engine": self.engine,
+            "version": self.version,
+            "chip": self.chip,
+            "precision": self.precision,
+            "calibration": self.calibration.name,
+            "rows": self.rows,
+            "rows_on_chip": self.rows_on_chip,
+            "chips": list(self.chips),
+            "held_out": dict(self.held_out),
+            "fallback": self.fallback,
+            "warning": self.warning,
+            "source": self.source,
+        }
 
 
 # --------------------------------------------------------------------------------------------

@@ -20,13 +20,16 @@ SEED = 0
 HEADLINE_YEAR = 2030
 #: Drivers the page exposes, in display order, with a short label.
 DRIVERS = (
-    ("consumer_tokens_per_user_per_day", "Tokens per consumer user per day"),
-    ("enterprise_tokens_per_user_per_day", "Tokens per enterprise seat per day"),
-    ("tokens_per_user_growth_per_year", "Tokens per user growth [x/yr]"),
+    ("dialogue_tokens_per_use", "Dialogue: tokens per message"),
+    ("code_tokens_growth_per_year", "Code generation: token growth [x/yr]"),
+    ("agents_tokens_per_use", "Agents and reasoning: tokens per task"),
+    ("consumer_tokens_per_use", "Tokens per consumer user per day"),
+    ("enterprise_tokens_per_use", "Tokens per enterprise seat per day"),
     ("inference_efficiency_gain_per_year", "Inference efficiency gain [x/yr]"),
     ("training_spend_share_of_ai_revenue", "Training spend / AI revenue"),
     ("other_ai_h100e", "AI outside LLMs in 2024 [H100e]"),
     ("chip_supply_growth_per_year", "Chip packaging growth [x/yr]"),
+    ("china_import_cap_h100e_per_year", "China's import ceiling [H100e per year]"),
     ("grid_additions_ceiling_mw", "Grid connections ceiling [per year]"),
     ("onsite_generation_max_mw_per_year", "On-site generation [per year]"),
     ("pue_ai", "PUE of AI capacity"),
@@ -47,6 +50,8 @@ METRICS = (
     ("backlog_years", "Backlog: delay until served (years)"),
 )
 SLIDER_STEPS = 20
+#: China's supply by origin (the China chart).
+CHINA_KEYS = ("china_placed_h100e", "china_domestic_shipments_h100e", "china_import_shipments_h100e", "china_shortfall_h100e")
 
 
 # --------------------------------------------------------------------------------------------
@@ -109,8 +114,11 @@ def forecast(source: str, fixed: tuple[tuple[str, float], ...]):
     from dcplan.forecast.headline import HEADLINE_KEYS
     from dcplan.io.market import read_observations
 
-    keys = list(dict.fromkeys([k for k, _ in METRICS] + list(HEADLINE_KEYS) + ["ai_energy_inference_twh", "ai_energy_training_twh", "ai_energy_other_twh"]))
-    return run_forecast_fixed(scenario_from(source), fixed=dict(fixed), samples=SAMPLES, seed=SEED, observations=read_observations(), metrics=keys)
+    scenario = scenario_from(source)
+    keys = list(dict.fromkeys([k for k, _ in METRICS] + list(HEADLINE_KEYS) + ["ai_energy_inference_twh", "ai_energy_training_twh", "ai_energy_other_twh",
+                                                                               "h100e_required_inference", *CHINA_KEYS]
+                              + [f"h100e_required_{g}" for g in scenario.segments]))
+    return run_forecast_fixed(scenario, fixed=dict(fixed), samples=SAMPLES, seed=SEED, observations=read_observations(), metrics=keys)
 
 
 @functools.lru_cache(maxsize=16)
@@ -182,7 +190,7 @@ def slider_block(scenario) -> list:
 
     blocks = []
     for name, label in DRIVERS:
-        if name not in scenario.parameters:
+        if name not in scenario.parameters or not scenario.active(name):  # a segment the scenario does not sum
             continue
         lo, med, hi = driver_range(scenario, name)
         step = (hi - lo) / SLIDER_STEPS if hi > lo else None
@@ -196,10 +204,10 @@ def slider_block(scenario) -> list:
 
 
 def initial_source(settings) -> tuple[str, str]:
-    """(dropdown name, scenario source) the page opens on: the run's scenario, else base."""
-    from dcplan.io.scenario import list_scenarios
+    """(dropdown name, scenario source) the page opens on: the run's scenario (a variant of a family too), else base."""
+    from dcplan.io.scenario import list_scenarios, scenario_choices
 
-    names = list_scenarios()
+    names = list(dict.fromkeys([*scenario_choices(), *list_scenarios()]))
     first = "base" if "base" in names else names[0]
     run = settings.run
     if run is None:
@@ -226,9 +234,9 @@ def layout(settings):
 
     from dashboards.components import run_banner
     from dashboards.ids import Run
-    from dcplan.io.scenario import list_scenarios
+    from dcplan.io.scenario import scenario_choices
 
-    names = list_scenarios()
+    names = scenario_choices()
     first, source = initial_source(settings)
     scenario = scenario_from(source)
     return html.Div([
@@ -265,6 +273,10 @@ def layout(settings):
         html.Div([
             html.Div(dcc.Loading(dcc.Graph(id=ID.LIMITS, config={"displaylogo": False})), className="col card"),
             html.Div(dcc.Loading(dcc.Graph(id=ID.SPLIT, config={"displaylogo": False})), className="col card"),
+        ], className="row"),
+        html.Div([
+            html.Div(dcc.Loading(dcc.Graph(id=ID.SEGMENTS, config={"displaylogo": False})), className="col card"),
+            html.Div(dcc.Loading(dcc.Graph(id=ID.CHINA, config={"displaylogo": False})), className="col card"),
         ], className="row"),
         html.Div(dcc.Loading(dcc.Graph(id=ID.BACKTEST, config={"displaylogo": False})), className="card"),
         dcc.Store(id=ID.STORE, data=source, storage_type="session"),
@@ -332,11 +344,11 @@ def register_callbacks(app, settings) -> None:
             return no_update, html.Div(exc.one_line(), className="error")
 
     @app.callback(Output(ID.TORNADO, "figure"), Output(ID.COMPARE, "figure"), Output(ID.BACKTEST, "figure"),
-                  Output(ID.LIMITS, "figure"), Output(ID.SPLIT, "figure"),
+                  Output(ID.LIMITS, "figure"), Output(ID.SPLIT, "figure"), Output(ID.SEGMENTS, "figure"), Output(ID.CHINA, "figure"),
                   Input(ID.STORE, "data"), Input(ID.METRIC, "value"))
     def analyses(source, metric):
-        from dcplan.figures.forecast import demand_split_chart, limits_chart
+        from dcplan.figures.forecast import china_supply_chart, demand_split_chart, limits_chart, segment_demand_chart
 
         base = forecast(source, ())
         return (tornado_figure(source, metric, HEADLINE_YEAR), comparison_figure(metric), backtest_figure(source, metric),
-                limits_chart(base), demand_split_chart(base))
+                limits_chart(base), demand_split_chart(base), segment_demand_chart(base), china_supply_chart(base))

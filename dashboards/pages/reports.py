@@ -90,9 +90,9 @@ def serve_run_reports(server, settings) -> None:
 def layout(settings):
     from dash import dcc, html
 
-    from dcplan.io.scenario import list_scenarios
+    from dcplan.io.scenario import scenario_choices
 
-    scenarios = list_scenarios()
+    scenarios = scenario_choices()
     run = settings.run
     first = run.scenario if run is not None and run.scenario in scenarios else "base"
     return html.Div([

@@ -6,9 +6,7 @@ steady-state throughput per accelerator (tokens/s, or FLOP/s in the row's counti
 convention) and on accelerator-hours (goodput applied only to whole-run hours). The shared
 training efficiencies are fitted in :mod:`dcplan.calibrate.train_fit`.
 
-Inference: TensorRT-LLM's max-throughput rows (data/validation/inference_benchmarks_calibration.csv)
-are predicted with the published tensor-parallel size and no latency limit, and one
-achieved-bandwidth fraction (``decode_bw_frac``) is fitted on all of them together.
+Serving results are scored and fitted per serving stack in :mod:`dcplan.calibrate.serving`.
 
 ``python -m dcplan.validation --fit`` prints the fitted values data/efficiency/defaults.yaml
 carries.
@@ -17,7 +15,7 @@ carries.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 from dcplan.errors import InputError
@@ -117,23 +115,6 @@ class RunRow:
 
 
 @dataclass(frozen=True, kw_only=True)
-class BenchRow:
-    """A published serving-throughput measurement (offline, no latency limit)."""
-
-    id: str
-    model: str
-    hardware: str
-    n_accelerators: int
-    precision: str
-    input_len: int
-    output_len: int
-    tokens_per_s: float
-    """Published output tokens/s of the whole tensor-parallel group."""
-    source: str
-    quality: str
-
-
-@dataclass(frozen=True, kw_only=True)
 class RunPrediction:
     row: RunRow
     flops_per_s: float | None
@@ -190,18 +171,6 @@ class RunPrediction:
             return r
         h = self.hours_ratio
         return 1.0 / h if h else None
-
-
-@dataclass(frozen=True, kw_only=True)
-class BenchPrediction:
-    row: BenchRow
-    tokens_per_s: float | None
-    batch: int | None
-    error: str | None = None
-
-    @property
-    def ratio(self) -> float | None:
-        return self.tokens_per_s / self.row.tokens_per_s if self.tokens_per_s else None
 
 
 Resolver = Callable[[str], Any]
@@ -271,25 +240,6 @@ def predict_run(row: RunRow, model: ModelSpec, hw: HardwareSpec, cal: Calibratio
     )
 
 
-def predict_bench(row: BenchRow, model: ModelSpec, hw: HardwareSpec, cal: Calibration) -> BenchPrediction:
-    from dcplan.estimate import estimate_inference
-
-    try:
-        est = estimate_inference(
-            model,
-            hw,
-            n_accelerators=row.n_accelerators,
-            input_len=row.input_len,
-            output_len=row.output_len,
-            precision=row.precision,
-            tp=row.n_accelerators,
-            calibration=cal,
-        )
-    except InputError as exc:
-        return BenchPrediction(row=row, tokens_per_s=None, batch=None, error=exc.one_line())
-    return BenchPrediction(row=row, tokens_per_s=est.tokens_per_s, batch=est.batch_size)
-
-
 def _log_ratios(values: Sequence[float | None]) -> list[float]:
     return [math.log(v) for v in values if v]
 
@@ -309,29 +259,3 @@ def summary(ratios: Sequence[float | None]) -> dict[str, float]:
         "max_ape_pct": float(ape.max()),
         "bias_pct": float((np.exp(np.mean(np.log(r))) - 1.0) * 100.0),
     }
-
-
-@dataclass(frozen=True, kw_only=True)
-class FitResult:
-    parameter: str
-    value: float
-    before: dict[str, float]
-    after: dict[str, float]
-
-
-def fit_decode_bw(rows: Sequence[BenchRow], resolve_model: Resolver, resolve_hw: Resolver, cal_for: Callable[[str], Calibration]) -> FitResult:
-    """Fit ``decode_bw_frac`` (shared by all hardware) on the serving-throughput rows."""
-    from scipy.optimize import minimize_scalar
-
-    specs = [(r, resolve_model(r.model), resolve_hw(r.hardware)) for r in rows]
-
-    def ratios(frac: float) -> list[float | None]:
-        return [predict_bench(r, m, h, replace(cal_for(h.name), decode_bw_frac=frac)).ratio for r, m, h in specs]
-
-    def loss(frac: float) -> float:
-        return sum(x * x for x in _log_ratios(ratios(frac)))
-
-    before = summary(ratios(cal_for(specs[0][2].name).decode_bw_frac))
-    res = minimize_scalar(loss, bounds=(0.2, 1.0), method="bounded", options={"xatol": 1e-4})
-    frac = float(res.x)
-    return FitResult(parameter="decode_bw_frac", value=frac, before=before, after=summary(ratios(frac)))

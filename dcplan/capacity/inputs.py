@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from dcplan.capacity.costs import SourcedValue
 from dcplan.capacity.workload import InferenceServiceSpec, Origin, TrainingJobSpec
 from dcplan.io.yamlio import Path_
-from dcplan.specs import Calibration, HardwareSpec, ModelSpec
+from dcplan.specs import Calibration, HardwareSpec, ModelSpec, StackChoice
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,6 +49,9 @@ class OptionInputs:
     """Where the option is in the workload (for errors), e.g. ('hardware', 1)."""
     hardware: HardwareSpec
     calibration: Calibration
+    """Efficiencies of training (and of serving when ``serving`` is None: a measured profile)."""
+    serving: StackChoice | None
+    """The serving stack the services run on and its calibration (None: the profile's)."""
     accelerator_usd: SourcedValue
     """Purchase price per accelerator [USD]."""
     server_usd_per_node: SourcedValue | None
@@ -64,6 +67,10 @@ class OptionInputs:
     """Nameplate power of one node [W]."""
     accelerators_per_rack: SourcedValue
     rack_power_kw: SourcedValue
+    currency: str | None = None
+    """The currency the workload priced this option in (ISO 4217), None for USD; every price above is in USD."""
+    exchange_rate: SourcedValue | None = None
+    """USD per unit of ``currency``, with its source (shown in the plan's assumptions)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -20,7 +20,7 @@ from dcplan.errors import InputError
 from dcplan.io.catalog import data_dir, get_hardware, get_model
 from dcplan.io.measured import calibration_for
 from dcplan.io.yamlio import Path_, dotted, parse_yaml, read_yaml
-from dcplan.specs import Calibration, HardwareSpec, ModelSpec
+from dcplan.specs import Calibration, HardwareSpec, ModelSpec, StackChoice
 
 #: Economics field -> (section of the workload file, unit).
 _ECONOMICS = {
@@ -45,6 +45,32 @@ def defaults_path() -> Path:
 def read_cost_defaults(path: str | None = None) -> CostDefaults:
     """The planner's sourced defaults (``data/costs/defaults.yaml`` unless ``path``)."""
     return cost_defaults_from_doc(read_yaml(path or defaults_path()))
+
+
+def rates_path() -> Path:
+    return data_dir() / "costs" / "exchange_rates.yaml"
+
+
+@functools.lru_cache(maxsize=4)
+def read_exchange_rates(path: str | None = None) -> dict[str, SourcedValue]:
+    """Currency (ISO 4217) -> USD per unit, sourced (``data/costs/exchange_rates.yaml`` unless ``path``)."""
+    doc = read_yaml(path or rates_path())
+    data = doc.data if isinstance(doc.data, dict) else {}
+    if data.get("schema_version") != 1 or not isinstance(data.get("rates"), dict):
+        raise doc.error((), "an exchange-rate file has schema_version: 1 and rates: {CODE: {usd_per_unit, date, source, quality}}")
+    out = {}
+    for code, entry in data["rates"].items():
+        path_ = ("rates", code)
+        if not isinstance(entry, dict) or not all(k in entry for k in ("usd_per_unit", "date", "source", "quality")):
+            raise doc.error(path_, "needs usd_per_unit, date, source and quality")
+        try:
+            out[str(code)] = SourcedValue(value=float(entry["usd_per_unit"]), unit=f"USD per {code}",
+                                          source=f"{entry['source']} ({entry['date']})", quality=str(entry["quality"]))
+        except (InputError, TypeError, ValueError) as exc:
+            raise doc.error(path_, getattr(exc, "message", str(exc))) from None
+        if not out[str(code)].value > 0:
+            raise doc.error(path_ + ("usd_per_unit",), "must be > 0")
+    return out
 
 
 def workload_path(name: str | Path) -> Path:
@@ -182,7 +208,50 @@ class _Resolver:
             return cli
         return calibration_for(hw.name, measured=self.measured).calibration
 
+    def serving(self, o: HardwareOptionSpec, hw: HardwareSpec, path: Path_) -> StackChoice | None:
+        """The option's serving stack (its fitted calibration), or None when a profile calibrates it."""
+        from dcplan.calibrate.stacks import select_stack
+        from dcplan.io.catalog import default_calibration, stack_catalog
+
+        if o.profile is not None:
+            if o.stack is not None:
+                raise self.origin.error(path + ("stack",), "a profile replaces the stack's fitted parameters: give one of stack or profile")
+            return None
+        try:
+            # the stack's fit is over the shipped defaults (a shipped measured profile is another
+            # stack: dcplan's own PyTorch modules); a profile given for the option replaces the stack
+            return select_stack(hw, precision=None, requested=o.stack, stacks=stack_catalog(), base=default_calibration(hw.name))
+        except InputError as exc:
+            raise self.relocate(exc, path + ("stack",) if o.stack is not None else path) from None
+
+    # -- prices in the option's own currency -----------------------------------------------
+    def rate(self, o: HardwareOptionSpec, path: Path_) -> SourcedValue | None:
+        """USD per unit of the option's currency: given in the workload, else the sourced shipped rate; None for USD prices."""
+        if o.currency is None:
+            return None
+        unit = f"USD per {o.currency}"
+        if o.usd_per_currency_unit is not None:
+            return given(o.usd_per_currency_unit, unit, self.where(path + ("usd_per_currency_unit",)))
+        known = read_exchange_rates()
+        if o.currency not in known:
+            raise self.origin.error(path + ("currency",), f"no stated exchange rate for {o.currency} (data/costs/exchange_rates.yaml has "
+                                                         f"{', '.join(sorted(known))}): give usd_per_currency_unit [USD per {o.currency}] with it")
+        return known[o.currency]
+
+    def local(self, o: HardwareOptionSpec, path: Path_, key: str, unit: str) -> SourcedValue | None:
+        """A price given in the option's currency (``key``), converted to USD at the stated rate; None if not given."""
+        amount = getattr(o, key)
+        if amount is None:
+            return None
+        rate = self.rate(o, path)
+        assert rate is not None  # the spec refuses local prices without a currency
+        return SourcedValue(value=amount * rate.value, unit=unit, quality="given",
+                            source=f"given as {amount:,.6g} {o.currency} in {self.where(path + (key,))}, at {rate.value:.6g} USD per {o.currency} "
+                                   f"({rate.source})")
+
     def price(self, o: HardwareOptionSpec, hw: HardwareSpec, path: Path_) -> SourcedValue:
+        if o.price_local is not None:
+            return self.local(o, path, "price_local", "USD per accelerator")  # type: ignore[return-value]
         if o.price_usd is not None:
             return given(o.price_usd, "USD per accelerator", self.where(path + ("price_usd",)))
         known = self.costs.prices(hw.name).accelerator_usd
@@ -199,6 +268,9 @@ class _Resolver:
         raise self.origin.error(path + ("price_usd",), msg)
 
     def per_node(self, o: HardwareOptionSpec, hw: HardwareSpec, path: Path_, key: str, fin_key: str, unit: str) -> SourcedValue | None:
+        local = self.local(o, path, key.replace("_usd_", "_local_"), unit)
+        if local is not None:
+            return local
         own = getattr(o, key)
         if own is not None:
             return given(own, unit, self.where(path + (key,)))
@@ -209,6 +281,9 @@ class _Resolver:
 
     def cloud(self, o: HardwareOptionSpec, hw: HardwareSpec, path: Path_) -> SourcedValue | None:
         unit = "USD per accelerator-hour"
+        local = self.local(o, path, "cloud_local_per_hour", unit)
+        if local is not None:
+            return local
         if o.cloud_usd_per_hour is not None:
             return given(o.cloud_usd_per_hour, unit, self.where(path + ("cloud_usd_per_hour",)))
         if self.spec.finance.cloud_usd_per_accelerator_hour is not None:
@@ -248,8 +323,10 @@ class _Resolver:
             per_node, node_w = self.node(o, hw, path)
             rack_acc = (given(o.accelerators_per_rack, "accelerators per rack", self.where(path + ("accelerators_per_rack",)))
                         if o.accelerators_per_rack is not None else self.value(self.spec.rack.accelerators, ("rack", "accelerators"), "accelerators_per_rack"))
+            cal = self.calibration(o, hw, path, cli_profile)
+            serving = None if (cli_profile is not None and cli_profile.hardware == hw.name) else self.serving(o, hw, path)
             out.append(OptionInputs(
-                path=path, hardware=hw, calibration=self.calibration(o, hw, path, cli_profile),
+                path=path, hardware=hw, calibration=cal, serving=serving,
                 accelerator_usd=self.price(o, hw, path),
                 server_usd_per_node=self.per_node(o, hw, path, "server_usd_per_node", "server_usd_per_node", "USD per node"),
                 server_cost_frac=self.value(self.spec.finance.server_cost_frac, ("finance", "server_cost_frac"), "server_cost_frac"),
@@ -257,6 +334,7 @@ class _Resolver:
                 network_cost_frac=self.value(self.spec.finance.network_cost_frac, ("finance", "network_cost_frac"), "network_cost_frac"),
                 cloud_usd_per_hour=self.cloud(o, hw, path), accelerators_per_node=per_node, node_power_w=node_w,
                 accelerators_per_rack=rack_acc, rack_power_kw=self.value(self.spec.rack.power_kw, ("rack", "power_kw"), "rack_power_kw"),
+                currency=o.currency, exchange_rate=self.rate(o, path),
             ))
         if cli_profile is not None and cli_profile.hardware not in {o.hardware.name for o in out}:
             names_ = ", ".join(o.hardware.name for o in out)

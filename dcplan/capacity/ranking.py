@@ -55,7 +55,7 @@ def rank_options(options: list[OptionPlan]) -> list[RankEntry]:
         out.append(RankEntry(
             rank=i + 1, hardware=o.hardware, tco_usd_per_year=o.tco_usd_per_year, usd_per_mtok=o.usd_per_mtok,
             usd_per_accelerator_hour=o.usd_per_accelerator_hour, tco_vs_best_frac=o.tco_usd_per_year / best.tco_usd_per_year - 1.0,
-            deciding_factor=why,
+            deciding_factor=why, warnings=o.warnings,
         ))
     return out
 

@@ -57,6 +57,10 @@ hardware:                            # options to compare: names, or mappings wi
     # accelerators_per_node: 8       # default: the catalog's reference node
     # node_overhead_w: 4600          # W per node beyond the accelerators' TDP (default: catalog node power)
     # accelerators_per_rack: 32      # space limit for this option
+  # - name: ascend-910c              # an option priced in its own currency; results stay in USD
+  #   currency: CNY                  # ISO 4217; the rate comes from data/costs/exchange_rates.yaml (sourced, dated)
+  #   price_local: 180000            # CNY per accelerator (also server_local_per_node, network_local_per_node, cloud_local_per_hour)
+  #   usd_per_currency_unit: 0.1375  # optional: your own rate [USD per CNY]
 
 rack:
 {rack}

@@ -193,6 +193,8 @@ class HardwareOptionSpec:
 
     name: str
     """Catalog accelerator name (`dcplan hardware list`)."""
+    stack: str | None = None
+    """Serving stack the services run on (`dcplan stacks list`); default: the chip vendor's default."""
     profile: str | None = None
     """Path of a calibration (`dcplan calibrate`) whose efficiencies replace the shipped ones."""
     price_usd: float | None = None
@@ -209,10 +211,44 @@ class HardwareOptionSpec:
     """Node power on top of its accelerators' TDP [W] (default: the catalog's node power)."""
     accelerators_per_rack: int | None = None
     """Space limit per rack for this option [accelerators] (default: rack.accelerators)."""
+    currency: str | None = None
+    """ISO 4217 code (CNY) of the prices below given in the option's own currency; results stay in USD."""
+    price_local: float | None = None
+    """Instead of ``price_usd``: purchase price per accelerator in ``currency``."""
+    server_local_per_node: float | None = None
+    """Instead of ``server_usd_per_node``, in ``currency``."""
+    network_local_per_node: float | None = None
+    """Instead of ``network_usd_per_node``, in ``currency``."""
+    cloud_local_per_hour: float | None = None
+    """Instead of ``cloud_usd_per_hour``: rental price per accelerator-hour in ``currency``."""
+    usd_per_currency_unit: float | None = None
+    """The exchange rate [USD per unit of ``currency``] (default: data/costs/exchange_rates.yaml, with its source and date)."""
 
     def __post_init__(self) -> None:
         _positive(self, "price_usd", "cloud_usd_per_hour", "accelerators_per_node", "accelerators_per_rack")
         _positive(self, "server_usd_per_node", "network_usd_per_node", "node_overhead_w", allow_zero=True)
+        _positive(self, "price_local", "cloud_local_per_hour", "usd_per_currency_unit")
+        _positive(self, "server_local_per_node", "network_local_per_node", allow_zero=True)
+        self._check_currency()
+
+    def _check_currency(self) -> None:
+        local = [k for k, _ in LOCAL_PRICES if getattr(self, k) is not None]
+        if self.currency is None:
+            if local or self.usd_per_currency_unit is not None:
+                raise InputError(local[0] if local else "usd_per_currency_unit", "give currency (an ISO 4217 code such as CNY) with prices in another currency")
+            return
+        if not (isinstance(self.currency, str) and len(self.currency) == 3 and self.currency.isalpha() and self.currency.isupper()):
+            raise InputError("currency", f"must be an ISO 4217 code in capitals such as CNY, got {self.currency!r}")
+        if not local:
+            raise InputError("currency", f"no price in {self.currency} given: add price_local, server_local_per_node, network_local_per_node or cloud_local_per_hour")
+        for k, usd_key in LOCAL_PRICES:
+            if getattr(self, k) is not None and getattr(self, usd_key) is not None:
+                raise InputError(k, f"give the price once: {k} (in {self.currency}) or {usd_key} (in USD), not both")
+
+
+#: Prices an option may give in its own currency, and the USD field each replaces.
+LOCAL_PRICES = (("price_local", "price_usd"), ("server_local_per_node", "server_usd_per_node"),
+                ("network_local_per_node", "network_usd_per_node"), ("cloud_local_per_hour", "cloud_usd_per_hour"))
 
 
 @dataclass(frozen=True, kw_only=True)

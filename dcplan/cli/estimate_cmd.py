@@ -47,10 +47,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     infer = kinds.add_parser("infer", help="throughput and latency of serving a model")
     _model_args(infer)
     _hardware_args(infer)
-    infer.add_argument("--input-len", type=whole, required=True, help="prompt tokens per request")
-    infer.add_argument("--output-len", type=whole, required=True, help="generated tokens per request")
+    infer.add_argument("--input-len", type=whole, help="prompt tokens per request (or --dataset)")
+    infer.add_argument("--output-len", type=whole, help="generated tokens per request (or --dataset)")
+    infer.add_argument("--dataset", help="request lengths of a benchmark dataset instead (dcplan validate lists them, e.g. mlperf-llama2-70b-openorca)")
+    infer.add_argument("--stack", help="serving stack (dcplan stacks list; default: the chip vendor's default stack)")
+    infer.add_argument("--kv-precision", choices=PRECISIONS, help="KV-cache precision (default: fp8 with 8-bit or smaller weights, else the precision)")
     infer.add_argument("--batch", default="auto", help="concurrent sequences per replica, or 'auto' (largest that fits and meets SLOs)")
-    infer.add_argument("--tp", type=whole, help="tensor-parallel size of one replica (default: best of the powers of two)")
+    infer.add_argument("--max-batch", type=whole, help="the engine's concurrency cap per replica (default: the stack's)")
+    infer.add_argument("--tp", type=whole, help="accelerators per replica stage (default: searched over powers of two)")
+    infer.add_argument("--pp", type=whole, help="pipeline stages of a replica (default 1)")
+    infer.add_argument("--ep", type=whole, help="expert-parallel size for a mixture-of-experts model (default: searched)")
+    infer.add_argument("--attention-dp", choices=("on", "off"), help="attention data parallelism (MLA/MoE serving; default: searched for MoE)")
+    infer.add_argument("--disaggregated", action="store_true", help="size separate prefill and decode pools (P/D disaggregation)")
     infer.add_argument("--ttft-slo", type=quantity, help="time-to-first-token limit [s]")
     infer.add_argument("--tpot-slo", type=quantity, help="time-per-output-token limit [s]")
     infer.set_defaults(handler=run_infer)
@@ -254,13 +262,49 @@ def show_train(e: Any) -> None:
     table("Memory per accelerator", ["part", "bytes", "share"], mem)
 
 
+def resolve_stack(args: argparse.Namespace, hw, cal):
+    """(StackChoice or None, calibration): the stack's merged calibration, or a profile's as given."""
+    from dcplan.calibrate.stacks import select_stack
+    from dcplan.errors import InputError
+    from dcplan.io.catalog import default_calibration, stack_catalog
+
+    if args.profile:
+        if args.stack:
+            raise InputError("stack", "a calibrated --profile replaces the stack's fitted parameters: give one of --profile or --stack")
+        return None, cal
+    # the stack's fit is over the shipped defaults; a shipped measured profile (another stack:
+    # dcplan's own PyTorch modules) does not enter a serving estimate unless given as --profile
+    choice = select_stack(hw, precision=args.precision, requested=args.stack, stacks=stack_catalog(),
+                          base=default_calibration(hw.name))
+    return choice, choice.calibration
+
+
+def resolve_lengths(args: argparse.Namespace):
+    """A LengthMix from --dataset, or None (fixed --input-len/--output-len)."""
+    from dcplan.errors import InputError
+
+    if args.dataset is None:
+        if args.input_len is None or args.output_len is None:
+            raise InputError("input-len", "give --input-len and --output-len, or --dataset NAME")
+        return None
+    if args.input_len is not None or args.output_len is not None:
+        raise InputError("dataset", "give either --dataset or --input-len/--output-len, not both")
+    from dcplan.calibrate.serving import dataset_lengths
+    from dcplan.io.validation import read_serving_benchmarks
+
+    _, datasets = read_serving_benchmarks()
+    return dataset_lengths(args.dataset, datasets)
+
+
 def run_infer(args: argparse.Namespace) -> int:
     from dcplan.errors import InputError
-    from dcplan.estimate import estimate_inference
+    from dcplan.inference import estimate_inference
 
     check_limits(args)
     model = resolve_model(args)
     hw, cal = resolve_hardware_and_calibration(args)
+    stack, cal = resolve_stack(args, hw, cal)
+    lengths = resolve_lengths(args)
     batch = None
     if str(args.batch).lower() != "auto":
         try:
@@ -276,12 +320,20 @@ def run_infer(args: argparse.Namespace) -> int:
         n_accelerators=args.gpus,
         input_len=args.input_len,
         output_len=args.output_len,
+        lengths=lengths,
         precision=args.precision,
+        kv_precision=args.kv_precision,
         batch=batch,
+        max_batch=args.max_batch,
         tp=args.tp,
+        pp=args.pp,
+        ep=args.ep,
+        attention_dp=None if args.attention_dp is None else args.attention_dp == "on",
         ttft_slo_s=args.ttft_slo,
         tpot_slo_s=args.tpot_slo,
+        disaggregated=args.disaggregated,
         calibration=cal,
+        stack=stack,
         site=_site(args),
     )
     if args.json:
@@ -291,11 +343,28 @@ def run_infer(args: argparse.Namespace) -> int:
     return 0
 
 
+def _layout(e: Any) -> str:
+    parts = [f"tp={e.tp}"] + ([f"pp={e.pp}"] if e.pp > 1 else []) + ([f"ep={e.ep}"] if e.ep > 1 else [])
+    return " ".join(parts) + (" attention-dp" if e.attention_dp else "")
+
+
+def _stack_line(e: Any) -> str:
+    s = e.stack
+    if s is None:
+        return "- (a calibrated profile's parameters)"
+    h = s.held_out
+    loo = f", held-out ({h.get('method', 'leave-one-out')}) median error {h['median_ape_pct']:.0f}%" if h.get("n") else ""
+    if s.fallback:
+        return f"none: parameters pooled over {s.rows} published rows of other chips and stacks"
+    return f"{s.stack} ({s.version or s.engine}): fitted on {s.rows} published rows, {s.rows_on_chip} on {s.chip}{loo}"
+
+
 def show_infer(e: Any) -> None:
     rows = [
         ("model", e.model),
-        ("hardware", f"{e.n_accelerators} x {e.hardware}, {e.precision}: {e.replicas} replica(s) of tp={e.tp}"),
-        ("request", f"{e.input_len} in / {e.output_len} out tokens"),
+        ("hardware", f"{e.n_accelerators} x {e.hardware}, {e.precision} (KV cache {e.kv_precision}): {e.replicas} replica(s) of {_layout(e)}"),
+        ("serving stack", _stack_line(e)),
+        ("request", f"{e.input_len:,.0f} in / {e.output_len:,.0f} out tokens (mean; cache held {e.context_len:,.0f} tokens)"),
         ("batch per replica", f"{e.batch_size} (limited by {e.binding_limit})"),
         ("output throughput", f"{fmt(e.tokens_per_s, 'tokens/s')} ({fmt(e.tokens_per_s_per_accelerator, 'tokens/s')} per accelerator, {e.requests_per_s:.3g} requests/s)"),
         ("TTFT", f"{e.ttft_s * 1e3:.4g} ms (prefill {e.prefill_s * 1e3:.4g} ms)"),
@@ -305,4 +374,18 @@ def show_infer(e: Any) -> None:
         ("energy", f"{e.energy_kwh_per_mtok:.3g} kWh (IT) per million output tokens"),
         ("cost", f"{usd(e.usd_per_mtok)} per million output tokens at {usd(e.usd_per_accelerator_hour)}/h" if e.usd_per_mtok is not None else "- (no published price: pass --usd-per-hour)"),
     ]
+    if e.disaggregated:
+        d = e.disaggregated
+        for phase in ("prefill", "decode"):
+            p = d[phase]
+            rows.append((f"{phase} pool", f"{p['instances']} x {p['accelerators'] // p['instances']} accelerators (tp={p['tp']} ep={p['ep']}"
+                                          f"{' attention-dp' if p['attention_dp'] else ''}), {fmt(p['tokens_per_s_per_accelerator'], 'tokens/s')} per accelerator"))
+        rows.append(("prefill : decode", f"{d['prefill_to_decode_accelerators']:.2f} (KV transfer {d['kv_transfer_s'] * 1e3:.3g} ms per request)"))
     table("Inference estimate", ["quantity", "value"], rows)
+    if len(e.search) > 1:
+        srows = [(f"tp={s['tp']} pp={s['pp']} ep={s['ep']}" + (" attention-dp" if s["attention_dp"] else ""),
+                  fmt(s["tokens_per_s_per_accelerator"], "tokens/s") if s.get("tokens_per_s_per_accelerator") else "-",
+                  s.get("batch", "-"), s.get("binding_limit") or s.get("reason", "")) for s in e.search]
+        table("Layouts tried", ["layout", "per accelerator", "batch", "limit / reason"], srows)
+    for w in e.warnings:
+        print(f"warning: {w}")

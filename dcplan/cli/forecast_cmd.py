@@ -24,6 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--metric", default="energy_twh", help="metric to explain (default energy_twh)")
     s.add_argument("--year", type=whole, default=2030, help="year (default 2030)")
     s.add_argument("--method", choices=("tornado", "sobol"), default="tornado")
+    s.add_argument("--by", choices=("driver", "segment"), default="driver",
+                   help="rank drivers one by one, or the demand segments (each segment's drivers together) beside the other drivers")
     s.add_argument("--top", type=whole, default=15, help="rows to show (default 15)")
     s.add_argument("--json", action="store_true", help="print JSON")
     s.set_defaults(handler=run_sensitivity)
@@ -41,7 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _common(p: argparse.ArgumentParser, samples_default: int = 10_000) -> None:
-    p.add_argument("--scenario", default="base", help="scenario name in data/scenarios (base, high, low) or a YAML path")
+    p.add_argument("--scenario", default="base",
+                   help="scenario name in data/scenarios (base, high, low, consumer-enterprise, export-controls[:tighter|:as-is|:relaxed]) or a YAML path")
     p.add_argument("--samples", type=whole, default=samples_default, help=f"Monte Carlo samples (default {samples_default:,}; Sobol: base samples N)")
     p.add_argument("--seed", type=whole, default=0, help="random seed (same seed, same numbers)")
     p.add_argument("--region", default="world", help="world, us, china, europe, apac or row")
@@ -181,14 +184,32 @@ def show(fc: Any, metrics: list[str]) -> None:
     if notes:
         print("Anchors (published numbers and actuals in the same units, with their sources; a region in brackets is set beside that region's band):")
         print("\n".join(dict.fromkeys(notes)))
-    if fc.region == "world":
-        print("Supply limits:")
+    if fc.region in ("world", "china"):
+        print("Supply limits (world fleet; export controls: China's):")
         print("\n".join(f"  {line}" for line in limit_lines(fc)))
+    _show_demand_and_china(fc, shown)
     if all(k in fc.metrics for k in ("ai_energy_inference_twh", "ai_energy_training_twh", "ai_energy_other_twh")) and shown:
         y = shown[-1] if 2030 not in shown else 2030
         parts = {k: fc.at(f"ai_energy_{k}_twh", y) for k in ("inference", "training", "other")}
         print(f"AI electricity in {y} by use (P50, TWh/yr): " + ", ".join(f"{k} {number(v)}" for k, v in parts.items())
               + " (LLM serving, training bounded by AI revenue, AI outside the LLM chain)")
+
+
+def _show_demand_and_china(fc: Any, shown: list[int]) -> None:
+    """LLM serving demand by application segment, and China's accelerators by origin, in the headline year (P50)."""
+    from dcplan.forecast.headline import number
+
+    if not shown:
+        return
+    y = 2030 if 2030 in fc.years else shown[-1]
+    segs = [k for k in fc.metrics if k.startswith("h100e_required_") and k not in ("h100e_required_inference", "h100e_required_training", "h100e_required_other")]
+    if segs:
+        print(f"LLM serving demand in {y} by segment (P50, M H100e): "
+              + ", ".join(f"{k[len('h100e_required_'):]} {number(fc.at(k, y) / 1e6)}" for k in segs))
+    if fc.region in ("world", "china") and "china_placed_h100e" in fc.metrics:
+        parts = {"asked for": "china_placed_h100e", "made in China": "china_domestic_shipments_h100e", "imported": "china_import_shipments_h100e",
+                 "short": "china_shortfall_h100e"}
+        print(f"China's new accelerators in {y} by origin (P50, M H100e/yr): " + ", ".join(f"{k} {number(fc.at(v, y) / 1e6)}" for k, v in parts.items()))
 
 
 def run_sensitivity(args: argparse.Namespace) -> int:
@@ -202,9 +223,9 @@ def run_sensitivity(args: argparse.Namespace) -> int:
     scenario = apply_overrides(load_scenario(args.scenario), _overrides(args.set))
     region = _check_region(args.region)
     if args.method == "tornado":
-        res = tornado(scenario, metric=args.metric, year=args.year, region=region)
+        res = tornado(scenario, metric=args.metric, year=args.year, region=region, by=args.by)
     else:
-        res = sobol(scenario, metric=args.metric, year=args.year, region=region, base_samples=min(args.samples, 4096), seed=args.seed)
+        res = sobol(scenario, metric=args.metric, year=args.year, region=region, base_samples=min(args.samples, 4096), seed=args.seed, by=args.by)
     if args.json:
         from dcplan.cli.output import print_json
 
@@ -215,14 +236,15 @@ def run_sensitivity(args: argparse.Namespace) -> int:
     d = res.to_dict()
     if args.method == "tornado":
         rows = [[b["name"], f"{b['low_input']:.4g} / {b['high_input']:.4g}", f"{b['at_low']:,.4g}", f"{b['at_high']:,.4g}", f"{b['swing']:,.4g}"] for b in d["bars"][: args.top]]
-        table(f"Tornado: {args.metric} in {args.year} ({region}), drivers at P10/P90, others at median; base {d['base_value']:,.4g} {d['unit']}",
-              ["driver", "P10 / P90 input", "at P10", "at P90", "swing"], rows)
+        what = ("segments' demand at its P10/P90 (the segment's requirement in H100e as input)" if args.by == "segment" else "drivers at P10/P90")
+        table(f"Tornado: {args.metric} in {args.year} ({region}), {what}, others at median; base {d['base_value']:,.4g} {d['unit']}",
+              ["segment" if args.by == "segment" else "driver", "P10 / P90 input", "at P10", "at P90", "swing"], rows)
     else:
         ci = lambda lo_hi: f"[{lo_hi[0]:.3f}, {lo_hi[1]:.3f}]"  # noqa: E731
         rows = [[x["name"], f"{x['first_order']:.3f} {ci(x['first_order_ci'])}", f"{x['total_order']:.3f} {ci(x['total_order_ci'])}"] for x in d["indices"][: args.top]]
         table(f"Sobol indices (scipy.stats.sobol_indices): {args.metric} in {args.year} ({region}), N = {d['base_samples']} "
               f"({d['base_samples'] * (len(d['indices']) + 2):,} runs), {d['confidence']:.0%} bootstrap intervals",
-              ["driver", "first order S1 [interval]", "total order ST [interval]"], rows)
+              ["driver or segment" if args.by == "segment" else "driver", "first order S1 [interval]", "total order ST [interval]"], rows)
     return 0
 
 

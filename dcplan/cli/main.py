@@ -37,7 +37,7 @@ def _optional_commands() -> list:
     import importlib
 
     out = []
-    for name in ("validate_cmd", "profile_cmd", "calibrate_cmd", "plan_cmd", "forecast_cmd", "report_cmd", "dashboard_cmd", "run_cmd"):
+    for name in ("stacks_cmd", "validate_cmd", "profile_cmd", "calibrate_cmd", "plan_cmd", "forecast_cmd", "report_cmd", "dashboard_cmd", "run_cmd"):
         try:
             out.append(importlib.import_module(f"dcplan.cli.{name}"))
         except ModuleNotFoundError as exc:

@@ -105,7 +105,7 @@ def show(plan: Any) -> None:
     table("Cost", ["option", "capex", "opex/yr", "TCO/yr", "$/accelerator-h", "$/Mtok out", "$/Mtok in+out"],
           [(mark[o.hardware], usd(o.capex_usd), usd(o.opex_usd_per_year), usd(o.tco_usd_per_year), usd(o.usd_per_accelerator_hour),
             usd(o.usd_per_mtok), usd(o.usd_per_mtok_total)) for o in plan.options],
-          caption="TCO: capex annualised with the capital recovery factor (IT and facility lives) plus opex")
+          caption="TCO: capex annualised with the capital recovery factor (IT and facility lives) plus opex" + _rates_note(plan))
     table("Capex and annualised cost by component", ["option", "accelerators", "servers", "network", "facility", "electricity/yr", "maintenance/yr", "staff/yr"],
           [(o.hardware, *(usd(o.capex_breakdown_usd[k]) for k in ("accelerators", "servers", "network", "facility")),
             *(usd(o.opex_breakdown_usd_per_year[k]) for k in ("electricity", "maintenance", "staff"))) for o in plan.options])
@@ -121,6 +121,13 @@ def show(plan: Any) -> None:
         table("Options that cannot run this workload", ["option", "field", "why"], [(e.hardware, e.field, e.reason) for e in plan.excluded])
     table("Assumptions", ["name", "value", "unit", "source", "quality"],
           [(a.name, a.value if isinstance(a.value, str) else f"{a.value:g}", a.unit, a.source, a.quality) for a in plan.assumptions])
+
+
+def _rates_note(plan: Any) -> str:
+    """'; in USD: h20 priced in CNY at 0.13749 USD per CNY (source)' for the options priced in their own currency."""
+    rates = [a for a in plan.assumptions if a.name.endswith(".exchange_rate")]
+    return "".join(f"; {a.name.rsplit('.', 1)[0]} priced in {a.unit.rsplit(' ', 1)[-1]}, shown in USD at {a.value:.6g} {a.unit} ({a.source})"
+                   for a in rates)
 
 
 def _show_jobs(plan: Any) -> None:

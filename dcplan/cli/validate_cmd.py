@@ -8,8 +8,10 @@ import argparse
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("validate", help="score the model on published training runs and serving benchmarks")
     p.add_argument("--json", action="store_true", help="print rows and summaries as JSON")
+    p.add_argument("--refit", action="store_true",
+                   help="recompute the serving stacks' held-out errors (refits, minutes) instead of reading the stored ones")
     p.add_argument("--no-leave-one-out", action="store_true",
-                   help="skip the leave-one-out refits (faster; summary.training_leave_one_out is then absent)")
+                   help="skip the training leave-one-out refits (faster; summary.training_leave_one_out is then absent)")
     p.set_defaults(handler=run)
 
 
@@ -38,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from dcplan.cli.output import print_json, table
     from dcplan.validation import validation_results
 
-    res = validation_results(leave_one_out=not args.no_leave_one_out)
+    res = validation_results(leave_one_out=not args.no_leave_one_out, refit=args.refit)
     if args.json:
         from dcplan.validation import to_json
 
@@ -60,16 +62,28 @@ def run(args: argparse.Namespace) -> int:
         table("Training, held out: each calibration row predicted with the efficiencies refitted without it",
               ["run", "accelerators", "ratio (published layout)", "layout", "ratio (layout searched)", "searched layout"], rows)
     brows = [
-        (p.row.id, p.row.n_accelerators, p.row.precision, f"{p.row.tokens_per_s:,.0f}", f"{p.tokens_per_s:,.0f}" if p.tokens_per_s else "-", _ratio(p.ratio), p.batch or p.error)
+        (p.row.id, p.row.stack, p.row.precision, f"{p.row.tokens_per_s:,.0f}", f"{p.tokens_per_s:,.0f}" if p.tokens_per_s else "-",
+         _ratio(p.ratio), _ratio(res["inference_held_out"].get(p.row.id)) if p.row.fit else "not fitted",
+         p.error or f"{p.layout} b={p.batch} ({p.binding_limit})")
         for p in res["inference"]
     ]
-    table("Serving: TensorRT-LLM max throughput vs predicted (output tokens/s)", ["benchmark", "accel.", "prec.", "published", "predicted", "ratio", "batch"], brows)
+    table("Serving: published vs predicted output tokens/s (stack's shipped fit; held out: refitted without the row)",
+          ["result", "stack", "prec.", "published", "predicted", "ratio", "held-out ratio", "layout / note"], brows,
+          caption="Sources: data/validation/serving_benchmarks.yaml; stacks: data/stacks/. Not fitted: an engine version the stack "
+                  "no longer describes (the row's not_fitted field)")
+    drows = [(d["id"], f"{d['published_tokens_per_s_per_node']:,.0f}",
+              f"{d['predicted_tokens_per_s_per_node']:,.0f}" if d["predicted_tokens_per_s_per_node"] else "-", _ratio(d["ratio"]),
+              d["error"] or f"batch {d.get('batch')} ({d.get('binding_limit')})") for d in res["disaggregated"]]
+    table("Disaggregated wide-EP deployments (checks, not fitted): tokens/s per node of 8",
+          ["deployment / phase", "published", "predicted", "ratio", "note"], drows)
+    flat = {k: v for k, v in res["summary"].items() if k != "inference_by_stack"}
+    flat.update({f"inference held out ({v.get('held_out')}) {k}": v for k, v in res["summary"]["inference_by_stack"].items()})
     srows = [
         (k, s.get("n"), *(f"{s[x]:.1f}" if x in s else "-" for x in ("median_ape_pct", "p90_ape_pct", "max_ape_pct", "bias_pct")))
-        for k, s in res["summary"].items()
+        for k, s in flat.items()
     ]
     table("Summary (absolute percentage errors of predicted vs published)", ["metric", "n", "median %", "p90 %", "max %", "bias %"], srows,
           caption="training_flops_per_s: calibration rows in sample; training_leave_one_out: held out, layout searched; "
                   "training_known_layout: held out, published layout; training_heldout(_searched): rows never fitted, "
-                  "published (searched) layout")
+                  "published (searched) layout; inference held out: each serving row by its stack refitted without it")
     return 0

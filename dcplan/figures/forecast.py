@@ -1,4 +1,4 @@
-"""Forecast figures: fan chart, tornado, Sobol, limits, demand split, scenario comparison, backtest.
+"""Forecast figures: fan chart, tornado, Sobol, limits, demand split and by segment, China by origin, scenario comparison, backtest.
 
 Pure functions from result objects (``Forecast``, ``Tornado``, ``SobolIndices``, ``Backtest``)
 to plotly Figures; titles and axes carry units. plotly is imported here only.
@@ -15,7 +15,7 @@ from dcplan.forecast.backtest import Backtest
 from dcplan.forecast.result import Forecast
 from dcplan.forecast.sensitivity import SobolIndices, Tornado
 
-_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
+_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f")
 
 
 def _scale(forecasts: Sequence[Forecast], metric: str) -> tuple[float, str]:
@@ -169,4 +169,53 @@ def demand_split_chart(fc: Forecast) -> go.Figure:
         if key in fc.metrics:
             fig.add_trace(go.Scatter(x=x, y=list(fc.metric(key).p50), mode="lines", stackgroup="ai", name=label, line={"color": colour}))
     fig.update_layout(title=f"AI electricity by use, P50 ({fc.title or fc.scenario}, {fc.region})", xaxis_title="year", yaxis_title="AI electricity [TWh/yr]")
+    return fig
+
+
+#: The serving requirement of the LLM chain's segments, ``h100e_required_<segment>``.
+_NOT_SEGMENTS = ("h100e_required_inference", "h100e_required_training", "h100e_required_other")
+
+
+def segment_keys(fc: Forecast) -> list[str]:
+    """The demand segments of ``fc`` in the scenario's order (from its ``h100e_required_<segment>`` metrics)."""
+    return [k[len("h100e_required_"):] for k in fc.metrics if k.startswith("h100e_required_") and k not in _NOT_SEGMENTS]
+
+
+def segment_demand_chart(fc: Forecast) -> go.Figure:
+    """LLM serving demand by application segment: P50 of each segment's requirement, stacked, with the P50 of their sum.
+
+    The stack of P50s is not the P50 of the sum (the segments are uncertain independently), so the
+    total's own P50 is drawn as a line for comparison.
+    """
+    from dcplan.forecast.scenario import SEGMENT_LABELS
+
+    fig = go.Figure()
+    x = list(fc.years)
+    for seg, colour in zip(segment_keys(fc), _COLOURS, strict=False):
+        fig.add_trace(go.Scatter(x=x, y=[v / 1e6 for v in fc.metric(f"h100e_required_{seg}").p50], mode="lines", stackgroup="segments",
+                                 name=SEGMENT_LABELS.get(seg, seg), line={"color": colour}))
+    if "h100e_required_inference" in fc.metrics:
+        fig.add_trace(go.Scatter(x=x, y=[v / 1e6 for v in fc.metric("h100e_required_inference").p50], mode="lines",
+                                 name="all LLM serving, P50 of the sum", line={"color": "black", "dash": "dot"}))
+    finish(fig, title=f"LLM serving demand by application, P50 ({REGION_LABELS.get(fc.region, fc.region)}, {fc.title or fc.scenario})",
+           x_title="Year", y_title="Million H100e busy all year")
+    fig.update_xaxes(tickformat="d")
+    return fig
+
+
+def china_supply_chart(fc: Forecast) -> go.Figure:
+    """China's new accelerators by origin (P50, H100e a year): made in China, imported under export controls, and the shortfall, beside what its demand asked for."""
+    fig = go.Figure()
+    x = list(fc.years)
+    for key, label, colour in (("china_domestic_shipments_h100e", "made in China (Ascend...)", _COLOURS[1]),
+                               ("china_import_shipments_h100e", "imported under export controls", _COLOURS[0]),
+                               ("china_shortfall_h100e", "short: neither made nor importable", _COLOURS[7])):
+        if key in fc.metrics:
+            fig.add_trace(go.Bar(x=x, y=[v / 1e6 for v in fc.metric(key).p50], name=label, marker_color=colour))
+    if "china_placed_h100e" in fc.metrics:
+        fig.add_trace(go.Scatter(x=x, y=[v / 1e6 for v in fc.metric("china_placed_h100e").p50], mode="lines+markers", name="China's demand (placed)",
+                                 line={"color": "black"}))
+    fig.update_layout(barmode="stack")
+    finish(fig, title=f"China's new AI accelerators by origin, P50 ({fc.title or fc.scenario})", x_title="Year", y_title="Million H100e a year")
+    fig.update_xaxes(tickformat="d")
     return fig

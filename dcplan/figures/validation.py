@@ -8,7 +8,8 @@ from typing import Sequence
 def validation_scatter(training: Sequence, inference: Sequence):
     """Predicted / published ratios of training throughput and serving throughput, log-log with the identity line.
 
-    ``training``: RunPrediction rows; ``inference``: BenchPrediction rows (dcplan.calibrate.at_scale).
+    ``training``: RunPrediction rows (dcplan.calibrate.at_scale); ``inference``: ServingPrediction rows
+    (dcplan.calibrate.serving).
     """
     import plotly.graph_objects as go
 

@@ -13,7 +13,7 @@ import numpy as np
 from dcplan.errors import InputError
 from dcplan.forecast import regions as rg
 from dcplan.forecast import supply as sp
-from dcplan.forecast.chain import METRIC_UNITS, ChainOutput, rerun, run_chain, setup_from
+from dcplan.forecast.chain import METRIC_UNITS, ChainOutput, metric_unit, rerun, run_chain, setup_from
 from dcplan.forecast.power import W_PER_TWH_YEAR
 from dcplan.forecast.result import Comparison, Forecast, LimitSummary, summarise
 from dcplan.forecast.sampling import apply_overrides, draw
@@ -47,7 +47,7 @@ def region_metrics(out: ChainOutput, region: str) -> dict[str, np.ndarray]:
 
 
 class _Shares:
-    """A region's shares of the AI fleet, of new capacity and of the non-AI load, each built once on first use."""
+    """A region's shares of the AI fleet, of demand and of the non-AI load, each built once on first use."""
 
     def __init__(self, out: ChainOutput, region: str) -> None:
         self.out, self.r = out, (None if region == "world" else rg.region_index(region))
@@ -56,26 +56,51 @@ class _Shares:
     def get(self, kind: str) -> np.ndarray:
         if kind not in self._cache:
             reg = self.out.regions
-            self._cache[kind] = {"ai": reg.ai_share, "new": reg.additions_share, "nonai": reg.nonai_share}[kind](self.r)
+            self._cache[kind] = {"ai": reg.ai_share, "demand": reg.demand_share, "nonai": reg.nonai_share,
+                                 "generation": reg.generation_share}[kind](self.r)
         return self._cache[kind]
 
 
 def region_metric(out: ChainOutput, region: str, name: str, shares: _Shares | None = None) -> np.ndarray:
     """One metric [n, years] for the world or one region.
 
-    A region's AI metrics follow its share of the AI fleet, flows its share of the year's new AI
-    capacity, non-AI load its own share, emissions its own grid intensity; ratios are the world's.
+    A region's installed accelerators are its own (China: what it made and imported), flows are
+    its own (shipments, spend; capex: its spend x the system multiplier and the facility cost by
+    its share of power added), demand metrics follow its share of demand, power and energy its
+    share of the AI fleet's power, non-AI load its own share, emissions its own grid intensity;
+    ratios are the world's; the ``china_*`` metrics are China's (zero elsewhere).
     """
     prefix = "accelerators_installed_"
     v = out.units_by_generation[name[len(prefix):]] if name.startswith(prefix) and name not in out.metrics else out.metrics[name]
     if region == "world" or name in rg.INTENSIVE:
         return v
     sh = shares or _Shares(out, region)
-    pwr = out.power
+    reg, pwr, r = out.regions, out.power, sh.r
+    if name.startswith("china_"):
+        return v if region == "china" else np.zeros_like(v)
     if name == "emissions_tco2e":
-        return out.regions.emissions(pwr, sh.r)
-    if name in rg.FLOWS:
-        return v * sh.get("new")
+        return reg.emissions(pwr, r)
+    if name in rg.FLOW_BASIS:
+        return reg.flow(rg.FLOW_BASIS[name], r)
+    if name == "capex_usd":
+        return reg.capex(r)
+    if name == "capex_cumulative_usd":
+        return np.cumsum(np.where(np.arange(v.shape[1])[None, :] > reg.t0, reg.capex(r), 0.0), axis=1)
+    if name in ("hyperscaler_capex_usd",):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return v * np.nan_to_num(reg.capex(r) / out.money.capex)
+    if name in ("ai_capacity_added_mw", "onsite_capacity_added_mw"):
+        return v * reg.flow_share("w", r)
+    if name == "h100e_installed":
+        return reg.stock("h100e", r)
+    if name == "accelerators_installed":
+        return reg.stock("units", r)
+    if name.startswith(prefix):
+        if name == f"{prefix}china_domestic":
+            return v if region == "china" else np.zeros_like(v)
+        return v * sh.get("generation")
+    if name in rg.DEMAND or name.startswith("h100e_required_"):
+        return v * sh.get("demand")
     if name in rg.NONAI:
         return v * sh.get("nonai")
     if name == "energy_twh":
@@ -197,7 +222,7 @@ def _forecast(scenario: Scenario, chunks: list[ChainOutput], *, samples: int, se
         observations = [o for o in (observations or ()) if o.metric in only]
     for name in (only if only is not None else per_chunk[0]):
         vals = np.concatenate([m[name][:, idx] for m in per_chunk])
-        unit = METRIC_UNITS.get(name, METRIC_UNITS["accelerators_installed"])
+        unit = metric_unit(name) or METRIC_UNITS["accelerators_installed"]
         metrics[name] = summarise(vals, unit)
         if keep_samples:
             raw[name] = vals
@@ -222,14 +247,19 @@ def limit_summaries(chunks: list[ChainOutput], scenario: Scenario, years: Sequen
     """For chip supply and for power: share of samples binding, P50 shortfall, first year binding in half the samples."""
     idx = [scenario.years.index(y) for y in years]
     out = []
-    for key, code, attr in (("chips", sp.CHIPS, "short_chips_h100e"), ("power", sp.POWER, "short_power_h100e")):
-        binding = np.concatenate([(c.supply.fleet.binding == code)[:, idx] for c in chunks])
-        short = np.concatenate([getattr(c.supply.fleet, attr)[:, idx] for c in chunks])
-        short_mw = np.concatenate([(getattr(c.supply.fleet, attr) * c.supply.peak_w_per_h100e)[:, idx] / 1e6 for c in chunks])
+    for key, code, attr in (("chips", sp.CHIPS, "short_chips_h100e"), ("power", sp.POWER, "short_power_h100e"), ("export_controls", None, None)):
+        if code is None:  # China's shortfall: its placement neither made at home nor importable under export controls
+            held = [c.supply.china.split.shortfall for c in chunks]
+            binding = np.concatenate([(h > 1e-9 * np.maximum(c.supply.china.split.placed, 1.0))[:, idx] for h, c in zip(held, chunks, strict=True)])
+        else:
+            held = [getattr(c.supply.fleet, attr) for c in chunks]
+            binding = np.concatenate([(c.supply.fleet.binding == code)[:, idx] for c in chunks])
+        short = np.concatenate([h[:, idx] for h in held])
+        short_mw = np.concatenate([(h * c.supply.peak_w_per_h100e)[:, idx] / 1e6 for h, c in zip(held, chunks, strict=True)])
         frac = binding.mean(axis=0)
         p50, p50_mw = _median_where(short, binding), _median_where(short_mw, binding)
         first = next((y for y, f in zip(years, frac, strict=True) if f >= 0.5), None)
-        out.append(LimitSummary(key=key, name=sp.LIMIT_NAMES[code], binding_frac=tuple(map(float, frac)),
+        out.append(LimitSummary(key=key, name=LIMIT_NAMES[key], binding_frac=tuple(map(float, frac)),
                                 shortfall_h100e_p50=tuple(map(float, p50)), shortfall_mw_p50=tuple(map(float, p50_mw)),
                                 first_year=first, source=LIMIT_SOURCES[key]))
     return tuple(out)
@@ -244,8 +274,13 @@ def _median_where(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return out
 
 
+LIMIT_NAMES = {"chips": sp.LIMIT_NAMES[sp.CHIPS], "power": sp.LIMIT_NAMES[sp.POWER],
+               "export_controls": "export controls on China (its demand beyond domestic supply and permitted imports)"}
 LIMIT_SOURCES = {
     "chips": "packaging-limited supply path: start-year shipments x CoWoS capacity growth (TSMC doubled CoWoS in 2024 and 2025: TSMC Q3 2024 earnings call via TrendForce/MoneyDJ; ~120-130k wafers/month targeted for end-2026: Morgan Stanley via press)",
+    "export_controls": "US export controls on advanced computing items to China (BIS 88 FR 73458, Oct 2023; H20 licence requirement, NVIDIA 8-K, "
+                       "15 Apr 2025; H200 licences with a 25 % revenue share, Dec 2025) against China's domestic supply (Huawei Ascend: FT via "
+                       "DIGITIMES Asia, Feb 2025; Bloomberg, 29 Sep 2025): dcplan.forecast.china",
     "power": "grid pipeline with lead time and saturating build-out (Schneider Electric 2025: 44 % of US data centres wait over four years for utility power; IEA Energy and AI 2026 update: physical constraints on data-centre build-out), plus on-site generation",
 }
 
@@ -321,10 +356,11 @@ def run_forecast_fixed(
 
 
 def parameter_table(scenario: Scenario) -> dict[str, dict[str, Any]]:
-    """name -> {dist..., median, source, date, per_year} for the JSON output and reports."""
+    """name -> {dist..., median, source, date, per_year} for the JSON output and reports: the drivers the chain reads
+    (a demand segment the scenario does not sum is left out)."""
     return {
         n: {**p.dist.as_dict(), "median": p.dist.median(), "source": p.source, "date": p.date, "per_year": p.per_year}
-        for n, p in scenario.parameters.items()
+        for n, p in scenario.parameters.items() if scenario.active(n)
     }
 
 

@@ -1,4 +1,4 @@
-"""Read the reference catalogs in data/: accelerators, models and shipped efficiency defaults.
+"""Read the reference catalogs in data/: accelerators, models, serving stacks, efficiency defaults.
 
 Names resolve case-insensitively through each entry's aliases; an unknown name is an
 InputError listing the closest names.
@@ -14,9 +14,9 @@ from dcplan.errors import InputError
 from dcplan.io.resources import data_dir  # noqa: F401 - re-exported: the one place data is found
 from dcplan.io.schema import build
 from dcplan.io.yamlio import read_yaml
-from dcplan.specs import Calibration, HardwareSpec, ModelSpec, SystemSpec
+from dcplan.specs import Calibration, HardwareSpec, ModelSpec, StackSpec, SystemSpec
 
-T = TypeVar("T", HardwareSpec, ModelSpec, SystemSpec)
+T = TypeVar("T", HardwareSpec, ModelSpec, StackSpec, SystemSpec)
 
 
 def normalise(name: str) -> str:
@@ -61,6 +61,12 @@ def model_catalog() -> Mapping[str, ModelSpec]:
     return _load_dir("models", ModelSpec)
 
 
+@functools.cache
+def stack_catalog() -> Mapping[str, StackSpec]:
+    """Every serving stack in data/stacks, by name."""
+    return _load_dir("stacks", StackSpec)
+
+
 def _index(catalog: Mapping[str, T]) -> dict[str, str]:
     index: dict[str, str] = {}
     for name, spec in catalog.items():
@@ -78,7 +84,9 @@ def _resolve(kind: str, field: str, name: str, catalog: Mapping[str, T]) -> T:
     close = difflib.get_close_matches(key, list(index), n=4, cutoff=0.5)
     names = sorted({index[c] for c in close})
     hint = f"; did you mean {', '.join(names)}?" if names else ""
-    raise InputError(field, f"unknown {kind} {name!r}{hint} (see `dcplan {kind if kind == 'hardware' else 'models'} list`)")
+    listing = {"hardware": "dcplan hardware list", "system": "dcplan hardware list", "model": "dcplan models list",
+               "stack": "dcplan stacks list"}[kind]
+    raise InputError(field, f"unknown {kind} {name!r}{hint} (see `{listing}`)")
 
 
 def get_hardware(name: str) -> HardwareSpec:
@@ -104,6 +112,11 @@ def get_system(name: str) -> SystemSpec:
 def get_model(name: str) -> ModelSpec:
     """The model called ``name`` (or one of its aliases)."""
     return _resolve("model", "model", name, model_catalog())
+
+
+def get_stack(name: str) -> StackSpec:
+    """The serving stack called ``name`` (or one of its aliases)."""
+    return _resolve("stack", "stack", name, stack_catalog())
 
 
 @functools.cache

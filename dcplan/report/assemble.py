@@ -43,6 +43,7 @@ def executive_summary(x) -> Section:
         f"{usd(o.capex_usd)} of capex and {usd(o.tco_usd_per_year)} a year in total cost of ownership"
         + (f", {usd(o.usd_per_mtok)} per million output tokens served." if o.usd_per_mtok is not None else "."),
         f"Deciding factor: {best.deciding_factor}.",
+        *(f"**Caution:** {w}." for o in plan.options for w in o.warnings),
         f"**Market ({fc.title or fc.scenario} scenario, {fc.samples:,} Monte Carlo samples, seed {fc.seed}):** world data-centre "
         f"electricity reaches {_num(energy.p50[i])} TWh in {horizon} (P10-P90 {_num(energy.p10[i])}-{_num(energy.p90[i])}), "
         f"an average facility load of {_num(power.p50[i] / 1e3)} GW (P10-P90 {_num(power.p10[i] / 1e3)}-{_num(power.p90[i] / 1e3)}). "
@@ -84,7 +85,9 @@ def executive_summary(x) -> Section:
 _VALIDATION_METRICS = {
     "training_flops_per_s": "Training throughput (FLOP/s per accelerator)",
     "training_accelerator_hours": "Training accelerator-hours",
-    "inference_tokens_per_s": "Serving throughput (output tokens/s)",
+    "inference_tokens_per_s": "Serving throughput (output tokens/s), stacks' fits in sample",
+    "inference_moe_held_out": "Serving throughput, mixture-of-experts rows, held out",
+    "inference_not_fitted": "Serving throughput, rows not fitted (superseded engine versions)",
 }
 
 
@@ -129,13 +132,23 @@ def accuracy(x) -> Section:
     else:
         cal = x.calibration_defaults
         blocks.append(Text(paragraphs=(
-            "No profile was given: the plan uses the shipped efficiency parameters (data/efficiency/defaults.yaml), whose shared "
-            f"train-step efficiency ({cal.train.eta_max:.3f} of the GEMM ceiling) and decode bandwidth fraction ({cal.decode_bw_frac:.3f}) "
-            "are fitted on the published runs of section 7, all rows together. Run `dcplan profile` and `dcplan calibrate` on your hardware "
-            "and pass --profile to plan with measured efficiencies.",)))
-    s = x.validation["summary"]
-    rows = [{"metric": _VALIDATION_METRICS.get(k, k), **{m: v.get(m) for m in ("n", "median_ape_pct", "p90_ape_pct", "max_ape_pct", "bias_pct")}}
-            for k, v in s.items()]
+            "No profile was given: training uses the shipped efficiency parameters (data/efficiency/defaults.yaml), whose shared "
+            f"train-step efficiency ({cal.train.eta_max:.3f} of the GEMM ceiling) is fitted on the published runs of section 7, all rows "
+            "together; serving uses each option's serving stack (data/stacks/), whose bandwidth fraction, prefill efficiency, per-step "
+            "overhead and memory share are fitted on that stack's published results (section 7) with partial pooling toward the other "
+            "stacks. Run `dcplan profile` and `dcplan calibrate` on your hardware and pass --profile to plan with measured efficiencies.",)))
+    stacks = [o.serving_stack for o in x.plan.options if o.serving_stack]
+    if stacks:
+        srows = tuple({"hardware": st["chip"], "stack": st["name"] or "none (pooled)", "version": st["version"], "rows": st["rows"],
+                       "rows_on_chip": st["rows_on_chip"], "loo": (st["held_out"] or {}).get("median_ape_pct"),
+                       "warning": st["warning"] or ""} for st in stacks)
+        blocks.append(Table(title="Serving stack of each option and the published results it rests on", sheet="serving stacks", columns=(
+            Column(key="stack", label="Stack"), Column(key="hardware", label="Option"), Column(key="version", label="Version"),
+            Column(key="rows", label="Rows fitted"), Column(key="rows_on_chip", label="Rows on this chip"),
+            Column(key="loo", label="Held-out median APE", unit="%", kind="pct"), Column(key="warning", label="Warning")), rows=srows))
+    s = {_VALIDATION_METRICS.get(k, k): v for k, v in x.validation["summary"].items() if k != "inference_by_stack"}
+    s.update({f"Serving throughput, {k}, held out": v for k, v in x.validation["summary"].get("inference_by_stack", {}).items()})
+    rows = [{"metric": k, **{m: v.get(m) for m in ("n", "median_ape_pct", "p90_ape_pct", "max_ape_pct", "bias_pct")}} for k, v in s.items()]
     blocks.append(Table(title="The model against published runs and benchmarks (shipped defaults)", columns=(
         Column(key="metric", label="Metric"), Column(key="n", label="n"), Column(key="median_ape_pct", label="Median APE", unit="%", kind="pct"),
         Column(key="p90_ape_pct", label="P90 APE", unit="%", kind="pct"), Column(key="max_ape_pct", label="Max APE", unit="%", kind="pct"),
@@ -198,13 +211,18 @@ def capacity(x) -> Section:
             Column(key="accelerators", label="Accelerators"), Column(key="training_days", label="Days"), Column(key="mfu_frac", label="MFU", unit="fraction", kind="frac"),
             Column(key="cost_usd_owned", label="Cost owned", unit="USD", kind="usd"), Column(key="cost_usd_rented", label="Cost rented", unit="USD", kind="usd")), rows=tuple(jobs)))
     limits = {"memory": "memory", "ttft_slo": "TTFT target", "tpot_slo": "TPOT target", "max_batch": "batch cap", "given": "given"}
-    services = [{"hardware": o["hardware"], **{k: s[k] for k in ("name", "model", "tp", "replicas", "batch_size", "ttft_s", "tpot_s", "usd_per_mtok")},
+    services = [{"hardware": o["hardware"], **{k: s[k] for k in ("name", "model", "stack", "tp", "ep", "replicas", "batch_size", "ttft_s",
+                                                                 "tpot_s", "usd_per_mtok")},
                  "binding_limit": limits.get(s["binding_limit"], s["binding_limit"])}
                 for o in d["options"] for s in o["services"]]
+    for o in plan.options:
+        for w in o.warnings:
+            blocks.insert(1, Text(paragraphs=(f"**Caution:** {w}.",)))
     if services:
         blocks.append(Table(title="Inference services at the design peak", sheet="services", columns=(
             Column(key="hardware", label="Option"), Column(key="name", label="Service"), Column(key="model", label="Model"),
-            Column(key="tp", label="TP"), Column(key="replicas", label="Replicas"), Column(key="batch_size", label="Batch"),
+            Column(key="stack", label="Stack"), Column(key="tp", label="TP"), Column(key="ep", label="EP"),
+            Column(key="replicas", label="Replicas"), Column(key="batch_size", label="Batch"),
             Column(key="binding_limit", label="Batch limited by"), Column(key="ttft_s", label="TTFT", unit="s"), Column(key="tpot_s", label="TPOT", unit="s"),
             Column(key="usd_per_mtok", label="Cost", unit="USD per M output tokens", kind="usd")), rows=tuple(services)))
     rvo = [{"hardware": o["hardware"], **o["rent_vs_own"]} for o in d["options"] if o.get("rent_vs_own")]
@@ -224,7 +242,16 @@ def capacity(x) -> Section:
 
 
 def market(x) -> Section:
-    from dcplan.figures.forecast import backtest_chart, demand_split_chart, fan_chart, limits_chart, scenario_comparison
+    from dcplan.figures.forecast import (
+        backtest_chart,
+        china_supply_chart,
+        demand_split_chart,
+        fan_chart,
+        limits_chart,
+        scenario_comparison,
+        segment_demand_chart,
+        segment_keys,
+    )
     from dcplan.forecast.headline import limit_lines
 
     fc = x.forecast
@@ -262,13 +289,16 @@ def market(x) -> Section:
                      rows=bt_rows)
     blocks: list[Any] = [
         Text(paragraphs=(f"Scenario '{fc.title or fc.scenario}' ({_file_name(fc.file)}), {fc.samples:,} samples, seed {fc.seed}. Bands are P10-P90; "
-                         "black points are history, orange diamonds published forecasts. Demand (LLM serving from tokens, training bounded by "
-                         "what AI revenue pays for, AI outside the LLM chain) drives the fleet until chip supply or grid connections bind.",
+                         "black points are history, orange diamonds published forecasts. Demand (LLM serving as a sum of application segments, "
+                         "training bounded by what AI revenue pays for, AI outside the LLM chain) drives the fleet until chip supply or grid "
+                         "connections bind; China's share is met by its own chips and by imports under US export controls.",
                          "Supply limits: " + " ".join(limit_lines(fc)))),
         _headline_table(fc), _anchor_table(fc),
         Figure(title="Electricity", figure=fan_chart(fc, "energy_twh")),
         Figure(title="AI electricity by use", figure=demand_split_chart(fc)),
+        *([Figure(title="LLM serving demand by application", figure=segment_demand_chart(fc))] if segment_keys(fc) else []),
         Figure(title="Supply limits", figure=limits_chart(fc)),
+        *([Figure(title="China's accelerators by origin", figure=china_supply_chart(fc))] if "china_placed_h100e" in fc.metrics else []),
         Figure(title="Facility power", figure=fan_chart(fc, "facility_power_mw")),
         Figure(title="AI compute installed", figure=fan_chart(fc, "h100e_installed")),
         Figure(title="Capex", figure=fan_chart(fc, "capex_usd")),
@@ -361,9 +391,9 @@ def sensitivity(x) -> Section:
     text = Text(paragraphs=(
         f"What matters most for {lower_first(metric_label(t.metric))} in {t.year}: {'; '.join(lower_first(driver_label(b.name)) for b in t.bars[:3])}.",
         "What would change the recommendation: " + ("; ".join(flips) if flips else "there is only one option") + ". "
-        "Prices are the least certain inputs of the plan (data/costs/defaults.yaml grades most accelerator prices C), and "
-        "without a measured profile of each option the model gives every accelerator the same shipped efficiencies: "
-        "software maturity that differs between vendors is not in the plan until a profile is calibrated.",
+        "Prices are the least certain inputs of the plan (data/costs/defaults.yaml grades most accelerator prices C). Serving "
+        "efficiencies differ by software stack (TensorRT-LLM, vLLM on ROCm, ...) and are fitted on each stack's published results; an "
+        "option whose chip has no published result of its stack rests on other chips' data (see the cautions in section 3).",
     ))
     blocks: list[Any] = [text, Figure(title="Tornado", figure=tornado_chart(t, top=12)), table]
     if x.sobol is not None:
@@ -388,6 +418,7 @@ def sensitivity(x) -> Section:
 
 def assumptions(x) -> Section:
     from dcplan.figures.style import driver_label
+    from dcplan.forecast.scenario import DRIVERS
 
     plan_rows = tuple(a.to_dict() for a in x.plan.assumptions)
     plan_table = Table(title="Plan assumptions", sheet="assumptions", columns=(
@@ -396,7 +427,10 @@ def assumptions(x) -> Section:
     params = []
     for name, p in x.forecast.parameters.items():
         dist = {k: v for k, v in p.items() if k not in ("source", "date", "per_year", "median")}
-        params.append({"name": name, "what": driver_label(name), "distribution": ", ".join(f"{k}={v}" for k, v in dist.items()), "median": p.get("median"),
+        median = p.get("median")
+        if name in DRIVERS and DRIVERS[name].unit == "year" and isinstance(median, float):
+            median = f"{median:.1f}"  # a year (2024.5), never with a thousands separator
+        params.append({"name": name, "what": driver_label(name), "distribution": ", ".join(f"{k}={v}" for k, v in dist.items()), "median": median,
                        "per_year": p.get("per_year"), "source": p.get("source"), "date": p.get("date")})
     scen_table = Table(title=f"Forecast parameters ({x.forecast.title or x.forecast.scenario})", sheet="forecast parameters", columns=(
         Column(key="name", label="Parameter"), Column(key="what", label="What"), Column(key="distribution", label="Distribution"),
@@ -441,13 +475,23 @@ def validation(x) -> Section:
         Column(key="error", label="Not predicted because"), Column(key="source", label="Source"), Column(key="quality", label="Quality")),
         rows=tuple({**r, "published_tflops": _tera(r.get("published_flops_per_s")), "predicted_tflops": _tera(r.get("predicted_flops_per_s"))}
                    for r in v["training"]))
-    infer = Table(title="Serving benchmarks (TensorRT-LLM max throughput): published vs predicted", sheet="validation inference", columns=(
-        Column(key="id", label="Benchmark"), Column(key="n_accelerators", label="Accelerators"), Column(key="precision", label="Precision"),
-        Column(key="published_tokens_per_s", label="Published", unit="output tokens/s"), Column(key="predicted_tokens_per_s", label="Predicted", unit="output tokens/s"),
+    infer = Table(title="Serving results (MLPerf Inference v4.0-v5.1, vendor tables): published vs predicted", sheet="validation inference", columns=(
+        Column(key="id", label="Result"), Column(key="stack", label="Stack"), Column(key="n_accelerators", label="Accelerators"),
+        Column(key="precision", label="Precision"), Column(key="published_tokens_per_s", label="Published", unit="output tokens/s"),
+        Column(key="predicted_tokens_per_s", label="Predicted", unit="output tokens/s"), Column(key="held_out_ratio", label="Held-out ratio"),
         Column(key="predicted_batch", label="Predicted batch"), Column(key="quality", label="Quality")), rows=tuple(v["inference"]))
-    text = Text(paragraphs=("Every row is predicted with the shipped defaults and the published layout where one is given; "
-                            "no constant is tuned per run. Rows that cannot be predicted say why.",))
-    return Section(id="validation", title="Validation against published runs", blocks=(text, train, infer))
+    by_stack = tuple({"stack": k, **{m: s.get(m) for m in ("held_out", "n", "median_ape_pct", "p90_ape_pct", "bias_pct")}}
+                     for k, s in v["summary"].get("inference_by_stack", {}).items())
+    stacks = Table(title="Serving error per stack, held out", sheet="validation stacks", columns=(
+        Column(key="stack", label="Stack"), Column(key="held_out", label="Held out by"), Column(key="n", label="n"),
+        Column(key="median_ape_pct", label="Median APE", unit="%", kind="pct"),
+        Column(key="p90_ape_pct", label="P90 APE", unit="%", kind="pct"), Column(key="bias_pct", label="Bias", unit="%", kind="pct")), rows=by_stack)
+    text = Text(paragraphs=("Training rows are predicted with the shipped defaults and the published layout where one is given; serving rows "
+                            "with their stack's fitted parameters at the published setup, and held out: the held-out ratio is the prediction "
+                            "with the stack refitted without that row (leave-one-out; in a stack with more than 30 rows, without the row's tenth "
+                            "of the rows). No constant is tuned per run. Rows that cannot be predicted say why; a row marked not fitted "
+                            "is an engine version its stack no longer describes, shown with its error but not scored.",))
+    return Section(id="validation", title="Validation against published runs", blocks=(text, train, stacks, infer))
 
 
 def _file_name(path: str | None) -> str | None:

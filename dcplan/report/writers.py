@@ -103,6 +103,7 @@ _PRINT_CSS = """
 @page{size:A4;margin:14mm 12mm 16mm 12mm}
 .wrap{max-width:none;padding:0}h2{break-before:page}h2.first{break-before:avoid}
 table{font-size:.72rem}tr{break-inside:avoid}.figure{break-inside:avoid}.tablewrap{overflow:visible}
+td.text{overflow-wrap:anywhere}
 h2,h3{break-after:avoid}.keep{break-inside:avoid}thead{display:table-header-group}
 """
 

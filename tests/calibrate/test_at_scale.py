@@ -2,15 +2,15 @@
 
 import pytest
 
-from dcplan.calibrate.at_scale import fit_decode_bw, summary
+from dcplan.calibrate.at_scale import summary
 from dcplan.io.catalog import default_calibration, get_hardware, get_model
-from dcplan.io.validation import read_inference_benchmarks, read_training_runs
+from dcplan.io.validation import read_serving_benchmarks, read_training_runs
 
 
-@pytest.mark.slow
-def test_shipped_decode_bw_is_the_fit():
-    fit = fit_decode_bw(read_inference_benchmarks(), get_model, get_hardware, default_calibration)
-    assert default_calibration().decode_bw_frac == pytest.approx(fit.value, abs=0.005)
+def test_shipped_decode_bw_default_is_the_documented_value():
+    # serving fits live in data/stacks (tests/calibrate/test_serving.py); the default 0.557 stays
+    # for estimates without a stack, as data/efficiency/defaults.yaml says
+    assert default_calibration().decode_bw_frac == pytest.approx(0.557)
 
 
 def test_summary_statistics():
@@ -24,8 +24,12 @@ def test_every_validation_row_has_a_public_source():
     for row in read_training_runs():
         assert row.source and row.quality in ("A", "B", "C")
         assert "shared/" not in row.source and "/work/" not in row.source
-    for row in read_inference_benchmarks():
-        assert row.source and row.quality
+    rows, datasets = read_serving_benchmarks()
+    for row in rows:
+        assert row.source and row.quality in ("A", "B", "C")
+        assert "shared/" not in row.source and "/work/" not in row.source
+    for ds in datasets.values():
+        assert ds.lengths_source and ds.output_source and ds.quality
 
 
 def test_training_rows_cover_what_the_issue_asks():

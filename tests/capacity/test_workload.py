@@ -130,6 +130,23 @@ def test_node_overhead_and_rack_overrides():
     assert "1.82" in opt.node_power_w.source
 
 
+def test_an_option_names_its_serving_stack_or_gets_the_vendors_default():
+    inp = resolved(SERVICE.replace("hardware: [h100-sxm]", "hardware:\n  - name: h100-sxm\n    stack: vllm\n  - name: mi300x\n"))
+    stacks = {o.hardware.name: o.serving for o in inp.options}
+    assert stacks["h100-sxm"].stack == "vllm-cuda" and stacks["mi300x"].stack == "vllm-rocm"
+    assert stacks["mi300x"].calibration.chip_eta_frac != 1.0  # its (chip, stack) term
+
+
+@pytest.mark.parametrize("stack,words", [
+    ("tensorrt-llm", "hardware[0].stack: tensorrt-llm runs on nvidia gpu chips, not on mi300x"),
+    ("nonesuch", "hardware[0].stack: unknown serving stack 'nonesuch'"),
+])
+def test_a_stack_that_does_not_fit_the_option_names_file_line_and_field(stack, words):
+    text = SERVICE.replace("hardware: [h100-sxm]", f"hardware:\n  - name: mi300x\n    stack: {stack}\n")
+    line = error_of(text).one_line()
+    assert "<test>:11:" in line and words in line, line
+
+
 TRAIN_RAMP = """\
 name: t
 training:

@@ -31,7 +31,7 @@ def test_to_dict_has_the_documented_keys(base):
         m = d["metrics"][k]
         assert set(m) == {"p10", "p50", "p90", "mean", "unit"} and len(m["p50"]) == 11
         assert all(a <= b <= c for a, b, c in zip(m["p10"], m["p50"], m["p90"], strict=False))
-    assert {x["key"] for x in d["limits"]} == {"chips", "power"} and len(d["limits"][0]["binding_frac"]) == 11
+    assert {x["key"] for x in d["limits"]} == {"chips", "power", "export_controls"} and len(d["limits"][0]["binding_frac"]) == 11
     assert d["scenario"]["parameters"]["pue_ai"]["source"] and "comparisons" in d["backtest"]
 
 
@@ -65,7 +65,9 @@ def test_a_region_that_builds_more_new_capacity_gains_share(base):
     world = run_forecast(base, samples=400, seed=0, years=(2024, 2035), keep_samples=True)
     share = (us.raw["ai_energy_twh"] / world.raw["ai_energy_twh"]).mean(axis=0)
     assert share[0] == pytest.approx(0.56, abs=0.005)  # the history split
-    assert share[-1] == pytest.approx(0.58, abs=0.01)  # by 2035 the fleet is new capacity, split around ai_share_new_us
+    # by 2035 the fleet is new capacity: the US takes ai_share_new_us (0.54) of what is built outside China, so more than 0.54
+    # of the world's as long as China builds less than its share of demand (0.18), at most 0.54 / 0.82 if China built nothing
+    assert 0.54 < share[-1] < 0.54 / 0.82
 
 
 def test_chunks_do_not_change_results(base, monkeypatch):

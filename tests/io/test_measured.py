@@ -2,8 +2,6 @@
 
 import json
 
-import pytest
-
 from dcplan.io.catalog import default_calibration
 from dcplan.io.measured import calibration_for, measured_calibrations
 
@@ -38,10 +36,24 @@ def test_hardware_show_says_a_measured_profile_is_used(run_cli):
     assert "Measured profile (used by default" in text and "580.159.04" in text
 
 
-@pytest.mark.parametrize("kind, extra", [("infer", ["--input-len", "512", "--output-len", "256"]),
-                                         ("train", ["--tokens", "1B"])])
-def test_estimates_use_the_measured_profile_unless_told_not_to(run_cli, kind, extra):
-    args = ["estimate", kind, "--model", "llama-3.1-8b", "--hardware", "h200", "--gpus", "8", *extra, "--json"]
+def test_training_estimates_use_the_measured_profile_unless_told_not_to(run_cli):
+    args = ["estimate", "train", "--model", "llama-3.1-8b", "--hardware", "h200", "--gpus", "8", "--tokens", "1B", "--json"]
     measured, defaults = run_cli(*args), run_cli(*args, "--no-measured")
     assert measured.returncode == 0 and defaults.returncode == 0, measured.stderr + defaults.stderr
     assert json.loads(measured.stdout) != json.loads(defaults.stdout)
+
+
+def test_serving_estimates_take_their_stack_and_the_measured_profile_only_when_given(run_cli):
+    """A serving estimate is keyed by (chip, stack): on H200 it takes TensorRT-LLM's fitted
+    calibration, with or without --no-measured; the measured profile (dcplan's own PyTorch
+    modules, another stack) enters only as --profile, and then replaces the stack."""
+    args = ["estimate", "infer", "--model", "llama-3.1-8b", "--hardware", "h200", "--gpus", "8", "--input-len", "512",
+            "--output-len", "256", "--json"]
+    measured, defaults = run_cli(*args), run_cli(*args, "--no-measured")
+    assert measured.returncode == 0 and defaults.returncode == 0, measured.stderr + defaults.stderr
+    m, d = json.loads(measured.stdout), json.loads(defaults.stdout)
+    assert m["stack"]["calibration"] == "stack:tensorrt-llm@h200" and m["tokens_per_s"] == d["tokens_per_s"]
+    profiled = run_cli(*args, "--profile", "profiles/gpu-nvidia-h200-standard.calibration.json")
+    assert profiled.returncode == 0, profiled.stderr
+    p = json.loads(profiled.stdout)
+    assert p["stack"] is None and p["tokens_per_s"] != m["tokens_per_s"]
