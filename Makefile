@@ -12,7 +12,7 @@ PY := $(VENV)/bin/python
 # install a CUDA build first (README, "GPUs") and this step then keeps theirs.
 TORCH_PIN ?= torch==2.13.0
 
-.PHONY: run test test-gpu setup setup-dev system-deps lint mutation clean
+.PHONY: run test test-gpu setup setup-dev system-deps lint mutation i18n clean
 
 $(VENV)/.stamp-base: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,12 @@ test-gpu:
 
 lint: setup-dev
 	$(PY) -m ruff check dcplan dashboards tests scripts
+
+# message catalogs: extract the text (Babel), merge it into each language's .po, compile the .mo; then
+# translate what `python scripts/i18n.py check` lists and run it again
+i18n: setup-dev
+	$(PY) scripts/i18n.py all
+	$(PY) scripts/i18n.py check
 
 # break one model term at a time (scripts/mutation_check.py) and show which tests catch it
 mutation: setup-dev

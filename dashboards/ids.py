@@ -7,6 +7,7 @@ class Shell:
     URL = "url"
     PAGE = "page-content"
     NAV = "nav"
+    LANG = "lang-switch"
 
 
 class Run:

@@ -3,6 +3,7 @@
 usage: python scripts/screenshot.py OUT_DIR [PATH ...]   (serves the app on a free port; 1400 and 420 px wide)
        DCPLAN_RESULTS_DIR=reports/run-<time> python scripts/screenshot.py OUT_DIR ...   (pages opened on a run)
        SHOT_TILE_PX=1000 also saves each page in tiles; SHOT_WAIT_MS sets the wait for callbacks (default 7000)
+       SHOT_LANG=zh-CN: the browser's language (Accept-Language), e.g. the Chinese pages
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def main() -> None:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium_path(), args=[f for f in CHROMIUM_FLAGS if not f.startswith("--headless")])
         for width, height, tag in ((1400, 900, "wide"), (420, 900, "narrow")):
-            page = browser.new_page(viewport={"width": width, "height": height})
+            page = browser.new_page(viewport={"width": width, "height": height}, locale=os.environ.get("SHOT_LANG") or None)
             for path in paths:
                 page.goto(base + path)
                 page.wait_for_timeout(int(os.environ.get("SHOT_WAIT_MS", "7000")))

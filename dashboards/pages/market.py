@@ -10,44 +10,46 @@ from typing import Any
 
 from dashboards.components import simple_table
 from dashboards.ids import Market as ID
+from dashboards.language import gettext, tr
 from dashboards.settings import MAX_UPLOAD_BYTES
+from dcplan.i18n import N_, translator
 
 PATH = "/market"
-TITLE = "Market"
+TITLE = N_("Market")
 #: Monte Carlo samples per driver update (the dashboard's fast path; the CLI defaults to 10,000).
 SAMPLES = 2000
 SEED = 0
 HEADLINE_YEAR = 2030
 #: Drivers the page exposes, in display order, with a short label.
 DRIVERS = (
-    ("dialogue_tokens_per_use", "Dialogue: tokens per message"),
-    ("code_tokens_growth_per_year", "Code generation: token growth [x/yr]"),
-    ("agents_tokens_per_use", "Agents and reasoning: tokens per task"),
-    ("consumer_tokens_per_use", "Tokens per consumer user per day"),
-    ("enterprise_tokens_per_use", "Tokens per enterprise seat per day"),
-    ("inference_efficiency_gain_per_year", "Inference efficiency gain [x/yr]"),
-    ("training_spend_share_of_ai_revenue", "Training spend / AI revenue"),
-    ("other_ai_h100e", "AI outside LLMs in 2024 [H100e]"),
-    ("chip_supply_growth_per_year", "Chip packaging growth [x/yr]"),
-    ("china_import_cap_h100e_per_year", "China's import ceiling [H100e per year]"),
-    ("grid_additions_ceiling_mw", "Grid connections ceiling [per year]"),
-    ("onsite_generation_max_mw_per_year", "On-site generation [per year]"),
-    ("pue_ai", "PUE of AI capacity"),
-    ("electricity_usd_per_kwh", "Electricity price [per kWh]"),
-    ("nonai_growth_per_year", "Non-AI data-centre growth [x/yr]"),
+    ("dialogue_tokens_per_use", N_("Dialogue: tokens per message")),
+    ("code_tokens_growth_per_year", N_("Code generation: token growth [x/yr]")),
+    ("agents_tokens_per_use", N_("Agents and reasoning: tokens per task")),
+    ("consumer_tokens_per_use", N_("Tokens per consumer user per day")),
+    ("enterprise_tokens_per_use", N_("Tokens per enterprise seat per day")),
+    ("inference_efficiency_gain_per_year", N_("Inference efficiency gain [x/yr]")),
+    ("training_spend_share_of_ai_revenue", N_("Training spend / AI revenue")),
+    ("other_ai_h100e", N_("AI outside LLMs in 2024 [H100e]")),
+    ("chip_supply_growth_per_year", N_("Chip packaging growth [x/yr]")),
+    ("china_import_cap_h100e_per_year", N_("China's import ceiling [H100e per year]")),
+    ("grid_additions_ceiling_mw", N_("Grid connections ceiling [per year]")),
+    ("onsite_generation_max_mw_per_year", N_("On-site generation [per year]")),
+    ("pue_ai", N_("PUE of AI capacity")),
+    ("electricity_usd_per_kwh", N_("Electricity price [per kWh]")),
+    ("nonai_growth_per_year", N_("Non-AI data-centre growth [x/yr]")),
 )
 METRICS = (
-    ("facility_power_mw", "Facility power, all data centres (average)"),
-    ("energy_twh", "Electricity, all data centres"),
-    ("ai_energy_twh", "AI electricity"),
-    ("h100e_installed", "H100-equivalents installed"),
-    ("accelerator_spend_usd", "Accelerator spend"),
-    ("capex_usd", "AI capex"),
-    ("capex_cumulative_usd", "AI capex since the start year"),
-    ("hyperscaler_capex_usd", "Big-4 hyperscaler capex"),
-    ("emissions_tco2e", "Emissions"),
-    ("unmet_demand_frac", "Demand not served (share)"),
-    ("backlog_years", "Backlog: delay until served (years)"),
+    ("facility_power_mw", N_("Facility power, all data centres (average)")),
+    ("energy_twh", N_("Electricity, all data centres")),
+    ("ai_energy_twh", N_("AI electricity")),
+    ("h100e_installed", N_("H100-equivalents installed")),
+    ("accelerator_spend_usd", N_("Accelerator spend")),
+    ("capex_usd", N_("AI capex")),
+    ("capex_cumulative_usd", N_("AI capex since the start year")),
+    ("hyperscaler_capex_usd", N_("Big-4 hyperscaler capex")),
+    ("emissions_tco2e", N_("Emissions")),
+    ("unmet_demand_frac", N_("Demand not served (share)")),
+    ("backlog_years", N_("Backlog: delay until served (years)")),
 )
 SLIDER_STEPS = 20
 #: China's supply by origin (the China chart).
@@ -98,14 +100,14 @@ def driver_range(scenario, name: str) -> tuple[float, float, float]:
     return lo, med, hi
 
 
-def _nice(v: float, unit: str = "") -> str:
-    """A driver value as people read it: money and power with their units ($0.085, 2 GW), counts short (3k, 2.5B)."""
+def _nice(v: float, unit: str = "", locale: str = "en") -> str:
+    """A driver value as people read it: money and power with their units ($0.085, 2 GW), counts short (3k, 2.5B; 250万 in Chinese)."""
     from dcplan.units import for_people, human_count
 
     base = unit.split("/")[0]
     if base.startswith(("USD", "MW")):
-        return for_people(v, base)
-    return human_count(v)
+        return for_people(v, base, locale=locale)
+    return human_count(v, locale=locale)
 
 
 def forecast(source: str, fixed: tuple[tuple[str, float], ...]):
@@ -122,15 +124,15 @@ def forecast(source: str, fixed: tuple[tuple[str, float], ...]):
 
 
 @functools.lru_cache(maxsize=16)
-def tornado_figure(source: str, metric: str, year: int):
+def tornado_figure(source: str, metric: str, year: int, lang: str = "en"):
     from dcplan.figures.forecast import tornado_chart
     from dcplan.forecast.sensitivity import tornado
 
-    return tornado_chart(tornado(scenario_from(source), metric=metric, year=year), top=12)
+    return tornado_chart(tornado(scenario_from(source), metric=metric, year=year), top=12, tr=translator(lang))
 
 
 @functools.lru_cache(maxsize=8)
-def comparison_figure(metric: str):
+def comparison_figure(metric: str, lang: str = "en"):
     from dcplan.figures.forecast import scenario_comparison
     from dcplan.forecast.engine import run_forecast
     from dcplan.io.market import read_observations
@@ -138,11 +140,11 @@ def comparison_figure(metric: str):
 
     obs = read_observations()
     fcs = [run_forecast(load_scenario(name), samples=1000, seed=SEED, observations=obs) for name in list_scenarios()]
-    return scenario_comparison(fcs, metric)
+    return scenario_comparison(fcs, metric, translator(lang))
 
 
 @functools.lru_cache(maxsize=8)
-def backtest_figure(source: str, metric: str):
+def backtest_figure(source: str, metric: str, lang: str = "en"):
     from dcplan.figures.forecast import backtest_chart
     from dcplan.forecast.backtest import run_backtest
     from dcplan.io.market import read_observations
@@ -150,15 +152,16 @@ def backtest_figure(source: str, metric: str):
     bt = run_backtest(scenario_from(source), read_observations(), samples=1000, seed=SEED)
     scored = {k.split("@")[0] for v in bt.vintages for k in v.paths}
     shown = metric if metric in scored else "energy_twh"
-    return backtest_chart(bt, shown, "world", forecast(source, ()))
+    return backtest_chart(bt, shown, "world", forecast(source, ()), translator(lang))
 
 
-def headline(fc, year: int = HEADLINE_YEAR) -> list[dict[str, Any]]:
+def headline(fc, year: int = HEADLINE_YEAR, lang: str = "en") -> list[dict[str, Any]]:
     """Rows of the headline table (the shared definition in dcplan.forecast.headline) with their anchors."""
     from dcplan.forecast.headline import headline_rows, number
 
+    _ = translator(lang)
     return [{"metric": f"{r['label']} [{r['unit']}]", "p10": number(r["p10"]), "p50": number(r["p50"]), "p90": number(r["p90"]),
-             "anchors": "; ".join(r["anchors"]) or "-"} for r in headline_rows(fc, year, compact=True, all_regions=True)]
+             "anchors": _("; ").join(r["anchors"]) or "-"} for r in headline_rows(fc, year, compact=True, all_regions=True, tr=_)]
 
 
 def fixed_from_sliders(scenario, values: list[float], names: list[str]) -> tuple[tuple[str, float], ...]:
@@ -188,6 +191,7 @@ def _unit(name: str) -> str:
 def slider_block(scenario) -> list:
     from dash import dcc, html
 
+    _ = tr()
     blocks = []
     for name, label in DRIVERS:
         if name not in scenario.parameters or not scenario.active(name):  # a segment the scenario does not sum
@@ -195,9 +199,9 @@ def slider_block(scenario) -> list:
         lo, med, hi = driver_range(scenario, name)
         step = (hi - lo) / SLIDER_STEPS if hi > lo else None
         blocks.append(html.Div([
-            html.Label(label, title=scenario.parameters[name].source),
+            html.Label(_(label), title=scenario.parameters[name].source),
             dcc.Slider(id={"type": ID.DRIVER, "name": name}, min=lo, max=hi, step=step, value=med,
-                       marks={v: _nice(v, _unit(name).split("/")[0]) for v in (lo, med, hi)},
+                       marks={v: _nice(v, _unit(name).split("/")[0], _.lang) for v in (lo, med, hi)},
                        updatemode="mouseup", allow_direct_input=False),
         ], className="driver"))
     return blocks
@@ -219,13 +223,14 @@ def initial_source(settings) -> tuple[str, str]:
 
 def run_note(settings) -> str:
     """What the banner says about the run's scenario and its headline range."""
+    _ = tr()
     run = settings.run
     s = run.summary if run is not None else {}
     e = s.get("energy_twh") if isinstance(s, dict) else None
-    text = f"its scenario {Path(run.scenario).name if run else ''}"
+    text = _("its scenario {name}").format(name=Path(run.scenario).name if run else "")
     if e:
-        text += (f"; its report ({s.get('year')}): data-centre electricity {e['p50']:,.0f} TWh/yr (P10-P90 {e['p10']:,.0f}-{e['p90']:,.0f}) "
-                 f"from {s.get('samples', 0):,} samples; this page draws {SAMPLES:,}")
+        text += _("; its report ({year}): data-centre electricity {p50} TWh/yr (P10-P90 {p10}-{p90}) from {samples} samples; this page draws {drawn}").format(
+            year=s.get("year"), p50=f"{e['p50']:,.0f}", p10=f"{e['p10']:,.0f}", p90=f"{e['p90']:,.0f}", samples=f"{s.get('samples', 0):,}", drawn=f"{SAMPLES:,}")
     return text
 
 
@@ -236,28 +241,29 @@ def layout(settings):
     from dashboards.ids import Run
     from dcplan.io.scenario import scenario_choices
 
+    _ = tr()
     names = scenario_choices()
     first, source = initial_source(settings)
     scenario = scenario_from(source)
     return html.Div([
-        html.H2("Market scenarios"),
+        html.H2(_("Market scenarios")),
         run_banner(settings, run_note(settings), Run.MARKET),
-        html.P(f"AI compute demand to accelerators, power, energy and spending: P10-P90 bands of {SAMPLES:,} Monte Carlo samples "
-               "(the CLI uses 10,000). A moved driver is fixed at the chosen value; the others keep their distributions and draws.",
-               className="hint"),
+        html.P(_("AI compute demand to accelerators, power, energy and spending: P10-P90 bands of {samples} Monte Carlo samples "
+                 "(the CLI uses 10,000). A moved driver is fixed at the chosen value; the others keep their distributions and draws.").format(
+                   samples=f"{SAMPLES:,}"), className="hint"),
         html.Div([
             html.Div([
-                html.Label("Scenario"),
+                html.Label(_("Scenario")),
                 dcc.Dropdown(id=ID.SCENARIO, options=[{"label": n, "value": n} for n in names], value=first, clearable=False),
-                html.Label("Or upload a scenario YAML (may `extends: base`)"),
-                dcc.Upload(id=ID.UPLOAD, children=html.Div("Drop or click to choose a .yaml file"), className="upload",
+                html.Label(_("Or upload a scenario YAML (may `extends: base`)")),
+                dcc.Upload(id=ID.UPLOAD, children=html.Div(_("Drop or click to choose a .yaml file")), className="upload",
                            max_size=MAX_UPLOAD_BYTES, accept=".yaml,.yml"),
                 html.Div(id=ID.STATUS),
-                html.Label("Metric"),
-                dcc.Dropdown(id=ID.METRIC, options=[{"label": lab, "value": k} for k, lab in METRICS], value="facility_power_mw", clearable=False),
-                html.H3("Drivers (P5 to P95 of the scenario)"),
+                html.Label(_("Metric")),
+                dcc.Dropdown(id=ID.METRIC, options=[{"label": _(lab), "value": k} for k, lab in METRICS], value="facility_power_mw", clearable=False),
+                html.H3(_("Drivers (P5 to P95 of the scenario)")),
                 html.Div(slider_block(scenario), id="mkt-drivers"),
-                html.Button("Reset drivers", id=ID.RESET, n_clicks=0),
+                html.Button(_("Reset drivers"), id=ID.RESET, n_clicks=0),
             ], className="col-narrow card controls"),
             html.Div([
                 dcc.Loading([
@@ -295,21 +301,22 @@ def update_view(source: str, metric: str, values: list[float] | None, names: lis
     from dcplan.figures.forecast import fan_chart
     from dcplan.forecast.headline import limit_lines
 
+    _ = tr()
     scenario = scenario_from(source)
     fixed = fixed_from_sliders(scenario, values or [], names) if values else ()
     fc = forecast(source, fixed)
-    rows = headline(fc)
+    rows = headline(fc, lang=_.lang)
     labels = dict(DRIVERS)
-    unit_note = "; ".join(f"{labels.get(n, n)} = {_nice(v, _unit(n))}" for n, v in fixed) or "all drivers at their scenario distributions"
+    unit_note = _("; ").join(f"{_(labels[n]) if n in labels else n} = {_nice(v, _unit(n), _.lang)}" for n, v in fixed) or _("all drivers at their scenario distributions")
     table = html.Div([
-        html.H3(f"{HEADLINE_YEAR}: P10 / P50 / P90, with published numbers beside"),
-        simple_table([("metric", "Metric"), ("p10", "P10"), ("p50", "P50"), ("p90", "P90"), ("anchors", "Published and actual (sources: CLI and report)")],
+        html.H3(_("{year}: P10 / P50 / P90, with published numbers beside").format(year=HEADLINE_YEAR)),
+        simple_table([("metric", _("Metric")), ("p10", "P10"), ("p50", "P50"), ("p90", "P90"), ("anchors", _("Published and actual (sources: CLI and report)"))],
                      rows, table_id="mkt-headline-table"),
-        html.H3("Supply limits"),
-        html.Ul([html.Li(line) for line in limit_lines(fc)], id="mkt-limits"),
-        html.P(f"Fixed: {unit_note}.", className="hint"),
+        html.H3(_("Supply limits")),
+        html.Ul([html.Li(line) for line in limit_lines(fc, _)], id="mkt-limits"),
+        html.P(_("Fixed: {drivers}.").format(drivers=unit_note), className="hint"),
     ])
-    return fan_chart(fc, metric), table
+    return fan_chart(fc, metric, _), table
 
 
 def register_callbacks(app, settings) -> None:
@@ -324,7 +331,7 @@ def register_callbacks(app, settings) -> None:
         try:
             if ctx.triggered_id == ID.UPLOAD and contents:
                 source = source_for_upload(decode_upload(contents, filename))
-                status = html.Div(f"Loaded {filename}.", className="ok")
+                status = html.Div(gettext("Loaded {file}.").format(file=filename), className="ok")
             elif ctx.triggered_id == ID.RESET:
                 source, status = current or f"name:{name}", None
             else:
@@ -349,6 +356,6 @@ def register_callbacks(app, settings) -> None:
     def analyses(source, metric):
         from dcplan.figures.forecast import china_supply_chart, demand_split_chart, limits_chart, segment_demand_chart
 
-        base = forecast(source, ())
-        return (tornado_figure(source, metric, HEADLINE_YEAR), comparison_figure(metric), backtest_figure(source, metric),
-                limits_chart(base), demand_split_chart(base), segment_demand_chart(base), china_supply_chart(base))
+        base, _ = forecast(source, ()), tr()
+        return (tornado_figure(source, metric, HEADLINE_YEAR, _.lang), comparison_figure(metric, _.lang), backtest_figure(source, metric, _.lang),
+                limits_chart(base, _), demand_split_chart(base, _), segment_demand_chart(base, tr=_), china_supply_chart(base, tr=_))

@@ -8,10 +8,12 @@ from typing import Any
 
 from dashboards.components import simple_table
 from dashboards.ids import Planner as ID
+from dashboards.language import gettext, tr
 from dashboards.settings import MAX_UPLOAD_BYTES
+from dcplan.i18n import N_
 
 PATH = "/planner"
-TITLE = "Capacity planner"
+TITLE = N_("Capacity planner")
 DEFAULT_SAMPLE = "chat-70b.yaml"
 #: The sample-dropdown value of the main job's own workload.
 RUN_SAMPLE = "__run__"
@@ -59,27 +61,35 @@ def decode_upload(contents: str, filename: str | None) -> str:
 def kpi_cards(plan) -> list:
     from dash import html
 
-    from dcplan.units import power_mw, usd
+    from dcplan.units import power_mw, unit_words, usd
 
+    _ = tr()
+    loc = _.lang
     best = plan.ranking[0].hardware if plan.ranking else None
     cards = []
     for o in plan.options:
         rows = [
-            ("accelerators", f"{o.accelerators:,} ({o.nodes:,} nodes, {o.racks:,} racks)"),
-            ("power", f"{power_mw(o.it_mw)} IT / {power_mw(o.facility_mw)} facility"),
-            ("capex", usd(o.capex_usd)),
-            ("TCO per year", usd(o.tco_usd_per_year) + "/yr"),
-            ("$ per accelerator-hour", usd(o.usd_per_accelerator_hour)),
-            ("$ per million output tokens", usd(o.usd_per_mtok)),
+            (_("accelerators"), _("{accelerators} ({nodes} nodes, {racks} racks)").format(accelerators=f"{o.accelerators:,}", nodes=f"{o.nodes:,}",
+                                                                                       racks=f"{o.racks:,}")),
+            (_("power"), _("{it} IT / {facility} facility").format(it=power_mw(o.it_mw, locale=loc), facility=power_mw(o.facility_mw, locale=loc))),
+            (_("capex"), usd(o.capex_usd, locale=loc)),
+            (_("TCO per year"), usd(o.tco_usd_per_year, locale=loc) + unit_words("/yr", loc)),
+            (_("$ per accelerator-hour"), usd(o.usd_per_accelerator_hour, locale=loc)),
+            (_("$ per million output tokens"), usd(o.usd_per_mtok, locale=loc)),
         ]
-        title = o.hardware + ("  ★ recommended" if o.hardware == best else "")
-        cards.append(html.Div([html.Div(title, className="value")] + [html.Div(f"{k}: {v}", className="label") for k, v in rows],
+        title = o.hardware + ("  ★ " + _("recommended") if o.hardware == best else "")
+        cards.append(html.Div([html.Div(title, className="value")] + [html.Div(_("{what}: {value}").format(what=k, value=v), className="label")
+                                                                       for k, v in rows],
                               className="kpi", id=f"plan-kpi-{o.hardware}"))
     return cards
 
 
 def ranking_rows(plan) -> list[dict[str, Any]]:
-    return [{"rank": r.rank, "hardware": r.hardware, "tco": r.tco_usd_per_year, "factor": r.deciding_factor} for r in plan.ranking]
+    from dcplan.capacity.ranking import reasons
+
+    _ = tr()
+    why = reasons(list(plan.options), _) if _.lang != "en" else {r.hardware: r.deciding_factor for r in plan.ranking}
+    return [{"rank": r.rank, "hardware": r.hardware, "tco": r.tco_usd_per_year, "factor": why[r.hardware]} for r in plan.ranking]
 
 
 def layout(settings):
@@ -89,35 +99,38 @@ def layout(settings):
     from dashboards.ids import Run
     from dcplan.io.catalog import hardware_catalog
 
+    _ = tr()
     samples = sample_files()
     options = [{"label": n, "value": n} for n in samples]
     run = settings.run
     if run is not None:
-        options.insert(0, {"label": f"this run: {Path(run.workload).name}", "value": RUN_SAMPLE})
+        options.insert(0, {"label": _("this run: {name}").format(name=Path(run.workload).name), "value": RUN_SAMPLE})
         initial, chosen = run.workload_text, RUN_SAMPLE
     else:
         initial = samples[DEFAULT_SAMPLE].read_text(encoding="utf-8") if DEFAULT_SAMPLE in samples else ""
         chosen = DEFAULT_SAMPLE
-    cal = f"calibration {run.calibration.name} where it applies" if run is not None and run.calibration else "the shipped efficiencies"
+    cal = (_("calibration {name} where it applies").format(name=run.calibration.name) if run is not None and run.calibration
+           else _("the shipped efficiencies"))
     return html.Div([
-        html.H2("Capacity planner"),
-        run_banner(settings, f"its workload {Path(run.workload).name if run else ''}, planned as in its report ({cal})", Run.PLANNER),
-        html.P("A workload (training jobs, inference services with latency targets, hardware options, site and finance) "
-               "becomes accelerators, racks, MW and dollars per option. Fields, units and defaults with sources: docs/plan.md.",
+        html.H2(_("Capacity planner")),
+        run_banner(settings, _("its workload {name}, planned as in its report ({calibration})").format(name=Path(run.workload).name if run else "",
+                                                                                                     calibration=cal), Run.PLANNER),
+        html.P(_("A workload (training jobs, inference services with latency targets, hardware options, site and finance) "
+                 "becomes accelerators, racks, MW and dollars per option. Fields, units and defaults with sources: docs/plan.md."),
                className="hint"),
         html.Div([
             html.Div([
-                html.Label("Sample workload"),
+                html.Label(_("Sample workload")),
                 dcc.Dropdown(id=ID.SAMPLE, options=options, value=chosen, clearable=False),
-                html.Label("Or upload a workload YAML"),
-                dcc.Upload(id=ID.UPLOAD, children=html.Div("Drop or click to choose a .yaml file"), className="upload",
+                html.Label(_("Or upload a workload YAML")),
+                dcc.Upload(id=ID.UPLOAD, children=html.Div(_("Drop or click to choose a .yaml file")), className="upload",
                            max_size=MAX_UPLOAD_BYTES, accept=".yaml,.yml"),
-                html.Label("Hardware options (empty: those in the workload)"),
+                html.Label(_("Hardware options (empty: those in the workload)")),
                 dcc.Dropdown(id=ID.HARDWARE, options=[{"label": n, "value": n} for n in hardware_catalog()], value=[], multi=True),
-                html.Div(html.Button("Plan", id=ID.RUN, n_clicks=0), style={"marginTop": "0.8rem"}),
+                html.Div(html.Button(_("Plan"), id=ID.RUN, n_clicks=0), style={"marginTop": "0.8rem"}),
             ], className="col-narrow card controls"),
             html.Div([
-                html.Label("Workload (YAML, editable)"),
+                html.Label(_("Workload (YAML, editable)")),
                 dcc.Textarea(id=ID.EDITOR, value=initial, className="editor", spellCheck=False),
             ], className="col card controls"),
         ], className="row"),
@@ -130,7 +143,7 @@ def layout(settings):
             ], className="row"),
             html.Div(dcc.Graph(id=ID.TIMELINE, config={"displaylogo": False}), className="card"),
         ]),
-        html.Div([html.Button("Download plan (JSON)", id=ID.DOWNLOAD_BUTTON), dcc.Download(id=ID.DOWNLOAD)]),
+        html.Div([html.Button(_("Download plan (JSON)"), id=ID.DOWNLOAD_BUTTON), dcc.Download(id=ID.DOWNLOAD)]),
     ])
 
 
@@ -142,6 +155,7 @@ def run_plan(text: str, hardware: list[str] | None, profile: str | None = None):
     from dcplan.figures.plan import capacity_figure, cost_breakdown_figure, timeline_figure
     from dcplan.units import usd
 
+    _ = tr()
     try:
         plan = plan_from_text(text or "", tuple(sorted(hardware or ())), profile)
     except InputError as exc:
@@ -149,19 +163,20 @@ def run_plan(text: str, hardware: list[str] | None, profile: str | None = None):
         return None, html.Div(exc.one_line(), className="error"), None, empty, empty, empty
     summary = html.Div([
         html.Div(kpi_cards(plan), className="kpis"),
-        html.H3("Ranking"),
-        simple_table([("rank", "Rank"), ("hardware", "Option"), ("tco", "TCO per year"), ("factor", "Deciding factor")],
-                     [{**r, "tco": usd(r["tco"])} for r in ranking_rows(plan)]),
+        html.H3(_("Ranking")),
+        simple_table([("rank", _("Rank")), ("hardware", _("Option")), ("tco", _("TCO per year")), ("factor", _("Deciding factor"))],
+                     [{**r, "tco": usd(r["tco"], locale=_.lang)} for r in ranking_rows(plan)]),
     ], className="card")
-    status = html.Div(f"Planned '{plan.workload}' over {plan.horizon_years} year(s) on {len(plan.options)} option(s).", className="ok")
-    return plan.to_dict(), status, summary, cost_breakdown_figure(plan), capacity_figure(plan), timeline_figure(plan)
+    status = html.Div(_("Planned '{workload}' over {years} year(s) on {n} option(s).").format(workload=plan.workload, years=plan.horizon_years,
+                                                                                           n=len(plan.options)), className="ok")
+    return plan.to_dict(), status, summary, cost_breakdown_figure(plan, _), capacity_figure(plan, _), timeline_figure(plan, tr=_)
 
 
 def _empty_figure():
     import plotly.graph_objects as go
 
     fig = go.Figure()
-    fig.update_layout(title="No plan: fix the workload above", xaxis={"visible": False}, yaxis={"visible": False}, height=260)
+    fig.update_layout(title=gettext("No plan: fix the workload above"), xaxis={"visible": False}, yaxis={"visible": False}, height=260)
     return fig
 
 
@@ -178,7 +193,7 @@ def register_callbacks(app, settings) -> None:
 
         if ctx.triggered_id == ID.UPLOAD and contents:
             try:
-                return decode_upload(contents, filename), html.Div(f"Loaded {filename}; press Plan.", className="ok")
+                return decode_upload(contents, filename), html.Div(gettext("Loaded {file}; press Plan.").format(file=filename), className="ok")
             except InputError as exc:
                 return no_update, html.Div(exc.one_line(), className="error")
         if sample == RUN_SAMPLE and settings.run is not None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from dashboards.ids import Hardware as ID
+from dashboards.language import gettext, tr
 from dashboards.settings import MAX_UPLOAD_BYTES
 
 KINDS = ("train", "prefill", "decode", "seq2seq", "memory")
@@ -74,10 +75,11 @@ def decode_upload(contents: str, filename: str | None) -> str:
 
 
 def heldout_rows(pc) -> list[dict[str, Any]]:
+    _ = tr()
     rows = []
     for kind, d in pc.heldout_dict().items():
         if isinstance(d, dict) and "median_ape_pct" in d:
-            rows.append({"kind": kind, "n": d.get("n"), **{k: f"{d[k]:.1f}" for k in ("median_ape_pct", "p90_ape_pct", "max_ape_pct", "bias_pct") if d.get(k) is not None}})
+            rows.append({"kind": _(kind), "n": d.get("n"), **{k: f"{d[k]:.1f}" for k in ("median_ape_pct", "p90_ape_pct", "max_ape_pct", "bias_pct") if d.get(k) is not None}})
     return rows
 
 
@@ -88,39 +90,41 @@ def view(text: str, name: str, kind: str, pc=None):
     from dashboards.components import simple_table
     from dcplan.figures.calibration import efficiency_curves, measured_vs_predicted
 
+    _ = tr()
     pc = pc if pc is not None else calibrate_text(text, name)
     table = html.Div([
-        html.H3(f"Held-out errors: {name} ({pc.profile.device.name})"),
-        simple_table([("kind", "Kind"), ("n", "n"), ("median_ape_pct", "Median APE [%]"), ("p90_ape_pct", "P90 APE [%]"),
-                      ("max_ape_pct", "Max APE [%]"), ("bias_pct", "Bias [%]")], heldout_rows(pc), table_id="hw-heldout-table"),
-        html.P("Leave-one-configuration-out (and leave-largest-out) errors: the fit never saw the point it predicts.", className="hint"),
+        html.H3(_("Held-out errors: {name} ({device})").format(name=name, device=pc.profile.device.name)),
+        simple_table([("kind", _("Kind")), ("n", "n"), ("median_ape_pct", _("Median APE [%]")), ("p90_ape_pct", _("P90 APE [%]")),
+                      ("max_ape_pct", _("Max APE [%]")), ("bias_pct", _("Bias [%]"))], heldout_rows(pc), table_id="hw-heldout-table"),
+        html.P(_("Leave-one-configuration-out (and leave-largest-out) errors: the fit never saw the point it predicts."), className="hint"),
         *([html.P(pc.profile.notes, className="hint", id="hw-profile-notes")] if pc.profile.notes else []),
     ])
-    return measured_vs_predicted(pc, kind), efficiency_curves(pc), table
+    return measured_vs_predicted(pc, kind, _), efficiency_curves(pc, _), table
 
 
 def section(settings):
     from dash import dcc, html
 
+    _ = tr()
     files = profile_files(settings)
     run = settings.run
     is_run = {str(run.profile)} if run is not None and run.profile is not None else set()
-    options = [{"label": (f"this run: {p.name}" if str(p) in is_run else p.name), "value": str(p)} for p in files]
+    options = [{"label": (_("this run: {name}").format(name=p.name) if str(p) in is_run else p.name), "value": str(p)} for p in files]
     value = options[0]["value"] if is_run and options else (options[-1]["value"] if options else None)
     return html.Div([
-        html.H3("Measured profiles"),
-        html.P(f"Profiles in {settings.profiles_dir} (run `dcplan profile` to add one) or upload a profile JSON. A profile with its "
-               "calibration file (dcplan calibrate) is shown as calibrated, without refitting; others are calibrated here. "
-               "Errors are on held-out configurations.", className="hint"),
+        html.H3(_("Measured profiles")),
+        html.P(_("Profiles in {folder} (run `dcplan profile` to add one) or upload a profile JSON. A profile with its "
+                 "calibration file (dcplan calibrate) is shown as calibrated, without refitting; others are calibrated here. "
+                 "Errors are on held-out configurations.").format(folder=settings.profiles_dir), className="hint"),
         html.Div([
             html.Div([
-                html.Label("Profile"),
+                html.Label(_("Profile")),
                 dcc.Dropdown(id=ID.PROFILE, options=options, value=value, clearable=False),
-                html.Label("Or upload a profile (.json)"),
-                dcc.Upload(id=ID.PROFILE_UPLOAD, children=html.Div("Drop or click to choose a profile"), className="upload",
+                html.Label(_("Or upload a profile (.json)")),
+                dcc.Upload(id=ID.PROFILE_UPLOAD, children=html.Div(_("Drop or click to choose a profile")), className="upload",
                            max_size=MAX_UPLOAD_BYTES, accept=".json"),
-                html.Label("Kind"),
-                dcc.RadioItems(id="hw-kind", options=[{"label": k, "value": k} for k in KINDS], value="train", inline=True),
+                html.Label(_("Kind")),
+                dcc.RadioItems(id="hw-kind", options=[{"label": _(k), "value": k} for k in KINDS], value="train", inline=True),
                 html.Div(id=ID.PROFILE_STATUS),
             ], className="col-narrow controls"),
             html.Div(dcc.Loading([dcc.Graph(id=ID.PROFILE_SCATTER, config={"displaylogo": False}), html.Div(id=ID.PROFILE_HELDOUT)]),
@@ -153,9 +157,9 @@ def register_callbacks(app, settings) -> None:
             if ctx.triggered_id == ID.PROFILE_UPLOAD and contents:
                 text = decode_upload(contents, filename)
                 calibrate_text(text, filename or "upload.json")
-                return {"name": filename, "text": text}, html.Div(f"Loaded and calibrated {filename}.", className="ok")
+                return {"name": filename, "text": text}, html.Div(gettext("Loaded and calibrated {file}.").format(file=filename), className="ok")
             if not path:
-                return None, html.Div("No profiles yet: run `dcplan profile`.", className="hint")
+                return None, html.Div(gettext("No profiles yet: run `dcplan profile`."), className="hint")
             p = Path(path)
             if p.resolve() not in {f.resolve() for f in profile_files(settings)}:
                 raise InputError("profile", "choose a profile from the list")

@@ -30,6 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--hash-password", metavar="USER",
                    help="read a password from the terminal (or stdin) and print the USER:hash line for a users file, then exit")
     p.add_argument("--debug", action="store_true", help="Dash's debug server with hot reload (development only, loopback only)")
+    p.add_argument("--lang", help="language for browsers that ask for none of dcplan's: en (default) or zh (中文); "
+                                  "each browser's Accept-Language and the page's switch come first")
     p.set_defaults(handler=run)
 
 
@@ -63,6 +65,10 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("port", f"must be 1-65535, got {args.port}")
     limits.check(limits.PROCESSES, args.workers, "workers", whole=True)
     env = _security_env(args)
+    if args.lang is not None:
+        from dcplan.i18n import check_lang
+
+        env["DCPLAN_LANG"] = check_lang(args.lang)
     if args.profiles:
         env["DCPLAN_PROFILES_DIR"] = args.profiles
     if args.results:

@@ -19,20 +19,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=whole, default=0, help="Monte Carlo seed (default 0)")
     p.add_argument("--samples", type=whole, default=10_000, help="forecast samples (default 10,000)")
     p.add_argument("--force", action="store_true", help="overwrite existing report files")
+    p.add_argument("--lang", default="en", help="language of the report's text: en (default) or zh (中文); the JSON format is the same in every language")
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from dcplan.i18n import check_lang
     from dcplan.report.assemble import build_report
     from dcplan.report.output import output_paths, parse_formats, refuse_existing, write_report
     from dcplan.report.pipeline import gather
 
+    lang = check_lang(args.lang)
     formats = parse_formats(args.format)
     paths = output_paths(args.out, formats)
     if not args.force:
         refuse_existing(paths)  # before the minute of work, not after it
     report = build_report(gather(workload=args.workload, scenario=args.scenario, profile=args.profile, seed=args.seed, samples=args.samples,
-                                 measured=not args.no_measured))
+                                 measured=not args.no_measured), lang=lang)
     result = write_report(report, paths, force=args.force)
     for fmt, path in result.written.items():
         print(f"wrote {fmt:5s} {path}")

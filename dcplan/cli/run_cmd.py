@@ -35,6 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--reports", default="reports", help="folder for the run's report (default reports/)")
     p.add_argument("--workload", help="workload to plan (default data/workloads/portfolio.yaml)")
     p.add_argument("--scenario", default="base", help="forecast scenario (default base)")
+    p.add_argument("--lang", default="en", help="language of the report and the dashboard's default: en (default) or zh (中文)")
     p.set_defaults(handler=run)
 
 
@@ -203,11 +204,13 @@ def run(args: argparse.Namespace) -> int:
     import datetime
 
     from dcplan.capacity.loaders import workload_path
+    from dcplan.i18n import check_lang
     from dcplan.io.runs import RunRecord, write_run
     from dcplan.report.assemble import build_report
     from dcplan.report.output import output_paths, write_report
     from dcplan.report.pipeline import default_workload, gather
 
+    lang = check_lang(args.lang)
     profiles = Path(args.profiles)
     cal = profile_and_calibrate(profiles, args.profile)
 
@@ -224,7 +227,7 @@ def run(args: argparse.Namespace) -> int:
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = Path(args.reports) / f"run-{stamp}"
     _step(f"5. Capacity report in {out}/")
-    res = write_report(build_report(inputs), output_paths(str(out) + "/", ["html", "pdf", "xlsx", "md", "json"]))
+    res = write_report(build_report(inputs, lang), output_paths(str(out) + "/", ["html", "pdf", "xlsx", "md", "json"]))
     for fmt, path in res.written.items():
         print(f"wrote {fmt:5s} {path}")
     for fmt, why in res.failed.items():
@@ -252,7 +255,7 @@ def run(args: argparse.Namespace) -> int:
 
     print(f"Dashboard: http://127.0.0.1:{args.port} (this run on every page; Ctrl-C stops)", flush=True)
     serve(host="127.0.0.1", port=args.port, workers=2,
-          env={"DCPLAN_PROFILES_DIR": str(profiles.resolve()), "DCPLAN_RESULTS_DIR": str(out.resolve())})
+          env={"DCPLAN_PROFILES_DIR": str(profiles.resolve()), "DCPLAN_RESULTS_DIR": str(out.resolve()), "DCPLAN_LANG": lang})
     return 0
 
 

@@ -93,7 +93,9 @@ class Report:
     """When the inputs were produced (ISO date), passed in: assembly never reads the clock."""
     sections: tuple[Section, ...]
     data: Mapping[str, Any] = field(default_factory=dict)
-    """The machine-readable content (the JSON format): plan, forecast, calibration, validation."""
+    """The machine-readable content (the JSON format): plan, forecast, calibration, validation; the same in every language."""
+    lang: str = "en"
+    """Language of the text (a code of dcplan.i18n.LANGUAGES): the writers' own words and number formats follow it."""
 
     def tables(self) -> list[Table]:
         return [b for s in self.sections for b in s.blocks if isinstance(b, Table)]
