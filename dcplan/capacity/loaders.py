@@ -321,7 +321,7 @@ class _Resolver:
         return self.origin.error(path + ("name",), (
             f"{hw.name} has no published TDP or node power (tdp_w, node_power_w in data/hardware/{hw.name}.yaml; "
             f"`dcplan hardware show {hw.name}`), so its racks, megawatts, energy and TCO cannot be sized; "
-            f"`dcplan estimate train|infer --hardware {hw.name}` gives its time, throughput and memory"))
+            f"`dcplan estimate train/infer --hardware {hw.name}` still gives its time, throughput and memory"))
 
     def options(self, names: Sequence[str] | None, cli_profile: Calibration | None) -> tuple[tuple[OptionInputs, ...], tuple[tuple[str, InputError], ...]]:
         """The options that can be planned, and (name, reason) of those whose power is not published."""
