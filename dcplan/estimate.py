@@ -76,13 +76,9 @@ def _calibration_assumptions(cal: Calibration, phase: str) -> list[Assumption]:
 
 
 def _site_assumptions(site: SiteParams, hw: HardwareSpec, load_frac: float, load_name: str, cal: Calibration) -> list[Assumption]:
-    server_src = (
-        f"data/hardware/{hw.name}.yaml node_power_w / accelerators_per_node"
-        if hw.node_power_w and hw.accelerators_per_node
-        else site.sources.get("server_power_ratio", "given")
-    )
+    power = E.server_power(hw, site)
     return [
-        Assumption(name="server_power_per_accelerator_w", value=E.server_power_per_accelerator_w(hw, site), unit="W", source=server_src),
+        Assumption(name="server_power_per_accelerator_w", value=power.w, unit="W", source=power.source),
         Assumption(name=load_name, value=load_frac, unit="fraction of peak power", source=cal.source(load_name)),
         Assumption(name="pue", value=site.pue, unit="ratio", source=site.sources.get("pue", "given")),
         Assumption(name="grid_gco2_per_kwh", value=site.grid_gco2_per_kwh, unit="gCO2e/kWh", source=site.sources.get("grid_gco2_per_kwh", "given")),
@@ -180,11 +176,12 @@ class TrainingEstimate:
     memory_per_accelerator_bytes: float
     memory_breakdown_bytes: Mapping[str, float]
     memory_capacity_bytes: float
-    it_power_per_accelerator_w: float
-    energy_kwh: float
-    """IT energy."""
-    facility_energy_kwh: float
-    tco2e: float
+    it_power_per_accelerator_w: float | None
+    """Average IT power per accelerator [W]; None (with ``power_unknown_reason``) when not published."""
+    energy_kwh: float | None
+    """IT energy [kWh]; None when the power is unknown."""
+    facility_energy_kwh: float | None
+    tco2e: float | None
     usd_per_accelerator_hour: float | None
     cost_usd: float | None
     layout: ParallelLayout
@@ -192,6 +189,8 @@ class TrainingEstimate:
     layouts_evaluated: int
     overlap: OverlapSpec
     routing: MoERouting | None
+    power_unknown_reason: str | None = None
+    """Why power, energy and emissions are None: the missing catalog fields (None when known)."""
     assumptions: tuple[Assumption, ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict[str, Any]:
@@ -234,6 +233,7 @@ class TrainingEstimate:
             "energy_kwh": self.energy_kwh,
             "facility_energy_kwh": self.facility_energy_kwh,
             "tco2e": self.tco2e,
+            "power_unknown_reason": self.power_unknown_reason,
             "usd_per_accelerator_hour": self.usd_per_accelerator_hour,
             "cost_usd": self.cost_usd,
             "parallelism": {
@@ -336,6 +336,9 @@ def estimate_training(
 ) -> TrainingEstimate:
     """Estimate time, memory, energy and cost to train ``model`` on ``tokens`` tokens.
 
+    Energy and emissions are None (``power_unknown_reason`` says why) on a chip whose catalog
+    entry publishes neither TDP nor node power; time, memory and cost are estimated all the same.
+
     ``layout`` may give any of tp, pp, dp, ep, cp, zero, recompute, micro_batch, vpp, schedule;
     the rest are searched (fastest layout that fits memory). ``global_batch`` is sequences (an
     int) or a :class:`GlobalBatch` in sequences or tokens; None applies the default rule.
@@ -393,8 +396,8 @@ def estimate_training(
         "interruptions": n_accelerators * (wall_s - steady_s) / SECONDS_PER_HOUR,
     }
     it_w = E.it_power_per_accelerator_w(hardware, site, calibration.train_load_frac)
-    it_kwh = E.energy_kwh(acc_hours, it_w)
-    fac_kwh = it_kwh * site.pue
+    it_kwh = E.energy_kwh(acc_hours, it_w) if it_w is not None else None
+    fac_kwh = it_kwh * site.pue if it_kwh is not None else None
     price = E.rental_price(hardware, site)
     assumptions = [
         Assumption(name="precision", value=precision, unit="", source="given"),
@@ -454,7 +457,8 @@ def estimate_training(
         it_power_per_accelerator_w=it_w,
         energy_kwh=it_kwh,
         facility_energy_kwh=fac_kwh,
-        tco2e=E.tco2e(fac_kwh, site),
+        tco2e=E.tco2e(fac_kwh, site) if fac_kwh is not None else None,
+        power_unknown_reason=None if it_w is not None else E.power_unknown_reason(hardware),
         usd_per_accelerator_hour=price.usd_per_hour,
         cost_usd=acc_hours * price.usd_per_hour if price.usd_per_hour is not None else None,
         layout=result.layout,

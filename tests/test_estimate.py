@@ -294,3 +294,45 @@ def test_long_context_stage_bad_input(h100, given, field):
         estimate_training(get_model("llama-3.1-8b"), h100, tokens=15e12, n_accelerators=64, seq_len=8192,
                           long_context=given, calibration=cal(h100))
     assert err.value.field == field
+
+
+# --- a chip whose power is not published (TPU, Trainium2, Ascend): power and energy unknown, never guessed
+
+
+@pytest.mark.parametrize("chip", ["tpu-v5p", "trainium2"])
+def test_training_without_published_power_estimates_time_and_leaves_energy_unknown(chip):
+    hw = get_hardware(chip)
+    assert hw.tdp_w is None and hw.node_power_w is None  # the premise: neither figure is published
+    e = estimate_training(get_model("llama-3.1-8b"), hw, tokens=1e12, n_accelerators=64, calibration=cal(hw))
+    assert e.tokens_per_s > 0 and 0 < e.mfu_frac < 1 and e.wall_clock_days > 0
+    assert 0 < e.memory_per_accelerator_bytes <= e.memory_capacity_bytes
+    assert (e.it_power_per_accelerator_w, e.energy_kwh, e.facility_energy_kwh, e.tco2e) == (None, None, None, None)
+    why = e.power_unknown_reason
+    assert "tdp_w" in why and "node_power_w" in why and f"dcplan hardware show {chip}" in why
+    d = e.to_dict()
+    assert d["energy_kwh"] is None and d["facility_energy_kwh"] is None and d["tco2e"] is None and d["power_unknown_reason"] == why
+    (power,) = [a for a in d["assumptions"] if a["name"] == "server_power_per_accelerator_w"]
+    assert power["value"] is None and power["source"] == why
+
+
+def test_training_time_does_not_depend_on_power_and_a_published_tdp_gives_energy():
+    """Power only enters energy: the same chip with a TDP (a hypothetical 500 W, for the test) trains at
+    the same speed, and its energy is TDP x server/accelerator ratio 1.82 x train load 0.75 (Epoch AI
+    training-cost-trends energy.py) x accelerator-hours."""
+    from dataclasses import replace
+
+    hw = get_hardware("tpu-v5p")
+    unknown = estimate_training(get_model("llama-3.1-8b"), hw, tokens=1e12, n_accelerators=64, calibration=cal(hw))
+    known = estimate_training(get_model("llama-3.1-8b"), replace(hw, tdp_w=500.0), tokens=1e12, n_accelerators=64, calibration=cal(hw))
+    assert known.tokens_per_s == unknown.tokens_per_s and known.accelerator_hours == unknown.accelerator_hours
+    assert known.power_unknown_reason is None
+    assert known.energy_kwh == pytest.approx(known.accelerator_hours * 500 * 1.82 * 0.75 / 1e3, rel=1e-9)
+
+
+def test_chip_with_a_tdp_and_no_node_power_keeps_tdp_times_ratio():
+    """MI300X (750 W TDP, no node power in the catalog): 750 x 1.82 x 0.75 W per accelerator, as before."""
+    hw = get_hardware("mi300x")
+    assert hw.tdp_w == 750 and not hw.node_power_w
+    e = estimate_training(get_model("llama-3.1-8b"), hw, tokens=1e12, n_accelerators=64, calibration=cal(hw))
+    assert e.it_power_per_accelerator_w == pytest.approx(750 * 1.82 * 0.75) and e.power_unknown_reason is None
+    assert e.energy_kwh == pytest.approx(e.accelerator_hours * 750 * 1.82 * 0.75 / 1e3, rel=1e-9)

@@ -236,8 +236,9 @@ def show_train(e: Any) -> None:
         ("layout" + (f" (searched, {e.layouts_evaluated:,} candidates)" if e.layout_searched else ""),
          f"tp={lay.tp} pp={lay.pp} cp={lay.cp} dp={lay.dp} ep={lay.ep} zero={lay.zero} recompute={lay.recompute} "
          f"micro_batch={lay.micro_batch} vpp={lay.vpp} schedule={lay.schedule}"),
-        ("energy (IT / facility)", f"{fmt(e.energy_kwh * 1e3, 'Wh')} / {fmt(e.facility_energy_kwh * 1e3, 'Wh')}"),
-        ("emissions", f"{e.tco2e:,.1f} tCO2e"),
+        ("energy (IT / facility)", f"{fmt(e.energy_kwh * 1e3, 'Wh')} / {fmt(e.facility_energy_kwh * 1e3, 'Wh')}"
+         if e.energy_kwh is not None else e.power_unknown_reason),
+        ("emissions", f"{e.tco2e:,.1f} tCO2e" if e.tco2e is not None else "unknown (the energy is unknown)"),
         ("cost", f"{usd(e.cost_usd)} at {usd(e.usd_per_accelerator_hour)}/accelerator-hour" if e.cost_usd is not None else "- (no published price: pass --usd-per-hour)"),
     ]
     table("Training estimate", ["quantity", "value"], rows)
@@ -371,7 +372,8 @@ def show_infer(e: Any) -> None:
         ("TPOT", f"{e.tpot_s * 1e3:.4g} ms (decode step {e.decode_step_s * 1e3:.4g} ms, {e.bound}-bound)"),
         ("KV cache", f"{fmt(e.kv_bytes_per_token, 'B')}/token"),
         ("memory / accelerator", f"{fmt(e.memory_per_accelerator_bytes, 'B')} of {fmt(e.memory_capacity_bytes, 'B')} usable"),
-        ("energy", f"{e.energy_kwh_per_mtok:.3g} kWh (IT) per million output tokens"),
+        ("energy", f"{e.energy_kwh_per_mtok:.3g} kWh (IT) per million output tokens" if e.energy_kwh_per_mtok is not None
+         else e.power_unknown_reason),
         ("cost", f"{usd(e.usd_per_mtok)} per million output tokens at {usd(e.usd_per_accelerator_hour)}/h" if e.usd_per_mtok is not None else "- (no published price: pass --usd-per-hour)"),
     ]
     if e.disaggregated:
