@@ -50,6 +50,7 @@ class Planner:
     TIMELINE = "plan-timeline"
     DOWNLOAD = "plan-download"
     DOWNLOAD_BUTTON = "plan-download-button"
+    EXCLUDED = "plan-excluded"
 
 
 class Market:

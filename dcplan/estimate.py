@@ -16,9 +16,11 @@ from dcplan.model import energy as E
 from dcplan.model import flops as F
 from dcplan.model.layout import TrainSetup, check_partial_layout, evaluate, evaluate_fixed, resolve_batch, search_layout
 from dcplan.model.params import count_params
+from dcplan.model.whole_run import goodput_at
 from dcplan.specs import (
     Calibration,
     GlobalBatch,
+    GradSync,
     HardwareSpec,
     ModelSpec,
     MoERouting,
@@ -74,13 +76,9 @@ def _calibration_assumptions(cal: Calibration, phase: str) -> list[Assumption]:
 
 
 def _site_assumptions(site: SiteParams, hw: HardwareSpec, load_frac: float, load_name: str, cal: Calibration) -> list[Assumption]:
-    server_src = (
-        f"data/hardware/{hw.name}.yaml node_power_w / accelerators_per_node"
-        if hw.node_power_w and hw.accelerators_per_node
-        else site.sources.get("server_power_ratio", "given")
-    )
+    power = E.server_power(hw, site)
     return [
-        Assumption(name="server_power_per_accelerator_w", value=E.server_power_per_accelerator_w(hw, site), unit="W", source=server_src),
+        Assumption(name="server_power_per_accelerator_w", value=power.w, unit="W", source=power.source),
         Assumption(name=load_name, value=load_frac, unit="fraction of peak power", source=cal.source(load_name)),
         Assumption(name="pue", value=site.pue, unit="ratio", source=site.sources.get("pue", "given")),
         Assumption(name="grid_gco2_per_kwh", value=site.grid_gco2_per_kwh, unit="gCO2e/kWh", source=site.sources.get("grid_gco2_per_kwh", "given")),
@@ -106,6 +104,28 @@ class BatchPhase:
     def to_dict(self) -> dict[str, Any]:
         return {"tokens": self.tokens, "global_batch": self.global_batch, "step_time_s": self.step_time_s,
                 "tokens_per_s": self.tokens_per_s}
+
+
+@dataclass(frozen=True, kw_only=True)
+class LongContextPhase:
+    """A stage of the run at a longer sequence, on its own layout."""
+
+    tokens: float
+    """Tokens trained in the stage [tokens]."""
+    seq_len: int
+    global_batch: int
+    """Sequences per step."""
+    step_time_s: float
+    tokens_per_s: float
+    layout: ParallelLayout
+
+    def to_dict(self) -> dict[str, Any]:
+        lay = self.layout
+        return {"tokens": self.tokens, "seq_len": self.seq_len, "global_batch": self.global_batch,
+                "step_time_s": self.step_time_s, "tokens_per_s": self.tokens_per_s,
+                "parallelism": {"tp": lay.tp, "pp": lay.pp, "dp": lay.dp, "ep": lay.ep, "cp": lay.cp, "zero": lay.zero,
+                                "recompute": lay.recompute, "micro_batch": lay.micro_batch, "vpp": lay.vpp,
+                                "schedule": lay.schedule}}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -146,16 +166,22 @@ class TrainingEstimate:
     accelerator_hours: float
     """Whole run: steady-state hours / goodput (restarts, evaluation, checkpoints)."""
     accelerator_hours_steady_state: float
-    """Hours at steady-state throughput alone, no goodput loss."""
+    """Hours at steady-state throughput alone, no goodput loss (long-context stage included)."""
+    accelerator_hours_breakdown: Mapping[str, float]
+    """Whole-run hours by part: ``steady_state`` (the main phases), ``long_context`` (a stage at a
+    longer sequence, when given) and ``interruptions`` (restarts and lost work, by job size)."""
+    long_context: LongContextPhase | None
+    """The long-context stage, when given."""
     batch_phases: tuple[BatchPhase, ...]
     memory_per_accelerator_bytes: float
     memory_breakdown_bytes: Mapping[str, float]
     memory_capacity_bytes: float
-    it_power_per_accelerator_w: float
-    energy_kwh: float
-    """IT energy."""
-    facility_energy_kwh: float
-    tco2e: float
+    it_power_per_accelerator_w: float | None
+    """Average IT power per accelerator [W]; None (with ``power_unknown_reason``) when not published."""
+    energy_kwh: float | None
+    """IT energy [kWh]; None when the power is unknown."""
+    facility_energy_kwh: float | None
+    tco2e: float | None
     usd_per_accelerator_hour: float | None
     cost_usd: float | None
     layout: ParallelLayout
@@ -163,6 +189,8 @@ class TrainingEstimate:
     layouts_evaluated: int
     overlap: OverlapSpec
     routing: MoERouting | None
+    power_unknown_reason: str | None = None
+    """Why power, energy and emissions are None: the missing catalog fields (None when known)."""
     assumptions: tuple[Assumption, ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict[str, Any]:
@@ -188,6 +216,8 @@ class TrainingEstimate:
             "palm_flops_per_token": self.palm_flops_per_token,
             "accelerator_hours": self.accelerator_hours,
             "accelerator_hours_steady_state": self.accelerator_hours_steady_state,
+            "accelerator_hours_breakdown": dict(self.accelerator_hours_breakdown),
+            "long_context": None if self.long_context is None else self.long_context.to_dict(),
             "wall_clock_days": self.wall_clock_days,
             "mfu_frac": self.mfu_frac,
             "hfu_frac": self.hfu_frac,
@@ -203,6 +233,7 @@ class TrainingEstimate:
             "energy_kwh": self.energy_kwh,
             "facility_energy_kwh": self.facility_energy_kwh,
             "tco2e": self.tco2e,
+            "power_unknown_reason": self.power_unknown_reason,
             "usd_per_accelerator_hour": self.usd_per_accelerator_hour,
             "cost_usd": self.cost_usd,
             "parallelism": {
@@ -265,6 +296,26 @@ def _phases(setup: TrainSetup, lay: ParallelLayout, tokens: float, main_batch: i
     return tuple(phases)
 
 
+def _long_context_phase(setup: TrainSetup, given: tuple[float, int] | None, tokens: float, batch_tokens: float,
+                        n: int) -> LongContextPhase | None:
+    """The long-context stage: its layout searched at its sequence length, the main batch's
+    tokens per step."""
+    if given is None:
+        return None
+    lc_tokens, lc_seq = given
+    _check_positive("long_context_tokens", lc_tokens)
+    _check_positive("long_context_seq_len", lc_seq, whole=True)
+    if lc_tokens >= tokens:
+        raise InputError("long_context_tokens", f"must be below the run's {tokens:g} tokens (the stage is part of them), got {lc_tokens:g}")
+    if lc_seq <= setup.seq_len:
+        raise InputError("long_context_seq_len", f"must exceed the main sequence length {setup.seq_len}, got {lc_seq}")
+    batch = max(1, round(batch_tokens / lc_seq))
+    res = search_layout(replace(setup, seq_len=int(lc_seq), global_batch=batch, batch_exact=False), n)
+    tps = res.global_batch * lc_seq / res.step.total_s
+    return LongContextPhase(tokens=float(lc_tokens), seq_len=int(lc_seq), global_batch=res.global_batch,
+                            step_time_s=res.step.total_s, tokens_per_s=tps, layout=res.layout)
+
+
 def estimate_training(
     model: ModelSpec,
     hardware: HardwareSpec,
@@ -278,16 +329,25 @@ def estimate_training(
     batch_ramp: Sequence[tuple[float, int | GlobalBatch]] = (),
     overlap: OverlapSpec | None = None,
     routing: MoERouting | None = None,
+    grad_sync: GradSync | None = None,
+    long_context: tuple[float, int] | None = None,
     calibration: Calibration,
     site: SiteParams | None = None,
 ) -> TrainingEstimate:
     """Estimate time, memory, energy and cost to train ``model`` on ``tokens`` tokens.
+
+    Energy and emissions are None (``power_unknown_reason`` says why) on a chip whose catalog
+    entry publishes neither TDP nor node power; time, memory and cost are estimated all the same.
 
     ``layout`` may give any of tp, pp, dp, ep, cp, zero, recompute, micro_batch, vpp, schedule;
     the rest are searched (fastest layout that fits memory). ``global_batch`` is sequences (an
     int) or a :class:`GlobalBatch` in sequences or tokens; None applies the default rule.
     ``batch_ramp`` lists (tokens, batch) phases run before the main batch; the layout found for
     the main batch runs them with fewer micro-batches (as a real ramp-up does).
+    ``long_context`` = (tokens, sequence length): a stage of the run at a longer sequence (part
+    of ``tokens``), with its own searched layout and the main batch's tokens per step (Llama 3,
+    arXiv:2407.21783 §3.4.2 and Table 4: 16M tokens per step at 131,072). Whole-run hours add
+    the interruptions of a job of this size (:func:`dcplan.model.whole_run.goodput_at`).
     """
     site = site or _default_site()
     _check_positive("tokens", tokens)
@@ -300,6 +360,7 @@ def estimate_training(
     counts = count_params(model)
     overlap = overlap or OverlapSpec()
     routing = routing or MoERouting()
+    grad_sync = grad_sync or GradSync()
     flops_per_token = F.train_flops_per_token(model, seq)
     batch, exact, batch_why = resolve_batch(global_batch, seq, flops_per_token * tokens, calibration)
     setup = TrainSetup(
@@ -314,18 +375,29 @@ def estimate_training(
         capacity_bytes=hardware.require("hbm_bytes"),
         overlap=overlap,
         routing=routing,
+        grad_sync=grad_sync,
     )
     result, searched = _training_layout(setup, layout, n_accelerators)
     step = result.step
     tokens_per_s = result.global_batch * seq / step.total_s
-    phases = _phases(setup, result.layout, tokens, result.global_batch, step.total_s, batch_ramp)
-    steady_s = sum(p.tokens / p.tokens_per_s for p in phases)
+    lc = _long_context_phase(setup, long_context, tokens, result.global_batch * seq, n_accelerators)
+    main_tokens = tokens - (lc.tokens if lc else 0.0)
+    phases = _phases(setup, result.layout, main_tokens, result.global_batch, step.total_s, batch_ramp)
+    main_s = sum(p.tokens / p.tokens_per_s for p in phases)
+    lc_s = lc.tokens / lc.tokens_per_s if lc else 0.0
+    steady_s = main_s + lc_s
     hfu_per_token = F.hardware_flops_per_token(model, seq, result.layout.recompute)
-    wall_s = steady_s / calibration.goodput_frac
+    goodput = goodput_at(calibration, n_accelerators)
+    wall_s = steady_s / goodput
     acc_hours = n_accelerators * wall_s / SECONDS_PER_HOUR
+    hours_breakdown = {
+        "steady_state": n_accelerators * main_s / SECONDS_PER_HOUR,
+        "long_context": n_accelerators * lc_s / SECONDS_PER_HOUR,
+        "interruptions": n_accelerators * (wall_s - steady_s) / SECONDS_PER_HOUR,
+    }
     it_w = E.it_power_per_accelerator_w(hardware, site, calibration.train_load_frac)
-    it_kwh = E.energy_kwh(acc_hours, it_w)
-    fac_kwh = it_kwh * site.pue
+    it_kwh = E.energy_kwh(acc_hours, it_w) if it_w is not None else None
+    fac_kwh = it_kwh * site.pue if it_kwh is not None else None
     price = E.rental_price(hardware, site)
     assumptions = [
         Assumption(name="precision", value=precision, unit="", source="given"),
@@ -335,9 +407,14 @@ def estimate_training(
                    source=_src(hardware, "inter_node_bytes_per_s")),
         Assumption(name="flops_convention", value="causal-aware matmul FLOPs, 3 passes; MFU excludes recomputation", unit="", source="Megatron-LM num_floating_point_operations; PaLM Appendix B"),
         Assumption(name="global_batch", value=result.global_batch, unit="sequences", source=batch_why),
-        Assumption(name="goodput_frac", value=calibration.goodput_frac, unit="fraction", source=calibration.source("goodput_frac")),
+        Assumption(name="goodput_frac", value=goodput, unit="fraction",
+                   source=f"{calibration.goodput_frac:g} at {calibration.goodput_ref_accelerators:,.0f} accelerators ({calibration.source('goodput_frac')}), "
+                          f"interruptions grown with the job beyond that size ({n_accelerators:,} accelerators)"),
         Assumption(name="overlap", value=", ".join(k for k, v in overlap.as_dict().items() if v) or "none", unit="",
                    source="Megatron-LM defaults: --tp-comm-overlap --overlap-grad-reduce --overlap-param-gather, async pipeline p2p"),
+        Assumption(name="grad_sync", value=f"gradients {grad_sync.grad_bytes:g} B, parameter gather "
+                   + (f"{grad_sync.param_gather_bytes:g} B" if grad_sync.param_gather_bytes else "in the weights' precision"), unit="bytes per element",
+                   source="given" if grad_sync != GradSync() else "Megatron-LM default: bf16 training accumulates and reduces gradients in fp32 (arguments.py)"),
         *_calibration_assumptions(calibration, "train"),
         *_fp8_assumptions(calibration, precision),
         *_moe_assumptions(model, calibration, routing),
@@ -367,10 +444,12 @@ def estimate_training(
         tokens_per_s=tokens_per_s,
         mfu_frac=flops_per_token * tokens_per_s / (n_accelerators * peak),
         hfu_frac=hfu_per_token * tokens_per_s / (n_accelerators * peak),
-        goodput_frac=calibration.goodput_frac,
+        goodput_frac=goodput,
         wall_clock_days=wall_s / SECONDS_PER_DAY,
         accelerator_hours=acc_hours,
         accelerator_hours_steady_state=n_accelerators * steady_s / SECONDS_PER_HOUR,
+        accelerator_hours_breakdown=hours_breakdown,
+        long_context=lc,
         batch_phases=phases,
         memory_per_accelerator_bytes=result.memory.total,
         memory_breakdown_bytes=result.memory.as_dict(),
@@ -378,7 +457,8 @@ def estimate_training(
         it_power_per_accelerator_w=it_w,
         energy_kwh=it_kwh,
         facility_energy_kwh=fac_kwh,
-        tco2e=E.tco2e(fac_kwh, site),
+        tco2e=E.tco2e(fac_kwh, site) if fac_kwh is not None else None,
+        power_unknown_reason=None if it_w is not None else E.power_unknown_reason(hardware),
         usd_per_accelerator_hour=price.usd_per_hour,
         cost_usd=acc_hours * price.usd_per_hour if price.usd_per_hour is not None else None,
         layout=result.layout,

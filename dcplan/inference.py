@@ -74,9 +74,10 @@ class InferenceEstimate:
     memory_per_accelerator_bytes: float
     memory_breakdown_bytes: Mapping[str, float]
     memory_capacity_bytes: float
-    it_power_per_accelerator_w: float
-    energy_kwh_per_mtok: float
-    """IT energy per million generated tokens."""
+    it_power_per_accelerator_w: float | None
+    """Average IT power per accelerator [W]; None (with ``power_unknown_reason``) when not published."""
+    energy_kwh_per_mtok: float | None
+    """IT energy per million generated tokens [kWh]; None when the power is unknown."""
     usd_per_accelerator_hour: float | None
     usd_per_mtok: float | None
     """Rental cost per million generated tokens at full load."""
@@ -88,6 +89,8 @@ class InferenceEstimate:
     """Every layout tried: its tokens/s per accelerator, or why it cannot serve."""
     disaggregated: Mapping[str, Any] | None = None
     """With disaggregated serving: the prefill and decode pools."""
+    power_unknown_reason: str | None = None
+    """Why power and energy are None: the missing catalog fields (None when known)."""
     assumptions: tuple[Assumption, ...] = field(default_factory=tuple)
 
     @property
@@ -125,6 +128,7 @@ class InferenceEstimate:
             "memory_capacity_bytes": self.memory_capacity_bytes,
             "it_power_per_accelerator_w": self.it_power_per_accelerator_w,
             "energy_kwh_per_mtok": self.energy_kwh_per_mtok,
+            "power_unknown_reason": self.power_unknown_reason,
             "usd_per_accelerator_hour": self.usd_per_accelerator_hour,
             "usd_per_mtok": self.usd_per_mtok,
             "stack": self.stack.to_dict() if self.stack is not None else None,
@@ -292,7 +296,8 @@ def estimate_inference(
     stack). ``lengths`` gives a distribution of request lengths instead of fixed
     ``input_len``/``output_len``. Layout fields not given are searched (module docstring);
     without ``batch`` the largest batch that fits memory, the engine's cap (``max_batch``
-    overrides the stack's) and the latency limits is used.
+    overrides the stack's) and the latency limits is used. Power and energy are None
+    (``power_unknown_reason`` says why) on a chip that publishes neither TDP nor node power.
     """
     site = site or _default_site()
     _check_inputs(n_accelerators, batch, tp, pp, ep, ttft_slo_s, tpot_slo_s, kv_precision)
@@ -318,7 +323,7 @@ def estimate_inference(
 
 def _money(c: _Ctx, n: int, tok_s: float, site: SiteParams):
     it_w = E.it_power_per_accelerator_w(c.hw, site, c.cal.infer_load_frac)
-    kwh_per_mtok = it_w * n / tok_s * 1e6 / SECONDS_PER_HOUR / 1e3
+    kwh_per_mtok = it_w * n / tok_s * 1e6 / SECONDS_PER_HOUR / 1e3 if it_w is not None else None
     price = E.rental_price(c.hw, site)
     usd = price.usd_per_hour * n / tok_s * 1e6 / SECONDS_PER_HOUR if price.usd_per_hour is not None else None
     return it_w, kwh_per_mtok, price, usd
@@ -361,6 +366,7 @@ def _result(c: _Ctx, point: R.ReplicaPoint, replicas: int, tok_s: float, n: int,
         memory_breakdown_bytes=point.memory.as_dict(), memory_capacity_bytes=point.capacity_bytes,
         it_power_per_accelerator_w=it_w, energy_kwh_per_mtok=kwh, usd_per_accelerator_hour=price.usd_per_hour,
         usd_per_mtok=usd, binding_limit=point.binding_limit, stack=stack, search=tuple(tried), disaggregated=disagg,
+        power_unknown_reason=None if it_w is not None else E.power_unknown_reason(c.hw),
         assumptions=tuple(_assumptions(c, stack, c.setup, site, price)),
     )
 

@@ -508,6 +508,27 @@ class OverlapSpec:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
+@dataclass(frozen=True, kw_only=True)
+class GradSync:
+    """Bytes the data-parallel synchronisation moves per parameter element.
+
+    The defaults are Megatron-LM's: gradients accumulate and are reduced in fp32 in bf16
+    training (``megatron/training/arguments.py``: "bfloat16 requires gradient accumulation and
+    all-reduce to be done in fp32" unless ``--grad-reduce-in-bf16``; torchtitan's default
+    ``mixed_precision_reduce`` is float32 too), and parameters are gathered in their own
+    precision.
+    """
+
+    grad_bytes: float = 4.0
+    """Gradient element in the accumulation buffer and the reduce: 4 (fp32), 2 with a bf16 reduce."""
+    param_gather_bytes: float | None = None
+    """Parameter element in the distributed-optimizer or FSDP all-gather; None: the weights'
+    bytes (2 in bf16 and fp8 runs), 1 with an FP8 parameter gather (``--fp8-param-gather``)."""
+
+    def __post_init__(self) -> None:
+        _positive(self, "grad_bytes", "param_gather_bytes")
+
+
 ROUTINGS: tuple[str, ...] = ("balanced", "dropless", "capacity")
 
 
@@ -774,7 +795,11 @@ class Calibration:
     infer_load_frac: float = 0.75
     """Average accelerator power while serving / TDP."""
     goodput_frac: float = 0.9
-    """Share of wall-clock time that advances training (failures, restarts, checkpoints)."""
+    """Share of wall-clock time that advances training (failures, restarts, checkpoints) for a
+    job of ``goodput_ref_accelerators`` accelerators; other sizes scale their interruptions with
+    the count (:func:`dcplan.model.whole_run.goodput_at`)."""
+    goodput_ref_accelerators: float = 16384.0
+    """Job size at which ``goodput_frac`` was observed [accelerators]."""
     stack: str | None = None
     """Serving stack the serving parameters were fitted for (data/stacks/); None: no stack."""
     serving_memory_frac: float = 0.9
@@ -836,7 +861,7 @@ class Calibration:
         for name in ("intra_sm_frac", "inter_sm_frac", "ep_sm_frac"):
             if getattr(self, name) >= 1:
                 raise InputError(name, f"must be below 1 (a share of the SMs), got {getattr(self, name)}")
-        _positive(self, "batch_tokens_at_1e24", "batch_exponent")
+        _positive(self, "batch_tokens_at_1e24", "batch_exponent", "goodput_ref_accelerators")
         if self.moe_imbalance < 1:
             raise InputError("moe_imbalance", f"must be >= 1 (most-loaded / mean), got {self.moe_imbalance}")
 

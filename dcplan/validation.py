@@ -82,6 +82,8 @@ def validation_results(*, leave_one_out: bool = False, refit: bool = False) -> d
         "summary": {
             "training_flops_per_s": summary([p.throughput_ratio for p in runs if p.row.id in calibrating]),
             "training_accelerator_hours": summary([p.hours_ratio for p in runs]),
+            "training_whole_run_hours": summary([p.hours_ratio for p in runs if p.row.published.accelerator_hours
+                                                 and p.row.published.counts == "whole_run"]),
             "training_heldout": summary([p.ratio for p in held]),
             "training_heldout_searched": summary([p.ratio for p in held_searched]),
             **serving_summary,

@@ -21,7 +21,8 @@ def summary_table(summary: dict) -> str:
              ("training_flops_per_s", "training calibration rows, in sample"),
              ("training_heldout", "training rows never fitted (DeepSeek-V3, whole runs...), published layout"),
              ("training_heldout_searched", "training rows never fitted, layout searched"),
-             ("training_accelerator_hours", "training accelerator-hours (rows with published hours)")]
+             ("training_accelerator_hours", "training accelerator-hours (rows with published hours)"),
+             ("training_whole_run_hours", "whole-run accelerator-hours (restarts, long-context stages included)")]
     lines = ["| metric | n | median error | p90 error | max error | bias |", "|---|---|---|---|---|---|"]
     for key, label in names:
         s = summary.get(key, {})

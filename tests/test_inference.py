@@ -123,3 +123,29 @@ def test_stack_memory_share_changes_capacity():
     with pytest.raises(InfeasibleError):
         estimate_inference(m, hw, n_accelerators=1, tp=1, input_len=1000, output_len=1000, precision="bf16",
                            calibration=choice.calibration, stack=choice)
+
+
+@pytest.mark.parametrize("chip", ["tpu-v5p", "trainium2"])
+def test_serving_without_published_power_estimates_throughput_and_leaves_energy_unknown(chip):
+    """Neither TDP nor node power is published for these chips: energy per token is unknown (None, with
+    why), never 0 or a guess; throughput, latency, memory and (given a price) cost are estimated."""
+    hw, choice = choose(chip, precision="bf16")
+    e = estimate_inference(get_model("llama-3.1-8b"), hw, n_accelerators=1, input_len=1000, output_len=200,
+                           calibration=choice.calibration, stack=choice)
+    assert e.tokens_per_s > 0 and e.ttft_s > 0 and e.tpot_s > 0
+    assert e.it_power_per_accelerator_w is None and e.energy_kwh_per_mtok is None
+    assert "tdp_w" in e.power_unknown_reason and f"dcplan hardware show {chip}" in e.power_unknown_reason
+    d = e.to_dict()
+    assert d["energy_kwh_per_mtok"] is None and d["power_unknown_reason"] == e.power_unknown_reason
+    (power,) = [a for a in d["assumptions"] if a["name"] == "server_power_per_accelerator_w"]
+    assert power["value"] is None and "no published tdp_w" in power["source"]
+
+
+def test_serving_energy_on_a_chip_with_published_node_power():
+    """H100 SXM: DGX H100 10.2 kW / 8 GPUs (NVIDIA DGX H100/H200 User Guide) x inference load factor."""
+    hw, choice = choose("h100", precision="bf16")
+    c = choice.calibration
+    e = estimate_inference(get_model("llama-3.1-8b"), hw, n_accelerators=1, input_len=1000, output_len=200, calibration=c, stack=choice)
+    w = 10_200 / 8 * c.infer_load_frac
+    assert e.power_unknown_reason is None and e.it_power_per_accelerator_w == pytest.approx(w)
+    assert e.energy_kwh_per_mtok == pytest.approx(w / e.tokens_per_s * 1e6 / 3600 / 1e3, rel=1e-9)

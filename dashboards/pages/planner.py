@@ -92,6 +92,17 @@ def ranking_rows(plan) -> list[dict[str, Any]]:
     return [{"rank": r.rank, "hardware": r.hardware, "tco": r.tco_usd_per_year, "factor": why[r.hardware]} for r in plan.ranking]
 
 
+def excluded_block(plan) -> list:
+    """The options left out of the plan (cannot run the workload, or no published power), each with why; [] when none."""
+    from dash import html
+
+    if not plan.excluded:
+        return []
+    _ = tr()
+    return [html.H3(_("Options left out of the plan")),
+            simple_table([("hardware", _("Option")), ("reason", _("Why"))], [e.to_dict() for e in plan.excluded], table_id=ID.EXCLUDED)]
+
+
 def layout(settings):
     from dash import dcc, html
 
@@ -166,6 +177,7 @@ def run_plan(text: str, hardware: list[str] | None, profile: str | None = None):
         html.H3(_("Ranking")),
         simple_table([("rank", _("Rank")), ("hardware", _("Option")), ("tco", _("TCO per year")), ("factor", _("Deciding factor"))],
                      [{**r, "tco": usd(r["tco"], locale=_.lang)} for r in ranking_rows(plan)]),
+        *excluded_block(plan),
     ], className="card")
     status = html.Div(_("Planned '{workload}' over {years} year(s) on {n} option(s).").format(workload=plan.workload, years=plan.horizon_years,
                                                                                            n=len(plan.options)), className="ok")

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 from dcplan.errors import InputError
-from dcplan.specs import Calibration, HardwareSpec, ModelSpec, MoERouting, OverlapSpec, ParallelLayout, parse_global_batch
+from dcplan.specs import Calibration, GradSync, HardwareSpec, ModelSpec, MoERouting, OverlapSpec, ParallelLayout, parse_global_batch
 
 COUNTINGS = ("model", "megatron", "megatron_hfu", "palm", "hardware", "sixn")
 ROLES = ("calibrate", "heldout")
@@ -58,6 +58,14 @@ class BatchStep:
 
 
 @dataclass(frozen=True, kw_only=True)
+class LongContextStage:
+    """A stage of a whole run at a longer sequence: ``tokens`` trained at ``seq_len``."""
+
+    tokens: float
+    seq_len: int
+
+
+@dataclass(frozen=True, kw_only=True)
 class RunRow:
     """A published training run or throughput configuration."""
 
@@ -74,12 +82,17 @@ class RunRow:
     global_batch: int | str | None = None
     """Sequences per step (a whole number) or tokens (``2M tokens``); None: the default rule."""
     batch_ramp: tuple[BatchStep, ...] = ()
+    long_context: LongContextStage | None = None
+    """A published long-context stage, part of ``tokens`` (whole runs)."""
     tokens: float | None = None
     precision: str | None = None
     """Compute precision; None: bf16 (fp16 where the chip has no bf16)."""
     layout: Mapping[str, Any] = field(default_factory=dict)
     overlap: OverlapSpec | None = None
     routing: MoERouting | None = None
+    grad_sync: GradSync | None = None
+    """Published data-parallel bytes (bf16 gradient reduce, FP8 parameter gather); None: the
+    Megatron-LM defaults."""
     published: Published
     source: str
     quality: str
@@ -199,6 +212,8 @@ def predict_run(row: RunRow, model: ModelSpec, hw: HardwareSpec, cal: Calibratio
             batch_ramp=[(b.tokens, b.batch) for b in row.batch_ramp],
             overlap=row.overlap,
             routing=row.routing,
+            grad_sync=row.grad_sync,
+            long_context=None if row.long_context is None else (row.long_context.tokens, row.long_context.seq_len),
             calibration=cal,
         )
     except (InputError, InfeasibleError) as exc:

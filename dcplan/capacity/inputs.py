@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from dcplan.capacity.costs import SourcedValue
 from dcplan.capacity.workload import InferenceServiceSpec, Origin, TrainingJobSpec
+from dcplan.errors import InputError
 from dcplan.io.yamlio import Path_
 from dcplan.specs import Calibration, HardwareSpec, ModelSpec, StackChoice
 
@@ -103,3 +104,6 @@ class PlanInputs:
     services: tuple[ServiceInputs, ...]
     options: tuple[OptionInputs, ...]
     economics: Economics
+    unsizable: tuple[tuple[str, InputError], ...] = ()
+    """(name, reason at its workload field) of options whose power is not published: they are
+    listed as excluded, never sized with a guessed power."""

@@ -297,30 +297,40 @@ class _Resolver:
                                 quality=note.quality if note and note.quality in ("A", "B", "C") else "C")
         return None
 
-    def node(self, o: HardwareOptionSpec, hw: HardwareSpec, path: Path_) -> tuple[int, SourcedValue]:
-        """Accelerators per node and the node's nameplate power."""
+    def node(self, o: HardwareOptionSpec, hw: HardwareSpec, path: Path_) -> tuple[int, SourcedValue | None]:
+        """Accelerators per node and the node's nameplate power (None: neither TDP nor node power is published)."""
         n = o.accelerators_per_node or hw.accelerators_per_node
         if n is None:
             raise self.origin.error(path + ("accelerators_per_node",), f"data/hardware/{hw.name}.yaml gives no node size: give accelerators_per_node")
-        try:
-            if o.node_overhead_w is not None:
-                w = n * hw.require("tdp_w") + o.node_overhead_w
-                return n, given(w, "W per node", f"derived: {n} x TDP {hw.tdp_w:g} W + node_overhead_w from {self.where(path + ('node_overhead_w',))}")
-            if hw.node_power_w and hw.accelerators_per_node:
-                note = hw.source_of("node_power_w")
-                per = hw.node_power_w / hw.accelerators_per_node
-                src = (note.source if note else f"data/hardware/{hw.name}.yaml") + (f"; derived: scaled to {n} accelerators" if n != hw.accelerators_per_node else "")
-                return n, SourcedValue(value=per * n, unit="W per node", source=src, quality=note.quality if note and note.quality in ("A", "B", "C") else "B")
+        if o.node_overhead_w is not None and hw.tdp_w:
+            w = n * hw.tdp_w + o.node_overhead_w
+            return n, given(w, "W per node", f"derived: {n} x TDP {hw.tdp_w:g} W + node_overhead_w from {self.where(path + ('node_overhead_w',))}")
+        if o.node_overhead_w is None and hw.node_power_w and hw.accelerators_per_node:
+            note = hw.source_of("node_power_w")
+            per = hw.node_power_w / hw.accelerators_per_node
+            src = (note.source if note else f"data/hardware/{hw.name}.yaml") + (f"; derived: scaled to {n} accelerators" if n != hw.accelerators_per_node else "")
+            return n, SourcedValue(value=per * n, unit="W per node", source=src, quality=note.quality if note and note.quality in ("A", "B", "C") else "B")
+        if o.node_overhead_w is None and hw.tdp_w:
             ratio = self.costs.get("server_power_ratio")
-            return n, SourcedValue(value=n * hw.require("tdp_w") * ratio.value, unit="W per node",
+            return n, SourcedValue(value=n * hw.tdp_w * ratio.value, unit="W per node",
                                    source=f"derived: {n} x TDP {hw.tdp_w:g} W x {ratio.value:g} ({ratio.source})", quality=ratio.quality)
-        except InputError:
-            raise self.origin.error(path + ("name",), f"{hw.name} has no published TDP or node power (data/hardware/{hw.name}.yaml), so its racks and megawatts cannot be sized") from None
+        return n, None
 
-    def options(self, names: Sequence[str] | None, cli_profile: Calibration | None) -> tuple[OptionInputs, ...]:
-        out = []
+    def unsizable(self, hw: HardwareSpec, path: Path_) -> InputError:
+        """Why an option with no published power cannot be planned, at its workload field."""
+        return self.origin.error(path + ("name",), (
+            f"{hw.name} has no published TDP or node power (tdp_w, node_power_w in data/hardware/{hw.name}.yaml; "
+            f"`dcplan hardware show {hw.name}`), so its racks, megawatts, energy and TCO cannot be sized; "
+            f"`dcplan estimate train/infer --hardware {hw.name}` still gives its time, throughput and memory"))
+
+    def options(self, names: Sequence[str] | None, cli_profile: Calibration | None) -> tuple[tuple[OptionInputs, ...], tuple[tuple[str, InputError], ...]]:
+        """The options that can be planned, and (name, reason) of those whose power is not published."""
+        out, unsizable = [], []
         for path, o, hw in self.option_specs(names):
             per_node, node_w = self.node(o, hw, path)
+            if node_w is None:
+                unsizable.append((hw.name, self.unsizable(hw, path)))
+                continue
             rack_acc = (given(o.accelerators_per_rack, "accelerators per rack", self.where(path + ("accelerators_per_rack",)))
                         if o.accelerators_per_rack is not None else self.value(self.spec.rack.accelerators, ("rack", "accelerators"), "accelerators_per_rack"))
             cal = self.calibration(o, hw, path, cli_profile)
@@ -336,11 +346,11 @@ class _Resolver:
                 accelerators_per_rack=rack_acc, rack_power_kw=self.value(self.spec.rack.power_kw, ("rack", "power_kw"), "rack_power_kw"),
                 currency=o.currency, exchange_rate=self.rate(o, path),
             ))
-        if cli_profile is not None and cli_profile.hardware not in {o.hardware.name for o in out}:
-            names_ = ", ".join(o.hardware.name for o in out)
+        listed = [o.hardware.name for o in out] + [name for name, _ in unsizable]
+        if cli_profile is not None and cli_profile.hardware not in listed:
             what = cli_profile.hardware or "a device that is not a catalog accelerator"
-            raise InputError("profile", f"the profile calibrates {what}, which is not among the hardware options ({names_})")
-        return tuple(out)
+            raise InputError("profile", f"the profile calibrates {what}, which is not among the hardware options ({', '.join(listed)})")
+        return tuple(out), tuple(unsizable)
 
 
 def resolve(spec: WorkloadSpec, origin: Origin, costs: CostDefaults, *, hardware: Sequence[str] | None = None,
@@ -350,8 +360,9 @@ def resolve(spec: WorkloadSpec, origin: Origin, costs: CostDefaults, *, hardware
 
     r = _Resolver(spec, origin, costs, measured)
     cli_profile = read_calibration(profile) if profile else None
+    options, unsizable = r.options(hardware, cli_profile)
     return PlanInputs(
         name=spec.name, description=spec.description, origin=origin,
         horizon_years=r.value(spec.horizon_years, ("horizon_years",), "horizon_years"), start_quarter=spec.start_quarter,
-        jobs=r.jobs(), services=r.services(), options=r.options(hardware, cli_profile), economics=r.economics(),
+        jobs=r.jobs(), services=r.services(), options=options, economics=r.economics(), unsizable=unsizable,
     )

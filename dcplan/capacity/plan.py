@@ -62,8 +62,8 @@ def plan_capacity(inputs: PlanInputs) -> CapacityPlan:
     labels = quarter_labels(inputs.start_quarter, 4 * horizon)
     options: list[OptionPlan] = []
     timeline: list[TimelineRow] = []
-    excluded: list[Exclusion] = []
-    errors: list[InputError] = []
+    excluded = [Exclusion(hardware=name, field=exc.field, reason=exc.message) for name, exc in inputs.unsizable]
+    errors = [exc for _, exc in inputs.unsizable]
     for opt in inputs.options:
         try:
             option, rows = _plan_option(inputs, opt, labels)

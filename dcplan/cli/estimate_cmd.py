@@ -27,7 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--micro-batch", type=whole, help="sequences per micro-batch (searched when not given)")
     train.add_argument("--vpp", type=whole, help="virtual pipeline stages per device, interleaved 1F1B (searched when not given)")
     train.add_argument("--schedule", choices=SCHEDULES,
-                       help="pipeline schedule: 1f1b, 1f1b-overlap (expert all-to-all overlapped), dualpipe (searched for MoE)")
+                       help="pipeline schedule: 1f1b (searched: Megatron-LM's default), 1f1b-overlap (expert all-to-all "
+                            "overlapped, Megatron-Core opt-in), dualpipe (DeepSeek-V3); the last two only when given")
     train.add_argument("--global-batch", help="global batch: sequences (2048, 2048seq) or tokens (16M, 4194304tok); "
                        "default grows with training compute (see README)")
     for flag, what in (("tp-comm-overlap", "TP collectives overlapped with GEMMs"),
@@ -38,6 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--moe-routing", choices=ROUTINGS, help="MoE routing: dropless (default), balanced, capacity")
     train.add_argument("--capacity-factor", type=quantity, help="with --moe-routing capacity: expert capacity / mean load (default 1.25)")
     train.add_argument("--node-limit", type=whole, help="MoE: most nodes a token's experts may span (DeepSeek-V3: 4)")
+    train.add_argument("--long-context-tokens", type=quantity,
+                       help="tokens of a long-context stage, part of --tokens (Llama 3: 800B); needs --long-context-seq-len")
+    train.add_argument("--long-context-seq-len", type=whole, help="sequence length of the long-context stage (Llama 3: 131072)")
     train.set_defaults(handler=run_train)
 
     infer = kinds.add_parser("infer", help="throughput and latency of serving a model")
@@ -92,6 +96,11 @@ def check_limits(args: argparse.Namespace) -> None:
         values["global_batch"] = _batch_in_sequences(args)
     try:
         limits.check_fields(values)
+        for option, like in (("long_context_tokens", "tokens"), ("long_context_seq_len", "seq_len")):
+            try:
+                limits.check_fields({like: getattr(args, option, None)})
+            except InputError as exc:
+                raise InputError(option, exc.message) from None
     except InputError as exc:
         raise InputError(exc.field.replace("_", "-"), exc.message) from None  # the option as typed
 
@@ -158,8 +167,8 @@ def _site(args: argparse.Namespace):
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from dcplan.estimate import estimate_training
-    from dcplan.specs import MoERouting, OverlapSpec, parse_global_batch
+    from dcplan.errors import InputError
+    from dcplan.specs import MoERouting, OverlapSpec
 
     check_limits(args)
     model = resolve_model(args)
@@ -169,7 +178,29 @@ def run_train(args: argparse.Namespace) -> int:
                           param_gather=not args.no_overlap_param_gather, pp_comm=not args.no_pp_overlap)
     routing = MoERouting(policy=args.moe_routing or "dropless", node_limit=args.node_limit,
                          **({"capacity_factor": args.capacity_factor} if args.capacity_factor is not None else {}))
-    est = estimate_training(
+    if (args.long_context_tokens is None) != (args.long_context_seq_len is None):
+        missing = "long-context-seq-len" if args.long_context_seq_len is None else "long-context-tokens"
+        raise InputError(missing, "give --long-context-tokens and --long-context-seq-len together")
+    long_context = None if args.long_context_tokens is None else (args.long_context_tokens, args.long_context_seq_len)
+    try:
+        est = _estimate_train(args, model, hw, cal, layout, overlap, routing, long_context)
+    except InputError as exc:
+        if exc.field.startswith("long_context"):
+            raise InputError(exc.field.replace("_", "-"), exc.message) from None  # the option as typed
+        raise
+    if args.json:
+        print_json(est.to_dict())
+    else:
+        show_train(est)
+    return 0
+
+
+def _estimate_train(args: argparse.Namespace, model: Any, hw: Any, cal: Any, layout: dict, overlap: Any, routing: Any,
+                    long_context: tuple[float, int] | None) -> Any:
+    from dcplan.estimate import estimate_training
+    from dcplan.specs import parse_global_batch
+
+    return estimate_training(
         model,
         hw,
         tokens=args.tokens,
@@ -180,14 +211,10 @@ def run_train(args: argparse.Namespace) -> int:
         global_batch=parse_global_batch(args.global_batch) if args.global_batch is not None else None,
         overlap=overlap,
         routing=routing,
+        long_context=long_context,
         calibration=cal,
         site=_site(args),
     )
-    if args.json:
-        print_json(est.to_dict())
-    else:
-        show_train(est)
-    return 0
 
 
 def show_train(e: Any) -> None:
@@ -209,8 +236,9 @@ def show_train(e: Any) -> None:
         ("layout" + (f" (searched, {e.layouts_evaluated:,} candidates)" if e.layout_searched else ""),
          f"tp={lay.tp} pp={lay.pp} cp={lay.cp} dp={lay.dp} ep={lay.ep} zero={lay.zero} recompute={lay.recompute} "
          f"micro_batch={lay.micro_batch} vpp={lay.vpp} schedule={lay.schedule}"),
-        ("energy (IT / facility)", f"{fmt(e.energy_kwh * 1e3, 'Wh')} / {fmt(e.facility_energy_kwh * 1e3, 'Wh')}"),
-        ("emissions", f"{e.tco2e:,.1f} tCO2e"),
+        ("energy (IT / facility)", f"{fmt(e.energy_kwh * 1e3, 'Wh')} / {fmt(e.facility_energy_kwh * 1e3, 'Wh')}"
+         if e.energy_kwh is not None else e.power_unknown_reason),
+        ("emissions", f"{e.tco2e:,.1f} tCO2e" if e.tco2e is not None else "unknown (the energy is unknown)"),
         ("cost", f"{usd(e.cost_usd)} at {usd(e.usd_per_accelerator_hour)}/accelerator-hour" if e.cost_usd is not None else "- (no published price: pass --usd-per-hour)"),
     ]
     table("Training estimate", ["quantity", "value"], rows)
@@ -220,6 +248,17 @@ def show_train(e: Any) -> None:
     if len(e.batch_phases) > 1:
         table("Batch ramp-up", ["tokens", "global batch", "step", "tokens/s"],
               [(human_count(p.tokens), p.global_batch, f"{p.step_time_s:.4g} s", fmt(p.tokens_per_s, "tokens/s")) for p in e.batch_phases])
+    hours = [(k.replace("_", " "), f"{v:,.0f}", pct(v / e.accelerator_hours)) for k, v in e.accelerator_hours_breakdown.items() if v > 0]
+    table("Whole run", ["part", "accelerator-hours", "share"], hours,
+          caption=f"goodput {pct(e.goodput_frac, 1)} for a job of {e.n_accelerators:,} accelerators")
+    if e.long_context is not None:
+        lc, ll = e.long_context, e.long_context.layout
+        table("Long-context stage", ["quantity", "value"], [
+            ("tokens", f"{human_count(lc.tokens)} at seq {lc.seq_len}, global batch {lc.global_batch} sequences"),
+            ("throughput", f"{fmt(lc.tokens_per_s, 'tokens/s')}, step {lc.step_time_s:.3g} s"),
+            ("layout (searched)", f"tp={ll.tp} pp={ll.pp} cp={ll.cp} dp={ll.dp} ep={ll.ep} zero={ll.zero} recompute={ll.recompute} "
+                                  f"micro_batch={ll.micro_batch} vpp={ll.vpp}"),
+        ])
     mem = [(k, fmt(v, "B"), pct(v / e.memory_per_accelerator_bytes)) for k, v in e.memory_breakdown_bytes.items() if v > 0]
     table("Memory per accelerator", ["part", "bytes", "share"], mem)
 
@@ -333,7 +372,8 @@ def show_infer(e: Any) -> None:
         ("TPOT", f"{e.tpot_s * 1e3:.4g} ms (decode step {e.decode_step_s * 1e3:.4g} ms, {e.bound}-bound)"),
         ("KV cache", f"{fmt(e.kv_bytes_per_token, 'B')}/token"),
         ("memory / accelerator", f"{fmt(e.memory_per_accelerator_bytes, 'B')} of {fmt(e.memory_capacity_bytes, 'B')} usable"),
-        ("energy", f"{e.energy_kwh_per_mtok:.3g} kWh (IT) per million output tokens"),
+        ("energy", f"{e.energy_kwh_per_mtok:.3g} kWh (IT) per million output tokens" if e.energy_kwh_per_mtok is not None
+         else e.power_unknown_reason),
         ("cost", f"{usd(e.usd_per_mtok)} per million output tokens at {usd(e.usd_per_accelerator_hour)}/h" if e.usd_per_mtok is not None else "- (no published price: pass --usd-per-hour)"),
     ]
     if e.disaggregated:

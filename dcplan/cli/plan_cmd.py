@@ -118,7 +118,7 @@ def show(plan: Any) -> None:
           [(r.quarter, f"{r.required_accelerators:,}", f"{r.installed_accelerators:,}", r.racks, f"{r.it_mw:.3g}", usd(r.capex_added_usd), r.action)
            for r in plan.timeline if r.hardware == best])
     if plan.excluded:
-        table("Options that cannot run this workload", ["option", "field", "why"], [(e.hardware, e.field, e.reason) for e in plan.excluded])
+        table("Options left out of this plan (cannot run or cannot be sized)", ["option", "field", "why"], [(e.hardware, e.field, e.reason) for e in plan.excluded])
     table("Assumptions", ["name", "value", "unit", "source", "quality"],
           [(a.name, a.value if isinstance(a.value, str) else f"{a.value:g}", a.unit, a.source, a.quality) for a in plan.assumptions])
 

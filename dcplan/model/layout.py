@@ -5,9 +5,18 @@ tp·pp·cp·dp equals the accelerator count, tp divides the attention heads, ep 
 expert count (and tp x cp x dp), and dp x micro-batch divides the global batch. The search walks tp over divisors
 of the count within one scale-up domain, pp over the divisors of the rest up to the layer count,
 cp over powers of two while every rank keeps at least 4,096 tokens, ep over the divisors of
-tp x cp x dp that divide the experts (every MoE model), the pipeline schedule (for MoE: 1F1B and DualPipe), and micro-batches over powers of two; for each it takes
-the lowest ZeRO stage that fits (stages 1 and 2 cost the same time here, 3 adds traffic), and
-returns the layout with the shortest step.
+tp x cp x dp that divide the experts (every MoE model), and micro-batches over powers of two;
+for each it takes the lowest ZeRO stage that fits (stages 1 and 2 cost the same time here, 3
+adds traffic), and returns the layout with the shortest step.
+
+What the search proposes is what the default stack does by default (:func:`searched_zero`,
+:func:`_schedules`): Megatron-LM's interleaved 1F1B with the expert all-to-all not overlapped
+(``--overlap-moe-expert-parallel-comm`` is opt-in) and its distributed optimizer (ZeRO-1), plus
+FSDP (ZeRO-3) for dense models, which published runs use at scale (torchtitan, llm-foundry,
+Megatron-Bridge's FSDP rows). FSDP with expert parallelism (Megatron-Core 0.15+), the
+overlapped 1F1B and DeepSeek's DualPipe are evaluated when given: no published throughput
+measures them against the default, and the model would otherwise pick them on the strength of
+overlap it assumes perfect.
 
 Global batch (:func:`default_batch_tokens`): when none is given it grows with the job's
 training compute as published runs do, B = B₀·(C/10²⁴ FLOP)^a tokens, with a = 0.3271 from
@@ -24,11 +33,11 @@ from typing import Iterator, Mapping, NamedTuple
 
 from dcplan.errors import InfeasibleError, InputError
 from dcplan.model import flops as F
-from dcplan.model.memory import MEGATRON_GRAD_BYTES, TrainMemory, train_memory
+from dcplan.model.memory import TrainMemory, train_memory
 from dcplan.model.params import ParamCounts
 from dcplan.model.pipeline import bubble_microbatches
 from dcplan.model.train_time import StepTime, microbatch_compute_s, train_step_time
-from dcplan.specs import Calibration, GlobalBatch, HardwareSpec, ModelSpec, MoERouting, OverlapSpec, ParallelLayout
+from dcplan.specs import Calibration, GlobalBatch, GradSync, HardwareSpec, ModelSpec, MoERouting, OverlapSpec, ParallelLayout
 
 #: Smallest sequence chunk per context-parallel rank the search considers [tokens]: published
 #: runs split no finer (NeMo / Megatron-Bridge tables: CP2 at 8,192 tokens; Llama 3,
@@ -36,8 +45,20 @@ from dcplan.specs import Calibration, GlobalBatch, HardwareSpec, ModelSpec, MoER
 MIN_TOKENS_PER_CP_RANK = 4096
 #: Largest micro-batch the search considers [sequences].
 MAX_MICRO_BATCH = 16
-#: ZeRO stages the search tries, lowest first (the first that fits is kept).
+#: ZeRO stages the search tries, lowest first (the first that fits is kept): the distributed
+#: optimizer, then FSDP (dense models only, :func:`searched_zero`).
 SEARCHED_ZERO = (1, 3)
+
+
+def searched_zero(m: ModelSpec) -> tuple[int, ...]:
+    """ZeRO stages the search tries for ``m``: FSDP only for dense models.
+
+    Megatron-Core's MoE guide (arXiv:2603.07685; Megatron-Bridge docs/training/moe-optimization.md,
+    "Minimize model parallelism, maximize DP ... use distributed optimizer") and every published
+    MoE throughput row use the distributed optimizer; Megatron-Bridge's FSDP page says the
+    FSDP x EP combination is "code-supported first, not ... benchmark-proven".
+    """
+    return SEARCHED_ZERO if m.moe is None else SEARCHED_ZERO[:1]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,8 +79,9 @@ class TrainSetup:
     """The batch was given in sequences: every layout must divide it (dp x micro-batch)."""
     overlap: OverlapSpec = field(default_factory=OverlapSpec)
     routing: MoERouting = field(default_factory=MoERouting)
-    grad_bytes: float = MEGATRON_GRAD_BYTES
-    """Gradient bytes per parameter held until the optimizer step (fp32 buffers in Megatron)."""
+    grad_sync: GradSync = field(default_factory=GradSync)
+    """Bytes of the gradient buffers and of the data-parallel reduce and gather (fp32 gradients
+    as in Megatron-LM by default)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -179,14 +201,15 @@ def memory_of(setup: TrainSetup, lay: ParallelLayout) -> tuple[TrainMemory, int,
     gb = batch_for(setup, lay.dp, lay.micro_batch)
     n_mb = max(1, gb // lay.dp // lay.micro_batch)
     mem = train_memory(setup.counts, setup.model, lay, seq_len=setup.seq_len, precision=setup.precision,
-                       n_microbatches=n_mb, calibration=setup.calibration, grad_bytes=setup.grad_bytes)
+                       n_microbatches=n_mb, calibration=setup.calibration, grad_bytes=setup.grad_sync.grad_bytes)
     return mem, gb, n_mb
 
 
 def step_of(setup: TrainSetup, lay: ParallelLayout, gb: int) -> StepTime:
     """Step time of a valid layout at global batch ``gb``."""
     return train_step_time(setup.model, setup.counts, setup.hardware, setup.calibration, lay, seq_len=setup.seq_len,
-                           global_batch=gb, precision=setup.precision, overlap=setup.overlap, routing=setup.routing)
+                           global_batch=gb, precision=setup.precision, overlap=setup.overlap, routing=setup.routing,
+                           grad_sync=setup.grad_sync)
 
 
 def evaluate(setup: TrainSetup, lay: ParallelLayout) -> tuple[TrainMemory, StepTime, int]:
@@ -217,15 +240,18 @@ def _interleavings(m: ModelSpec, pp: int, n_microbatches: int) -> list[int]:
 
 
 def _schedules(m: ModelSpec, pp: int, vpp: int, n_microbatches: int) -> list[str]:
-    """Schedules the search tries: 1F1B, and for MoE models DualPipe (the published schedule
-    that overlaps expert all-to-all, DeepSeek-V3 §3.2.1). 1F1B with all-to-all overlap is only
-    evaluated when given: no published throughput measures its gain."""
-    if m.moe is None:
-        return ["1f1b"]
-    out = ["1f1b"]
-    if vpp == 1 and pp >= 2 and pp % 2 == 0 and n_microbatches >= pp:
-        out.append("dualpipe")
-    return out
+    """Schedules the search tries: (interleaved) 1F1B, Megatron-LM's default. The overlapped
+    1F1B (``--overlap-moe-expert-parallel-comm``, opt-in in Megatron-Core) and DualPipe
+    (DeepSeek-V3 §3.2.1, DeepSeek's own framework) are evaluated only when given."""
+    return ["1f1b"]
+
+
+def _schedule_fits(schedule: str, pp: int, vpp: int, n_microbatches: int) -> bool:
+    """Whether a given schedule can run a candidate's pipeline: DualPipe needs an even pp >= 2,
+    no interleaving and at least pp micro-batches (DualPipe README)."""
+    if schedule == "dualpipe":
+        return pp >= 2 and pp % 2 == 0 and vpp == 1 and n_microbatches >= pp
+    return True
 
 
 def _micro_batches(setup: TrainSetup, dp: int) -> list[int]:
@@ -293,6 +319,8 @@ def _raw_candidates(setup: TrainSetup, n: int, fixed: Mapping[str, object]) -> I
                 n_mb = batch_for(setup, dp, mb) // dp // mb
                 for vpp in options("vpp", _interleavings(m, pp, n_mb)):
                     for sched in options("schedule", _schedules(m, pp, vpp, n_mb)):
+                        if not _schedule_fits(str(sched), pp, int(vpp), n_mb):
+                            continue
                         for rec in recs:
                             yield _Cand(tp, pp, cp, dp, int(ep), int(mb), int(vpp), str(sched), str(rec), n_mb)
 
@@ -333,9 +361,9 @@ def search_layout(setup: TrainSetup, n: int, fixed: Mapping[str, object] | None 
     communication are evaluated.
     """
     fixed = dict(fixed or {})
-    # Megatron-LM offers the distributed optimizer (ZeRO-1) and FSDP (ZeRO-3); ZeRO-2 (gradients
-    # sharded, weights kept) is evaluated only when given (DeepSpeed, Meta's FSDP for Llama 3)
-    zeros = (int(fixed["zero"]),) if "zero" in fixed else SEARCHED_ZERO  # type: ignore[call-overload]
+    # ZeRO-2 (gradients sharded, weights kept) is evaluated only when given (DeepSpeed, Meta's
+    # FSDP for Llama 3); FSDP with experts too (searched_zero)
+    zeros = (int(fixed["zero"]),) if "zero" in fixed else searched_zero(setup.model)  # type: ignore[call-overload]
     best: LayoutResult | None = None
     smallest: tuple[float, ParallelLayout] | None = None
     compute: dict[tuple, float] = {}

@@ -142,6 +142,11 @@ def model_state_bytes(
     data-parallel group (dp x cp for dense parameters, the expert data-parallel group edp for
     experts). Rajbhandari et al. 2020. ``grad_bytes`` overrides the gradient bytes per
     parameter (:data:`MEGATRON_GRAD_BYTES` for Megatron's fp32 gradient buffers).
+
+    Stage 3 (FSDP) keeps the ZeRO paper's 2 + 2 + K = 16 bytes per parameter sharded (PyTorch
+    FSDP's fp32 shard, fp32 gradient shard and Adam m, v weigh the same), the fp32 gradient
+    accumulation living only in the unsharded unit being reduced; on top, the units in flight
+    are unsharded (:func:`fsdp_buffer_bytes`, counted by :func:`train_memory`).
     """
     w_b, g_b, o_b = state_bytes_per_param(precision)
     if grad_bytes is not None:
@@ -153,7 +158,7 @@ def model_state_bytes(
     for n_params, group in ((dense, layout.dp * layout.cp), (expert, layout.edp)):
         group = max(group, 1)
         w = n_params * w_b
-        g = n_params * g_b
+        g = n_params * (w_b if layout.zero >= 3 else g_b)
         o = n_params * o_b
         if layout.zero >= 1:
             o /= group
@@ -165,6 +170,36 @@ def model_state_bytes(
         out[1] += g
         out[2] += o
     return out[0], out[1], out[2]
+
+
+def fsdp_buffer_bytes(counts: ParamCounts, m: ModelSpec, layout: ParallelLayout, precision: str,
+                      *, grad_bytes: float | None = None) -> tuple[float, float]:
+    """(weights, gradients) FSDP holds unsharded on top of its shards under ZeRO-3 [bytes]:
+    :data:`FSDP_UNITS_IN_FLIGHT` units' weights and the gradients of the unit being reduced."""
+    if layout.zero < 3:
+        return 0.0, 0.0
+    w_b, g_b, _ = state_bytes_per_param(precision)
+    unit = fsdp_unit_params(counts, m, layout)
+    return FSDP_UNITS_IN_FLIGHT * unit * w_b, unit * (grad_bytes if grad_bytes is not None else g_b)
+
+
+#: FSDP units whose weights are unsharded at once: the one computing and the next, whose
+#: all-gather is prefetched (PyTorch ``FullyShardedDataParallel(limit_all_gathers=True)``: "GPU
+#: memory usage from only two consecutive FSDP instances"; Megatron-FSDP prefetches the same way).
+FSDP_UNITS_IN_FLIGHT = 2
+
+
+def fsdp_unit_params(counts: ParamCounts, m: ModelSpec, layout: ParallelLayout) -> float:
+    """Parameters one FSDP unit (a Transformer layer, as torchtitan and Megatron-FSDP wrap it)
+    holds unsharded on one device under ZeRO-3: the layer's dense part split over tp, its
+    experts over ep x etp [parameters]."""
+    layers = m.n_layers + m.n_encoder_layers
+    layer_params = counts.total - counts.embedding - counts.lm_head - counts.expert_total
+    dense = layer_params / layers / layout.tp
+    if m.moe is None or counts.expert_total <= 0:
+        return dense
+    moe_layers = max(1, m.n_layers - m.moe.first_dense_layers)
+    return dense + counts.expert_total / moe_layers / (layout.ep * layout.etp)
 
 
 def ffn_width(m: ModelSpec) -> float:
@@ -258,9 +293,12 @@ def train_memory(
     In-flight micro-batches follow the schedule (:mod:`dcplan.model.pipeline`: 1F1B keeps
     min(p, m) on the first stage, about all L layers' worth, Narayanan et al. 2021 §2.2,
     Korthikanti §4.2; interleaving adds 1 + (p−1)/(p·v); DualPipe p + 1). Sequences are split
-    over cp. The last stage also holds one micro-batch of fp32 logits (split over tp).
+    over cp. The last stage also holds one micro-batch of fp32 logits (split over tp). Under
+    ZeRO-3 the unsharded units in flight add to the weights and gradients (:func:`fsdp_buffer_bytes`).
     """
     weights, grads, optim = model_state_bytes(counts, m, layout, precision, grad_bytes=grad_bytes)
+    gathered_w, gathered_g = fsdp_buffer_bytes(counts, m, layout, precision, grad_bytes=grad_bytes)
+    weights, grads = weights + gathered_w, grads + gathered_g
     act_bytes = 4.0 if precision in ("fp32", "tf32") else 2.0
     s_local = seq_len / layout.cp
     per_layer = activation_bytes_per_layer(

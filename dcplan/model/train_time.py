@@ -38,7 +38,7 @@ from dcplan.model.launch import with_host
 from dcplan.model.memory import activation_traffic_bytes, params_on_device, selective_recompute_bytes, state_bytes_per_param
 from dcplan.model.params import ParamCounts
 from dcplan.model.pipeline import bubble_microbatches, layers_per_stage
-from dcplan.specs import Calibration, HardwareSpec, ModelSpec, MoERouting, OverlapSpec, ParallelLayout
+from dcplan.specs import Calibration, GradSync, HardwareSpec, ModelSpec, MoERouting, OverlapSpec, ParallelLayout
 
 #: Bytes an Adam update moves per parameter: reads fp32 master, m, v (12 B) and the bf16
 #: gradient (2 B), writes master, m, v (12 B) and the bf16 weight (2 B). Derived here.
@@ -282,21 +282,24 @@ def _pp_comm(m: ModelSpec, lay: ParallelLayout, links: dict[str, Link], mb: _Mic
 
 
 def _dp_comm(counts: ParamCounts, m: ModelSpec, lay: ParallelLayout, links: dict[str, Link], mb: _MicroBatch,
-             cal: Calibration, overlap: OverlapSpec, precision: str, n_mb: int) -> _Comm:
+             cal: Calibration, overlap: OverlapSpec, precision: str, n_mb: int, sync: GradSync) -> _Comm:
     """Gradient reduce and parameter gather of one step: dense parameters over dp x cp (they
     are replicated over context-parallel ranks too), expert parameters over their
-    expert-data-parallel group edp."""
+    expert-data-parallel group edp. Gradients are reduced at ``sync.grad_bytes`` per element
+    (fp32 in Megatron-LM and torchtitan by default), weights gathered at their own bytes or
+    ``sync.param_gather_bytes``."""
     if "dp" not in links:
         return _Comm()
     link = links["dp"]
     dense, expert = params_on_device(counts, m, lay)
-    _, g_b, _ = state_bytes_per_param(precision)
+    w_b = sync.param_gather_bytes or state_bytes_per_param(precision)[0]
+    g_b = max(sync.grad_bytes, state_bytes_per_param(precision)[1])
     groups = ((dense, lay.dp * lay.cp), (expert, lay.edp))
     sm = _sm_frac(link, cal)
     if lay.zero == 3:
         # FSDP: gather weights for forward and backward, reduce-scatter gradients, every
         # micro-batch, prefetched under that micro-batch's compute
-        per_mb = sum(2 * collective_time("all_gather", p * g_b, n, link) + collective_time("reduce_scatter", p * g_b, n, link)
+        per_mb = sum(2 * collective_time("all_gather", p * w_b, n, link) + collective_time("reduce_scatter", p * g_b, n, link)
                      for p, n in groups)
         one = _overlapped(per_mb, mb.compute, sm)
         return _Comm(total=n_mb * one.total, exposed=n_mb * one.exposed, tax=n_mb * one.tax)
@@ -306,7 +309,7 @@ def _dp_comm(counts: ParamCounts, m: ModelSpec, lay: ParallelLayout, links: dict
     else:
         # distributed optimizer: reduce-scatter gradients, all-gather updated bf16 parameters
         reduce = sum(collective_time("reduce_scatter", p * g_b, n, link) for p, n in groups)
-        gather = sum(collective_time("all_gather", p * 2.0, n, link) for p, n in groups)
+        gather = sum(collective_time("all_gather", p * w_b, n, link) for p, n in groups)
     red = _overlapped(reduce, BACKWARD_SHARE * mb.compute, sm) if overlap.grad_reduce else _exposed(reduce)
     gat = _overlapped(gather, (1 - BACKWARD_SHARE) * mb.compute, sm) if overlap.param_gather else _exposed(gather)
     return _Comm(total=red.total + gat.total, exposed=red.exposed + gat.exposed, tax=red.tax + gat.tax)
@@ -378,11 +381,14 @@ def train_step_time(
     hfu_flops_per_token: float | None = None,
     overlap: OverlapSpec | None = None,
     routing: MoERouting | None = None,
+    grad_sync: GradSync | None = None,
 ) -> StepTime:
     """Time of one optimizer step of ``global_batch`` sequences on layout ``lay`` [s].
 
     ``hfu_flops_per_token`` overrides the hardware FLOPs (all counted as FP8-able GEMMs; the
     profile calibration uses it for models the catalog split does not describe).
+    ``grad_sync`` sets the bytes of the data-parallel reduce and gather (:class:`GradSync`:
+    fp32 gradients by default, as Megatron-LM and torchtitan reduce them).
     """
     overlap = overlap or OverlapSpec()
     routing = routing or MoERouting()
@@ -403,7 +409,7 @@ def train_step_time(
     tax_mb = sum(c.tax for c in per_mb)
     stage_mb = mb.compute + tax_mb + sum(c.exposed for c in per_mb)
     bubble = bubble_microbatches(lay.pp, lay.vpp, lay.schedule) * stage_mb
-    dp = _dp_comm(counts, m, lay, links, mb, cal, overlap, precision, n_mb)
+    dp = _dp_comm(counts, m, lay, links, mb, cal, overlap, precision, n_mb, grad_sync or GradSync())
     busy = _link_busy_s(hw, lay, links, tp=tp, cp=cp, ep=ep, pp=pp, dp_hidden_mb=(dp.total - dp.exposed) / n_mb)
     return StepTime(
         compute_s=n_mb * mb.gemm,

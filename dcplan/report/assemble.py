@@ -50,6 +50,8 @@ def executive_summary(x, _: Translator = ENGLISH) -> Section:
         rec,
         _("Deciding factor: {factor}.").format(factor=reasons(list(plan.options), _)[best.hardware] if _.lang != "en" else best.deciding_factor),
         *(_("**Caution:** {warning}.").format(warning=w) for o in plan.options for w in o.warnings),
+        *((_("Left out of the comparison: {options} (the capacity plan section says why).").format(
+            options=", ".join(e.hardware for e in plan.excluded)),) if plan.excluded else ()),
         _("**Market ({scenario} scenario, {samples} Monte Carlo samples, seed {seed}):** world data-centre electricity reaches {e50} TWh in "
           "{year} (P10-P90 {e10}-{e90}), an average facility load of {p50} GW (P10-P90 {p10}-{p90}).").format(
             scenario=fc.title or fc.scenario, samples=f"{fc.samples:,}", seed=fc.seed, year=horizon, e50=_num(energy.p50[i]), e10=_num(energy.p10[i]),
@@ -220,6 +222,13 @@ def _actions(d: dict, _: Translator) -> dict[tuple[str, int], str]:
     return out
 
 
+def excluded_table(plan, _: Translator = ENGLISH) -> Table:
+    """The options left out of the plan, each with why (it cannot run the workload, or its power is not published)."""
+    return Table(title=_("Options left out of the plan"), sheet=_("excluded options"),
+                 columns=(Column(key="hardware", label=_("Option")), Column(key="field", label=_("Field")), Column(key="reason", label=_("Why"))),
+                 rows=tuple(e.to_dict() for e in plan.excluded))
+
+
 def capacity(x, _: Translator = ENGLISH) -> Section:
     from dcplan.figures.plan import capacity_figure, cost_breakdown_figure, timeline_figure
 
@@ -272,6 +281,8 @@ def capacity(x, _: Translator = ENGLISH) -> Section:
     for o in plan.options:
         for w in o.warnings:
             blocks.insert(1, Text(paragraphs=(_("**Caution:** {warning}.").format(warning=w),)))
+    if plan.excluded:
+        blocks.insert(blocks.index(capex) + 1, excluded_table(plan, _))
     if services:
         blocks.append(Table(title=_("Inference services at the design peak"), sheet=_("services"), columns=(
             Column(key="hardware", label=_("Option")), Column(key="name", label=_("Service")), Column(key="model", label=_("Model")),

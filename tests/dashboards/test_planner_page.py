@@ -52,3 +52,12 @@ def test_planner_page_plans_another_sample(dash_duo, quiet_app):
     dash_duo.find_element("#plan-run").click()
     dash_duo.wait_for_contains_text("#plan-status", "Planned 'train-70b'", timeout=60)
     assert dash_duo.get_logs() == []
+
+
+def test_option_without_published_power_is_listed_with_why():
+    data, status, summary, *_ = planner.run_plan(_sample(), ["h100-sxm", "tpu-v5p"])
+    assert [o["hardware"] for o in data["options"]] == ["h100-sxm"]
+    assert [e["hardware"] for e in data["excluded"]] == ["tpu-v5p"]
+    text = str(summary)
+    assert "Options left out of the plan" in text and "tpu-v5p has no published TDP or node power" in text
+    assert "plan-excluded" in text

@@ -71,3 +71,37 @@ def test_search_considers_uneven_pipelines():
     e = estimate_training(get_model("bloom-176b"), hw, tokens=1e12, n_accelerators=384, seq_len=2048, global_batch=2048,
                           layout=dict(tp=4, pp=12), calibration=default_calibration(hw.name))
     assert e.layout.pp == 12 and e.layout.dp == 8
+
+
+def _setup(model: str, hardware: str, *, seq_len: int = 4096, precision: str = "fp8", batch: int = 1024):
+    from dcplan.model.layout import TrainSetup
+    from dcplan.model.params import count_params
+
+    m, hw = get_model(model), get_hardware(hardware)
+    return TrainSetup(model=m, counts=count_params(m), hardware=hw, calibration=default_calibration(hw.name), seq_len=seq_len,
+                      precision=precision, global_batch=batch, capacity_bytes=hw.hbm_bytes)
+
+
+def test_default_search_is_megatron_defaults_for_moe():
+    # Megatron-LM's default schedule (expert all-to-all not overlapped) and its distributed
+    # optimizer: DualPipe, the overlapped 1F1B and FSDP with experts only when given
+    from dcplan.model.layout import search_layout
+
+    res = search_layout(_setup("qwen3-235b-a22b", "dgx-h100", batch=8192), 256)
+    assert res.layout.schedule == "1f1b" and res.layout.zero == 1
+
+
+def test_dense_search_may_use_fsdp():
+    from dcplan.model.layout import searched_zero
+
+    assert searched_zero(get_model("llama-3.1-70b")) == (1, 3)
+    assert searched_zero(get_model("deepseek-v3")) == (1,)
+
+
+def test_given_dualpipe_searches_only_pipelines_it_can_run():
+    # a given schedule with the rest searched: candidates with pp = 1 or odd pp are skipped
+    from dcplan.model.layout import search_layout
+
+    res = search_layout(_setup("deepseek-v3", "h800", batch=2048), 2048, {"schedule": "dualpipe"})
+    lay = res.layout
+    assert lay.schedule == "dualpipe" and lay.pp >= 2 and lay.pp % 2 == 0 and lay.vpp == 1

@@ -206,3 +206,43 @@ def test_llama3_405b_tp8_pp16_fits_80gb_without_full_recompute():
                        calibration=default_calibration())
     assert mem.total < 80e9
     assert mem.activations > 40e9  # it is the activations that fill the card, not the states
+
+
+def test_fsdp_holds_two_units_of_weights_and_one_of_gradients_unsharded():
+    # PyTorch FSDP(limit_all_gathers=True): "GPU memory usage from only two consecutive FSDP
+    # instances"; the unit being reduced holds its gradients unsharded
+    from dcplan.model.memory import FSDP_UNITS_IN_FLIGHT, fsdp_buffer_bytes, fsdp_unit_params, train_memory
+    from dcplan.model.params import count_params
+
+    m = get_model("llama-2-7b")
+    counts = count_params(m)
+    lay = ParallelLayout(dp=64, zero=3, recompute="none")
+    unit = fsdp_unit_params(counts, m, lay)
+    per_layer = (counts.total - counts.embedding - counts.lm_head) / m.n_layers
+    assert unit == pytest.approx(per_layer)
+    w, g = fsdp_buffer_bytes(counts, m, lay, "bf16", grad_bytes=4.0)
+    assert w == pytest.approx(FSDP_UNITS_IN_FLIGHT * unit * 2.0) and g == pytest.approx(unit * 4.0)
+    mem = train_memory(counts, m, lay, seq_len=4096, precision="bf16", n_microbatches=1,
+                       calibration=default_calibration(), grad_bytes=4.0)
+    states = model_state_bytes(counts, m, lay, "bf16", grad_bytes=4.0)
+    assert mem.weights == pytest.approx(states[0] + w) and mem.gradients == pytest.approx(states[1] + g)
+    # no buffers under the distributed optimizer
+    assert fsdp_buffer_bytes(counts, m, ParallelLayout(dp=64, zero=1), "bf16") == (0.0, 0.0)
+
+
+def test_fsdp_shards_keep_the_zero_paper_16_bytes_even_with_fp32_gradient_buffers():
+    lay = ParallelLayout(dp=64, zero=3)
+    total = sum(model_state_bytes(_flat(7.5e9), get_model("llama-2-7b"), lay, "bf16", grad_bytes=4.0))
+    assert total == pytest.approx(16 * 7.5e9 / 64)
+
+
+def test_fsdp_unit_of_an_moe_layer_is_its_experts_over_ep_times_etp():
+    from dcplan.model.memory import fsdp_unit_params
+    from dcplan.model.params import count_params
+
+    m = get_model("qwen3-235b-a22b")
+    counts = count_params(m)
+    lay = ParallelLayout(tp=2, dp=128, ep=4, zero=3)
+    dense = (counts.total - counts.embedding - counts.lm_head - counts.expert_total) / m.n_layers / 2
+    experts = counts.expert_total / m.n_layers / (4 * lay.etp)
+    assert fsdp_unit_params(counts, m, lay) == pytest.approx(dense + experts)

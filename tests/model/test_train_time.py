@@ -12,7 +12,7 @@ import pytest
 from dcplan.model import flops as F
 from dcplan.model.params import count_params
 from dcplan.model.train_time import ADAM_UPDATE_BYTES_PER_PARAM, FP8_CAST_BYTES, train_step_time
-from dcplan.specs import Calibration, EfficiencyCurve, HardwareSpec, ModelSpec, MoERouting, MoESpec, OverlapSpec, ParallelLayout
+from dcplan.specs import Calibration, EfficiencyCurve, GradSync, HardwareSpec, ModelSpec, MoERouting, MoESpec, OverlapSpec, ParallelLayout
 
 PEAK = 1e15
 BW = 2e12
@@ -129,11 +129,23 @@ def test_tp_overlap_hides_under_gemms_and_taxes_them():
 def test_dp_all_reduce_zero0_and_reduce_scatter_with_distributed_optimizer():
     m = dense()
     params = count_params(m).total
+    # gradients reduced in fp32 (Megatron-LM's default for bf16 training): 4 bytes per element
     t0 = step(m, ParallelLayout(dp=2, zero=0, recompute="none"), gb=2)
-    assert t0.dp_comm_exposed_s == pytest.approx(2 * (2 - 1) / 2 * params * 2.0 / NVL)
-    # ZeRO-1: reduce-scatter gradients + all-gather bf16 weights, (n-1)/n each: the same bytes
+    assert t0.dp_comm_exposed_s == pytest.approx(2 * (2 - 1) / 2 * params * 4.0 / NVL)
+    # ZeRO-1: reduce-scatter fp32 gradients + all-gather bf16 weights, (n-1)/n each
     t1 = step(m, ParallelLayout(dp=2, zero=1, recompute="none"), gb=2)
-    assert t1.dp_comm_exposed_s == pytest.approx(t0.dp_comm_exposed_s)
+    assert t1.dp_comm_exposed_s == pytest.approx((2 - 1) / 2 * params * (4.0 + 2.0) / NVL)
+
+
+def test_grad_sync_bytes_follow_the_published_setting():
+    # a bf16 reduce and an FP8 parameter gather (MLPerf GPT-3 on Eos: grad_sync_dtype bf16,
+    # fp8_params) move 2 + 1 bytes per parameter instead of 4 + 2
+    m = dense()
+    params = count_params(m).total
+    lay = ParallelLayout(dp=2, zero=1, recompute="none")
+    t = train_step_time(m, count_params(m), hw(), cal(), lay, seq_len=S, global_batch=2, precision="bf16",
+                        overlap=NO_OVERLAP, grad_sync=GradSync(grad_bytes=2.0, param_gather_bytes=1.0))
+    assert t.dp_comm_exposed_s == pytest.approx((2 - 1) / 2 * params * (2.0 + 1.0) / NVL)
 
 
 def test_dp_overlapped_with_last_backward():
@@ -232,7 +244,8 @@ def test_overlapped_collectives_share_one_link():
     n = hidden.n_microbatches
     tp_total = exposed.tp_comm_s / n
     dense_params, _ = params_on_device(count_params(m), m, lay)
-    fsdp_total = 3 * (2 - 1) / 2 * dense_params * 2.0 / 2e9  # all-gather twice, reduce-scatter once, 2 ranks
+    # bf16 weights all-gathered twice, fp32 gradients reduce-scattered once, 2 ranks
+    fsdp_total = (2 - 1) / 2 * dense_params * (2 * 2.0 + 4.0) / 2e9
     fsdp_hidden = fsdp_total - hidden.dp_comm_exposed_s / n
     stage = (hidden.compute_s + hidden.nonmatmul_s + hidden.tp_comm_s) / n  # no tax: sm fractions are 0
     assert hidden.link_busy_s == pytest.approx(n * max(0.0, tp_total + fsdp_hidden - stage))

@@ -224,3 +224,22 @@ def test_text_formats_print_years_money_and_power_as_people_read_them(written):
     assert cell_text(350_000.0, Column(key="p", label="Power", unit="MW", kind="mw")) == "350 GW"
     assert cell_text(2024, Column(key="y", label="Year", kind="year")) == "2024"
     assert cell_text(None, Column(key="c", label="Capex", unit="USD", kind="usd")) == "-"
+
+
+@pytest.mark.parametrize("lang,title", [("en", "Options left out of the plan"), ("zh", "未纳入规划的选项")])
+def test_capacity_section_lists_options_left_out_with_why(lang, title):
+    """An option whose chip publishes no power (TPU v5p) is left out of the plan; the report says so and why."""
+    from types import SimpleNamespace
+
+    from dcplan.capacity.loaders import load_plan_inputs
+    from dcplan.capacity.plan import plan_capacity
+    from dcplan.i18n import translator
+    from dcplan.report.assemble import capacity
+    from dcplan.report.document import Table
+
+    plan = plan_capacity(load_plan_inputs(Path(__file__).resolve().parents[2] / "data" / "workloads" / "chat-70b.yaml",
+                                          hardware=["h100-sxm", "tpu-v5p"]))
+    section = capacity(SimpleNamespace(plan=plan), translator(lang))
+    (table,) = [b for b in section.blocks if isinstance(b, Table) and b.title == title]
+    (row,) = table.rows
+    assert row["hardware"] == "tpu-v5p" and "no published TDP or node power" in row["reason"]
