@@ -125,6 +125,7 @@ def limit_lines(fc: Forecast, tr: Translator = ENGLISH) -> list[str]:
                 limit=name, share=f"{lim.binding_frac[peak]:.0%}", year=fc.years[peak]))
         else:
             out.append(_("{limit} never binds.").format(limit=name))
+    out = [line[:1].upper() + line[1:] for line in out]  # a sentence starts with a capital ('Chip supply binds ...')
     if "backlog_years" in fc.metrics:
         b = fc.metric("backlog_years")
         worst = max(range(len(fc.years)), key=lambda i: b.p90[i])

@@ -16,6 +16,11 @@ from dcplan.report.methodology import FORMULAS
 from dcplan.units import for_people, percent, power_mw, usd
 
 
+def _compact(v: object) -> str:
+    """A distribution parameter as a reader writes it: 2e+10, not 20000000000.0."""
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
 def _num(x: float, digits: int = 3) -> str:
     """3 significant digits without exponents: 2,012 / 229.6 / 0.273."""
     from dcplan.report.writers import fmt_cell
@@ -517,7 +522,7 @@ def assumptions(x, _: Translator = ENGLISH) -> Section:
         median = p.get("median")
         if name in DRIVERS and DRIVERS[name].unit == "year" and isinstance(median, float):
             median = f"{median:.1f}"  # a year (2024.5), never with a thousands separator
-        params.append({"name": name, "what": driver_label(name, _), "distribution": ", ".join(f"{k}={v}" for k, v in dist.items()), "median": median,
+        params.append({"name": name, "what": driver_label(name, _), "distribution": ", ".join(f"{k}={_compact(v)}" for k, v in dist.items()), "median": median,
                        "per_year": p.get("per_year"), "source": p.get("source"), "date": p.get("date")})
     scen_table = Table(title=_("Forecast parameters ({scenario})").format(scenario=x.forecast.title or x.forecast.scenario), sheet=_("forecast parameters"),
                        columns=(Column(key="name", label=_("Parameter")), Column(key="what", label=_("What")), Column(key="distribution", label=_("Distribution")),

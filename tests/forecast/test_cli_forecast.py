@@ -28,7 +28,7 @@ def test_forecast_table_and_region(run_cli):
 def test_forecast_table_shows_anchors_limits_and_split(run_cli):
     r = run_cli("forecast", "--samples", "300")
     assert r.returncode == 0, r.stderr
-    for needle in ("IEA Base Case", "Epoch AI", "McKinsey", "NVIDIA", "Supply limits", "by segment", "by origin", "chip supply", "Backlog:", "AI electricity in 2030 by use"):
+    for needle in ("IEA Base Case", "Epoch AI", "McKinsey", "NVIDIA", "Supply limits", "by segment", "by origin", "Chip supply", "Backlog:", "AI electricity in 2030 by use"):
         assert needle in r.stdout, needle
 
 
