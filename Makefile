@@ -3,6 +3,8 @@
 #               run the main job
 #   make test   create/refresh .venv (with dev tools), install what the browser and PDF tests
 #               need (Debian chromium, chromium-driver, poppler-utils), then run every test
+#   make test-gpu  the GPU tests only, from the source tree with the python that has a CUDA torch and
+#               pytest (no venv, no dashboard extras): PYTHON=python3 make test-gpu
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -10,7 +12,7 @@ PY := $(VENV)/bin/python
 # install a CUDA build first (README, "GPUs") and this step then keeps theirs.
 TORCH_PIN ?= torch==2.13.0
 
-.PHONY: run test setup setup-dev system-deps lint clean
+.PHONY: run test test-gpu setup setup-dev system-deps lint mutation i18n clean
 
 $(VENV)/.stamp-base: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,8 +38,21 @@ run: setup
 test: setup-dev system-deps
 	DCPLAN_REQUIRE_BROWSER=1 $(PY) -m pytest $(PYTEST_ARGS)
 
+test-gpu:
+	PYTHONPATH=. $(PYTHON) -m pytest -m gpu -q $(PYTEST_ARGS)
+
 lint: setup-dev
-	$(PY) -m ruff check dcplan dashboards tests
+	$(PY) -m ruff check dcplan dashboards tests scripts
+
+# message catalogs: extract the text (Babel), merge it into each language's .po, compile the .mo; then
+# translate what `python scripts/i18n.py check` lists and run it again
+i18n: setup-dev
+	$(PY) scripts/i18n.py all
+	$(PY) scripts/i18n.py check
+
+# break one model term at a time (scripts/mutation_check.py) and show which tests catch it
+mutation: setup-dev
+	$(PY) scripts/mutation_check.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -19,6 +19,7 @@ setup(
         **{p: DATA_FILES for p in DATA},
         "dcplan.shipped_profiles": ["*.json", "*.md"],
         "dashboards": ["assets/*"],
+        "dcplan.i18n": ["locale/*/LC_MESSAGES/*.mo", "locale/*/LC_MESSAGES/*.po", "*.pot"],  # message catalogs (scripts/i18n.py)
     },
     include_package_data=False,
 )

@@ -2,34 +2,12 @@
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from dashboards.ids import Shell
-from dcplan import limits
+from dashboards.settings import MAX_UPLOAD_BYTES, Settings
 
-#: Largest upload accepted (workload/scenario YAML, profiles) [bytes].
-MAX_UPLOAD_BYTES = int(limits.UPLOAD.maximum)
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Where the dashboard finds its inputs; read-only for callbacks."""
-
-    profiles_dir: Path
-    results_dir: Path | None = None
-    """Results written by the main job (plan/forecast JSON), shown on first load when present."""
-
-    @classmethod
-    def from_env(cls) -> Settings:
-        from dcplan.io.resources import shipped_profiles_dir
-
-        res = os.environ.get("DCPLAN_RESULTS_DIR")
-        return cls(
-            profiles_dir=Path(os.environ.get("DCPLAN_PROFILES_DIR") or shipped_profiles_dir()),
-            results_dir=Path(res) if res else None,
-        )
+__all__ = ["MAX_UPLOAD_BYTES", "Settings", "create_app"]
 
 
 def _pages():
@@ -59,34 +37,45 @@ def create_app(settings: Settings | None = None):
         assets_folder=str(Path(__file__).parent / "assets"),
         update_title=None,
     )
+    from dashboards import language
     from dashboards.security import install
 
     install(app)  # authentication, security headers, request size limit (dashboards/security.py)
-    nav = html.Nav(
-        [dcc.Link(p.TITLE, href=p.PATH, className="nav-link", id=f"nav-{p.__name__.rsplit('.', 1)[-1]}") for p in pages],
-        id=Shell.NAV,
-        className="nav",
-    )
-    app.layout = html.Div(
-        [
-            dcc.Location(id=Shell.URL),
-            html.Header([html.Span("dcplan", className="brand"), html.Span("AI datacenter capacity and market planner", className="tagline"), nav],
-                        className="header"),
-            html.Main(id=Shell.PAGE, className="page"),
-            # the planner's result outlives its page so the reports page can use it
-            dcc.Store(id="plan-store", storage_type="session"),
-        ],
-        className="shell",
-    )
+    language.install(app.server)  # /lang/<code>: the language switch (dashboards/language.py)
 
+    def shell():
+        """The page shell in the request's language (Dash calls a layout function on every page load)."""
+        _ = language.tr()
+        nav = html.Nav(
+            [dcc.Link(_(p.TITLE), href=p.PATH, className="nav-link", id=f"nav-{p.__name__.rsplit('.', 1)[-1]}") for p in pages],
+            id=Shell.NAV,
+            className="nav",
+        )
+        switch = html.Div(language.switch_links("/", _.lang), id=Shell.LANG, className="lang-switch", title=_("Language"))
+        return html.Div(
+            [
+                dcc.Location(id=Shell.URL),
+                html.Header([html.Span("dcplan", className="brand"), html.Span(_("AI datacenter capacity and market planner"), className="tagline"),
+                             nav, switch], className="header"),
+                html.Main(id=Shell.PAGE, className="page"),
+                # the planner's result outlives its page so the reports page can use it
+                dcc.Store(id="plan-store", storage_type="session"),
+            ],
+            className="shell",
+            lang=_.html_lang,
+        )
+
+    app.layout = shell
     by_path = {p.PATH: p for p in pages}
 
-    @app.callback(Output(Shell.PAGE, "children"), Input(Shell.URL, "pathname"))
+    @app.callback(Output(Shell.PAGE, "children"), Output(Shell.LANG, "children"), Input(Shell.URL, "pathname"))
     def route(pathname: str | None):
+        _ = language.tr()
+        links = language.switch_links(pathname, _.lang)
         page = by_path.get(pathname or "/", pages[0] if (pathname or "/") == "/" else None)
         if page is None:
-            return html.Div([html.H2("Page not found"), html.P(f"No page at {pathname}. Use the navigation above.")])
-        return page.layout(settings)
+            return html.Div([html.H2(_("Page not found")), html.P(_("No page at {path}. Use the navigation above.").format(path=pathname))]), links
+        return page.layout(settings), links
 
     for p in pages:
         p.register_callbacks(app, settings)

@@ -7,6 +7,17 @@ class Shell:
     URL = "url"
     PAGE = "page-content"
     NAV = "nav"
+    LANG = "lang-switch"
+
+
+class Run:
+    """Banners saying a page opened on the main job's run."""
+
+    HARDWARE = "run-banner-hardware"
+    PLANNER = "run-banner-planner"
+    MARKET = "run-banner-market"
+    REPORTS = "run-banner-reports"
+    REPORT_LINKS = "run-report-links"
 
 
 class Hardware:
@@ -42,6 +53,7 @@ class Planner:
     MODEL_UPLOAD = "plan-model-upload"
     MODELS = "plan-models"
     MODEL_STATUS = "plan-model-status"
+    EXCLUDED = "plan-excluded"
 
 
 class Market:
@@ -60,6 +72,8 @@ class Market:
     YEAR = "mkt-year"
     LIMITS = "mkt-limits-chart"
     SPLIT = "mkt-split"
+    SEGMENTS = "mkt-segments"
+    CHINA = "mkt-china"
 
 
 class Reports:

@@ -7,8 +7,14 @@ import os
 from dcplan import limits
 
 
-def serve(*, host: str = "127.0.0.1", port: int = 8050, workers: int = 2, debug: bool = False, env: dict[str, str] | None = None) -> None:
-    """Serve until interrupted. Workers each build their own app (no shared mutable state)."""
+def serve(*, host: str = "127.0.0.1", port: int = 8050, workers: int = 2, threads: int = 1, debug: bool = False,
+          env: dict[str, str] | None = None) -> None:
+    """Serve until interrupted. Workers each build their own app (no shared mutable state).
+
+    ``threads`` > 1 serves each worker with a thread pool (gunicorn's gthread worker): the
+    forecast's numpy calls release the GIL only for large arrays, so on the market page one
+    process per core with one thread each answers faster (measured in BENCHMARKS.md).
+    """
     os.environ.update(env or {})
     if debug:
         from dashboards.app import create_app
@@ -21,7 +27,7 @@ def serve(*, host: str = "127.0.0.1", port: int = 8050, workers: int = 2, debug:
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
-            self.cfg.set("threads", 1)
+            self.cfg.set("threads", threads)
             # no request holds a worker longer than this: gunicorn kills and replaces it
             self.cfg.set("timeout", limits.WORKER_TIMEOUT_S)
             self.cfg.set("graceful_timeout", 30)

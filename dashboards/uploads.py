@@ -9,9 +9,8 @@ from __future__ import annotations
 import base64
 import binascii
 
+from dashboards.settings import MAX_UPLOAD_BYTES  # dcplan.limits.UPLOAD
 from dcplan import limits
-
-MAX_UPLOAD_BYTES = int(limits.UPLOAD.maximum)
 
 
 def decode_upload(contents: str, filename: str | None, extensions: tuple[str, ...]) -> str:
@@ -41,11 +40,11 @@ def decode_upload(contents: str, filename: str | None, extensions: tuple[str, ..
 
 
 def shipped_scenario(name: object) -> str:
-    """``name`` if it is a shipped scenario (never a path on the server)."""
+    """``name`` if it is a shipped scenario or a variant of one (``export-controls:relaxed``; never a path on the server)."""
     from dcplan.errors import InputError
-    from dcplan.io.scenario import list_scenarios
+    from dcplan.io.scenario import list_scenarios, scenario_choices
 
-    names = list_scenarios()
+    names = list(dict.fromkeys([*list_scenarios(), *scenario_choices()]))
     if not isinstance(name, str) or name not in names:
         raise InputError("scenario", f"choose one of {', '.join(names)} or upload a scenario file")
     return name

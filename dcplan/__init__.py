@@ -23,7 +23,7 @@ __all__ = [
 
 _LAZY = {
     "estimate_training": "dcplan.estimate",
-    "estimate_inference": "dcplan.estimate",
+    "estimate_inference": "dcplan.inference",
     "get_model": "dcplan.io.catalog",
     "get_hardware": "dcplan.io.catalog",
     "default_calibration": "dcplan.io.catalog",

@@ -95,9 +95,10 @@ NUMBER = Limit("any other number", 1e15, "(in its unit)",
 MONTE_CARLO_BYTES = Limit("Monte Carlo memory", 8 * GiB, "bytes",
                           "samples x years x drivers and metrics of float64 must fit a laptop's memory; "
                           "checked before any array is allocated")
-ARRAYS_PER_SAMPLE_YEAR = 64
-"""float64 values the forecast holds per sample and simulated year at its peak: 60 measured
-(peak RSS 11.6 kB per sample over 24 years at 160,000 samples; BENCHMARKS.md), rounded up."""
+ARRAYS_PER_SAMPLE_YEAR = 128
+"""float64 values the forecast holds per sample and simulated year at its peak: 120 measured with
+demand by application and China's supply split (peak RSS growth 23.1 kB per sample over 24 years
+at 160,000 samples; BENCHMARKS.md), rounded up (91 for the chain before them, 60 earlier)."""
 SAMPLES = Limit("Monte Carlo samples", 10_000_000, "samples",
                 "beyond this the sampling error is far below the spread of the inputs (and the memory limit binds first)")
 YEAR_FIRST, YEAR_LAST = 1990, 2100

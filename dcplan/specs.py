@@ -8,8 +8,8 @@ Parsing from YAML/JSON lives in :mod:`dcplan.io`; nothing here reads files.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
-from typing import Literal, Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Literal, Mapping
 
 from dcplan.errors import InputError
 
@@ -29,6 +29,7 @@ BYTES_PER_ELEMENT: Mapping[str, float] = {
 
 Recompute = Literal["none", "selective", "full"]
 RECOMPUTE_MODES: tuple[str, ...] = ("none", "selective", "full")
+SCHEDULES: tuple[str, ...] = ("1f1b", "1f1b-overlap", "dualpipe")
 
 
 def _positive(obj: object, *names: str, allow_zero: bool = False) -> None:
@@ -129,10 +130,23 @@ class HardwareSpec:
     """Published price per accelerator [USD]."""
     cloud_usd_per_hour: float | None = None
     """A published cloud rental price per accelerator-hour [USD/h]."""
+    precisions_absent: tuple[str, ...] = ()
+    """Precisions the chip's matrix units do not have (per its data sheet): asking for one is an
+    error saying so. A precision neither here nor in ``peak_flops_per_s`` is one whose peak the
+    catalog has not captured."""
+    inter_node_alpha_s: float | None = None
+    """Scale-out latency per ring step of the fabric [s]; None uses the calibration's."""
+    inter_node_bw_frac: float | None = None
+    """Achieved fraction of scale-out bandwidth on this fabric; None uses the calibration's."""
+    system: str | None = None
+    """The system (node + fabric, ``data/systems``) this entry was resolved through; None for a
+    bare chip, which means its default system (the node and fabric fields above)."""
     sources: tuple[SourceNote, ...] = ()
     notes: str = ""
 
     def __post_init__(self) -> None:
+        _positive(self, "inter_node_alpha_s", allow_zero=True)
+        _fraction(self, "inter_node_bw_frac")
         _positive(
             self,
             "hbm_bytes",
@@ -151,6 +165,11 @@ class HardwareSpec:
                 raise InputError(f"peak_flops_per_s.{prec}", f"unknown precision; use one of {', '.join(PRECISIONS)}")
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 raise InputError(f"peak_flops_per_s.{prec}", f"must be > 0, got {value!r}")
+        for prec in self.precisions_absent:
+            if prec not in BYTES_PER_ELEMENT:
+                raise InputError("precisions_absent", f"unknown precision {prec!r}; use one of {', '.join(PRECISIONS)}")
+            if prec in self.peak_flops_per_s:
+                raise InputError("precisions_absent", f"{prec} has a peak in peak_flops_per_s: a chip cannot both have and lack it")
 
     def peak(self, precision: str) -> float:
         """Dense peak FLOP/s in ``precision``; an :class:`InputError` if none is published.
@@ -161,6 +180,9 @@ class HardwareSpec:
         """
         if precision in self.peak_flops_per_s:
             return float(self.peak_flops_per_s[precision])
+        if precision in self.precisions_absent:
+            have = ", ".join(p for p in PRECISIONS if p in self.peak_flops_per_s) or "none"
+            raise InputError("precision", f"{self.name} has no {precision} matrix units (it computes in {have})")
         raise InputError("precision", self.missing_peak_message(precision))
 
     def missing_peak_message(self, precision: str) -> str:
@@ -192,6 +214,78 @@ class HardwareSpec:
             if name in note.fields:
                 return note
         return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SystemSpec:
+    """A chip in a node on a fabric: what a training or serving cluster is built from.
+
+    The same chip trains at different speeds on two fabrics (a DGX H100 with eight 400 Gb/s
+    InfiniBand ports, an AWS p4d with 400 Gb/s of EFA for eight A100-40GB). A system names its
+    chip; fields left out keep the chip's default-system values from ``data/hardware``.
+    """
+
+    name: str
+    """Lowercase slug, e.g. ``dgx-h100``."""
+    display_name: str
+    aliases: tuple[str, ...] = ()
+    chip: str
+    """Catalog name of the accelerator (``data/hardware``)."""
+    accelerators_per_node: int | None = None
+    scale_up_domain: int | None = None
+    """Accelerators sharing the scale-up fabric (NVLink domain)."""
+    scale_up_bytes_per_s: float | None = None
+    """Scale-up bandwidth per accelerator per direction [bytes/s]."""
+    scale_out_bytes_per_s: float | None = None
+    """Scale-out (network) bandwidth per accelerator per direction [bytes/s]."""
+    scale_out_fabric: str = ""
+    """infiniband | roce | efa | ... (what the bandwidth figure is)."""
+    scale_out_alpha_s: float | None = None
+    """Latency per ring step on the scale-out fabric [s]; None: the calibration's."""
+    scale_out_bw_frac: float | None = None
+    """Achieved fraction of scale-out bandwidth by collectives; None: the calibration's."""
+    node_power_w: float | None = None
+    """Maximum power of one node [W]."""
+    cloud_usd_per_hour: float | None = None
+    """Published rental price per accelerator-hour of this system [USD/h]."""
+    sources: tuple[SourceNote, ...] = ()
+    notes: str = ""
+
+    def __post_init__(self) -> None:
+        _positive(self, "accelerators_per_node", "scale_up_domain", "scale_up_bytes_per_s", "scale_out_bytes_per_s",
+                  "node_power_w", "cloud_usd_per_hour")
+        _positive(self, "scale_out_alpha_s", allow_zero=True)
+        _fraction(self, "scale_out_bw_frac")
+
+    def apply(self, chip: HardwareSpec) -> HardwareSpec:
+        """``chip`` as it sits in this system: node shape and fabric replaced, name kept."""
+        if chip.name != self.chip:
+            raise InputError("hardware", f"system {self.name} is built from {self.chip}, not {chip.name}")
+        given = {
+            "accelerators_per_node": self.accelerators_per_node,
+            "scale_up_domain": self.scale_up_domain,
+            "intra_node_bytes_per_s": self.scale_up_bytes_per_s,
+            "inter_node_bytes_per_s": self.scale_out_bytes_per_s,
+            "inter_node_alpha_s": self.scale_out_alpha_s,
+            "inter_node_bw_frac": self.scale_out_bw_frac,
+            "node_power_w": self.node_power_w,
+            "cloud_usd_per_hour": self.cloud_usd_per_hour,
+        }
+        changes = {k: v for k, v in given.items() if v is not None}
+        notes = tuple(SourceNote(fields=tuple(_SYSTEM_FIELD.get(f, f) for f in n.fields), source=n.source, quality=n.quality)
+                      for n in self.sources)
+        kept = tuple(n for n in chip.sources if not set(n.fields) & set(changes))
+        return replace(chip, system=self.name, display_name=f"{chip.display_name} in {self.display_name}",
+                       sources=kept + notes, **changes)
+
+
+#: SystemSpec field -> the HardwareSpec field it sets.
+_SYSTEM_FIELD = {
+    "scale_up_bytes_per_s": "intra_node_bytes_per_s",
+    "scale_out_bytes_per_s": "inter_node_bytes_per_s",
+    "scale_out_alpha_s": "inter_node_alpha_s",
+    "scale_out_bw_frac": "inter_node_bw_frac",
+}
 
 
 # --------------------------------------------------------------------------------------------
@@ -355,8 +449,9 @@ class ModelSpec:
 class ParallelLayout:
     """How one training job is split over accelerators (Megatron-Core conventions).
 
-    accelerators = tp x pp x cp x dp. Expert parallelism is carved out of the data-parallel
-    group (ep divides dp), as Megatron-Core does, so it does not multiply the count.
+    accelerators = tp x pp x cp x dp. Expert parallelism is carved out of the ranks of a
+    pipeline stage (ep divides tp x cp x dp; Megatron-Core's tp x cp x dp = etp x ep x edp), so it
+    does not multiply the count.
     """
 
     tp: int = 1
@@ -366,7 +461,7 @@ class ParallelLayout:
     dp: int = 1
     """Data-parallel replicas."""
     ep: int = 1
-    """Expert-parallel size (divides dp)."""
+    """Expert-parallel size (divides tp x cp x dp)."""
     cp: int = 1
     """Context-parallel size (splits the sequence)."""
     zero: int = 1
@@ -379,8 +474,17 @@ class ParallelLayout:
     """Virtual pipeline stages per device (interleaved 1F1B, Narayanan et al. 2021 §2.2.2)."""
     sequence_parallel: bool = True
     """Megatron sequence parallelism with tp > 1."""
+    schedule: str = "1f1b"
+    """Pipeline schedule: ``1f1b`` (interleaved with vpp > 1; expert all-to-all exposed),
+    ``1f1b-overlap`` (Megatron-Core's 1F1B with expert all-to-all overlapped by another
+    micro-batch's compute) or ``dualpipe`` (DeepSeek-V3 §3.2.1: bidirectional, all-to-all hidden,
+    bubble (PP/2 − 1)(F&B + B − 3W), two copies of the parameters)."""
 
     def __post_init__(self) -> None:
+        if self.schedule not in SCHEDULES:
+            raise InputError("schedule", f"must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
+        if self.schedule == "dualpipe" and (self.pp < 2 or self.pp % 2 or self.vpp != 1):
+            raise InputError("schedule", f"dualpipe needs an even pp >= 2 and vpp = 1, got pp={self.pp} vpp={self.vpp}")
         _positive(self, "tp", "pp", "dp", "ep", "cp", "micro_batch", "vpp")
         for name in ("tp", "pp", "dp", "ep", "cp", "micro_batch", "vpp"):
             if not isinstance(getattr(self, name), int):
@@ -391,20 +495,181 @@ class ParallelLayout:
             raise InputError("recompute", f"must be one of {', '.join(RECOMPUTE_MODES)}, got {self.recompute!r}")
         if self.vpp > 1 and self.pp == 1:
             raise InputError("vpp", f"interleaving needs pipeline stages (pp > 1), got vpp={self.vpp} with pp=1")
-        if self.dp % self.ep:
-            raise InputError("ep", f"must divide dp ({self.dp}): experts are sharded inside the data-parallel group, got ep={self.ep}")
+        if (self.tp * self.cp * self.dp) % self.ep:
+            raise InputError("ep", f"must divide tp x cp x dp ({self.tp * self.cp * self.dp}): experts are sharded over the "
+                                   f"ranks of one pipeline stage, got ep={self.ep}")
 
     @property
     def n_devices(self) -> int:
         return self.tp * self.pp * self.cp * self.dp
 
+    @property
+    def etp(self) -> int:
+        """Expert tensor-parallel size: tp when the expert-parallel group fits in cp x dp
+        (Megatron-Core's default --expert-tensor-parallel-size), else 1 (EP spans TP ranks)."""
+        return self.tp if (self.cp * self.dp) % self.ep == 0 else 1
+
+    @property
+    def edp(self) -> int:
+        """Expert data-parallel size: the ranks that hold the same experts and sync their
+        gradients (tp x cp x dp = etp x ep x edp, Megatron-Core)."""
+        return (self.tp * self.cp * self.dp) // (self.etp * self.ep)
+
     def as_dict(self) -> dict[str, object]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class OverlapSpec:
+    """Which communication a training step overlaps with compute.
+
+    The defaults are what current Megatron-LM runs with its recommended flags
+    (``--tp-comm-overlap --overlap-grad-reduce --overlap-param-gather``; asynchronous
+    point-to-point in the interleaved schedule; Megatron-LM README "Performance
+    optimizations"). Overlapped communication still costs the SMs it runs on
+    (``Calibration.*_sm_frac``); what does not fit under the compute it overlaps is exposed.
+    """
+
+    tp_comm: bool = True
+    """TP all-gather/reduce-scatter overlapped with the GEMMs around them (--tp-comm-overlap)."""
+    grad_reduce: bool = True
+    """Data-parallel gradient reduce in buckets during backward (--overlap-grad-reduce)."""
+    param_gather: bool = True
+    """Distributed-optimizer parameter all-gather during the next forward (--overlap-param-gather)."""
+    pp_comm: bool = True
+    """Pipeline sends/receives asynchronous, hidden behind the next micro-batch's compute."""
+
+    def as_dict(self) -> dict[str, bool]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class GradSync:
+    """Bytes the data-parallel synchronisation moves per parameter element.
+
+    The defaults are Megatron-LM's: gradients accumulate and are reduced in fp32 in bf16
+    training (``megatron/training/arguments.py``: "bfloat16 requires gradient accumulation and
+    all-reduce to be done in fp32" unless ``--grad-reduce-in-bf16``; torchtitan's default
+    ``mixed_precision_reduce`` is float32 too), and parameters are gathered in their own
+    precision.
+    """
+
+    grad_bytes: float = 4.0
+    """Gradient element in the accumulation buffer and the reduce: 4 (fp32), 2 with a bf16 reduce."""
+    param_gather_bytes: float | None = None
+    """Parameter element in the distributed-optimizer or FSDP all-gather; None: the weights'
+    bytes (2 in bf16 and fp8 runs), 1 with an FP8 parameter gather (``--fp8-param-gather``)."""
+
+    def __post_init__(self) -> None:
+        _positive(self, "grad_bytes", "param_gather_bytes")
+
+
+ROUTINGS: tuple[str, ...] = ("balanced", "dropless", "capacity")
+
+
+@dataclass(frozen=True, kw_only=True)
+class MoERouting:
+    """How tokens reach experts in training, which sets expert load and all-to-all bytes."""
+
+    policy: str = "dropless"
+    """``balanced`` (benchmarks that force-balance tokens: every expert gets the mean load),
+    ``dropless`` (real routing, no token dropped: the most-loaded expert sets the time) or
+    ``capacity`` (tokens beyond ``capacity_factor`` x mean dropped, compute padded to it)."""
+    capacity_factor: float = 1.25
+    """With ``capacity``: expert buffer / mean load (Switch Transformer, Fedus et al. 2022, §2.1)."""
+    node_limit: int | None = None
+    """Most nodes one token's experts may span (DeepSeek-V3 §3.2.2: M = 4); None: no limit."""
+    dispatch_bytes: float | None = None
+    """Bytes per element sent at dispatch; None: 1 (FP8 + 1/128 scales) in fp8 runs, else 2."""
+    combine_bytes: float = 2.0
+    """Bytes per element returned at combine (BF16 in DeepSeek-V3 §3.3.2)."""
+
+    def __post_init__(self) -> None:
+        if self.policy not in ROUTINGS:
+            raise InputError("routing", f"must be one of {', '.join(ROUTINGS)}, got {self.policy!r}")
+        _positive(self, "node_limit", "dispatch_bytes", "combine_bytes")
+        if self.capacity_factor < 1:
+            raise InputError("capacity_factor", f"must be >= 1, got {self.capacity_factor}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class GlobalBatch:
+    """A global batch as given: in sequences or in tokens (exactly one)."""
+
+    sequences: int | None = None
+    tokens: float | None = None
+
+    def __post_init__(self) -> None:
+        if (self.sequences is None) == (self.tokens is None):
+            raise InputError("global_batch", "give it in sequences or in tokens, not both or neither")
+        _positive(self, "sequences", "tokens")
+        if self.sequences is not None and (not isinstance(self.sequences, int) or isinstance(self.sequences, bool)):
+            raise InputError("global_batch", f"sequences must be a whole number, got {self.sequences!r}")
+
+    def in_sequences(self, seq_len: int) -> int:
+        """Sequences per step at ``seq_len``; tokens must make at least one whole sequence."""
+        if self.sequences is not None:
+            return self.sequences
+        n = self.tokens / seq_len  # type: ignore[operator]
+        if n < 1:
+            raise InputError("global_batch", f"{self.tokens:g} tokens is less than one sequence of {seq_len} tokens")
+        return max(1, round(n))
+
+    def describe(self) -> str:
+        return f"{self.sequences} sequences" if self.sequences is not None else f"{self.tokens:g} tokens"
+
+
+_BATCH_UNITS = {"seq": "sequences", "seqs": "sequences", "sequences": "sequences", "tok": "tokens", "tokens": "tokens"}
+
+
+def parse_global_batch(text: str | int | float) -> GlobalBatch:
+    """``2048`` or ``2048seq`` -> sequences; ``16M``, ``4194304tok`` -> tokens.
+
+    A bare whole number is sequences (Megatron's --global-batch-size); a number with a
+    magnitude suffix (K, M, B...) or a ``tok`` suffix is tokens.
+    """
+    from dcplan.units import parse_quantity
+
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        return GlobalBatch(sequences=int(text)) if float(text).is_integer() else GlobalBatch(tokens=float(text))
+    raw = str(text).strip()
+    unit = None
+    for suffix, name in sorted(_BATCH_UNITS.items(), key=lambda kv: -len(kv[0])):
+        if raw.lower().endswith(suffix):
+            unit, raw = name, raw[: -len(suffix)].strip()
+            break
+    try:
+        value = parse_quantity(raw)
+    except ValueError as exc:
+        raise InputError("global_batch", f"{exc}; write sequences (2048, 2048seq) or tokens (16M, 4194304tok)") from None
+    if unit is None:
+        unit = "tokens" if raw and raw[-1].isalpha() else "sequences"
+    if unit == "sequences":
+        if value != int(value) or value < 1:
+            raise InputError("global_batch", f"sequences must be a whole number >= 1, got {text!r}")
+        return GlobalBatch(sequences=int(value))
+    if value <= 0:
+        raise InputError("global_batch", f"tokens must be > 0, got {text!r}")
+    return GlobalBatch(tokens=value)
 
 
 # --------------------------------------------------------------------------------------------
 # Efficiency (what calibration produces and the model consumes)
 # --------------------------------------------------------------------------------------------
+
+# Collective defaults: the one place they are set (data/efficiency/defaults.yaml cites them and
+# does not repeat them). Calculon (Isaev et al. SC'23), systems/a100_80g.json and
+# h100_80g_nvl8.json: NVLink latency 1 us at efficiency 0.6 and processor usage 0.15;
+# InfiniBand latency 2 us at efficiency 0.9 and processor usage 0.02.
+NVLINK_ALPHA_S = 1.0e-6
+NVLINK_BW_FRAC = 0.6
+NVLINK_SM_FRAC = 0.15
+NETWORK_ALPHA_S = 2.0e-6
+NETWORK_BW_FRAC = 0.9
+NETWORK_SM_FRAC = 0.02
+#: DeepSeek-V3 technical report (arXiv:2412.19437) §3.2.1: 20 of the H800's 132 SMs run the
+#: overlapped all-to-all (dispatch/combine) communication.
+EP_OVERLAP_SM_FRAC = 20.0 / 132.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -434,11 +699,19 @@ class EfficiencyCurve:
     """Passes over the activation bytes (Korthikanti count, plus logits) made by bandwidth-bound
     elementwise kernels (norms, activations, softmax, loss), at the device's memory bandwidth;
     0 leaves that work folded into eta."""
+    host_overlap_frac: float = 0.0
+    """Share of the smaller of device time and overhead (``t0_s`` + layers x ``t0_per_layer_s``,
+    the host dispatching kernels) hidden behind the larger: 1 where the host queues kernels
+    asynchronously and runs ahead of an accelerator (the step takes the longer of the two), 0
+    where the same cores dispatch and compute (a CPU: the two add). See
+    :func:`dcplan.model.launch.with_host`."""
 
     def __post_init__(self) -> None:
         _fraction(self, "eta_max")
-        _positive(self, "x_half", "t0_s", "t0_per_layer_s", "act_passes", allow_zero=True)
+        _positive(self, "x_half", "t0_s", "t0_per_layer_s", "act_passes", "host_overlap_frac", allow_zero=True)
         _positive(self, "exponent")
+        if self.host_overlap_frac > 1:
+            raise InputError("host_overlap_frac", f"must be a fraction in [0, 1], got {self.host_overlap_frac!r}")
 
     def eta(self, x: float) -> float:
         if x <= 0:
@@ -446,6 +719,34 @@ class EfficiencyCurve:
         if self.exponent == 1.0:
             return self.eta_max * x / (x + self.x_half)
         return self.eta_max / (1.0 + (self.x_half / x) ** self.exponent)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DispatchOverhead:
+    """Host time to issue one decode step in one implementation (eager PyTorch, CUDA graphs).
+
+    t_host = ``step_s`` + decoder layers x kernels per layer x ``kernel_s`` (kernels per layer
+    counted from the architecture by :func:`dcplan.model.launch.kernels_per_layer`), combined
+    with the device time by :func:`dcplan.model.launch.with_host`.
+    """
+
+    step_s: float = 0.0
+    """Per step, whatever the depth: embedding, final norm, logits, sampling, the Python call [s]."""
+    kernel_s: float = 0.0
+    """Per kernel a layer launches: framework dispatch and launch on the host [s]."""
+    host_overlap_frac: float = 1.0
+    """Share of the smaller of host and device time hidden behind the larger (1: asynchronous
+    accelerator, the step takes the longer; 0: a CPU, the two add)."""
+
+    def __post_init__(self) -> None:
+        _positive(self, "step_s", "kernel_s", "host_overlap_frac", allow_zero=True)
+        if self.host_overlap_frac > 1:
+            raise InputError("host_overlap_frac", f"must be a fraction in [0, 1], got {self.host_overlap_frac!r}")
+
+
+#: Implementations a decode step can run in (a profile point's ``impl``; serving engines run
+#: ``cuda-graphs``: the whole step is one captured graph launch).
+DECODE_IMPLS: tuple[str, ...] = ("eager", "cuda-graphs")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -476,6 +777,14 @@ class Calibration:
     """Fixed overhead per decode step (kernel launches, sampling) [s]."""
     decode_t0_per_layer_s: float = 0.0
     """Overhead per decoder layer per decode step (kernel launches, framework dispatch) [s]."""
+    decode_dispatch: Mapping[str, DispatchOverhead] = field(default_factory=dict)
+    """Host dispatch overhead of a decode step per implementation (``eager``, ``cuda-graphs``),
+    fitted on a profile's decode points of that implementation. An implementation without an
+    entry falls back to ``decode_t0_s`` + layers x ``decode_t0_per_layer_s``, added to the
+    device time (:func:`dcplan.model.launch.select_dispatch`)."""
+    decode_impl: str = "cuda-graphs"
+    """Implementation a decode estimate assumes when none is named: serving engines capture the
+    step in CUDA graphs (vLLM, SGLang, TensorRT-LLM); a CPU profile's calibration says eager."""
     decode_compute: EfficiencyCurve | None = None
     """Compute efficiency of a decode step as a fraction of dense peak, as a function of the
     tokens per step on a device (x = batch, not FLOPs). None: the GEMM and prefill curves at
@@ -497,18 +806,67 @@ class Calibration:
     memory_logits_factor: float = 1.0
     """Measured / analytical fp32 logits bytes (log-softmax output and gradients kept by an
     unfused loss), applied before ``memory_factor``."""
-    intra_alpha_s: float = 10e-6
+    intra_alpha_s: float = NVLINK_ALPHA_S
     """Collective latency per step on the scale-up fabric [s]."""
-    intra_bw_frac: float = 0.65
+    intra_bw_frac: float = NVLINK_BW_FRAC
     """Achieved fraction of scale-up bandwidth by collectives."""
-    inter_alpha_s: float = 10e-6
-    inter_bw_frac: float = 0.9
+    inter_alpha_s: float = NETWORK_ALPHA_S
+    """Collective latency per step on the scale-out fabric [s]."""
+    inter_bw_frac: float = NETWORK_BW_FRAC
+    """Achieved fraction of scale-out bandwidth by collectives."""
+    intra_sm_frac: float = NVLINK_SM_FRAC
+    """Share of compute a scale-up collective takes while it overlaps compute (SMs it runs on)."""
+    inter_sm_frac: float = NETWORK_SM_FRAC
+    """Share of compute a scale-out collective takes while it overlaps compute."""
+    ep_sm_frac: float = EP_OVERLAP_SM_FRAC
+    """Share of SMs reserved for expert all-to-all when it is overlapped (1F1B overlap, DualPipe)."""
+    train_fp8_eta_max: float | None = None
+    """Train-step efficiency of FP8 GEMMs relative to the FP8 GEMM ceiling (its own fitted
+    value: FP8 is not a free 2x); None: the BF16 ``train.eta_max`` is used, visibly."""
+    moe_imbalance: float = 1.0
+    """Most-loaded / mean tokens per expert-parallel rank under dropless routing."""
+    batch_tokens_at_1e24: float = 4.45e6
+    """Default global batch of a job of 1e24 training FLOPs [tokens] (median of published runs)."""
+    batch_exponent: float = 0.3271
+    """Growth of the default global batch with compute, B ∝ C^a (DeepSeek LLM batch-size law)."""
     train_load_frac: float = 0.75
     """Average accelerator power while training / TDP."""
     infer_load_frac: float = 0.75
     """Average accelerator power while serving / TDP."""
     goodput_frac: float = 0.9
-    """Share of wall-clock time that advances training (failures, restarts, checkpoints)."""
+    """Share of wall-clock time that advances training (failures, restarts, checkpoints) for a
+    job of ``goodput_ref_accelerators`` accelerators; other sizes scale their interruptions with
+    the count (:func:`dcplan.model.whole_run.goodput_at`)."""
+    goodput_ref_accelerators: float = 16384.0
+    """Job size at which ``goodput_frac`` was observed [accelerators]."""
+    stack: str | None = None
+    """Serving stack the serving parameters were fitted for (data/stacks/); None: no stack."""
+    serving_memory_frac: float = 0.9
+    """Share of accelerator memory a serving engine can fill with weights, KV cache and
+    activations (vLLM's ``gpu_memory_utilization``; TensorRT-LLM's free-memory fraction for the
+    KV cache is converted by the stack's ``memory_of``)."""
+    attn_eta_frac: float = 1.0
+    """Efficiency of the attention-core kernels (FlashAttention, MLA decode) relative to GEMMs
+    of the same size; fitted per serving stack, 1 for profiles."""
+    moe_eta_frac: float = 1.0
+    """Efficiency of routed-expert (grouped) GEMMs relative to dense GEMMs of the same size:
+    token permutation and uneven expert loads; fitted per serving stack, 1 for profiles."""
+    latency_tail_frac: float = 1.0
+    """Steady-state (mean) latency / the tail latency a serving target bounds (p95, p99) under
+    Poisson arrivals: a limit L is met when the model's TTFT and TPOT are below L x this
+    fraction. 1 treats a percentile target as a bound on the mean (no queueing headroom)."""
+    ep_overlap_frac: float = 0.0
+    """Share of the expert-parallel all-to-all time a serving engine hides behind compute by
+    running two micro-batches alternately (DeepSeek's inference system, SGLang's two-batch
+    overlap); 0 adds it in full. Set per stack from its documentation, not fitted."""
+    chip_eta_frac: float = 1.0
+    """Sustained share of the chip's datasheet compute in a serving stack relative to the
+    stack's other chips (clocks held down by the power limit, kernels tuned per chip): a
+    (chip, stack) calibration, fitted where a stack has rows on two or more chips; 1 elsewhere."""
+    precision_eta_frac: Mapping[str, float] = field(default_factory=dict)
+    """Serving compute efficiency in a precision relative to the stack's efficiency
+    (``prefill.eta_max``), e.g. ``{"fp4": 0.6}``: block-scaled FP4 GEMMs reach a smaller share of
+    their doubled peak than FP8 ones. A precision not listed keeps 1.0."""
     sources: Mapping[str, str] = field(default_factory=dict)
     """Parameter name -> where its value comes from."""
     device: HardwareSpec | None = None
@@ -520,13 +878,31 @@ class Calibration:
             "decode_bw_frac",
             "intra_bw_frac",
             "inter_bw_frac",
+            "train_fp8_eta_max",
             "train_load_frac",
             "infer_load_frac",
             "goodput_frac",
+            "serving_memory_frac",
+            "latency_tail_frac",
         )
+        if not (isinstance(self.ep_overlap_frac, (int, float)) and 0.0 <= self.ep_overlap_frac <= 1.0):
+            raise InputError("ep_overlap_frac", f"must be a fraction in [0, 1], got {self.ep_overlap_frac!r}")
+        _positive(self, "moe_eta_frac", "attn_eta_frac", "chip_eta_frac")
         _positive(self, "decode_t0_s", "decode_t0_per_layer_s", "memory_constant_bytes", "intra_alpha_s", "inter_alpha_s",
                   "embedding_grad_passes", allow_zero=True)
         _positive(self, "memory_factor", "memory_activation_factor", "memory_logits_factor", "optimizer_bytes_factor")
+        for prec, frac in self.precision_eta_frac.items():
+            if prec not in BYTES_PER_ELEMENT:
+                raise InputError(f"precision_eta_frac.{prec}", f"unknown precision; use one of {', '.join(PRECISIONS)}")
+            if not (isinstance(frac, (int, float)) and 0 < frac <= 1.5):
+                raise InputError(f"precision_eta_frac.{prec}", f"must be in (0, 1.5], got {frac!r}")
+        _positive(self, "intra_sm_frac", "inter_sm_frac", "ep_sm_frac", allow_zero=True)
+        for name in ("intra_sm_frac", "inter_sm_frac", "ep_sm_frac"):
+            if getattr(self, name) >= 1:
+                raise InputError(name, f"must be below 1 (a share of the SMs), got {getattr(self, name)}")
+        _positive(self, "batch_tokens_at_1e24", "batch_exponent", "goodput_ref_accelerators")
+        if self.moe_imbalance < 1:
+            raise InputError("moe_imbalance", f"must be >= 1 (most-loaded / mean), got {self.moe_imbalance}")
 
     def source(self, name: str) -> str:
         return self.sources.get(name, self.sources.get("*", "unspecified"))
@@ -539,34 +915,171 @@ class Calibration:
 
 
 # --------------------------------------------------------------------------------------------
+# Serving stacks
+# --------------------------------------------------------------------------------------------
+
+MEMORY_OF = ("total", "free")
+KV_RESERVE = ("average", "peak")
+
+
+@dataclass(frozen=True, kw_only=True)
+class StackSpec:
+    """A serving stack: an engine and its version on a hardware platform (data/stacks/).
+
+    With a chip and a precision it is what a published serving result was measured on; its
+    fitted serving parameters are a :class:`Calibration` (``calibration``), keyed by stack and
+    fitted on the rows of data/validation/serving_benchmarks.yaml.
+    """
+
+    name: str
+    """Lowercase slug, e.g. ``vllm-rocm``."""
+    display_name: str
+    aliases: tuple[str, ...] = ()
+    engine: str
+    """The serving engine: TensorRT-LLM, vLLM, SGLang, TGI."""
+    platform: str
+    """The software platform it runs on: cuda, rocm, gaudi (SynapseAI), tpu."""
+    vendors: tuple[str, ...]
+    """Hardware vendors whose chips it runs on (``HardwareSpec.vendor``)."""
+    kinds: tuple[str, ...] = ("gpu",)
+    """Hardware kinds it runs on (``HardwareSpec.kind``)."""
+    default_for: tuple[str, ...] = ()
+    """Vendors for which it is the stack a hardware option gets when it names none."""
+    versions: tuple[str, ...] = ()
+    """Versions seen in its published rows (newest last)."""
+    precisions: tuple[str, ...] = ()
+    """Weight/compute precisions the engine serves."""
+    memory_of: str = "total"
+    """What ``serving_memory_frac`` is a fraction of: ``total`` accelerator memory (vLLM
+    ``gpu_memory_utilization``) or the memory ``free`` after weights (TensorRT-LLM
+    ``kv_cache_free_gpu_mem_fraction``, SGLang ``mem_fraction_static`` is total)."""
+    max_batch: int = 256
+    """Concurrent sequences per replica the engine schedules by default (per micro-batch with
+    pipeline stages: TensorRT-LLM keeps one micro-batch per stage in flight)."""
+    kv_reserve: str = "average"
+    """Cache the scheduler holds per running sequence: ``average`` (pages allocated as the
+    sequence grows, vLLM; TensorRT-LLM's MAX_UTILIZATION policy) or ``peak`` (its full input +
+    output length reserved at admission, TensorRT-LLM's default GUARANTEED_NO_EVICT)."""
+    prefill_chunk_tokens: int = 8192
+    """Tokens one prefill forward batches together (max_num_batched_tokens / max_num_tokens)."""
+    calibration: Mapping[str, Any] = field(default_factory=dict)
+    """Fitted serving parameters (Calibration fields) over the shipped defaults."""
+    chips: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Per-chip calibration over ``calibration`` (chip name -> Calibration fields): the
+    (chip, stack) part of the fit, e.g. ``{"mi325x": {"chip_eta_frac": 1.1}}``."""
+    fit: Mapping[str, Any] = field(default_factory=dict)
+    """Provenance of the fit: rows, chips, leave-one-out errors (written by the fit script)."""
+    sources: Mapping[str, str] = field(default_factory=dict)
+    notes: str = ""
+
+    def __post_init__(self) -> None:
+        if self.memory_of not in MEMORY_OF:
+            raise InputError("memory_of", f"must be one of {', '.join(MEMORY_OF)}, got {self.memory_of!r}")
+        if self.kv_reserve not in KV_RESERVE:
+            raise InputError("kv_reserve", f"must be one of {', '.join(KV_RESERVE)}, got {self.kv_reserve!r}")
+        _positive(self, "max_batch", "prefill_chunk_tokens")
+        for prec in self.precisions:
+            if prec not in BYTES_PER_ELEMENT:
+                raise InputError("precisions", f"unknown precision {prec!r}; use one of {', '.join(PRECISIONS)}")
+        known = {f.name for f in fields(Calibration)}
+        unknown = set(self.calibration) - known
+        if unknown:
+            raise InputError(f"calibration.{sorted(unknown)[0]}", "not a Calibration field")
+        for chip, over in self.chips.items():
+            if not isinstance(over, Mapping):
+                raise InputError(f"chips.{chip}", "must be a mapping of Calibration fields")
+            unknown = set(over) - known
+            if unknown:
+                raise InputError(f"chips.{chip}.{sorted(unknown)[0]}", "not a Calibration field")
+
+    def runs_on(self, hw: HardwareSpec) -> bool:
+        """Whether this stack runs on the chip ``hw`` (its vendor and kind)."""
+        return hw.vendor in self.vendors and hw.kind in self.kinds
+
+
+@dataclass(frozen=True, kw_only=True)
+class StackChoice:
+    """The serving stack an estimate runs on, and the data its parameters rest on.
+
+    Made by :func:`dcplan.calibrate.stacks.select_stack`; ``calibration`` is the merged
+    calibration the model takes (shipped defaults, the chip's overrides, the stack's fit).
+    """
+
+    chip: str
+    precision: str
+    stack: str | None
+    """Stack name, or None when no stack serves this chip (the pooled fallback)."""
+    display_name: str
+    engine: str
+    version: str
+    calibration: Calibration
+    memory_of: str = "total"
+    precisions: tuple[str, ...] = ()
+    """Precisions the stack serves."""
+    max_batch: int = 256
+    kv_reserve: str = "average"
+    prefill_chunk_tokens: int = 8192
+    rows: int = 0
+    """Published rows the stack's parameters were fitted on."""
+    rows_on_chip: int = 0
+    """Of which on this chip."""
+    chips: tuple[str, ...] = ()
+    """Chips the rows were measured on."""
+    held_out: Mapping[str, Any] = field(default_factory=dict)
+    """Held-out errors of the fit on its rows (method, n, failed, median_ape_pct, p90_ape_pct, bias_pct)."""
+    fallback: bool = False
+    """True when no stack has data for this chip and pooled parameters stand in."""
+    warning: str | None = None
+    source: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.stack,
+            "display_name": self.display_name,
+            "engine": self.engine,
+            "version": self.version,
+            "chip": self.chip,
+            "precision": self.precision,
+            "calibration": self.calibration.name,
+            "rows": self.rows,
+            "rows_on_chip": self.rows_on_chip,
+            "chips": list(self.chips),
+            "held_out": dict(self.held_out),
+            "fallback": self.fallback,
+            "warning": self.warning,
+            "source": self.source,
+        }
+
+
+# --------------------------------------------------------------------------------------------
 # Energy and cost
 # --------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, kw_only=True)
 class SiteParams:
-    """Facility, electricity and money parameters used by energy and cost estimates."""
+    """Facility and electricity parameters used by energy and cost estimates.
 
-    pue: float = 1.25
+    No defaults here: the sourced values live in data/costs/defaults.yaml and reach the model
+    through :func:`dcplan.io.site.default_site` (estimates) or the plan's cost defaults.
+    """
+
+    pue: float
     """Facility energy / IT energy."""
-    usd_per_kwh: float = 0.0806
+    usd_per_kwh: float
     """Electricity price [USD/kWh]."""
-    grid_gco2_per_kwh: float = 475.0
+    grid_gco2_per_kwh: float
     """Grid carbon intensity [gCO2e/kWh]."""
-    server_power_ratio: float = 1.82
+    server_power_ratio: float
     """Server power / accelerator TDP when the catalog has no node power (host CPUs, NICs, fans)."""
     usd_per_accelerator_hour: float | None = None
     """Rental price; None uses the catalog's cloud price or owned capex."""
-    depreciation_years: float = 5.0
-    """Life of owned accelerators for amortisation [years]."""
-    utilization_frac: float = 0.8
-    """Share of owned hours that do paid work, for amortising owned capex."""
     sources: Mapping[str, str] = field(default_factory=dict)
+    """Where each value comes from, by field name."""
 
     def __post_init__(self) -> None:
-        _positive(self, "pue", "usd_per_kwh", "server_power_ratio", "depreciation_years")
+        _positive(self, "pue", "usd_per_kwh", "server_power_ratio")
         _positive(self, "grid_gco2_per_kwh", "usd_per_accelerator_hour", allow_zero=True)
-        _fraction(self, "utilization_frac")
         if self.pue < 1:
             raise InputError("pue", f"must be >= 1 (facility energy includes IT energy), got {self.pue}")
         if self.server_power_ratio < 1:

@@ -7,7 +7,7 @@
 2. The chain's stages on the same 10,000 draws (demand, supply, power, money, regions), median of 3.
 3. Dashboard fast path: run_forecast_fixed(2,000 samples) with a power driver moved (re-runs power,
    money, regions from cached stages) and with a demand driver moved (re-runs every stage), 20 calls each.
-4. Tornado, Sobol (N = 256, scipy.stats.sobol_indices with bootstrap) and the 3-vintage backtest (2,000 samples).
+4. Tornado, Sobol (N = 256, scipy.stats.sobol_indices with bootstrap), both by segment, and the 3-vintage backtest (2,000 samples).
 5. 100,000 samples in a child process: wall time and peak RSS (ru_maxrss).
 """
 
@@ -65,15 +65,15 @@ def main() -> int:
         t2 = time.perf_counter()
         pwr = ch.stage_power(d, setup, n, sup)
         t3 = time.perf_counter()
-        ch.stage_money(d, setup, n, dem, sup, pwr)
+        mon = ch.stage_money(d, setup, n, dem, sup, pwr)
         t4 = time.perf_counter()
-        ch.stage_regions(d, setup, n, sup, pwr)
+        ch.stage_regions(d, setup, n, sup, pwr, mon)
         t5 = time.perf_counter()
         for k, v in zip(stages, (t1 - t, t2 - t1, t3 - t2, t4 - t3, t5 - t4), strict=True):
             stages[k].append(v)
     out["chain_stages_10k_s"] = {k: float(np.median(v)) for k, v in stages.items()}
 
-    for label, name, values in (("power_driver", "pue_ai", (1.15, 1.35)), ("demand_driver", "consumer_tokens_per_user_per_day", (5000.0, 20000.0))):
+    for label, name, values in (("power_driver", "pue_ai", (1.15, 1.35)), ("demand_driver", "dialogue_tokens_per_use", (2000.0, 5000.0))):
         run_forecast_fixed(s, fixed={name: values[0]}, samples=2000, seed=0)
         lat = []
         for i in range(20):
@@ -86,6 +86,11 @@ def main() -> int:
     t = time.perf_counter()
     sobol(s, metric="energy_twh", year=2030, base_samples=256)
     out["sobol_256_s"] = time.perf_counter() - t
+    if "by" in tornado.__code__.co_varnames:  # demand segments (issue 19)
+        out["tornado_by_segment_s"] = _median_time(lambda: tornado(s, metric="energy_twh", year=2030, by="segment"), 3)[0]
+        t = time.perf_counter()
+        sobol(s, metric="energy_twh", year=2030, base_samples=256, by="segment")
+        out["sobol_256_by_segment_s"] = time.perf_counter() - t
     t = time.perf_counter()
     run_backtest(s, read_observations(), samples=2000)
     out["backtest_3_vintages_2000_s"] = time.perf_counter() - t

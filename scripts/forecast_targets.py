@@ -20,6 +20,30 @@ def _band(fc, metric, year, region=None):
     return tuple(float(fc.at(metric, year, s)) for s in ("p10", "p50", "p90"))
 
 
+def _china_and_segments(base, n, seed, years, add) -> None:
+    """Issue 19: China's accelerators under the export-controls family, and demand by application (reported, no threshold)."""
+    from dcplan.forecast import run_forecast
+    from dcplan.io.scenario import load_scenario
+
+    fcs = {v: run_forecast(load_scenario(f"export-controls:{v}"), samples=n, seed=seed, years=years, region="china") for v in ("tighter", "as-is", "relaxed")}
+    cells = "; ".join(f"{v}: {f.at('h100e_installed', 2030) / 1e6:.1f} M H100e, {f.at('energy_twh', 2030):.0f} TWh, "
+                      f"spend ${f.at('accelerator_spend_usd', 2030) / 1e9:.0f} B" for v, f in fcs.items())
+    add("China 2030 under export controls (P50 installed, energy, accelerator spend; reported, no threshold)", cells, None)
+    for v in ("as-is", "tighter"):
+        f = fcs[v]
+        cells = ", ".join(f"{label} {f.at(key, y, 'mean') / 1e6:.2f}" for label, key in (
+            ("asked for", "china_placed_h100e"), ("made in China", "china_domestic_shipments_h100e"), ("imported", "china_import_shipments_h100e"),
+            ("short", "china_shortfall_h100e")) for y in (2026,))
+        cells30 = ", ".join(f"{label} {f.at(key, 2030, 'mean') / 1e6:.2f}" for label, key in (
+            ("asked for", "china_placed_h100e"), ("made in China", "china_domestic_shipments_h100e"), ("imported", "china_import_shipments_h100e"),
+            ("short", "china_shortfall_h100e")))
+        add(f"China's new accelerators by origin, {v} (mean M H100e/yr, they add up; reported)", f"2026: {cells}; 2030: {cells30}; "
+            f"export controls bind in {max(f.limit('export_controls').binding_frac):.0%} of samples at most", None)
+    w = run_forecast(base, samples=n, seed=seed, years=years)
+    parts = ", ".join(f"{g} {w.at(f'h100e_required_{g}', 2030) / 1e6:.2g} M" for g in base.segments)
+    add("LLM serving demand by application 2030 (P50 H100e; reported)", parts + f"; all serving {w.at('h100e_required_inference', 2030) / 1e6:.3g} M", None)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--samples", type=int, default=10_000)
@@ -85,15 +109,19 @@ def main() -> int:
     lim = "; ".join(f"{x.key}: first year binding in half the samples {x.first_year}, peak share {max(x.binding_frac):.0%}" for x in fc.limits)
     add("Unmet demand P50 2030 <= 20 % (or a labelled supply limit)", f"unmet P50 {unmet[1]:.0%} (P90 {unmet[2]:.0%}); backlog P50 {backlog[1]:.2f} y (P90 {backlog[2]:.1f} y); {lim}",
         unmet[1] <= 0.20)
-    p = base.parameters["consumer_tokens_per_user_per_day"].dist
-    lo_v, hi_v = (float(p.ppf(np.array([q]))[0]) for q in (0.1, 0.9))
-    a = run_forecast_fixed(base, fixed={"consumer_tokens_per_user_per_day": lo_v}, samples=n, seed=seed, years=years, metrics=["ai_energy_twh"])
-    c = run_forecast_fixed(base, fixed={"consumer_tokens_per_user_per_day": hi_v}, samples=n, seed=seed, years=years, metrics=["ai_energy_twh"])
-    move = c.at("ai_energy_twh", 2030) / a.at("ai_energy_twh", 2030) - 1
-    t = tornado(base, metric="ai_energy_twh", year=2030)
-    bar = next(b for b in t.bars if b.name == "consumer_tokens_per_user_per_day")
-    add("Tokens/user/day P10 -> P90 moves 2030 AI energy >= 5 %", f"common random numbers: P50 {a.at('ai_energy_twh', 2030):.0f} -> {c.at('ai_energy_twh', 2030):.0f} TWh "
-        f"({move:+.1%}); tornado (others at median): {bar.at_low:.0f} -> {bar.at_high:.0f} ({bar.at_high / bar.at_low - 1:+.1%})", move >= 0.05)
+    for sc, driver, label in ((base, "dialogue_tokens_per_use", "dialogue tokens per use"),
+                              (load_scenario("consumer-enterprise"), "consumer_tokens_per_use", "consumer tokens/user/day (consumer-enterprise scenario)")):
+        p = sc.parameters[driver].dist
+        lo_v, hi_v = (float(p.ppf(np.array([q]))[0]) for q in (0.1, 0.9))
+        a = run_forecast_fixed(sc, fixed={driver: lo_v}, samples=n, seed=seed, years=years, metrics=["ai_energy_twh"])
+        c = run_forecast_fixed(sc, fixed={driver: hi_v}, samples=n, seed=seed, years=years, metrics=["ai_energy_twh"])
+        move = c.at("ai_energy_twh", 2030) / a.at("ai_energy_twh", 2030) - 1
+        t = tornado(sc, metric="ai_energy_twh", year=2030)
+        bar = next(b for b in t.bars if b.name == driver)
+        add(f"Tokens per user P10 -> P90 moves 2030 AI energy >= 5 % ({label})",
+            f"common random numbers: P50 {a.at('ai_energy_twh', 2030):.0f} -> {c.at('ai_energy_twh', 2030):.0f} TWh "
+            f"({move:+.1%}); tornado (others at median): {bar.at_low:.0f} -> {bar.at_high:.0f} ({bar.at_high / bar.at_low - 1:+.1%})", move >= 0.05)
+    _china_and_segments(base, n, seed, years, add)
     bt = run_backtest(base, obs, samples=args.backtest_samples, seed=seed)
     per = "; ".join(f"{v.vintage}: {v.coverage_frac:.0%} of {len(v.scored)}, bias {v.bias_frac:+.0%}" for v in bt.vintages)
     add("Backtest coverage on independent points 70-90 % with |P50 bias| <= 10 %", f"{bt.coverage_frac:.0%} of {bt.n_scored}, bias {bt.bias_frac:+.1%} ({per})",

@@ -1,18 +1,29 @@
 """Bounded load test of the dashboard's scenario-update callback (a benchmark, not a test).
 
 Starts ``dcplan dashboard`` (gunicorn) on a free loopback port, then N client threads POST the
-market page's driver-update callback for D seconds, each request with random driver values
-(so every request runs the Monte Carlo chain: no response cache can answer it), and prints
-latency percentiles and errors as JSON.
+market page's driver-update callback for D seconds and prints latency percentiles and errors as
+JSON. What a request asks for (``--mode``):
+
+- ``fresh`` (default): three drivers at random slider positions at once, the others at their
+  medians: a combination not seen before, so no cache can answer it (the worst case);
+- ``one``: one driver at a random slider position, as a browser sends when one slider moves
+  (the per-worker caches answer positions seen before);
+- ``continuous``: one driver at a random value (the test of issue 17's first figures; the page
+  snaps it to the slider grid, so caches answer part of it).
+
+``--compare ROOT`` serves another checkout too (the commit before a change, from ``git archive``)
+and ``--serving 1x2,4x1`` other worker x thread counts of this one; every server runs at once and
+the phases rotate among them round by round (``--cycles``), so each ratio is measured side by
+side on the same machine load. ``--threads`` sets this checkout's threads per worker.
 
 ``--hostile`` adds one more client that sends hostile uploads without pause (the files of
 tests/io/hostile/, an oversized request body, a deeply nested JSON body, a forged scenario
 path) and checks that each is answered with an error, not served. ``--rounds R`` runs R
 rounds of each variant (without, then with the hostile client; ABBA order) against one server
-and reports the normal clients' p95 of both and their ratio: on a shared machine only a ratio
-measured side by side means anything.
+and reports the normal clients' p95 of both and their ratio.
 
-usage: python scripts/load_test.py [--clients 8] [--seconds 30] [--workers 2] [--hostile] [--rounds R]
+usage: python scripts/load_test.py [--clients 8] [--seconds 30] [--workers 2] [--threads 1] [--mode fresh|one|continuous]
+       [--compare ROOT] [--serving WxT,...] [--cycles C] [--hostile] [--rounds R]
 """
 
 from __future__ import annotations
@@ -20,6 +31,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import random
 import socket
 import statistics
@@ -56,42 +68,48 @@ def wait_ready(port: int, timeout: float = 60.0) -> None:
     raise SystemExit("dashboard did not start")
 
 
-def payload_factory(port: int):
-    """A function returning a fresh update-callback body with random driver values."""
+def payload_factory(port: int, mode: str = "fresh", seed: int | None = None):
+    """A function returning a fresh update-callback body with driver values as ``mode`` asks (see the module docstring)."""
     from dashboards.pages import market
 
     c = http.client.HTTPConnection(HOST, port, timeout=30)
     c.request("GET", "/_dash-dependencies", headers=HEADERS)
     deps = json.loads(c.getresponse().read())
     dep = next(d for d in deps if d["output"].startswith("..mkt-fan.figure"))
+    outputs = [{"id": o.rsplit(".", 1)[0], "property": o.rsplit(".", 1)[1]} for o in dep["output"].strip(".").split("...")]
     scenario = market.scenario_from("name:base")
     names = [n for n, _ in market.DRIVERS if n in scenario.parameters]
     ranges = {n: market.driver_range(scenario, n) for n in names}
+    steps = market.SLIDER_STEPS
+    rng = random.Random(seed)
 
     def make() -> bytes:
-        moved = random.choice(names)
+        moved = rng.sample(names, 3 if mode == "fresh" else 1)
         values = []
         for n in names:
             lo, med, hi = ranges[n]
-            values.append(random.uniform(lo, hi) if n == moved else med)
+            if n not in moved:
+                values.append(med)
+            else:
+                values.append(rng.uniform(lo, hi) if mode == "continuous" else lo + rng.randint(0, steps) * (hi - lo) / steps)
         ids = [{"name": n, "type": "mkt-driver"} for n in names]
         body = {
             "output": dep["output"],
-            "outputs": [{"id": "mkt-fan", "property": "figure"}, {"id": "mkt-headline", "property": "children"}],
+            "outputs": outputs,
             "inputs": [
                 {"id": "mkt-store", "property": "data", "value": "name:base"},
                 {"id": "mkt-metric", "property": "value", "value": "facility_power_mw"},
                 [{"id": i, "property": "value", "value": v} for i, v in zip(ids, values, strict=True)],
             ],
             "state": [[{"id": i, "property": "id", "value": i} for i in ids]],
-            "changedPropIds": [json.dumps({"name": moved, "type": "mkt-driver"}, separators=(",", ":")) + ".value"],
+            "changedPropIds": [json.dumps({"name": m, "type": "mkt-driver"}, separators=(",", ":")) + ".value" for m in moved],
         }
         return json.dumps(body).encode()
 
     return make
 
 
-def client(port: int, make, stop: float, lat: list, errors: list) -> None:
+def client(port: int, make, stop: float, lat: list, errors: list, sizes: list | None = None) -> None:
     conn = http.client.HTTPConnection(HOST, port, timeout=30)
     while time.time() < stop:
         body = make()
@@ -105,6 +123,8 @@ def client(port: int, make, stop: float, lat: list, errors: list) -> None:
                 errors.append(f"status {r.status}")
             else:
                 lat.append(dt)
+                if sizes is not None:
+                    sizes.append(len(data))
         except (OSError, http.client.HTTPException) as exc:
             errors.append(repr(exc))
             conn = http.client.HTTPConnection(HOST, port, timeout=30)
@@ -177,8 +197,9 @@ def run_phase(port: int, make, clients: int, seconds: float, hostile: list | Non
     errors: list[str] = []
     answered: list = []
     served: list = []
+    sizes: list[int] = []
     stop = time.time() + seconds
-    threads = [threading.Thread(target=client, args=(port, make, stop, lat, errors)) for _ in range(clients)]
+    threads = [threading.Thread(target=client, args=(port, make, stop, lat, errors, sizes)) for _ in range(clients)]
     if hostile is not None:
         threads.append(threading.Thread(target=hostile_client, args=(port, hostile, stop, answered, served)))
     t0 = time.time()
@@ -186,7 +207,7 @@ def run_phase(port: int, make, clients: int, seconds: float, hostile: list | Non
         t.start()
     for t in threads:
         t.join()
-    return {"lat": lat, "errors": errors, "elapsed": time.time() - t0, "hostile_answered": answered, "hostile_served": served}
+    return {"lat": lat, "errors": errors, "elapsed": time.time() - t0, "hostile_answered": answered, "hostile_served": served, "sizes": sizes}
 
 
 def summary(phases: list[dict]) -> dict:
@@ -199,6 +220,9 @@ def summary(phases: list[dict]) -> dict:
     out = {"seconds": round(elapsed, 1), "requests": len(lat), "errors": sum(len(p["errors"]) for p in phases),
            "requests_per_s": round(len(lat) / elapsed, 1), "p50_ms": round(pct(0.5), 1), "p95_ms": round(pct(0.95), 1),
            "p99_ms": round(pct(0.99), 1), "mean_ms": round(statistics.fmean(lat) * 1e3, 1) if lat else None}
+    sizes = sorted(x for p in phases for x in p.get("sizes", []))
+    if sizes:
+        out["response_bytes_median"] = sizes[len(sizes) // 2]
     answered = [a for p in phases for a in p["hostile_answered"]]
     served = [s for p in phases for s in p["hostile_served"]]
     if answered or served:
@@ -208,23 +232,102 @@ def summary(phases: list[dict]) -> dict:
     return out
 
 
+def start_server(root: Path, workers: int, threads: int | None) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    cmd = [sys.executable, "-m", "dcplan", "dashboard", "--port", str(port), "--workers", str(workers)]
+    if threads is not None:
+        cmd += ["--threads", str(threads)]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    return subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), port
+
+
+def server_cpu_s(proc: subprocess.Popen) -> float:
+    """CPU seconds (user + system) used so far by a server's process tree (gunicorn's master and workers)."""
+    import psutil
+
+    try:
+        root = psutil.Process(proc.pid)
+        total = 0.0
+        for p in [root, *root.children(recursive=True)]:
+            try:
+                t = p.cpu_times()
+                total += t.user + t.system
+            except psutil.NoSuchProcess:
+                pass
+        return total
+    except psutil.NoSuchProcess:
+        return float("nan")
+
+
+def timed_phase(proc: subprocess.Popen, port: int, make, clients: int, seconds: float) -> dict:
+    """A phase, with the server's CPU time over it: on a shared machine CPU per request is steadier than latency."""
+    c0 = server_cpu_s(proc)
+    phase = run_phase(port, make, clients, seconds, None)
+    phase["server_cpu_s"] = server_cpu_s(proc) - c0
+    return phase
+
+
+def compare_targets(args: argparse.Namespace) -> dict:
+    """Several servers at once (this checkout, ``--compare``, ``--serving``), phases rotating among them."""
+    targets = {f"this {args.workers}x{args.threads}": (ROOT, args.workers, args.threads)}
+    if args.compare:
+        targets[f"compare {args.workers}x1"] = (Path(args.compare).resolve(), args.workers, None)
+    for spec in filter(None, (args.serving or "").split(",")):
+        w, _, t = spec.partition("x")
+        targets[f"this {int(w)}x{int(t or 1)}"] = (ROOT, int(w), int(t or 1))
+    servers = {k: start_server(*v) for k, v in targets.items()}
+    try:
+        makes = {}
+        for k, (_, port) in servers.items():
+            wait_ready(port)
+            makes[k] = payload_factory(port, args.mode, seed=hash(k) % 1000)
+            run_phase(port, makes[k], args.clients, args.warmup, None)
+        phases: dict[str, list[dict]] = {k: [] for k in servers}
+        keys = list(servers)
+        for r in range(max(1, args.cycles)):
+            for k in (keys if r % 2 == 0 else keys[::-1]):
+                phases[k].append(timed_phase(servers[k][0], servers[k][1], makes[k], args.clients, args.seconds))
+        out = {k: summary(v) for k, v in phases.items()}
+        for k in out:
+            out[k]["phase_p95_ms"] = [summary([p])["p95_ms"] for p in phases[k]]
+            out[k]["server_cpu_ms_per_request"] = round(1e3 * sum(p["server_cpu_s"] for p in phases[k]) / max(1, out[k]["requests"]), 1)
+        first = keys[0]
+        ratios = {k: {"p50": round(out[k]["p50_ms"] / out[first]["p50_ms"], 3), "p95": round(out[k]["p95_ms"] / out[first]["p95_ms"], 3),
+                      "cpu_per_request": round(out[k]["server_cpu_ms_per_request"] / out[first]["server_cpu_ms_per_request"], 3)}
+                  for k in keys[1:]}
+        return {"targets": out, f"ratios_to_{first.replace(' ', '_')}": ratios}
+    finally:
+        for proc, _ in servers.values():
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--seconds", type=float, default=30.0, help="seconds of each phase (at most 60)")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--mode", choices=("fresh", "one", "continuous"), default="fresh")
     ap.add_argument("--warmup", type=float, default=5.0)
+    ap.add_argument("--compare", metavar="ROOT", help="also serve this checkout (before a change) and rotate phases between them")
+    ap.add_argument("--serving", metavar="WxT,...", help="also serve this checkout with these workers x threads")
+    ap.add_argument("--cycles", type=int, default=1, help="cycles of phases over the servers (with --compare/--serving)")
     ap.add_argument("--hostile", action="store_true", help="one more client sending hostile uploads")
     ap.add_argument("--rounds", type=int, default=0, help="interleave R rounds without and with the hostile client (ABBA)")
     args = ap.parse_args()
-    if args.seconds > 60 or args.rounds > 8:
+    if args.seconds > 60 or args.rounds > 8 or args.cycles > 8:
         raise SystemExit("at most 60 s a phase and 8 rounds")
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "dcplan", "dashboard", "--port", str(port), "--workers", str(args.workers)],
-                              cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    common = {"clients": args.clients, "workers": args.workers, "threads": args.threads, "mode": args.mode, "phase_seconds": args.seconds,
+              "load_average_before": [round(x, 2) for x in os.getloadavg()]}
+    if args.compare or args.serving:
+        result = compare_targets(args)
+        print(json.dumps({**common, "cycles": args.cycles, **result, "load_average_after": [round(x, 2) for x in os.getloadavg()]}))
+        return
+    server, port = start_server(ROOT, args.workers, args.threads)
     try:
         wait_ready(port)
-        make = payload_factory(port)
+        make = payload_factory(port, args.mode)
         c = http.client.HTTPConnection(HOST, port, timeout=30)
         c.request("GET", "/_dash-dependencies", headers=HEADERS)
         hostile = hostile_requests(json.loads(c.getresponse().read()))
@@ -239,13 +342,19 @@ def main() -> None:
                       "p50_ratio": round(bad["p50_ms"] / base["p50_ms"], 3),
                       "phase_p95_ms": {"without": [summary([p])["p95_ms"] for p in phases[False]],
                                        "with": [summary([p])["p95_ms"] for p in phases[True]]}}
+        elif args.hostile:
+            result = summary([run_phase(port, make, args.clients, args.seconds, hostile)])
         else:
-            result = summary([run_phase(port, make, args.clients, args.seconds, hostile if args.hostile else None)])
+            phase = timed_phase(server, port, make, args.clients, args.seconds)
+            result = summary([phase])
+            result["server_cpu_ms_per_request"] = round(1e3 * phase["server_cpu_s"] / max(1, result["requests"]), 1)
     finally:
         server.terminate()
         server.wait(timeout=30)
-    print(json.dumps({"clients": args.clients, "workers": args.workers, "phase_seconds": args.seconds, "rounds": args.rounds,
-                      "samples_per_update": __import__("dashboards.pages.market", fromlist=["SAMPLES"]).SAMPLES, **result}))
+    from dashboards.pages.market import SAMPLES
+
+    print(json.dumps({**common, "rounds": args.rounds, "samples_per_update": SAMPLES, **result,
+                      "load_average_after": [round(x, 2) for x in os.getloadavg()]}))
 
 
 if __name__ == "__main__":

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Debian packages the browser and PDF tests need: chromium, chromium-driver, poppler-utils.
+# Debian packages the browser and PDF tests need: chromium, chromium-driver, poppler-utils, and
+# fonts-noto-cjk (the CJK face Chromium embeds in a Chinese PDF report and draws Chinese pages with).
 # Installs them when missing (as root, or with passwordless sudo); otherwise says what to run.
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
+fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need+=(fonts-noto-cjk)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ]; then
   SUDO=""

@@ -52,20 +52,39 @@ def chromium_path() -> str | None:
     return None
 
 
-def pytest_setup_options():
-    """Chrome options for dash_duo: Debian's chromium, headless, offline."""
-    import tempfile
+class _DashOptions:
+    """dash[testing]'s ``pytest_setup_options`` hook, registered only where that plugin is installed:
+    pytest rejects a hook nobody declared, so defining it at module level broke collection on
+    machines without the dashboard's test extras (the GPU machine)."""
 
-    from selenium.webdriver.chrome.options import Options
+    @staticmethod
+    def pytest_setup_options():
+        """Chrome options for dash_duo: Debian's chromium, headless, offline."""
+        import tempfile
 
-    opts = Options()
-    path = chromium_path()
-    if path:
-        opts.binary_location = path
-    for flag in CHROMIUM_FLAGS:
-        opts.add_argument(flag)
-    opts.add_argument(f"--user-data-dir={tempfile.mkdtemp(prefix='dcplan-chromium-')}")
-    return opts
+        from selenium.webdriver.chrome.options import Options
+
+        opts = Options()
+        path = chromium_path()
+        if path:
+            opts.binary_location = path
+        for flag in CHROMIUM_FLAGS:
+            opts.add_argument(flag)
+        opts.add_argument(f"--user-data-dir={tempfile.mkdtemp(prefix='dcplan-chromium-')}")
+        return opts
+
+
+def pytest_configure(config):
+    if config.pluginmanager.hasplugin("dash"):
+        config.pluginmanager.register(_DashOptions(), "dcplan-dash-options")
+
+
+def pytest_ignore_collect(collection_path, config):
+    """``-m gpu`` collects only the modules that hold GPU tests, so that it runs where the other
+    modules' imports (dash, plotly, hypothesis) are not installed."""
+    if config.getoption("markexpr", "") != "gpu" or collection_path.suffix != ".py" or not collection_path.name.startswith("test_"):
+        return None
+    return "mark.gpu" not in collection_path.read_text(encoding="utf-8")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -50,6 +50,7 @@ def test_wheel_holds_the_data_and_the_shipped_profiles(installed):
         packaged = tracked.replace("data/", "dcplan/data/", 1).replace("profiles/", "dcplan/shipped_profiles/", 1)
         assert packaged in names, f"{tracked} is not in the wheel"
     assert "dashboards/assets/style.css" in names
+    assert "dcplan/i18n/locale/zh/LC_MESSAGES/dcplan.mo" in names  # the compiled Chinese catalog
 
 
 @pytest.mark.slow
@@ -74,6 +75,9 @@ def test_installed_dcplan_runs_from_another_folder(installed):
     assert plan.returncode == 0, plan.stderr[-2000:]
     doc = json.loads(plan.stdout)
     assert doc["workload"] == "portfolio" and doc["options"]
+
+    zh = run("-c", "from dcplan.i18n import translator; print(translator('zh')('Executive summary'))")
+    assert zh.returncode == 0 and zh.stdout.strip() == "执行摘要", zh.stderr[-2000:]
 
     fc = run("-m", "dcplan", "forecast", "--samples", "500", "--json")
     assert fc.returncode == 0, fc.stderr[-2000:]

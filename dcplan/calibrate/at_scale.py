@@ -1,39 +1,68 @@
-"""Score the model on published runs and benchmarks; fit the shared at-scale efficiencies.
+"""Score the model on published runs and benchmarks: the rows, and one prediction of each.
 
 Training: every row of data/validation/training_runs.yaml is predicted with the published
-layout (fields not published are searched) and compared on achieved FLOP/s per accelerator
-(in the row's counting convention) and on accelerator-hours. One parameter, the train-step
-efficiency relative to the GEMM ceiling (``train.eta_max``), is fitted on all throughput rows
-together by least squares on log ratios: no constant per run.
+layout (fields not published are searched), or with the layout searched, and compared on
+steady-state throughput per accelerator (tokens/s, or FLOP/s in the row's counting
+convention) and on accelerator-hours (goodput applied only to whole-run hours). The shared
+training efficiencies are fitted in :mod:`dcplan.calibrate.train_fit`.
 
-Inference: TensorRT-LLM's max-throughput rows (data/validation/inference_benchmarks_calibration.csv)
-are predicted with the published tensor-parallel size and no latency limit, and one
-achieved-bandwidth fraction (``decode_bw_frac``) is fitted on all of them together.
+Serving results are scored and fitted per serving stack in :mod:`dcplan.calibrate.serving`.
 
-Run ``python -m dcplan.calibrate.at_scale`` to print the tables and the fitted values that
-data/efficiency/defaults.yaml carries.
+``python -m dcplan.validation --fit`` prints the fitted values data/efficiency/defaults.yaml
+carries.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 from dcplan.errors import InputError
-from dcplan.specs import Calibration, HardwareSpec, ModelSpec
+from dcplan.specs import Calibration, GradSync, HardwareSpec, ModelSpec, MoERouting, OverlapSpec, ParallelLayout, parse_global_batch
 
-COUNTINGS = ("model", "palm", "hardware", "sixn")
+COUNTINGS = ("model", "megatron", "megatron_hfu", "palm", "hardware", "sixn")
+ROLES = ("calibrate", "heldout")
+HOURS_COUNTS = ("steady_state", "whole_run")
 
 
 @dataclass(frozen=True, kw_only=True)
 class Published:
-    """What a source reports for a run."""
+    """What a source reports for a run (per accelerator)."""
 
     flops_per_s: float | None = None
     """Achieved FLOP/s per accelerator under ``counting``."""
     counting: str = "model"
+    tokens_per_s: float | None = None
+    """Training tokens per second per accelerator (steady state)."""
     accelerator_hours: float | None = None
+    counts: str = "whole_run"
+    """What the hours include: ``steady_state`` (derived from throughput) or ``whole_run``
+    (restarts, evaluation, long-context stages: goodput applies)."""
+
+    def __post_init__(self) -> None:
+        if self.counting not in COUNTINGS:
+            raise InputError("published.counting", f"must be one of {', '.join(COUNTINGS)}")
+        if self.counts not in HOURS_COUNTS:
+            raise InputError("published.counts", f"must be one of {', '.join(HOURS_COUNTS)}")
+        if self.flops_per_s is None and self.tokens_per_s is None and self.accelerator_hours is None:
+            raise InputError("published", "give flops_per_s, tokens_per_s or accelerator_hours")
+
+
+@dataclass(frozen=True, kw_only=True)
+class BatchStep:
+    """One phase of a batch ramp-up: ``tokens`` trained at ``batch`` sequences."""
+
+    tokens: float
+    batch: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class LongContextStage:
+    """A stage of a whole run at a longer sequence: ``tokens`` trained at ``seq_len``."""
+
+    tokens: float
+    seq_len: int
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,13 +70,29 @@ class RunRow:
     """A published training run or throughput configuration."""
 
     id: str
+    role: str = "calibrate"
+    """``calibrate`` (the shared efficiencies are fitted on it) or ``heldout`` (never fitted)."""
+    stack: str = ""
+    """The training software (megatron-lm, nemo, torchtitan, llm-foundry...)."""
     model: str
     hardware: str
+    """A chip or a system (data/systems)."""
     n_accelerators: int
     seq_len: int
-    global_batch: int
+    global_batch: int | str | None = None
+    """Sequences per step (a whole number) or tokens (``2M tokens``); None: the default rule."""
+    batch_ramp: tuple[BatchStep, ...] = ()
+    long_context: LongContextStage | None = None
+    """A published long-context stage, part of ``tokens`` (whole runs)."""
     tokens: float | None = None
+    precision: str | None = None
+    """Compute precision; None: bf16 (fp16 where the chip has no bf16)."""
     layout: Mapping[str, Any] = field(default_factory=dict)
+    overlap: OverlapSpec | None = None
+    routing: MoERouting | None = None
+    grad_sync: GradSync | None = None
+    """Published data-parallel bytes (bf16 gradient reduce, FP8 parameter gather); None: the
+    Megatron-LM defaults."""
     published: Published
     source: str
     quality: str
@@ -55,25 +100,18 @@ class RunRow:
     assumed: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.published.counting not in COUNTINGS:
-            raise InputError("published.counting", f"must be one of {', '.join(COUNTINGS)}")
+        if self.role not in ROLES:
+            raise InputError("role", f"must be one of {', '.join(ROLES)}, got {self.role!r}")
 
+    @property
+    def known_layout(self) -> bool:
+        """The source publishes the shape of the layout (tp, pp, dp and cp)."""
+        return {"tp", "pp", "dp"} <= set(self.layout)
 
-@dataclass(frozen=True, kw_only=True)
-class BenchRow:
-    """A published serving-throughput measurement (offline, no latency limit)."""
-
-    id: str
-    model: str
-    hardware: str
-    n_accelerators: int
-    precision: str
-    input_len: int
-    output_len: int
-    tokens_per_s: float
-    """Published output tokens/s of the whole tensor-parallel group."""
-    source: str
-    quality: str
+    def precision_for(self, hw: HardwareSpec) -> str:
+        if self.precision:
+            return self.precision
+        return "bf16" if "bf16" in hw.peak_flops_per_s else "fp16"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,39 +119,84 @@ class RunPrediction:
     row: RunRow
     flops_per_s: float | None
     """Predicted achieved FLOP/s per accelerator in the row's counting."""
+    tokens_per_s: float | None
+    """Predicted tokens/s per accelerator (steady state)."""
     accelerator_hours: float | None
+    """Predicted hours under the row's ``counts`` (goodput only for whole runs)."""
     mfu_frac: float | None
     layout: str
+    parallel: ParallelLayout | None = None
+    """The layout used (published fields, the rest searched)."""
+    flops_per_token: float | None = None
+    """FLOPs per token in the row's counting (converts a published tokens/s to FLOP/s)."""
+    searched: bool = False
+    """The layout was searched (only the accelerator count, batch and sequence given)."""
     error: str | None = None
 
     @property
+    def throughput_ratio(self) -> float | None:
+        """Predicted / published steady-state throughput (tokens/s or FLOP/s, as published)."""
+        pub = self.row.published
+        if pub.tokens_per_s and self.tokens_per_s:
+            return self.tokens_per_s / pub.tokens_per_s
+        if pub.flops_per_s and self.flops_per_s:
+            return self.flops_per_s / pub.flops_per_s
+        return None
+
+    @property
     def flops_ratio(self) -> float | None:
-        pub = self.row.published.flops_per_s
-        return self.flops_per_s / pub if (self.flops_per_s and pub) else None
+        return self.throughput_ratio
+
+    @property
+    def published_flops_per_s(self) -> float | None:
+        """Published throughput as FLOP/s per accelerator in the row's counting."""
+        pub = self.row.published
+        if pub.flops_per_s:
+            return pub.flops_per_s
+        if pub.tokens_per_s and self.flops_per_token:
+            return pub.tokens_per_s * self.flops_per_token
+        return None
 
     @property
     def hours_ratio(self) -> float | None:
         pub = self.row.published.accelerator_hours
         return self.accelerator_hours / pub if (self.accelerator_hours and pub) else None
 
-
-@dataclass(frozen=True, kw_only=True)
-class BenchPrediction:
-    row: BenchRow
-    tokens_per_s: float | None
-    batch: int | None
-    error: str | None = None
-
     @property
     def ratio(self) -> float | None:
-        return self.tokens_per_s / self.row.tokens_per_s if self.tokens_per_s else None
+        """The row's headline ratio: throughput when published, else hours inverted (so that
+        above 1 always means dcplan is optimistic)."""
+        r = self.throughput_ratio
+        if r is not None:
+            return r
+        h = self.hours_ratio
+        return 1.0 / h if h else None
 
 
 Resolver = Callable[[str], Any]
 
 
-def predict_run(row: RunRow, model: ModelSpec, hw: HardwareSpec, cal: Calibration) -> RunPrediction:
-    """Predict one published run with ``cal``; errors become a row with ``error`` set."""
+def _per_token(counting: str, est: Any, model: ModelSpec, seq_len: int) -> float:
+    """FLOPs per token under a published counting convention."""
+    from dcplan.model import flops as F
+
+    return {
+        "model": est.flops_per_token,
+        "megatron": F.train_flops_per_token(model, seq_len, causal=False),
+        "megatron_hfu": F.hardware_flops_per_token(model, seq_len, est.layout.recompute, causal=False),
+        "hardware": est.hardware_flops_per_token,
+        "palm": est.palm_flops_per_token,
+        "sixn": 6.0 * est.params_active,
+    }[counting]
+
+
+def predict_run(row: RunRow, model: ModelSpec, hw: HardwareSpec, cal: Calibration, *, search: bool = False) -> RunPrediction:
+    """Predict one published run with ``cal``; errors become a row with ``error`` set.
+
+    With ``search`` only the accelerator count, batch and sequence are given, as a new user
+    would; otherwise the published layout fields are fixed and the rest searched.
+    """
+    from dcplan.errors import InfeasibleError
     from dcplan.estimate import estimate_training
 
     try:
@@ -123,46 +206,38 @@ def predict_run(row: RunRow, model: ModelSpec, hw: HardwareSpec, cal: Calibratio
             tokens=row.tokens or 1e12,
             n_accelerators=row.n_accelerators,
             seq_len=row.seq_len,
-            precision="bf16" if "bf16" in hw.peak_flops_per_s else "fp16",
-            layout=dict(row.layout),
-            global_batch=row.global_batch,
+            precision=row.precision_for(hw),
+            layout={} if search else dict(row.layout),
+            global_batch=None if row.global_batch is None else parse_global_batch(row.global_batch),
+            batch_ramp=[(b.tokens, b.batch) for b in row.batch_ramp],
+            overlap=row.overlap,
+            routing=row.routing,
+            grad_sync=row.grad_sync,
+            long_context=None if row.long_context is None else (row.long_context.tokens, row.long_context.seq_len),
             calibration=cal,
         )
-    except InputError as exc:
-        return RunPrediction(row=row, flops_per_s=None, accelerator_hours=None, mfu_frac=None, layout="", error=exc.one_line())
-    per_token = {
-        "model": est.flops_per_token,
-        "hardware": est.hardware_flops_per_token,
-        "palm": est.palm_flops_per_token,
-        "sixn": 6.0 * est.params_active,
-    }[row.published.counting]
+    except (InputError, InfeasibleError) as exc:
+        return RunPrediction(row=row, flops_per_s=None, tokens_per_s=None, accelerator_hours=None, mfu_frac=None,
+                             layout="", searched=search, error=exc.one_line())
+    hours = None
+    if row.tokens:
+        hours = est.accelerator_hours if row.published.counts == "whole_run" else est.accelerator_hours_steady_state
     lay = est.layout
+    per_acc = est.tokens_per_s / row.n_accelerators
+    per_token = _per_token(row.published.counting, est, model, est.seq_len)
     return RunPrediction(
         row=row,
-        flops_per_s=per_token * est.tokens_per_s / row.n_accelerators,
-        accelerator_hours=est.accelerator_hours if row.tokens else None,
+        flops_per_s=per_token * per_acc,
+        flops_per_token=per_token,
+        tokens_per_s=per_acc,
+        accelerator_hours=hours,
         mfu_frac=est.mfu_frac,
-        layout=f"tp{lay.tp} pp{lay.pp} cp{lay.cp} dp{lay.dp} z{lay.zero} {lay.recompute} mb{lay.micro_batch} v{lay.vpp}",
+        parallel=lay,
+        layout=(f"tp{lay.tp} pp{lay.pp} cp{lay.cp} dp{lay.dp}" + (f" ep{lay.ep}" if lay.ep > 1 else "")
+                + f" z{lay.zero} {lay.recompute} mb{lay.micro_batch} v{lay.vpp}"
+                + (f" {lay.schedule}" if lay.schedule != "1f1b" else "")),
+        searched=search,
     )
-
-
-def predict_bench(row: BenchRow, model: ModelSpec, hw: HardwareSpec, cal: Calibration) -> BenchPrediction:
-    from dcplan.estimate import estimate_inference
-
-    try:
-        est = estimate_inference(
-            model,
-            hw,
-            n_accelerators=row.n_accelerators,
-            input_len=row.input_len,
-            output_len=row.output_len,
-            precision=row.precision,
-            tp=row.n_accelerators,
-            calibration=cal,
-        )
-    except InputError as exc:
-        return BenchPrediction(row=row, tokens_per_s=None, batch=None, error=exc.one_line())
-    return BenchPrediction(row=row, tokens_per_s=est.tokens_per_s, batch=est.batch_size)
 
 
 def _log_ratios(values: Sequence[float | None]) -> list[float]:
@@ -184,73 +259,3 @@ def summary(ratios: Sequence[float | None]) -> dict[str, float]:
         "max_ape_pct": float(ape.max()),
         "bias_pct": float((np.exp(np.mean(np.log(r))) - 1.0) * 100.0),
     }
-
-
-@dataclass(frozen=True, kw_only=True)
-class FitResult:
-    parameter: str
-    value: float
-    before: dict[str, float]
-    after: dict[str, float]
-
-
-def _with_train_eta(cal: Calibration, eta: float) -> Calibration:
-    return replace(cal, train=replace(cal.train, eta_max=eta), prefill=replace(cal.prefill, eta_max=eta))
-
-
-def fit_train_eta(rows: Sequence[RunRow], resolve_model: Resolver, resolve_hw: Resolver, cal_for: Callable[[str], Calibration]) -> FitResult:
-    """Fit ``train.eta_max`` (shared by all hardware) on the rows with published FLOP/s."""
-    from scipy.optimize import minimize_scalar
-
-    thr = [r for r in rows if r.published.flops_per_s]
-    specs = [(r, resolve_model(r.model), resolve_hw(r.hardware)) for r in thr]
-
-    def ratios(eta: float) -> list[float | None]:
-        return [predict_run(r, m, h, _with_train_eta(cal_for(h.name), eta)).flops_ratio for r, m, h in specs]
-
-    def loss(eta: float) -> float:
-        logs = _log_ratios(ratios(eta))
-        return sum(x * x for x in logs)
-
-    start = cal_for(specs[0][2].name).train.eta_max
-    before = summary(ratios(start))
-    res = minimize_scalar(loss, bounds=(0.2, 1.0), method="bounded", options={"xatol": 1e-4})
-    eta = float(res.x)
-    return FitResult(parameter="train.eta_max", value=eta, before=before, after=summary(ratios(eta)))
-
-
-def fit_decode_bw(rows: Sequence[BenchRow], resolve_model: Resolver, resolve_hw: Resolver, cal_for: Callable[[str], Calibration]) -> FitResult:
-    """Fit ``decode_bw_frac`` (shared by all hardware) on the serving-throughput rows."""
-    from scipy.optimize import minimize_scalar
-
-    specs = [(r, resolve_model(r.model), resolve_hw(r.hardware)) for r in rows]
-
-    def ratios(frac: float) -> list[float | None]:
-        return [predict_bench(r, m, h, replace(cal_for(h.name), decode_bw_frac=frac)).ratio for r, m, h in specs]
-
-    def loss(frac: float) -> float:
-        return sum(x * x for x in _log_ratios(ratios(frac)))
-
-    before = summary(ratios(cal_for(specs[0][2].name).decode_bw_frac))
-    res = minimize_scalar(loss, bounds=(0.2, 1.0), method="bounded", options={"xatol": 1e-4})
-    frac = float(res.x)
-    return FitResult(parameter="decode_bw_frac", value=frac, before=before, after=summary(ratios(frac)))
-
-
-def main() -> None:  # pragma: no cover - a report script; its pieces are tested
-    from dcplan.cli.output import table
-    from dcplan.io.catalog import default_calibration, get_hardware, get_model
-    from dcplan.io.validation import read_inference_benchmarks, read_training_runs
-
-    runs = read_training_runs()
-    benches = read_inference_benchmarks()
-    fit = fit_train_eta(runs, get_model, get_hardware, default_calibration)
-    dec = fit_decode_bw(benches, get_model, get_hardware, default_calibration)
-    for f in (fit, dec):
-        table(f"fit {f.parameter} = {f.value:.4f}", ["", "n", "median APE %", "p90 APE %", "max APE %", "bias %"],
-              [(k, d.get("n"), *(f"{d.get(x, float('nan')):.1f}" for x in ("median_ape_pct", "p90_ape_pct", "max_ape_pct", "bias_pct")))
-               for k, d in (("shipped", f.before), ("fitted", f.after))])
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

@@ -26,12 +26,13 @@ from dataclasses import dataclass, replace
 from typing import Callable
 
 from dcplan.model import flops as F
+from dcplan.model import seq2seq as S2S
 from dcplan.model.memory import infer_memory, train_memory
 from dcplan.model.params import ParamCounts, count_params
 from dcplan.model.time import decode_step_time, prefill_time, train_step_time
 from dcplan.profile.config import from_measurement
 from dcplan.profile.result import Measurement
-from dcplan.specs import Calibration, EfficiencyCurve, HardwareSpec, ModelSpec, ParallelLayout
+from dcplan.specs import BYTES_PER_ELEMENT, Calibration, EfficiencyCurve, HardwareSpec, ModelSpec, ParallelLayout
 
 TIME_KINDS = ("train", "prefill", "decode", "seq2seq")
 
@@ -102,20 +103,6 @@ def _train(c: Case, hw: HardwareSpec, cal: Calibration, seq: float, flops_per_se
     return step.total_s
 
 
-def _decoder_view(spec: ModelSpec, layers: int, name: str) -> ModelSpec:
-    return replace(spec, name=name, architecture="decoder", n_layers=layers, n_encoder_layers=0)
-
-
-def _generate(c: Case, hw: HardwareSpec, cal: Calibration) -> float:
-    b, src, new = int(c.cfg["batch"]), int(c.cfg["src_len"]), int(c.cfg["tgt_len"])
-    enc = _decoder_view(c.spec, c.spec.n_encoder_layers, "encoder")
-    dec = _decoder_view(c.spec, c.spec.n_layers, "decoder")
-    t_enc = prefill_time(enc, count_params(enc), hw, cal, tp=1, batch=b, prompt_len=src, precision=c.precision)
-    t_step, _ = decode_step_time(dec, count_params(dec), hw, cal, tp=1, batch=b, context_len=src + (new + 1) / 2,
-                                 precision=c.precision)
-    return t_enc + new * t_step
-
-
 def predict_time(c: Case, hw: HardwareSpec, cal: Calibration) -> float:
     """Seconds the model predicts for one timed operation of ``c`` [s]."""
     kind, cfg = c.m.kind, c.cfg
@@ -127,32 +114,69 @@ def predict_time(c: Case, hw: HardwareSpec, cal: Calibration) -> float:
                             precision=c.precision)
     if kind == "decode":
         t, _ = decode_step_time(c.spec, c.counts, hw, cal, tp=1, batch=int(cfg["batch"]), context_len=int(cfg["context_len"]),
-                                precision=c.precision)
+                                precision=c.precision, impl=str(cfg.get("impl", "eager")))
         return t
     if kind == "seq2seq" and cfg["mode"] == "train":
-        src, tgt = int(cfg["src_len"]), int(cfg["tgt_len"])
-        return _train(c, hw, cal, (src + tgt) / 2, F.seq2seq_train_flops(c.spec, src, tgt))
+        return S2S.seq2seq_train_step_time(c.spec, c.counts, hw, cal, batch=int(cfg["batch"]), src_len=int(cfg["src_len"]),
+                                           tgt_len=int(cfg["tgt_len"]), precision=c.precision)
     if kind == "seq2seq":
-        return _generate(c, hw, cal)
+        return S2S.generate_time(c.spec, c.counts, hw, cal, batch=int(cfg["batch"]), src_len=int(cfg["src_len"]),
+                                 new_tokens=int(cfg["tgt_len"]), precision=c.precision, impl=str(cfg.get("impl", "eager")))
     raise ValueError(f"no time model for {kind}")
 
 
 def predict_memory(c: Case, cal: Calibration) -> float:
-    """Peak bytes the model predicts for ``c`` (analytical x memory_factor + constant) [bytes]."""
+    """Peak bytes the model predicts for ``c`` (analytical x memory_factor + constant) [bytes].
+
+    Inference points: the larger of the serving peak (:func:`serving_memory`) and the peak
+    while the profiler built the module (:func:`construction_bytes`), both measured inside the
+    same ``max_memory_allocated`` window.
+    """
     kind, cfg = c.m.kind, c.cfg
     b = int(cfg["batch"])
-    if kind == "train" or (kind == "seq2seq" and cfg["mode"] == "train"):
-        seq = int(cfg["seq_len"]) if kind == "train" else (int(cfg["src_len"]) + int(cfg["tgt_len"])) / 2
-        return train_memory(c.counts, c.spec, _layout(b), seq_len=seq, precision=c.precision, n_microbatches=1, calibration=cal).total
+    if kind == "train":
+        return train_memory(c.counts, c.spec, _layout(b), seq_len=int(cfg["seq_len"]), precision=c.precision, n_microbatches=1,
+                            calibration=cal).total
+    if kind == "seq2seq" and cfg["mode"] == "train":
+        return S2S.seq2seq_train_memory(c.counts, c.spec, batch=b, src_len=int(cfg["src_len"]), tgt_len=int(cfg["tgt_len"]),
+                                        precision=c.precision, calibration=cal).total
+    return max(serving_memory(c, cal), construction_bytes(c))
+
+
+def serving_memory(c: Case, cal: Calibration) -> float:
+    """Peak bytes of a prefill, a decode step or a generation as the profiler runs them [bytes].
+
+    The profiler's model returns bf16 (or fp16, fp32: the serving precision) logits: of the last
+    prompt position in a prefill, of the new token in a decode step. Its caches are static
+    (allocated for the whole context). A generation: :func:`dcplan.model.seq2seq.generate_memory`.
+    """
+    kind, cfg = c.m.kind, c.cfg
+    b = int(cfg["batch"])
+    logit_b = BYTES_PER_ELEMENT["fp32" if c.precision == "tf32" else c.precision]
+    opts = {"tp": 1, "batch": b, "precision": c.precision, "calibration": cal, "logit_positions": b, "logit_bytes": logit_b}
     if kind == "prefill":
         p = int(cfg["prompt_len"])
-        return infer_memory(c.counts, c.spec, tp=1, batch=b, context_len=p, prompt_len=b * p, precision=c.precision, calibration=cal).total
+        return infer_memory(c.counts, c.spec, context_len=p, prompt_len=b * p, **opts).total
     if kind == "decode":
-        return infer_memory(c.counts, c.spec, tp=1, batch=b, context_len=int(cfg["context_len"]), prompt_len=b,
-                            precision=c.precision, calibration=cal).total
-    src, new = int(cfg["src_len"]), int(cfg["tgt_len"])
-    return infer_memory(c.counts, c.spec, tp=1, batch=b, context_len=src + new, prompt_len=b * src, precision=c.precision,
-                        calibration=cal).total
+        return infer_memory(c.counts, c.spec, context_len=int(cfg["context_len"]), prompt_len=b, **opts).total
+    return S2S.generate_memory(c.counts, c.spec, batch=b, src_len=int(cfg["src_len"]), new_tokens=int(cfg["tgt_len"]),
+                               precision=c.precision, calibration=cal, logit_bytes=logit_b).total
+
+
+def construction_bytes(c: Case) -> float:
+    """Peak while the profiler built an inference module [bytes].
+
+    Its parameters are created in ``init_dtype`` (the point's config; profiles written before
+    dcplan recorded it built in fp32) and the sinusoidal position table in fp32, then cast to
+    the serving precision tensor by tensor: the peak is all of them plus the first tensor cast
+    (the embedding, or with parameters already in the serving dtype the position table).
+    """
+    init = str(c.cfg.get("init_dtype", "fp32"))
+    serve = "fp32" if c.precision == "tf32" else c.precision
+    init_b, serve_b = BYTES_PER_ELEMENT[init], BYTES_PER_ELEMENT[serve]
+    table = c.spec.max_seq_len * c.spec.d_model
+    built = c.counts.total * init_b + table * 4.0  # the position table is computed in fp32
+    return built + (c.counts.embedding if init != serve else table) * serve_b
 
 
 def predictor(kind: str) -> Callable[[Case, HardwareSpec, Calibration], float]:

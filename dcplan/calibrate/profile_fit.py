@@ -124,22 +124,24 @@ def _fit_all(profile: Profile, path: str, hw: HardwareSpec, base: Calibration, p
     gemm_pts = [m for m in profile.of_kind("gemm") if m.config.get("precision") == precision]
     curve, gemm_fit = FT.fit_gemm(gemm_pts, peak, hill=True)
     _, gemm_plain = FT.fit_gemm(gemm_pts, peak, hill=False)
-    cal = replace(base, gemm=curve)
+    cal = with_host_overlap(replace(base, gemm=curve), profile.device.type)
     cases = {k: _time_cases(profile, k) for k in TIME_KINDS}
     cases["memory"] = _memory_cases(profile)
-    for kind in ("train", "prefill", "decode"):
-        FT.need(kind, len(cases[kind]))
+    s2s_train, s2s_gen = seq2seq_modes(cases["seq2seq"])
+    for kind, extra in (("train", s2s_train), ("prefill", [])):  # decode checks its own, by implementations
+        FT.need(kind, len(cases[kind]) + len(extra))
     for _ in range(ROUNDS):  # a prefill's weight-read bound uses the decode bandwidth
         cal, prefill_fit = FT.fit_phase("prefill", cases["prefill"], hw, cal)
-        cal, decode_fit = FT.fit_decode(cases["decode"], hw, cal)
-    cal, train_fit = FT.fit_phase("train", cases["train"], hw, cal)  # its optimizer step reads at the decode bandwidth
+        cal, decode_fit = FT.fit_decode(cases["decode"] + s2s_gen, hw, cal, **decode_options(profile.device.type))
+    # its optimizer step reads at the decode bandwidth
+    cal, train_fit = FT.fit_phase("train", cases["train"] + s2s_train, hw, cal)
     cal, memory_fit = FT.fit_memory(cases["memory"], hw, cal)
     fits = {"gemm": gemm_fit, "gemm_saturating": gemm_plain, "decode": decode_fit, "train": train_fit,
             "prefill": prefill_fit, "memory": memory_fit}
     sources = dict(base.sources)
     sources["gemm"] = _source(profile, path, f"{precision} GEMM efficiency vs FLOPs, {gemm_fit.form}", gemm_fit)
-    for name in ("decode_bw_frac", "decode_t0_s", "decode_t0_per_layer_s", "decode_compute"):
-        sources[name] = _source(profile, path, "decode steps (bandwidth fraction, overheads, compute vs tokens per step)", decode_fit)
+    for name in ("decode_bw_frac", "decode_dispatch", "decode_compute"):
+        sources[name] = _source(profile, path, "decode steps (bandwidth fraction, host dispatch per implementation, compute vs tokens per step)", decode_fit)
     sources["train"] = _source(profile, path, "train steps relative to the GEMM ceiling", train_fit)
     sources["optimizer_bytes_factor"] = _source(profile, path, "train steps (optimizer step traffic)", train_fit)
     sources["embedding_grad_passes"] = _source(profile, path, "train steps (dense embedding gradient)", train_fit)
@@ -147,6 +149,23 @@ def _fit_all(profile: Profile, path: str, hw: HardwareSpec, base: Calibration, p
     for name in ("memory_factor", "memory_constant_bytes", "memory_activation_factor", "memory_logits_factor"):
         sources[name] = _source(profile, path, "peak memory over analytical bytes", memory_fit)
     return replace(cal, sources=sources), fits, cases
+
+
+def with_host_overlap(cal: Calibration, device_type: str) -> Calibration:
+    """Train and prefill curves whose overheads (host dispatch) overlap device work as the device allows."""
+    o = FT.host_overlap(device_type)
+    return replace(cal, train=replace(cal.train, host_overlap_frac=o), prefill=replace(cal.prefill, host_overlap_frac=o))
+
+
+def default_decode_impl(device_type: str) -> str:
+    """Implementation estimates with this calibration assume: CUDA graphs on GPUs (as serving
+    engines run decode), eager on CPUs (no graphs there)."""
+    return "cuda-graphs" if device_type == "cuda" else "eager"
+
+
+def decode_options(device_type: str) -> dict[str, Any]:
+    """How decode is fitted on a device type: host overlap, and whether decode has its own compute curve."""
+    return {"overlap": FT.host_overlap(device_type), "compute_curve": device_type != "cuda"}
 
 
 def _with_collectives(cal: Calibration, hw: HardwareSpec, colls: Sequence[FT.CollectiveFit], profile: Profile, path: str) -> Calibration:
@@ -173,25 +192,48 @@ def _with_power(cal: Calibration, power: FT.PowerFit | None, profile: Profile) -
     return replace(cal, **changes, sources=sources)
 
 
-def _refitter(kind: str, hw: HardwareSpec, cal: Calibration, start: Mapping[str, float], cases: Mapping[str, list[Case]]):
-    """Refit ``kind``'s own parameters on a subset of its points, from the full fit's values."""
+def seq2seq_modes(cases: Sequence[Case]) -> tuple[list[Case], list[Case]]:
+    """(train-mode, generate-mode) seq2seq points: they join the train and decode fits.
+
+    An encoder-decoder step is predicted from the same terms as decoder-only ones
+    (:mod:`dcplan.model.seq2seq`), so its points inform those terms: train steps the train
+    curve, generations the decode bandwidth and host dispatch (their decoder layers launch more
+    kernels, which is what separates per-kernel from per-step dispatch).
+    """
+    return [c for c in cases if c.cfg["mode"] == "train"], [c for c in cases if c.cfg["mode"] != "train"]
+
+
+def _refitter(kind: str, hw: HardwareSpec, cal: Calibration, fits: Mapping[str, FT.Fitted], cases: Mapping[str, list[Case]],
+              device_type: str = "cpu"):
+    """Refit ``kind``'s own parameters on a subset of its points (with the points of the other
+    kinds its parameters are fitted on), from the full fit's values."""
+    s2s_train, s2s_gen = seq2seq_modes(cases["seq2seq"])
+    opts = decode_options(device_type)
     if kind == "decode":
-        return lambda cs: FT.fit_decode(cs, hw, cal, init=start)[0]
+        return lambda cs: FT.fit_decode(list(cs) + s2s_gen, hw, cal, init=fits["decode"].values, **opts)[0]
     if kind == "memory":
-        return lambda cs: FT.fit_memory(cs, hw, cal, init=start)[0]
-    return lambda cs: FT.fit_phase(kind, cs, hw, cal, init=start)[0]
+        return lambda cs: FT.fit_memory(cs, hw, cal, init=fits["memory"].values)[0]
+    if kind == "train":
+        return lambda cs: FT.fit_phase("train", list(cs) + s2s_train, hw, cal, init=fits["train"].values)[0]
+    if kind == "seq2seq":
+        def refit(cs: Sequence[Case]) -> Calibration:
+            tr, gen = seq2seq_modes(cs)
+            k = FT.fit_phase("train", cases["train"] + tr, hw, cal, init=fits["train"].values)[0]
+            return FT.fit_decode(cases["decode"] + gen, hw, k, init=fits["decode"].values, **opts)[0]
+        return refit
+    return lambda cs: FT.fit_phase(kind, cs, hw, cal, init=fits[kind].values)[0]
 
 
-def _heldout(cases: Mapping[str, list[Case]], hw: HardwareSpec, cal: Calibration, fits: Mapping[str, FT.Fitted]) -> dict[str, H.KindHeldout]:
+def _heldout(cases: Mapping[str, list[Case]], hw: HardwareSpec, cal: Calibration, fits: Mapping[str, FT.Fitted],
+             device_type: str) -> dict[str, H.KindHeldout]:
     out: dict[str, H.KindHeldout] = {}
     time_of = lambda c: c.m.time  # noqa: E731
-    for kind in ("train", "prefill", "decode"):
-        out[kind] = H.evaluate(kind, cases[kind], _refitter(kind, hw, cal, fits[kind].values, cases), lambda c, k: predict_time(c, hw, k),
-                               measure=time_of, size=lambda c: c.size)
-    if cases["seq2seq"]:
-        out["seq2seq"] = H.transfer("seq2seq", cases["seq2seq"], cal, lambda c, k: predict_time(c, hw, k), measure=time_of)
+    for kind in ("train", "prefill", "decode", "seq2seq"):
+        if cases[kind]:
+            out[kind] = H.evaluate(kind, cases[kind], _refitter(kind, hw, cal, fits, cases, device_type),
+                                   lambda c, k: predict_time(c, hw, k), measure=time_of, size=lambda c: c.size)
     analytic = replace(SPEED_OF_LIGHT, name="analytical")
-    out["memory"] = H.evaluate("memory", cases["memory"], _refitter("memory", hw, cal, fits["memory"].values, cases),
+    out["memory"] = H.evaluate("memory", cases["memory"], _refitter("memory", hw, cal, fits, cases),
                                lambda c, k: predict_memory(c, k), measure=lambda c: float(c.m.peak_memory_bytes),
                                size=lambda c: predict_memory(c, analytic))
     return out
@@ -227,7 +269,7 @@ def calibrate_profile(profile: Profile, path: str = "") -> ProfileCalibration:
     power = FT.fit_power(profile.measurements, hw.tdp_w if in_catalog else None)
     cal = _with_power(cal, power, profile)
     cal = replace(cal, name=profile.name, implementation=IM.NATIVE, hardware=hw.name if in_catalog else None,
-                  device=None if in_catalog else hw)
+                  device=None if in_catalog else hw, decode_impl=default_decode_impl(profile.device.type))
     other = _implementation_results(profile, path, hw, cal, fits, cases)
     peak = hw.peak(precision)
     gemm = tuple(GemmPoint(flops=m.flops, time_s=m.time, eta=m.flops / (m.time * peak))
@@ -241,7 +283,7 @@ def calibrate_profile(profile: Profile, path: str = "") -> ProfileCalibration:
         fits=fits,
         collectives=colls,
         power=power,
-        heldout=_heldout(cases, hw, cal, fits),
+        heldout=_heldout(cases, hw, cal, fits, profile.device.type),
         predictions=tuple(_predictions(cases, hw, cal)),
         gemm=gemm,
         precision=precision,

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 from dcplan.capacity.costs import SourcedValue
 from dcplan.capacity.workload import InferenceServiceSpec, Origin, TrainingJobSpec
+from dcplan.errors import InputError
 from dcplan.io.yamlio import Path_
-from dcplan.specs import Calibration, HardwareSpec, ModelSpec
+from dcplan.specs import Calibration, HardwareSpec, ModelSpec, StackChoice
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,6 +38,8 @@ class Economics:
     staff_usd_per_year: SourcedValue
     utilization_frac: SourcedValue
     """Share of owned accelerator-hours doing paid or planned work."""
+    server_power_ratio: SourcedValue
+    """Server power / accelerator TDP where the catalog gives no node power."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,6 +50,9 @@ class OptionInputs:
     """Where the option is in the workload (for errors), e.g. ('hardware', 1)."""
     hardware: HardwareSpec
     calibration: Calibration
+    """Efficiencies of training (and of serving when ``serving`` is None: a measured profile)."""
+    serving: StackChoice | None
+    """The serving stack the services run on and its calibration (None: the profile's)."""
     accelerator_usd: SourcedValue
     """Purchase price per accelerator [USD]."""
     server_usd_per_node: SourcedValue | None
@@ -62,6 +68,10 @@ class OptionInputs:
     """Nameplate power of one node [W]."""
     accelerators_per_rack: SourcedValue
     rack_power_kw: SourcedValue
+    currency: str | None = None
+    """The currency the workload priced this option in (ISO 4217), None for USD; every price above is in USD."""
+    exchange_rate: SourcedValue | None = None
+    """USD per unit of ``currency``, with its source (shown in the plan's assumptions)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,3 +104,6 @@ class PlanInputs:
     services: tuple[ServiceInputs, ...]
     options: tuple[OptionInputs, ...]
     economics: Economics
+    unsizable: tuple[tuple[str, InputError], ...] = ()
+    """(name, reason at its workload field) of options whose power is not published: they are
+    listed as excluded, never sized with a guessed power."""

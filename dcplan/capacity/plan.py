@@ -62,8 +62,8 @@ def plan_capacity(inputs: PlanInputs) -> CapacityPlan:
     labels = quarter_labels(inputs.start_quarter, 4 * horizon)
     options: list[OptionPlan] = []
     timeline: list[TimelineRow] = []
-    excluded: list[Exclusion] = []
-    errors: list[InputError] = []
+    excluded = [Exclusion(hardware=name, field=exc.field, reason=exc.message) for name, exc in inputs.unsizable]
+    errors = [exc for _, exc in inputs.unsizable]
     for opt in inputs.options:
         try:
             option, rows = _plan_option(inputs, opt, labels)
@@ -87,7 +87,9 @@ def plan_capacity(inputs: PlanInputs) -> CapacityPlan:
 def _site(inputs: PlanInputs, opt: OptionInputs) -> SiteParams:
     e = inputs.economics
     return SiteParams(pue=e.pue.value, usd_per_kwh=e.usd_per_kwh.value, grid_gco2_per_kwh=e.grid_gco2_per_kwh.value,
-                      usd_per_accelerator_hour=opt.cloud_usd_per_hour.value if opt.cloud_usd_per_hour else None)
+                      server_power_ratio=e.server_power_ratio.value,
+                      usd_per_accelerator_hour=opt.cloud_usd_per_hour.value if opt.cloud_usd_per_hour else None,
+                      sources={k: getattr(e, k).source for k in ("pue", "usd_per_kwh", "grid_gco2_per_kwh", "server_power_ratio")})
 
 
 def _located(inputs: PlanInputs, path: Path_, exc: InputError, rename: dict[str, str]) -> InputError:
@@ -233,7 +235,16 @@ def _option_at(inputs: PlanInputs, opt: OptionInputs, d: _Design) -> OptionPlan:
             tco_usd_per_year=annual.total_usd, accelerators=n, used_hours=d.train_hours + d.serve_acc * HOURS_PER_YEAR,
             cloud_usd_per_hour=cloud, source=opt.cloud_usd_per_hour.source if opt.cloud_usd_per_hour else "no published or given cloud price",
         ),
+        serving_stack=opt.serving.to_dict() if (opt.serving is not None and d.choices) else None,
+        warnings=_warnings(opt, d),
     )
+
+
+def _warnings(opt: OptionInputs, d: _Design) -> tuple[str, ...]:
+    """The option's serving-stack warning, when it has services to serve."""
+    if not d.choices or opt.serving is None or not opt.serving.warning:
+        return ()
+    return (f"{opt.hardware.name}: {opt.serving.warning}",)
 
 
 def _job_plan(job: JobInputs, s: JobSizing, usd_h: float, cloud: float | None, dedicated_usd: float) -> JobPlan:
@@ -265,7 +276,7 @@ def _service_plans(choices: list[tuple[ServiceInputs, ReplicaChoice]], serving_t
             replicas=replicas, accelerators=c.tp * replicas, batch_size=e.batch_size, binding_limit=e.binding_limit,
             ttft_s=e.ttft_s, tpot_s=e.tpot_s, ttft_target_s=svc.spec.ttft_p95_s, tpot_target_s=svc.spec.tpot_p95_s,
             output_tokens_per_s_per_replica=c.output_tokens_per_s, output_tokens_per_year=tokens,
-            usd_per_mtok=share / tokens * 1e6,
+            usd_per_mtok=share / tokens * 1e6, ep=e.ep, stack=e.stack.stack if e.stack is not None else None,
         ))
     return tuple(out)
 
@@ -299,10 +310,22 @@ def _option_assumptions(opt: OptionInputs) -> list[PlanAssumption]:
         if sv is None or (key == "server_cost_frac" and opt.server_usd_per_node) or (key == "network_cost_frac" and opt.network_usd_per_node):
             continue
         out.append(PlanAssumption(name=f"{hw}.{key}", value=sv.value, unit=sv.unit, source=sv.source, quality=sv.quality))
+    if opt.exchange_rate is not None:
+        sv = opt.exchange_rate
+        out.append(PlanAssumption(name=f"{hw}.exchange_rate", value=sv.value, unit=sv.unit, source=sv.source, quality=sv.quality))
     shipped = cal.name.startswith("defaults")
     grade = "model default" if shipped else "profile"
     where = "data/efficiency/defaults.yaml" if shipped else f"calibration {cal.name}"
     out.append(PlanAssumption(name=f"{hw}.calibration", value=cal.label, unit="name (implementation)", source=where, quality=grade))
     for key, unit in (("train_load_frac", "fraction of peak power"), ("infer_load_frac", "fraction of peak power"), ("goodput_frac", "fraction")):
         out.append(PlanAssumption(name=f"{hw}.{key}", value=getattr(cal, key), unit=unit, source=cal.source(key), quality=grade))
+    if opt.serving is not None:
+        s, sc = opt.serving, opt.serving.calibration
+        grade_s = "fallback (pooled)" if s.fallback else ("fit" if s.rows else "engine defaults")
+        out.append(PlanAssumption(name=f"{hw}.serving_stack", value=s.stack or "none (pooled)", unit="", source=s.source, quality=grade_s))
+        for key, unit in (("decode_bw_frac", "fraction of memory bandwidth"), ("decode_t0_s", "s per decode step"),
+                          ("serving_memory_frac", f"fraction of {s.memory_of} memory")):
+            out.append(PlanAssumption(name=f"{hw}.{key}", value=getattr(sc, key), unit=unit, source=sc.source(key), quality=grade_s))
+        out.append(PlanAssumption(name=f"{hw}.prefill.eta_max", value=sc.prefill.eta_max, unit="fraction of GEMM ceiling",
+                                  source=sc.source("prefill"), quality=grade_s))
     return out

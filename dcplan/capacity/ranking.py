@@ -9,6 +9,8 @@ explained by what drives it: accelerator counts and prices, or power.
 from __future__ import annotations
 
 from dcplan.capacity.result import OptionPlan, RankEntry
+from dcplan.i18n import ENGLISH, Translator
+from dcplan.units import usd
 
 _LABELS = {
     "accelerators": "accelerator capex",
@@ -21,47 +23,48 @@ _LABELS = {
 }
 
 
-def _usd(x: float) -> str:
-    for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(x) >= scale:
-            return f"${x / scale:,.3g}{suffix}"
-    return f"${x:,.0f}"
-
-
-def _driver(part: str, a: OptionPlan, b: OptionPlan) -> str:
+def _driver(part: str, a: OptionPlan, b: OptionPlan, _: Translator = ENGLISH) -> str:
     """Why ``a`` and ``b`` differ on ``part``."""
     if part in ("electricity", "facility"):
-        return f"{a.hardware} draws {a.it_mw:.3g} MW IT vs {b.it_mw:.3g} MW for {b.hardware}"
+        return _("{a} draws {a_mw} MW IT vs {b_mw} MW for {b}").format(a=a.hardware, a_mw=f"{a.it_mw:.3g}", b_mw=f"{b.it_mw:.3g}", b=b.hardware)
     per_a = a.capex_breakdown_usd["accelerators"] / a.accelerators
     per_b = b.capex_breakdown_usd["accelerators"] / b.accelerators
-    return f"{a.hardware} needs {a.accelerators:,} accelerators at {_usd(per_a)} vs {b.accelerators:,} at {_usd(per_b)} for {b.hardware}"
+    return _("{a} needs {a_n} accelerators at {a_price} vs {b_n} at {b_price} for {b}").format(
+        a=a.hardware, a_n=f"{a.accelerators:,}", a_price=usd(per_a, locale=_.lang), b_n=f"{b.accelerators:,}", b_price=usd(per_b, locale=_.lang), b=b.hardware)
 
 
-def deciding_factor(win: OptionPlan, lose: OptionPlan) -> str:
-    """The TCO component that separates ``win`` (cheaper) from ``lose`` most, with its driver."""
+def deciding_factor(win: OptionPlan, lose: OptionPlan, tr: Translator = ENGLISH) -> str:
+    """The TCO component that separates ``win`` (cheaper) from ``lose`` most, with its driver (in ``tr``'s language)."""
+    _ = tr
     diffs = {k: lose.tco_breakdown_usd_per_year[k] - win.tco_breakdown_usd_per_year[k] for k in win.tco_breakdown_usd_per_year}
     part = max(diffs, key=lambda k: abs(diffs[k]))
     saving = diffs[part]
-    side = "lower" if saving > 0 else "higher"
-    return f"{_LABELS[part]} {_usd(abs(saving))}/yr {side} on {win.hardware} than {lose.hardware}: {_driver(part, win, lose)}"
+    text = _("{part} {amount}/yr lower on {win} than {lose}: {driver}") if saving > 0 else _("{part} {amount}/yr higher on {win} than {lose}: {driver}")
+    return text.format(part=_(_LABELS[part]), amount=usd(abs(saving), locale=_.lang), win=win.hardware, lose=lose.hardware, driver=_driver(part, win, lose, _))
+
+
+def reasons(options: list[OptionPlan], tr: Translator = ENGLISH) -> dict[str, str]:
+    """Each option's deciding factor (as ``rank_options`` gives it), in ``tr``'s language: option name -> text."""
+    _ = tr
+    order = sorted(options, key=lambda o: o.tco_usd_per_year)
+    best = order[0]
+    if len(order) == 1:
+        return {best.hardware: _("the only option that can run this workload")}
+    return {o.hardware: deciding_factor(o, order[1], tr) if i == 0 else deciding_factor(best, o, tr) for i, o in enumerate(order)}
 
 
 def rank_options(options: list[OptionPlan]) -> list[RankEntry]:
     """Options cheapest first; the winner's factor is against the runner-up, the others' against the winner."""
     order = sorted(options, key=lambda o: o.tco_usd_per_year)
     best = order[0]
+    why_of = reasons(options)
     out = []
-    for i, o in enumerate(order):
-        if len(order) == 1:
-            why = "the only option that can run this workload"
-        elif i == 0:
-            why = deciding_factor(o, order[1])
-        else:
-            why = deciding_factor(best, o)
+    for o in order:
+        why = why_of[o.hardware]
         out.append(RankEntry(
-            rank=i + 1, hardware=o.hardware, tco_usd_per_year=o.tco_usd_per_year, usd_per_mtok=o.usd_per_mtok,
+            rank=len(out) + 1, hardware=o.hardware, tco_usd_per_year=o.tco_usd_per_year, usd_per_mtok=o.usd_per_mtok,
             usd_per_accelerator_hour=o.usd_per_accelerator_hour, tco_vs_best_frac=o.tco_usd_per_year / best.tco_usd_per_year - 1.0,
-            deciding_factor=why,
+            deciding_factor=why, warnings=o.warnings,
         ))
     return out
 

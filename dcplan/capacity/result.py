@@ -83,6 +83,10 @@ class ServicePlan:
     """Served in the design year (average demand after growth)."""
     usd_per_mtok: float
     """Owner's cost per million output tokens in the design year."""
+    ep: int = 1
+    """Expert-parallel size of a replica (mixture-of-experts models)."""
+    stack: str | None = None
+    """Serving stack the estimate ran on (None: a profile's calibration, or the pooled fallback)."""
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -132,14 +136,20 @@ class OptionPlan:
     training_jobs: tuple[JobPlan, ...] = ()
     services: tuple[ServicePlan, ...] = ()
     rent_vs_own: RentVsOwn | None = None
+    serving_stack: Mapping[str, Any] | None = None
+    """The serving stack of the option's services and the data it rests on (StackChoice.to_dict)."""
+    warnings: tuple[str, ...] = ()
+    """What the option's figures rest on weakly (no published serving result on this chip...)."""
 
     def to_dict(self) -> dict[str, Any]:
-        d = {k: v for k, v in self.__dict__.items() if k not in ("training_jobs", "services", "rent_vs_own")}
+        d = {k: v for k, v in self.__dict__.items() if k not in ("training_jobs", "services", "rent_vs_own", "serving_stack", "warnings")}
         for key in ("capex_breakdown_usd", "opex_breakdown_usd_per_year", "tco_breakdown_usd_per_year", "training_days"):
             d[key] = dict(d[key])
         d["training_jobs"] = [j.to_dict() for j in self.training_jobs]
         d["services"] = [s.to_dict() for s in self.services]
         d["rent_vs_own"] = self.rent_vs_own.to_dict() if self.rent_vs_own else None
+        d["serving_stack"] = dict(self.serving_stack) if self.serving_stack is not None else None
+        d["warnings"] = list(self.warnings)
         return d
 
 
@@ -182,9 +192,11 @@ class RankEntry:
     tco_vs_best_frac: float
     """TCO / best TCO - 1."""
     deciding_factor: str
+    warnings: tuple[str, ...] = ()
+    """The option's warnings (see OptionPlan.warnings), shown beside its rank."""
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {**self.__dict__, "warnings": list(self.warnings)}
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,7 +8,7 @@
   model's own ratio days/deadline (a safeguarded secant on the grid), then bisection; the
   counts just below the answer are checked as well, because the layout search makes days a
   little non-monotone in the count.
-- Serving: per replica (tp accelerators), :func:`dcplan.estimate.estimate_inference` gives the
+- Serving: per replica (tp accelerators), :func:`dcplan.inference.estimate_inference` gives the
   output tokens/s at the largest batch that fits memory and meets the TTFT and TPOT targets;
   replicas = max(min_replicas, ceil(peak output tokens/s / per-replica tokens/s)). The tp that
   needs the fewest accelerators at the design demand wins.
@@ -26,11 +26,13 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
+from dcplan.calibrate.stacks import check_precision
 from dcplan.capacity.inputs import JobInputs, OptionInputs, ServiceInputs
 from dcplan.errors import InfeasibleError, InputError
-from dcplan.estimate import InferenceEstimate, TrainingEstimate, estimate_inference, estimate_training
+from dcplan.estimate import TrainingEstimate, estimate_training
+from dcplan.inference import InferenceEstimate, estimate_inference
 from dcplan.model import flops as F
-from dcplan.specs import SiteParams
+from dcplan.specs import SiteParams, parse_global_batch
 from dcplan.units import SECONDS_PER_DAY
 
 #: MFU assumed for the first guess of the deadline search only (Epoch AI training-cost-trends
@@ -71,7 +73,9 @@ def _train(job: JobInputs, opt: OptionInputs, site: SiteParams, n: int) -> Train
     s = job.spec
     return estimate_training(
         job.model, opt.hardware, tokens=s.tokens, n_accelerators=n, seq_len=s.seq_len, precision=s.precision,
-        layout=s.layout.given() if s.layout else None, global_batch=s.global_batch,
+        layout=s.layout.given() if s.layout else None,
+        global_batch=parse_global_batch(s.global_batch) if s.global_batch is not None else None,
+        batch_ramp=[(r.tokens, parse_global_batch(r.global_batch)) for r in s.global_batch_schedule],
         calibration=opt.calibration, site=site,
     )
 
@@ -251,12 +255,15 @@ def choose_replica(svc: ServiceInputs, opt: OptionInputs, site: SiteParams, desi
     s = svc.spec
     best: tuple[int, ReplicaChoice] | None = None
     reasons: list[InputError] = []
+    cal = opt.serving.calibration if opt.serving is not None else opt.calibration
+    if opt.serving is not None:
+        check_precision(opt.serving.stack, opt.serving.precisions, s.precision)
     for tp in _tp_candidates(svc):
         try:
             est = estimate_inference(
                 svc.model, opt.hardware, n_accelerators=tp, tp=tp, input_len=s.input_len, output_len=s.output_len,
                 precision=s.precision, ttft_slo_s=s.ttft_p95_s, tpot_slo_s=s.tpot_p95_s,
-                calibration=opt.calibration, site=site,
+                calibration=cal, stack=opt.serving, site=site,
             )
         except InputError as exc:
             reasons.append(exc)

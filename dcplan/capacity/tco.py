@@ -24,14 +24,21 @@ from dcplan.capacity.inputs import Economics, OptionInputs
 from dcplan.units import HOURS_PER_YEAR
 
 
-def crf(rate: float, years: float) -> float:
-    """Capital recovery factor [1/year]: r(1+r)^n / ((1+r)^n - 1), and 1/n when r = 0."""
-    if years <= 0:
+def crf(rate, years):
+    """Capital recovery factor [1/year]: r(1+r)^n / ((1+r)^n - 1), and 1/n when r = 0.
+
+    The one CRF of dcplan (the planner's TCO and the forecast's economics): floats give a float,
+    arrays (Monte Carlo samples) an array of the broadcast shape.
+    """
+    import numpy as np
+
+    r, n = np.asarray(rate, dtype=float), np.asarray(years, dtype=float)
+    if np.any(n <= 0):
         raise ValueError(f"life must be > 0 years, got {years}")
-    if rate == 0:
-        return 1.0 / years
-    g = (1.0 + rate) ** years
-    return rate * g / (g - 1.0)
+    g = (1.0 + r) ** n
+    with np.errstate(invalid="ignore", divide="ignore"):
+        k = np.where(np.abs(r) > 1e-12, r * g / (g - 1.0), 1.0 / n)
+    return float(k) if k.ndim == 0 else k
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -27,7 +27,8 @@ training:                            # jobs; they share one training cluster
     deadline_days: 30                # days; or accelerators: 256 for a fixed count
     # precision: bf16                # bf16 | fp8 | ...
     # seq_len: 8192                  # tokens (default: model context, at most 8192)
-    # global_batch: 512              # sequences per step (default ~4M tokens)
+    # global_batch: 16M              # tokens (16M) or sequences (2048) per step (default grows with compute)
+    # global_batch_schedule: [{{tokens: 469B, global_batch: 3072}}]  # ramp-up phases before global_batch
     # layout: {{tp: 1, pp: 1}}         # fixed parallel-layout fields; the rest are searched
 {runs}
 
@@ -56,6 +57,10 @@ hardware:                            # options to compare: names, or mappings wi
     # accelerators_per_node: 8       # default: the catalog's reference node
     # node_overhead_w: 4600          # W per node beyond the accelerators' TDP (default: catalog node power)
     # accelerators_per_rack: 32      # space limit for this option
+  # - name: ascend-910c              # an option priced in its own currency; results stay in USD
+  #   currency: CNY                  # ISO 4217; the rate comes from data/costs/exchange_rates.yaml (sourced, dated)
+  #   price_local: 180000            # CNY per accelerator (also server_local_per_node, network_local_per_node, cloud_local_per_hour)
+  #   usd_per_currency_unit: 0.1375  # optional: your own rate [USD per CNY]
 
 rack:
 {rack}

@@ -17,7 +17,7 @@ from typing import Any, Mapping
 from dcplan.errors import InputError
 from dcplan.io.schema import build
 from dcplan.io.yamlio import Located, Path_, dotted
-from dcplan.specs import PRECISIONS, RECOMPUTE_MODES, _fraction, _positive
+from dcplan.specs import PRECISIONS, RECOMPUTE_MODES, SCHEDULES, GlobalBatch, _fraction, _positive, parse_global_batch
 
 WORKLOAD_SCHEMA_VERSION = 1
 _QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
@@ -60,8 +60,12 @@ class LayoutSpec:
     """Sequences per micro-batch."""
     vpp: int | None = None
     """Virtual pipeline stages per device."""
+    schedule: str | None = None
+    """1f1b | 1f1b-overlap | dualpipe (expert all-to-all overlap; MoE only)."""
 
     def __post_init__(self) -> None:
+        if self.schedule is not None and self.schedule not in SCHEDULES:
+            raise InputError("schedule", f"must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
         _positive(self, "tp", "pp", "dp", "ep", "cp", "micro_batch", "vpp")
         if self.zero is not None and self.zero not in (0, 1, 2, 3):
             raise InputError("zero", f"must be 0, 1, 2 or 3, got {self.zero!r}")
@@ -71,6 +75,29 @@ class LayoutSpec:
     def given(self) -> dict[str, Any]:
         """The fields that are set, as ``estimate_training(layout=...)`` takes them."""
         return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+def _check_batch_limit(g: GlobalBatch, seq_len: int | None) -> None:
+    """A batch given in tokens is checked against the batch limit in sequences too."""
+    from dcplan import limits
+    from dcplan.estimate import DEFAULT_MAX_TRAIN_SEQ
+
+    seqs = g.sequences if g.sequences is not None else float(g.tokens) / (seq_len or DEFAULT_MAX_TRAIN_SEQ)  # type: ignore[arg-type]
+    limits.check(limits.BATCH, seqs, "global_batch")
+
+
+@dataclass(frozen=True, kw_only=True)
+class BatchRampSpec:
+    """One phase of a global-batch ramp-up: ``tokens`` trained at ``global_batch``."""
+
+    tokens: float
+    """Tokens trained in this phase [tokens] (469B)."""
+    global_batch: str | int
+    """Sequences (3072) or tokens (12M) per step in this phase."""
+
+    def __post_init__(self) -> None:
+        _positive(self, "tokens")
+        _check_batch_limit(parse_global_batch(self.global_batch), None)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,8 +123,11 @@ class TrainingJobSpec:
     """Compute precision (bf16, fp8...)."""
     seq_len: int | None = None
     """Sequence length [tokens] (default: model context, at most 8,192)."""
-    global_batch: int | None = None
-    """Sequences per optimizer step (default ~4M tokens)."""
+    global_batch: str | int | None = None
+    """Global batch: sequences (2048) or tokens (16M); default grows with training compute."""
+    global_batch_schedule: tuple[BatchRampSpec, ...] = ()
+    """Batch ramp-up: phases run before ``global_batch`` (DeepSeek-V3: 3,072 -> 15,360 sequences
+    over the first 469B tokens)."""
     layout: LayoutSpec | None = None
     """Fixed parallel layout fields; the rest are searched."""
     runs_per_year: float | None = None
@@ -106,7 +136,9 @@ class TrainingJobSpec:
     def __post_init__(self) -> None:
         _check_model_ref(self)
         _check_precision(self)
-        _positive(self, "tokens", "deadline_days", "accelerators", "seq_len", "global_batch", "runs_per_year")
+        _positive(self, "tokens", "deadline_days", "accelerators", "seq_len", "runs_per_year")
+        if self.global_batch is not None:
+            _check_batch_limit(parse_global_batch(self.global_batch), self.seq_len)
         if (self.deadline_days is None) == (self.accelerators is None):
             raise InputError("deadline_days", "give exactly one of deadline_days (the plan sizes the cluster) or accelerators (a fixed count)")
 
@@ -163,6 +195,8 @@ class HardwareOptionSpec:
 
     name: str
     """Catalog accelerator name (`dcplan hardware list`)."""
+    stack: str | None = None
+    """Serving stack the services run on (`dcplan stacks list`); default: the chip vendor's default."""
     profile: str | None = None
     """Path of a calibration (`dcplan calibrate`) whose efficiencies replace the shipped ones."""
     implementation: str | None = None
@@ -182,12 +216,46 @@ class HardwareOptionSpec:
     """Node power on top of its accelerators' TDP [W] (default: the catalog's node power)."""
     accelerators_per_rack: int | None = None
     """Space limit per rack for this option [accelerators] (default: rack.accelerators)."""
+    currency: str | None = None
+    """ISO 4217 code (CNY) of the prices below given in the option's own currency; results stay in USD."""
+    price_local: float | None = None
+    """Instead of ``price_usd``: purchase price per accelerator in ``currency``."""
+    server_local_per_node: float | None = None
+    """Instead of ``server_usd_per_node``, in ``currency``."""
+    network_local_per_node: float | None = None
+    """Instead of ``network_usd_per_node``, in ``currency``."""
+    cloud_local_per_hour: float | None = None
+    """Instead of ``cloud_usd_per_hour``: rental price per accelerator-hour in ``currency``."""
+    usd_per_currency_unit: float | None = None
+    """The exchange rate [USD per unit of ``currency``] (default: data/costs/exchange_rates.yaml, with its source and date)."""
 
     def __post_init__(self) -> None:
         if self.implementation is not None and self.profile is None:
             raise InputError("implementation", "chooses among the implementations a profile calibrates: give profile too")
         _positive(self, "price_usd", "cloud_usd_per_hour", "accelerators_per_node", "accelerators_per_rack")
         _positive(self, "server_usd_per_node", "network_usd_per_node", "node_overhead_w", allow_zero=True)
+        _positive(self, "price_local", "cloud_local_per_hour", "usd_per_currency_unit")
+        _positive(self, "server_local_per_node", "network_local_per_node", allow_zero=True)
+        self._check_currency()
+
+    def _check_currency(self) -> None:
+        local = [k for k, _ in LOCAL_PRICES if getattr(self, k) is not None]
+        if self.currency is None:
+            if local or self.usd_per_currency_unit is not None:
+                raise InputError(local[0] if local else "usd_per_currency_unit", "give currency (an ISO 4217 code such as CNY) with prices in another currency")
+            return
+        if not (isinstance(self.currency, str) and len(self.currency) == 3 and self.currency.isalpha() and self.currency.isupper()):
+            raise InputError("currency", f"must be an ISO 4217 code in capitals such as CNY, got {self.currency!r}")
+        if not local:
+            raise InputError("currency", f"no price in {self.currency} given: add price_local, server_local_per_node, network_local_per_node or cloud_local_per_hour")
+        for k, usd_key in LOCAL_PRICES:
+            if getattr(self, k) is not None and getattr(self, usd_key) is not None:
+                raise InputError(k, f"give the price once: {k} (in {self.currency}) or {usd_key} (in USD), not both")
+
+
+#: Prices an option may give in its own currency, and the USD field each replaces.
+LOCAL_PRICES = (("price_local", "price_usd"), ("server_local_per_node", "server_usd_per_node"),
+                ("network_local_per_node", "network_usd_per_node"), ("cloud_local_per_hour", "cloud_usd_per_hour"))
 
 
 @dataclass(frozen=True, kw_only=True)

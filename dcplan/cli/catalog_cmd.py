@@ -33,10 +33,13 @@ def _spec_dict(spec: Any) -> dict[str, Any]:
 
 def hardware_list(args: argparse.Namespace) -> int:
     from dcplan.io.catalog import hardware_catalog
+    from dcplan.io.measured import measured_calibrations
 
     cat = hardware_catalog()
+    measured = measured_calibrations()
     if args.json:
-        print_json([_spec_dict(h) for h in cat.values()])
+        print_json([{**_spec_dict(h), "measured_profile": measured[h.name].profile_name if h.name in measured else None}
+                    for h in cat.values()])
         return 0
     rows = []
     for h in cat.values():
@@ -51,18 +54,52 @@ def hardware_list(args: argparse.Namespace) -> int:
             fmt(h.hbm_bytes_per_s, "B/s"),
             fmt(h.tdp_w, "W") if h.tdp_w else "-",
             usd(h.cloud_usd_per_hour),
+            "yes" if h.name in measured else "-",
         ))
-    table("Accelerators (dense peaks)", ["name", "product", "year", "bf16/fp16", "fp8", "memory", "bandwidth", "TDP", "cloud $/h"], rows,
-          caption="dcplan hardware show NAME for every field and its source")
+    table("Accelerators (dense peaks)", ["name", "product", "year", "bf16/fp16", "fp8", "memory", "bandwidth", "TDP", "cloud $/h", "measured"],
+          rows, caption="dcplan hardware show NAME for every field and its source; 'measured': a profile measured with dcplan ships, "
+                        "and estimates use its fitted efficiencies")
+    _systems_table()
     return 0
+
+
+def measured_dict(m: Any) -> dict[str, Any] | None:
+    """The --json form of a shipped measured calibration (None when there is none)."""
+    if m is None:
+        return None
+    c = m.calibration
+    return {
+        "profile": m.profile_name, "profile_file": m.profile_path.name, "calibration_file": m.path.name, "measured": m.created,
+        "device": m.device, "precision": m.precision, "notes": m.notes, "used_by_default": True,
+        "efficiencies": {
+            "gemm_eta_max": c.gemm.eta_max, "train_eta_max": c.train.eta_max, "prefill_eta_max": c.prefill.eta_max,
+            "decode_bw_frac": c.decode_bw_frac, "memory_factor": c.memory_factor,
+            "decode_dispatch": {impl: dataclasses.asdict(d) for impl, d in c.decode_dispatch.items()},
+            "train_load_frac": c.train_load_frac, "infer_load_frac": c.infer_load_frac,
+        },
+        "heldout": {k: {s: v.get(s) for s in ("n", "median_ape_pct", "p90_ape_pct", "max_ape_pct", "bias_pct")}
+                    for k, v in m.heldout.items() if isinstance(v, dict)},
+    }
+
+
+def _systems_table() -> None:
+    """Systems (chip + node + fabric) that --hardware also accepts (data/systems)."""
+    from dcplan.io.catalog import system_catalog
+
+    rows = [(s.name, s.chip, s.accelerators_per_node or "-", s.scale_up_domain or "-", fmt(s.scale_up_bytes_per_s, "B/s"),
+             f"{fmt(s.scale_out_bytes_per_s, 'B/s')} {s.scale_out_fabric}".strip()) for s in system_catalog().values()]
+    table("Systems (a bare chip name means its default system)",
+          ["name", "chip", "per node", "NVLink domain", "scale-up per accelerator", "scale-out per accelerator"], rows)
 
 
 def hardware_show(args: argparse.Namespace) -> int:
     from dcplan.io.catalog import get_hardware
+    from dcplan.io.measured import measured_calibrations
 
     h = get_hardware(args.name)
+    measured = measured_calibrations().get(h.name)
     if args.json:
-        print_json(_spec_dict(h))
+        print_json({**_spec_dict(h), "measured_profile": measured_dict(measured)})
         return 0
     units = {
         "hbm_bytes": "B", "hbm_bytes_per_s": "B/s", "tdp_w": "W", "intra_node_bytes_per_s": "B/s",
@@ -87,7 +124,29 @@ def hardware_show(args: argparse.Namespace) -> int:
     table(f"{h.display_name} ({h.name})", ["field", "value", "quality"], rows, caption=h.notes)
     for note in h.sources:
         print(f"[{note.quality}] {', '.join(note.fields)}: {note.source}")
+    if measured is not None:
+        _show_measured(measured)
+    else:
+        print("No measured profile of it ships with dcplan: estimates use the shipped defaults (fitted on published runs).")
     return 0
+
+
+def _show_measured(m: Any) -> None:
+    c = m.calibration
+    rows = [
+        ("profile", f"{m.profile_name} ({m.profile_path.name}, calibration {m.path.name})"),
+        ("measured", f"{m.created} on {m.device}, {m.precision}"),
+        ("GEMM ceiling", f"eta_max {c.gemm.eta_max:.3f} of peak"),
+        ("train / prefill", f"eta_max {c.train.eta_max:.3f} / {c.prefill.eta_max:.3f} of the GEMM ceiling"),
+        ("decode bandwidth", f"{c.decode_bw_frac:.3f} of peak"),
+        *[(f"decode {impl}", f"{d.kernel_s * 1e6:.2f} us per kernel launched, {d.step_s * 1e6:.2f} us per step")
+          for impl, d in c.decode_dispatch.items()],
+        ("power / TDP", f"train {c.train_load_frac:.2f}, serve {c.infer_load_frac:.2f}"),
+    ]
+    for kind, v in m.heldout.items():
+        if isinstance(v, dict) and v.get("n"):
+            rows.append((f"held-out {kind}", f"median {v['median_ape_pct']:.1f} %, p90 {v['p90_ape_pct']:.1f} % (n {v['n']})"))
+    table("Measured profile (used by default; --no-measured for the shipped defaults)", ["", "value"], rows, caption=m.notes or None)
 
 
 def _q(h: Any, name: str) -> str:

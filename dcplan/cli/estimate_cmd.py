@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from dcplan.cli.main import quantity, whole
+from dcplan.cli.args import quantity, whole
 from dcplan.cli.output import fmt, pct, print_json, table, usd
-from dcplan.specs import PRECISIONS, RECOMPUTE_MODES
+from dcplan.specs import PRECISIONS, RECOMPUTE_MODES, ROUTINGS, SCHEDULES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,16 +25,40 @@ def register(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--zero", type=int, choices=(0, 1, 2, 3), help="ZeRO stage (searched when not given)")
     train.add_argument("--recompute", choices=RECOMPUTE_MODES, help="activation recomputation (searched when not given)")
     train.add_argument("--micro-batch", type=whole, help="sequences per micro-batch (searched when not given)")
-    train.add_argument("--global-batch", type=whole, help="sequences per optimizer step (default ~4M tokens)")
+    train.add_argument("--vpp", type=whole, help="virtual pipeline stages per device, interleaved 1F1B (searched when not given)")
+    train.add_argument("--schedule", choices=SCHEDULES,
+                       help="pipeline schedule: 1f1b (searched: Megatron-LM's default), 1f1b-overlap (expert all-to-all "
+                            "overlapped, Megatron-Core opt-in), dualpipe (DeepSeek-V3); the last two only when given")
+    train.add_argument("--global-batch", help="global batch: sequences (2048, 2048seq) or tokens (16M, 4194304tok); "
+                       "default grows with training compute (see README)")
+    for flag, what in (("tp-comm-overlap", "TP collectives overlapped with GEMMs"),
+                       ("overlap-grad-reduce", "gradient reduce overlapped with backward"),
+                       ("overlap-param-gather", "parameter all-gather overlapped with forward"),
+                       ("pp-overlap", "pipeline sends overlapped")):
+        train.add_argument(f"--no-{flag}", action="store_true", help=f"turn off: {what} (on by default, as in Megatron-LM)")
+    train.add_argument("--moe-routing", choices=ROUTINGS, help="MoE routing: dropless (default), balanced, capacity")
+    train.add_argument("--capacity-factor", type=quantity, help="with --moe-routing capacity: expert capacity / mean load (default 1.25)")
+    train.add_argument("--node-limit", type=whole, help="MoE: most nodes a token's experts may span (DeepSeek-V3: 4)")
+    train.add_argument("--long-context-tokens", type=quantity,
+                       help="tokens of a long-context stage, part of --tokens (Llama 3: 800B); needs --long-context-seq-len")
+    train.add_argument("--long-context-seq-len", type=whole, help="sequence length of the long-context stage (Llama 3: 131072)")
     train.set_defaults(handler=run_train)
 
     infer = kinds.add_parser("infer", help="throughput and latency of serving a model")
     _model_args(infer)
     _hardware_args(infer)
-    infer.add_argument("--input-len", type=whole, required=True, help="prompt tokens per request")
-    infer.add_argument("--output-len", type=whole, required=True, help="generated tokens per request")
+    infer.add_argument("--input-len", type=whole, help="prompt tokens per request (or --dataset)")
+    infer.add_argument("--output-len", type=whole, help="generated tokens per request (or --dataset)")
+    infer.add_argument("--dataset", help="request lengths of a benchmark dataset instead (dcplan validate lists them, e.g. mlperf-llama2-70b-openorca)")
+    infer.add_argument("--stack", help="serving stack (dcplan stacks list; default: the chip vendor's default stack)")
+    infer.add_argument("--kv-precision", choices=PRECISIONS, help="KV-cache precision (default: fp8 with 8-bit or smaller weights, else the precision)")
     infer.add_argument("--batch", default="auto", help="concurrent sequences per replica, or 'auto' (largest that fits and meets SLOs)")
-    infer.add_argument("--tp", type=whole, help="tensor-parallel size of one replica (default: best of the powers of two)")
+    infer.add_argument("--max-batch", type=whole, help="the engine's concurrency cap per replica (default: the stack's)")
+    infer.add_argument("--tp", type=whole, help="accelerators per replica stage (default: searched over powers of two)")
+    infer.add_argument("--pp", type=whole, help="pipeline stages of a replica (default 1)")
+    infer.add_argument("--ep", type=whole, help="expert-parallel size for a mixture-of-experts model (default: searched)")
+    infer.add_argument("--attention-dp", choices=("on", "off"), help="attention data parallelism (MLA/MoE serving; default: searched for MoE)")
+    infer.add_argument("--disaggregated", action="store_true", help="size separate prefill and decode pools (P/D disaggregation)")
     infer.add_argument("--ttft-slo", type=quantity, help="time-to-first-token limit [s]")
     infer.add_argument("--tpot-slo", type=quantity, help="time-per-output-token limit [s]")
     infer.set_defaults(handler=run_infer)
@@ -54,6 +78,8 @@ def _hardware_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", help="a calibrated profile (dcplan calibrate) to take efficiencies from")
     p.add_argument("--impl", help="with --profile: the implementation to plan for, native (dcplan's eager PyTorch, the default), "
                                   "hf (transformers, eager) or graphs (static cache + CUDA graphs), if the profile timed it")
+    p.add_argument("--no-measured", action="store_true",
+                   help="use the shipped defaults even where dcplan ships a measured profile of the hardware (dcplan hardware show NAME)")
     p.add_argument("--usd-per-hour", type=quantity, help="price per accelerator-hour [USD] (default: catalog cloud price)")
     p.add_argument("--pue", type=quantity, help="power usage effectiveness (default 1.25)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -67,10 +93,30 @@ def check_limits(args: argparse.Namespace) -> None:
              "input_len", "output_len", "usd_per_hour", "pue", "ttft_slo", "tpot_slo")
     from dcplan.errors import InputError
 
+    values = {n: getattr(args, n, None) for n in names}
+    if isinstance(values.get("global_batch"), str):
+        values["global_batch"] = _batch_in_sequences(args)
     try:
-        limits.check_fields({n: getattr(args, n, None) for n in names})
+        limits.check_fields(values)
+        for option, like in (("long_context_tokens", "tokens"), ("long_context_seq_len", "seq_len")):
+            try:
+                limits.check_fields({like: getattr(args, option, None)})
+            except InputError as exc:
+                raise InputError(option, exc.message) from None
     except InputError as exc:
         raise InputError(exc.field.replace("_", "-"), exc.message) from None  # the option as typed
+
+
+def _batch_in_sequences(args: argparse.Namespace) -> float:
+    """--global-batch in sequences for the limit check (tokens over the sequence length, or
+    over the default training sequence when none is given)."""
+    from dcplan.estimate import DEFAULT_MAX_TRAIN_SEQ
+    from dcplan.specs import parse_global_batch
+
+    g = parse_global_batch(args.global_batch)
+    if g.sequences is not None:
+        return float(g.sequences)
+    return float(g.tokens) / float(getattr(args, "seq_len", None) or DEFAULT_MAX_TRAIN_SEQ)  # type: ignore[arg-type]
 
 
 def resolve_model(args: argparse.Namespace):
@@ -90,7 +136,8 @@ def resolve_model(args: argparse.Namespace):
 def resolve_hardware_and_calibration(args: argparse.Namespace):
     """(HardwareSpec, Calibration) from --hardware and --profile."""
     from dcplan.errors import InputError
-    from dcplan.io.catalog import default_calibration, get_hardware
+    from dcplan.io.catalog import get_hardware
+    from dcplan.io.measured import calibration_for
 
     if getattr(args, "impl", None) and not args.profile:
         raise InputError("impl", "chooses among the implementations a profile calibrates: give --profile too")
@@ -114,7 +161,7 @@ def resolve_hardware_and_calibration(args: argparse.Namespace):
     if not args.hardware:
         raise InputError("hardware", "required unless --profile names the device (e.g. --hardware h100-sxm)")
     hw = get_hardware(args.hardware)
-    return hw, default_calibration(hw.name)
+    return hw, calibration_for(hw.name, measured=not getattr(args, "no_measured", False)).calibration
 
 
 def _site(args: argparse.Namespace):
@@ -124,13 +171,40 @@ def _site(args: argparse.Namespace):
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from dcplan.estimate import estimate_training
+    from dcplan.errors import InputError
+    from dcplan.specs import MoERouting, OverlapSpec
 
     check_limits(args)
     model = resolve_model(args)
     hw, cal = resolve_hardware_and_calibration(args)
-    layout = {k: getattr(args, k) for k in ("tp", "pp", "dp", "ep", "cp", "zero", "recompute", "micro_batch")}
-    est = estimate_training(
+    layout = {k: getattr(args, k) for k in ("tp", "pp", "dp", "ep", "cp", "zero", "recompute", "micro_batch", "vpp", "schedule")}
+    overlap = OverlapSpec(tp_comm=not args.no_tp_comm_overlap, grad_reduce=not args.no_overlap_grad_reduce,
+                          param_gather=not args.no_overlap_param_gather, pp_comm=not args.no_pp_overlap)
+    routing = MoERouting(policy=args.moe_routing or "dropless", node_limit=args.node_limit,
+                         **({"capacity_factor": args.capacity_factor} if args.capacity_factor is not None else {}))
+    if (args.long_context_tokens is None) != (args.long_context_seq_len is None):
+        missing = "long-context-seq-len" if args.long_context_seq_len is None else "long-context-tokens"
+        raise InputError(missing, "give --long-context-tokens and --long-context-seq-len together")
+    long_context = None if args.long_context_tokens is None else (args.long_context_tokens, args.long_context_seq_len)
+    try:
+        est = _estimate_train(args, model, hw, cal, layout, overlap, routing, long_context)
+    except InputError as exc:
+        if exc.field.startswith("long_context"):
+            raise InputError(exc.field.replace("_", "-"), exc.message) from None  # the option as typed
+        raise
+    if args.json:
+        print_json(est.to_dict())
+    else:
+        show_train(est)
+    return 0
+
+
+def _estimate_train(args: argparse.Namespace, model: Any, hw: Any, cal: Any, layout: dict, overlap: Any, routing: Any,
+                    long_context: tuple[float, int] | None) -> Any:
+    from dcplan.estimate import estimate_training
+    from dcplan.specs import parse_global_batch
+
+    return estimate_training(
         model,
         hw,
         tokens=args.tokens,
@@ -138,15 +212,13 @@ def run_train(args: argparse.Namespace) -> int:
         seq_len=args.seq_len,
         precision=args.precision,
         layout=layout,
-        global_batch=args.global_batch,
+        global_batch=parse_global_batch(args.global_batch) if args.global_batch is not None else None,
+        overlap=overlap,
+        routing=routing,
+        long_context=long_context,
         calibration=cal,
         site=_site(args),
     )
-    if args.json:
-        print_json(est.to_dict())
-    else:
-        show_train(est)
-    return 0
 
 
 def _calibration_row(e: Any) -> tuple[str, str]:
@@ -161,33 +233,89 @@ def show_train(e: Any) -> None:
     rows = [
         _calibration_row(e),
         ("model", f"{e.model} ({human_count(e.params_total)} params" + (f", {human_count(e.params_active)} active)" if e.params_active != e.params_total else ")")),
-        ("hardware", f"{e.n_accelerators} x {e.hardware}, {e.precision}"),
-        ("tokens", f"{human_count(e.tokens)} (seq {e.seq_len}, global batch {e.global_batch} sequences)"),
+        ("hardware", f"{e.n_accelerators} x {e.hardware}" + (f" in {e.system}" if e.system else "") + f", {e.precision}"),
+        ("tokens", f"{human_count(e.tokens)} (seq {e.seq_len}, global batch {e.global_batch} sequences = "
+                   f"{human_count(e.global_batch * e.seq_len)} tokens)"),
+        ("global batch from", e.global_batch_source),
         ("training FLOPs", f"{e.flops_total:.3e} (6ND {e.six_nd_flops:.3e})"),
         ("wall clock", f"{e.wall_clock_days:,.2f} days"),
-        ("accelerator-hours", f"{e.accelerator_hours:,.0f}"),
+        ("accelerator-hours", f"{e.accelerator_hours:,.0f} whole run ({e.accelerator_hours_steady_state:,.0f} at steady-state throughput)"),
         ("MFU / HFU", f"{pct(e.mfu_frac)} / {pct(e.hfu_frac)} (goodput {pct(e.goodput_frac, 0)})"),
         ("throughput", f"{fmt(e.tokens_per_s, 'tokens/s')}, step {e.step_time_s:.3g} s"),
         ("memory / accelerator", f"{fmt(e.memory_per_accelerator_bytes, 'B')} of {fmt(e.memory_capacity_bytes, 'B')}"),
-        ("layout" + (" (searched)" if e.layout_searched else ""), f"tp={lay.tp} pp={lay.pp} cp={lay.cp} dp={lay.dp} ep={lay.ep} zero={lay.zero} recompute={lay.recompute} micro_batch={lay.micro_batch}"),
-        ("energy (IT / facility)", f"{fmt(e.energy_kwh * 1e3, 'Wh')} / {fmt(e.facility_energy_kwh * 1e3, 'Wh')}"),
-        ("emissions", f"{e.tco2e:,.1f} tCO2e"),
+        ("layout" + (f" (searched, {e.layouts_evaluated:,} candidates)" if e.layout_searched else ""),
+         f"tp={lay.tp} pp={lay.pp} cp={lay.cp} dp={lay.dp} ep={lay.ep} zero={lay.zero} recompute={lay.recompute} "
+         f"micro_batch={lay.micro_batch} vpp={lay.vpp} schedule={lay.schedule}"),
+        ("energy (IT / facility)", f"{fmt(e.energy_kwh * 1e3, 'Wh')} / {fmt(e.facility_energy_kwh * 1e3, 'Wh')}"
+         if e.energy_kwh is not None else e.power_unknown_reason),
+        ("emissions", f"{e.tco2e:,.1f} tCO2e" if e.tco2e is not None else "unknown (the energy is unknown)"),
         ("cost", f"{usd(e.cost_usd)} at {usd(e.usd_per_accelerator_hour)}/accelerator-hour" if e.cost_usd is not None else "- (no published price: pass --usd-per-hour)"),
     ]
     table("Training estimate", ["quantity", "value"], rows)
     parts = [(k.replace("_s", ""), f"{v:.4g} s", pct(v / e.step_time_s)) for k, v in e.step_breakdown_s.items() if v > 0]
-    table("Step time", ["part", "time", "share"], parts)
+    table("Step time", ["part", "time", "share"], parts,
+          caption=f"communication overlapped with compute (not in the step, its SM cost is overlap_tax): {e.hidden_comm_s:.4g} s")
+    if len(e.batch_phases) > 1:
+        table("Batch ramp-up", ["tokens", "global batch", "step", "tokens/s"],
+              [(human_count(p.tokens), p.global_batch, f"{p.step_time_s:.4g} s", fmt(p.tokens_per_s, "tokens/s")) for p in e.batch_phases])
+    hours = [(k.replace("_", " "), f"{v:,.0f}", pct(v / e.accelerator_hours)) for k, v in e.accelerator_hours_breakdown.items() if v > 0]
+    table("Whole run", ["part", "accelerator-hours", "share"], hours,
+          caption=f"goodput {pct(e.goodput_frac, 1)} for a job of {e.n_accelerators:,} accelerators")
+    if e.long_context is not None:
+        lc, ll = e.long_context, e.long_context.layout
+        table("Long-context stage", ["quantity", "value"], [
+            ("tokens", f"{human_count(lc.tokens)} at seq {lc.seq_len}, global batch {lc.global_batch} sequences"),
+            ("throughput", f"{fmt(lc.tokens_per_s, 'tokens/s')}, step {lc.step_time_s:.3g} s"),
+            ("layout (searched)", f"tp={ll.tp} pp={ll.pp} cp={ll.cp} dp={ll.dp} ep={ll.ep} zero={ll.zero} recompute={ll.recompute} "
+                                  f"micro_batch={ll.micro_batch} vpp={ll.vpp}"),
+        ])
     mem = [(k, fmt(v, "B"), pct(v / e.memory_per_accelerator_bytes)) for k, v in e.memory_breakdown_bytes.items() if v > 0]
     table("Memory per accelerator", ["part", "bytes", "share"], mem)
 
 
+def resolve_stack(args: argparse.Namespace, hw, cal):
+    """(StackChoice or None, calibration): the stack's merged calibration, or a profile's as given."""
+    from dcplan.calibrate.stacks import select_stack
+    from dcplan.errors import InputError
+    from dcplan.io.catalog import default_calibration, stack_catalog
+
+    if args.profile:
+        if args.stack:
+            raise InputError("stack", "a calibrated --profile replaces the stack's fitted parameters: give one of --profile or --stack")
+        return None, cal
+    # the stack's fit is over the shipped defaults; a shipped measured profile (another stack:
+    # dcplan's own PyTorch modules) does not enter a serving estimate unless given as --profile
+    choice = select_stack(hw, precision=args.precision, requested=args.stack, stacks=stack_catalog(),
+                          base=default_calibration(hw.name))
+    return choice, choice.calibration
+
+
+def resolve_lengths(args: argparse.Namespace):
+    """A LengthMix from --dataset, or None (fixed --input-len/--output-len)."""
+    from dcplan.errors import InputError
+
+    if args.dataset is None:
+        if args.input_len is None or args.output_len is None:
+            raise InputError("input-len", "give --input-len and --output-len, or --dataset NAME")
+        return None
+    if args.input_len is not None or args.output_len is not None:
+        raise InputError("dataset", "give either --dataset or --input-len/--output-len, not both")
+    from dcplan.calibrate.serving import dataset_lengths
+    from dcplan.io.validation import read_serving_benchmarks
+
+    _, datasets = read_serving_benchmarks()
+    return dataset_lengths(args.dataset, datasets)
+
+
 def run_infer(args: argparse.Namespace) -> int:
     from dcplan.errors import InputError
-    from dcplan.estimate import estimate_inference
+    from dcplan.inference import estimate_inference
 
     check_limits(args)
     model = resolve_model(args)
     hw, cal = resolve_hardware_and_calibration(args)
+    stack, cal = resolve_stack(args, hw, cal)
+    lengths = resolve_lengths(args)
     batch = None
     if str(args.batch).lower() != "auto":
         try:
@@ -203,12 +331,20 @@ def run_infer(args: argparse.Namespace) -> int:
         n_accelerators=args.gpus,
         input_len=args.input_len,
         output_len=args.output_len,
+        lengths=lengths,
         precision=args.precision,
+        kv_precision=args.kv_precision,
         batch=batch,
+        max_batch=args.max_batch,
         tp=args.tp,
+        pp=args.pp,
+        ep=args.ep,
+        attention_dp=None if args.attention_dp is None else args.attention_dp == "on",
         ttft_slo_s=args.ttft_slo,
         tpot_slo_s=args.tpot_slo,
+        disaggregated=args.disaggregated,
         calibration=cal,
+        stack=stack,
         site=_site(args),
     )
     if args.json:
@@ -218,19 +354,51 @@ def run_infer(args: argparse.Namespace) -> int:
     return 0
 
 
+def _layout(e: Any) -> str:
+    parts = [f"tp={e.tp}"] + ([f"pp={e.pp}"] if e.pp > 1 else []) + ([f"ep={e.ep}"] if e.ep > 1 else [])
+    return " ".join(parts) + (" attention-dp" if e.attention_dp else "")
+
+
+def _stack_line(e: Any) -> str:
+    s = e.stack
+    if s is None:
+        return "- (a calibrated profile's parameters)"
+    h = s.held_out
+    loo = f", held-out ({h.get('method', 'leave-one-out')}) median error {h['median_ape_pct']:.0f}%" if h.get("n") else ""
+    if s.fallback:
+        return f"none: parameters pooled over {s.rows} published rows of other chips and stacks"
+    return f"{s.stack} ({s.version or s.engine}): fitted on {s.rows} published rows, {s.rows_on_chip} on {s.chip}{loo}"
+
+
 def show_infer(e: Any) -> None:
     rows = [
         _calibration_row(e),
         ("model", e.model),
-        ("hardware", f"{e.n_accelerators} x {e.hardware}, {e.precision}: {e.replicas} replica(s) of tp={e.tp}"),
-        ("request", f"{e.input_len} in / {e.output_len} out tokens"),
+        ("hardware", f"{e.n_accelerators} x {e.hardware}, {e.precision} (KV cache {e.kv_precision}): {e.replicas} replica(s) of {_layout(e)}"),
+        ("serving stack", _stack_line(e)),
+        ("request", f"{e.input_len:,.0f} in / {e.output_len:,.0f} out tokens (mean; cache held {e.context_len:,.0f} tokens)"),
         ("batch per replica", f"{e.batch_size} (limited by {e.binding_limit})"),
         ("output throughput", f"{fmt(e.tokens_per_s, 'tokens/s')} ({fmt(e.tokens_per_s_per_accelerator, 'tokens/s')} per accelerator, {e.requests_per_s:.3g} requests/s)"),
         ("TTFT", f"{e.ttft_s * 1e3:.4g} ms (prefill {e.prefill_s * 1e3:.4g} ms)"),
         ("TPOT", f"{e.tpot_s * 1e3:.4g} ms (decode step {e.decode_step_s * 1e3:.4g} ms, {e.bound}-bound)"),
         ("KV cache", f"{fmt(e.kv_bytes_per_token, 'B')}/token"),
         ("memory / accelerator", f"{fmt(e.memory_per_accelerator_bytes, 'B')} of {fmt(e.memory_capacity_bytes, 'B')} usable"),
-        ("energy", f"{e.energy_kwh_per_mtok:.3g} kWh (IT) per million output tokens"),
+        ("energy", f"{e.energy_kwh_per_mtok:.3g} kWh (IT) per million output tokens" if e.energy_kwh_per_mtok is not None
+         else e.power_unknown_reason),
         ("cost", f"{usd(e.usd_per_mtok)} per million output tokens at {usd(e.usd_per_accelerator_hour)}/h" if e.usd_per_mtok is not None else "- (no published price: pass --usd-per-hour)"),
     ]
+    if e.disaggregated:
+        d = e.disaggregated
+        for phase in ("prefill", "decode"):
+            p = d[phase]
+            rows.append((f"{phase} pool", f"{p['instances']} x {p['accelerators'] // p['instances']} accelerators (tp={p['tp']} ep={p['ep']}"
+                                          f"{' attention-dp' if p['attention_dp'] else ''}), {fmt(p['tokens_per_s_per_accelerator'], 'tokens/s')} per accelerator"))
+        rows.append(("prefill : decode", f"{d['prefill_to_decode_accelerators']:.2f} (KV transfer {d['kv_transfer_s'] * 1e3:.3g} ms per request)"))
     table("Inference estimate", ["quantity", "value"], rows)
+    if len(e.search) > 1:
+        srows = [(f"tp={s['tp']} pp={s['pp']} ep={s['ep']}" + (" attention-dp" if s["attention_dp"] else ""),
+                  fmt(s["tokens_per_s_per_accelerator"], "tokens/s") if s.get("tokens_per_s_per_accelerator") else "-",
+                  s.get("batch", "-"), s.get("binding_limit") or s.get("reason", "")) for s in e.search]
+        table("Layouts tried", ["layout", "per accelerator", "batch", "limit / reason"], srows)
+    for w in e.warnings:
+        print(f"warning: {w}")

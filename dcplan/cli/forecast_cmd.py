@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from dcplan.cli.main import whole
+from dcplan.cli.args import whole
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,7 +15,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--metric", action="append", help="metric(s) to show (repeatable; default: the headline set)")
     p.add_argument("--raw", action="store_true", help="with --csv/--parquet: write every sample, not only P10/P50/P90/mean")
     p.add_argument("--backtest", action="store_true", help="also run the vintage backtest and include it in --json")
-    _outputs(p, json_only=False)
+    p.add_argument("--sampling", choices=("lhs", "sobol"), default="lhs",
+                   help="how draws are made: lhs (Latin hypercube + Iman-Conover, default) or sobol (scrambled Sobol' + Gaussian copula)")
+    _outputs(p)
     p.set_defaults(handler=run)
     acts = p.add_subparsers(dest="forecast_action", metavar="ACTION", parser_class=type(p))
 
@@ -24,14 +26,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--metric", default="energy_twh", help="metric to explain (default energy_twh)")
     s.add_argument("--year", type=whole, default=2030, help="year (default 2030)")
     s.add_argument("--method", choices=("tornado", "sobol"), default="tornado")
+    s.add_argument("--by", choices=("driver", "segment"), default="driver",
+                   help="rank drivers one by one, or the demand segments (each segment's drivers together) beside the other drivers")
     s.add_argument("--top", type=whole, default=15, help="rows to show (default 15)")
+    s.add_argument("--executor", default="local", metavar="WHERE",
+                   help="where Sobol's chain runs go: local (a process pool, the default), processes:N, serial, "
+                        "dask://HOST:PORT (a Dask scheduler) or dask-local:N (see README 'Big sweeps')")
     s.add_argument("--json", action="store_true", help="print JSON")
     s.set_defaults(handler=run_sensitivity)
 
     b = acts.add_parser("backtest", help="start from earlier vintages, score against history; published forecasts beside")
     _common(b, samples_default=2000)
     b.add_argument("--vintages", default="2019,2020,2022", help="comma-separated start years (default 2019,2020,2022)")
-    _outputs(b, json_only=False)
+    _outputs(b)
     b.set_defaults(handler=run_backtest)
 
     r = acts.add_parser("reconcile", help="the start year's fleet (from spend) beside the demand chain's requirement")
@@ -41,14 +48,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _common(p: argparse.ArgumentParser, samples_default: int = 10_000) -> None:
-    p.add_argument("--scenario", default="base", help="scenario name in data/scenarios (base, high, low) or a YAML path")
+    p.add_argument("--scenario", default="base",
+                   help="scenario name in data/scenarios (base, high, low, consumer-enterprise, export-controls[:tighter|:as-is|:relaxed]) or a YAML path")
     p.add_argument("--samples", type=whole, default=samples_default, help=f"Monte Carlo samples (default {samples_default:,}; Sobol: base samples N)")
     p.add_argument("--seed", type=whole, default=0, help="random seed (same seed, same numbers)")
     p.add_argument("--region", default="world", help="world, us, china, europe, apac or row")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="fix a driver to a value (repeatable), e.g. --set pue_ai=1.2")
 
 
-def _outputs(p: argparse.ArgumentParser, json_only: bool) -> None:
+def _outputs(p: argparse.ArgumentParser) -> None:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--json", action="store_true", help="print JSON")
     g.add_argument("--csv", metavar="PATH", help="write a CSV file")
@@ -103,7 +111,8 @@ def run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     metrics = args.metric or []
     fc = run_forecast(scenario, samples=args.samples, seed=args.seed, years=_years(args.years), region=args.region,
-                      overrides=_overrides(args.set), keep_samples=bool(args.raw and (args.csv or args.parquet)), observations=read_observations())
+                      overrides=_overrides(args.set), keep_samples=bool(args.raw and (args.csv or args.parquet)), observations=read_observations(),
+                      sampling=args.sampling)
     for m in metrics:
         fc.metric(m)
     if args.backtest:
@@ -147,16 +156,11 @@ def _forecast_frame(fc: Any, metrics: list[str], raw: bool):
 
 
 def _write_table(df: Any, args: argparse.Namespace) -> str:
-    from dcplan.errors import InputError
-    from dcplan.io.yamlio import write_atomic
+    from dcplan.io.tables import write_table
 
     if args.parquet:
-        try:
-            import pyarrow  # noqa: F401
-        except ImportError:
-            raise InputError("parquet", "writing Parquet needs pyarrow (pip install pyarrow); use --csv instead") from None
-        return str(write_atomic(args.parquet, lambda fh: df.to_parquet(fh, index=False), binary=True, overwrite=args.force))
-    return str(write_atomic(args.csv, lambda fh: df.to_csv(fh, index=False), overwrite=args.force))
+        return str(write_table(df, args.parquet, "parquet", overwrite=args.force, field="parquet"))
+    return str(write_table(df, args.csv, "csv", overwrite=args.force, field="csv"))
 
 
 def show(fc: Any, metrics: list[str]) -> None:
@@ -186,14 +190,32 @@ def show(fc: Any, metrics: list[str]) -> None:
     if notes:
         print("Anchors (published numbers and actuals in the same units, with their sources; a region in brackets is set beside that region's band):")
         print("\n".join(dict.fromkeys(notes)))
-    if fc.region == "world":
-        print("Supply limits:")
+    if fc.region in ("world", "china"):
+        print("Supply limits (world fleet; export controls: China's):")
         print("\n".join(f"  {line}" for line in limit_lines(fc)))
+    _show_demand_and_china(fc, shown)
     if all(k in fc.metrics for k in ("ai_energy_inference_twh", "ai_energy_training_twh", "ai_energy_other_twh")) and shown:
         y = shown[-1] if 2030 not in shown else 2030
         parts = {k: fc.at(f"ai_energy_{k}_twh", y) for k in ("inference", "training", "other")}
         print(f"AI electricity in {y} by use (P50, TWh/yr): " + ", ".join(f"{k} {number(v)}" for k, v in parts.items())
               + " (LLM serving, training bounded by AI revenue, AI outside the LLM chain)")
+
+
+def _show_demand_and_china(fc: Any, shown: list[int]) -> None:
+    """LLM serving demand by application segment, and China's accelerators by origin, in the headline year (P50)."""
+    from dcplan.forecast.headline import number
+
+    if not shown:
+        return
+    y = 2030 if 2030 in fc.years else shown[-1]
+    segs = [k for k in fc.metrics if k.startswith("h100e_required_") and k not in ("h100e_required_inference", "h100e_required_training", "h100e_required_other")]
+    if segs:
+        print(f"LLM serving demand in {y} by segment (P50, M H100e): "
+              + ", ".join(f"{k[len('h100e_required_'):]} {number(fc.at(k, y) / 1e6)}" for k in segs))
+    if fc.region in ("world", "china") and "china_placed_h100e" in fc.metrics:
+        parts = {"asked for": "china_placed_h100e", "made in China": "china_domestic_shipments_h100e", "imported": "china_import_shipments_h100e",
+                 "short": "china_shortfall_h100e"}
+        print(f"China's new accelerators in {y} by origin (P50, M H100e/yr): " + ", ".join(f"{k} {number(fc.at(v, y) / 1e6)}" for k, v in parts.items()))
 
 
 def run_sensitivity(args: argparse.Namespace) -> int:
@@ -207,9 +229,16 @@ def run_sensitivity(args: argparse.Namespace) -> int:
     scenario = apply_overrides(load_scenario(args.scenario), _overrides(args.set))
     region = _check_region(args.region)
     if args.method == "tornado":
-        res = tornado(scenario, metric=args.metric, year=args.year, region=region)
+        res = tornado(scenario, metric=args.metric, year=args.year, region=region, by=args.by)
     else:
-        res = sobol(scenario, metric=args.metric, year=args.year, region=region, base_samples=min(args.samples, 4096), seed=args.seed)
+        import functools
+
+        from dcplan.forecast.sensitivity import warm
+        from dcplan.parallel import executor
+
+        with executor(args.executor, warm=functools.partial(warm, scenario)) as pool:
+            res = sobol(scenario, metric=args.metric, year=args.year, region=region, base_samples=min(args.samples, 4096), seed=args.seed,
+                        by=args.by, pool=pool)
     if args.json:
         from dcplan.cli.output import print_json
 
@@ -220,14 +249,15 @@ def run_sensitivity(args: argparse.Namespace) -> int:
     d = res.to_dict()
     if args.method == "tornado":
         rows = [[b["name"], f"{b['low_input']:.4g} / {b['high_input']:.4g}", f"{b['at_low']:,.4g}", f"{b['at_high']:,.4g}", f"{b['swing']:,.4g}"] for b in d["bars"][: args.top]]
-        table(f"Tornado: {args.metric} in {args.year} ({region}), drivers at P10/P90, others at median; base {d['base_value']:,.4g} {d['unit']}",
-              ["driver", "P10 / P90 input", "at P10", "at P90", "swing"], rows)
+        what = ("segments' demand at its P10/P90 (the segment's requirement in H100e as input)" if args.by == "segment" else "drivers at P10/P90")
+        table(f"Tornado: {args.metric} in {args.year} ({region}), {what}, others at median; base {d['base_value']:,.4g} {d['unit']}",
+              ["segment" if args.by == "segment" else "driver", "P10 / P90 input", "at P10", "at P90", "swing"], rows)
     else:
         ci = lambda lo_hi: f"[{lo_hi[0]:.3f}, {lo_hi[1]:.3f}]"  # noqa: E731
         rows = [[x["name"], f"{x['first_order']:.3f} {ci(x['first_order_ci'])}", f"{x['total_order']:.3f} {ci(x['total_order_ci'])}"] for x in d["indices"][: args.top]]
         table(f"Sobol indices (scipy.stats.sobol_indices): {args.metric} in {args.year} ({region}), N = {d['base_samples']} "
               f"({d['base_samples'] * (len(d['indices']) + 2):,} runs), {d['confidence']:.0%} bootstrap intervals",
-              ["driver", "first order S1 [interval]", "total order ST [interval]"], rows)
+              ["driver or segment" if args.by == "segment" else "driver", "first order S1 [interval]", "total order ST [interval]"], rows)
     return 0
 
 

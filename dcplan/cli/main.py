@@ -11,37 +11,12 @@ import argparse
 import sys
 from typing import Callable, Sequence
 
+from dcplan.cli.args import Parser, UsageError, quantity, whole
 from dcplan.errors import InputError
-from dcplan.units import parse_quantity
+
+__all__ = ["Parser", "UsageError", "build_parser", "main", "quantity", "whole"]
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
-
-
-class UsageError(InputError):
-    """A command-line usage problem (argparse)."""
-
-
-class Parser(argparse.ArgumentParser):
-    """ArgumentParser whose errors are one line and exit status 2."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError("", f"{self.prog}: {message} (see {self.prog} --help)")
-
-
-def quantity(text: str) -> float:
-    """argparse type for numbers written 70e9, 70B, 15T, 1.5M."""
-    try:
-        return parse_quantity(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def whole(text: str) -> int:
-    """argparse type for whole numbers (also 4K, 16384, 1e3)."""
-    value = quantity(text)
-    if value != int(value):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
-    return int(value)
 
 
 def build_parser() -> Parser:
@@ -62,7 +37,7 @@ def _optional_commands() -> list:
     import importlib
 
     out = []
-    for name in ("validate_cmd", "profile_cmd", "calibrate_cmd", "plan_cmd", "forecast_cmd", "report_cmd", "dashboard_cmd", "run_cmd"):
+    for name in ("stacks_cmd", "validate_cmd", "profile_cmd", "calibrate_cmd", "plan_cmd", "forecast_cmd", "report_cmd", "dashboard_cmd", "run_cmd"):
         try:
             out.append(importlib.import_module(f"dcplan.cli.{name}"))
         except ModuleNotFoundError as exc:

@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import json
-import math
 import sys
 from typing import Any, Iterable, Sequence
 
-
-def _clean(obj: Any) -> Any:
-    """JSON-safe: NaN/inf become null (strict JSON has neither)."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    return obj
+from dcplan.units import usd  # noqa: F401 - the one money formatter, re-exported for the commands
 
 
 def print_json(obj: Any) -> None:
-    json.dump(_clean(obj), sys.stdout, indent=2, allow_nan=False)
-    sys.stdout.write("\n")
+    """Print ``obj`` as strict JSON (NaN and infinities as null: :mod:`dcplan.io.jsonout`)."""
+    from dcplan.io.jsonout import dumps
+
+    sys.stdout.write(dumps(obj, indent=2) + "\n")
 
 
 def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, caption: str | None = None) -> None:
@@ -56,10 +47,4 @@ def pct(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{100 * value:.{digits}f} %"
 
 
-def usd(value: float | None) -> str:
-    if value is None:
-        return "-"
-    for scale, suffix in ((1e12, " T"), (1e9, " B"), (1e6, " M"), (1e3, " k")):
-        if abs(value) >= scale:
-            return f"${value / scale:,.3g}{suffix}"
-    return f"${value:,.2f}"
+

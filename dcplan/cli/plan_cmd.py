@@ -21,8 +21,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--hardware", help="comma-separated catalog names that replace the workload's options, e.g. h100-sxm,h200,mi300x")
     p.add_argument("--profile", help="a calibration (dcplan calibrate) applied to the option it calibrates")
     p.add_argument("--impl", help="with --profile: native (default), hf (transformers, eager) or graphs (static cache + CUDA graphs)")
+    p.add_argument("--no-measured", action="store_true",
+                   help="use the shipped defaults even for hardware dcplan ships a measured profile of (dcplan hardware show NAME)")
     p.add_argument("--json", action="store_true", help="print the whole plan as JSON")
-    p.add_argument("--out", help="directory to write the plan's tables to (CSV, and Parquet when pyarrow is installed) and plan.json")
+    p.add_argument("--out", help="directory to write the plan's tables to (CSV) and plan.json")
+    p.add_argument("--parquet", action="store_true", help="with --out: also write each table as Parquet (needs pyarrow)")
     p.add_argument("--force", action="store_true", help="with --out: replace files that exist")
     p.add_argument("--template", action="store_true", help="print a commented example workload and exit")
     p.set_defaults(handler=run)
@@ -45,9 +48,10 @@ def run(args: argparse.Namespace) -> int:
         hardware = [h.strip() for h in args.hardware.split(",") if h.strip()]
         if not hardware:
             raise InputError("hardware", "give one or more catalog names separated by commas, e.g. h100-sxm,h200")
-    plan = plan_capacity(load_plan_inputs(args.workload, hardware=hardware, profile=args.profile, implementation=args.impl))
+    plan = plan_capacity(load_plan_inputs(args.workload, hardware=hardware, profile=args.profile, implementation=args.impl,
+                                          measured=not args.no_measured))
     if args.out:
-        write_tables(plan, Path(args.out), force=args.force)
+        write_tables(plan, Path(args.out), force=args.force, parquet=args.parquet)
     if args.json:
         print_json(plan.to_dict())
     else:
@@ -60,51 +64,27 @@ def run(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------------------------
 
 
-def write_tables(plan: Any, out: Path, *, force: bool) -> list[Path]:
-    """Write every table as CSV (and Parquet with pyarrow) plus plan.json; nothing if any exists without force."""
-    import csv
-    import io
-    import json
-
+def write_tables(plan: Any, out: Path, *, force: bool, parquet: bool = False) -> list[Path]:
+    """Write every table as CSV (and Parquet when asked) plus plan.json; nothing if any exists without force."""
     from dcplan.capacity.tables import plan_tables
-    from dcplan.cli.output import _clean
     from dcplan.errors import InputError
-    from dcplan.io.yamlio import write_atomic
+    from dcplan.io.jsonout import write_json
+    from dcplan.io.tables import frame, need_pyarrow, write_table
 
     if out.exists() and not out.is_dir():
         raise InputError("out", f"{out} is a file; give a directory")
+    if parquet:
+        need_pyarrow()
     tables = plan_tables(plan)
-    try:
-        import pyarrow  # noqa: F401
-        parquet = True
-    except ImportError:
-        parquet = False
-    targets = [out / f"{n}.csv" for n in tables] + ([out / f"{n}.parquet" for n in tables] if parquet else []) + [out / "plan.json"]
+    formats = ["csv", "parquet"] if parquet else ["csv"]
+    targets = [out / f"{n}.{f}" for f in formats for n in tables] + [out / "plan.json"]
     existing = [t for t in targets if t.exists()]
     if existing and not force:
         raise InputError("out", f"{existing[0]} exists (and {len(existing) - 1} more); choose another directory or pass --force")
-    written = []
-    for name, (cols, rows) in tables.items():
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow(cols)
-        w.writerows(rows)
-        written.append(write_atomic(out / f"{name}.csv", lambda fh, text=buf.getvalue(): fh.write(text), overwrite=force))
-        if parquet:
-            written.append(write_atomic(out / f"{name}.parquet", lambda fh, c=cols, r=rows: _parquet(fh, c, r), binary=True, overwrite=force))
-    text = json.dumps(_clean(plan.to_dict()), indent=1)
-    written.append(write_atomic(out / "plan.json", lambda fh: fh.write(text), overwrite=force))
-    if not parquet:
-        print(f"dcplan: note: pyarrow is not installed, so {out} has CSV tables only (pip install pyarrow for Parquet)", file=sys.stderr)
+    written = [write_table(frame(cols, rows), out / f"{name}.{f}", f, overwrite=force)
+               for name, (cols, rows) in tables.items() for f in formats]
+    written.append(write_json(out / "plan.json", plan.to_dict(), overwrite=force))
     return written
-
-
-def _parquet(fh: Any, cols: list[str], rows: list[list[Any]]) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    data = {c: [r[i] for r in rows] for i, c in enumerate(cols)}
-    pq.write_table(pa.table(data), fh)
 
 
 # --------------------------------------------------------------------------------------------
@@ -127,7 +107,7 @@ def show(plan: Any) -> None:
     table("Cost", ["option", "capex", "opex/yr", "TCO/yr", "$/accelerator-h", "$/Mtok out", "$/Mtok in+out"],
           [(mark[o.hardware], usd(o.capex_usd), usd(o.opex_usd_per_year), usd(o.tco_usd_per_year), usd(o.usd_per_accelerator_hour),
             usd(o.usd_per_mtok), usd(o.usd_per_mtok_total)) for o in plan.options],
-          caption="TCO: capex annualised with the capital recovery factor (IT and facility lives) plus opex")
+          caption="TCO: capex annualised with the capital recovery factor (IT and facility lives) plus opex" + _rates_note(plan))
     table("Capex and annualised cost by component", ["option", "accelerators", "servers", "network", "facility", "electricity/yr", "maintenance/yr", "staff/yr"],
           [(o.hardware, *(usd(o.capex_breakdown_usd[k]) for k in ("accelerators", "servers", "network", "facility")),
             *(usd(o.opex_breakdown_usd_per_year[k]) for k in ("electricity", "maintenance", "staff"))) for o in plan.options])
@@ -140,9 +120,16 @@ def show(plan: Any) -> None:
           [(r.quarter, f"{r.required_accelerators:,}", f"{r.installed_accelerators:,}", r.racks, f"{r.it_mw:.3g}", usd(r.capex_added_usd), r.action)
            for r in plan.timeline if r.hardware == best])
     if plan.excluded:
-        table("Options that cannot run this workload", ["option", "field", "why"], [(e.hardware, e.field, e.reason) for e in plan.excluded])
+        table("Options left out of this plan (cannot run or cannot be sized)", ["option", "field", "why"], [(e.hardware, e.field, e.reason) for e in plan.excluded])
     table("Assumptions", ["name", "value", "unit", "source", "quality"],
           [(a.name, a.value if isinstance(a.value, str) else f"{a.value:g}", a.unit, a.source, a.quality) for a in plan.assumptions])
+
+
+def _rates_note(plan: Any) -> str:
+    """'; in USD: h20 priced in CNY at 0.13749 USD per CNY (source)' for the options priced in their own currency."""
+    rates = [a for a in plan.assumptions if a.name.endswith(".exchange_rate")]
+    return "".join(f"; {a.name.rsplit('.', 1)[0]} priced in {a.unit.rsplit(' ', 1)[-1]}, shown in USD at {a.value:.6g} {a.unit} ({a.source})"
+                   for a in rates)
 
 
 def _show_jobs(plan: Any) -> None:

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dcplan.cli.main import quantity, whole
+from dcplan.cli.args import quantity, whole
 from dcplan.cli.output import fmt, pct, print_json, table
 
 EXIT_INTERRUPTED = 130
@@ -38,6 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--models", metavar="NAME|PATH[,...]",
                    help="with --impl hf: catalog models or Hugging Face config.json paths (default: small models on a CPU, "
                         "llama-3.2-1b, gpt-2-medium and t5-base on a GPU)")
+    p.add_argument("--lock-clocks", action="store_true",
+                   help="GPUs: pin SM clocks at their maximum for the sweep (needs administrator rights; undone after). "
+                        "Without it clocks are recorded per timed block and points whose blocks differ are remeasured")
     p.add_argument("--json", action="store_true", help="print a JSON summary (path, counts) instead of the table")
     p.set_defaults(handler=run)
 
@@ -130,7 +133,8 @@ def run(args: argparse.Namespace) -> int:
     name = args.name or _default_name(dev_name, args.sweep)
     req = ProfileRequest(device=args.device, sweep=args.sweep, time_budget_s=args.time_budget, precision=args.dtype,
                          threads=args.threads, nproc=args.nproc, seed=args.seed, name=name,
-                         count_flops=not args.no_flop_count, command=" ".join(["dcplan", *sys.argv[1:]]), impl=impl, models=models)
+                         count_flops=not args.no_flop_count, lock_clocks=args.lock_clocks,
+                         command=" ".join(["dcplan", *sys.argv[1:]]), impl=impl, models=models)
     progress = _RichProgress() if sys.stderr.isatty() else _LineProgress()
     previous = signal.signal(signal.SIGTERM, _interrupt)  # a batch system's stop: save like Ctrl-C
     try:

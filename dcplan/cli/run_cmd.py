@@ -5,8 +5,10 @@
 2. calibrate the model on that profile (held-out errors printed);
 3. plan the sample workload (data/workloads/portfolio.yaml);
 4. run the base market forecast;
-5. write the capacity report (all formats) to reports/run-<time>/;
-6. serve the dashboard on http://127.0.0.1:8050 with those results (unless --no-serve).
+5. write the capacity report (all formats) and the run's manifest (run.json) to reports/run-<time>/;
+6. print a short summary (recommended option, MW, TCO, the 2030 range, where the report is) and
+   serve the dashboard on http://127.0.0.1:8050, every page opened on this run (unless --no-serve).
+The long tables (assumptions with their sources, services, timeline) are in the report.
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from dcplan.cli.main import whole
+from dcplan.cli.args import whole
 
 if TYPE_CHECKING:
     from dcplan.io.machine import Fingerprint
@@ -33,6 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--reports", default="reports", help="folder for the run's report (default reports/)")
     p.add_argument("--workload", help="workload to plan (default data/workloads/portfolio.yaml)")
     p.add_argument("--scenario", default="base", help="forecast scenario (default base)")
+    p.add_argument("--lang", default="en", help="language of the report and the dashboard's default: en (default) or zh (中文)")
     p.set_defaults(handler=run)
 
 
@@ -144,42 +147,117 @@ def _show_heldout(cal: Path) -> None:
     table("Held-out errors of the calibration", ["kind", "n", "median %", "p90 %", "max %", "bias %"], rows)
 
 
+SUMMARY_YEAR = 2030
+
+
+def summary(plan: Any, fc: Any, year: int = SUMMARY_YEAR) -> dict[str, Any]:
+    """The run's headline numbers (SI units): recommended option, its capacity and cost, the market range in ``year``."""
+    best = plan.ranking[0]
+    o = plan.option(best.hardware)
+    y = year if year in fc.years else fc.years[-1]
+    i = fc.years.index(y)
+
+    def band(metric: str) -> dict[str, float] | None:
+        if metric not in fc.metrics:
+            return None
+        m = fc.metric(metric)
+        return {"p10": float(m.p10[i]), "p50": float(m.p50[i]), "p90": float(m.p90[i])}
+
+    return {
+        "workload": plan.workload, "recommended": o.hardware, "recommended_name": o.display_name,
+        "accelerators": o.accelerators, "it_mw": o.it_mw, "facility_mw": o.facility_mw,
+        "capex_usd": o.capex_usd, "tco_usd_per_year": o.tco_usd_per_year, "usd_per_mtok": o.usd_per_mtok,
+        "deciding_factor": best.deciding_factor, "scenario": fc.scenario, "year": y, "samples": fc.samples,
+        "energy_twh": band("energy_twh"), "facility_power_mw": band("facility_power_mw"), "capex_usd_per_year": band("capex_usd"),
+    }
+
+
+def summary_lines(s: dict[str, Any], report: Path | None) -> list[str]:
+    """The few lines the terminal shows at the end of a run (the report has the rest)."""
+    from dcplan.units import power_mw, usd
+
+    lines = [f"Recommended for '{s['workload']}': {s['recommended_name']} ({s['recommended']}), {s['accelerators']:,} accelerators, "
+             f"{power_mw(s['it_mw'])} IT / {power_mw(s['facility_mw'])} facility, capex {usd(s['capex_usd'])}, TCO {usd(s['tco_usd_per_year'])}/yr"
+             + (f", {usd(s['usd_per_mtok'])} per million output tokens" if s.get("usd_per_mtok") is not None else "")]
+    e, pw, cx = s.get("energy_twh"), s.get("facility_power_mw"), s.get("capex_usd_per_year")
+    if e:
+        lines.append(f"Market {s['year']} ({s['scenario']}): data-centre electricity {e['p50']:,.0f} TWh/yr (P10-P90 {e['p10']:,.0f}-{e['p90']:,.0f})"
+                     + (f", facility power {power_mw(pw['p50'])} ({power_mw(pw['p10'])}-{power_mw(pw['p90'])})" if pw else "")
+                     + (f", AI capex {usd(cx['p50'])}/yr ({usd(cx['p10'])}-{usd(cx['p90'])})" if cx else ""))
+    if report is not None:
+        lines.append(f"Report (with every assumption and its source): {report}")
+    return lines
+
+
+def _options_table(plan: Any) -> None:
+    from dcplan.cli.output import table
+    from dcplan.units import power_mw, usd
+
+    table(f"Plan '{plan.workload}': options ranked (capacity at the end of {plan.horizon_years} year(s))",
+          ["rank", "option", "accelerators", "IT power", "facility power", "capex", "TCO/yr", "$/M output tokens"],
+          [(r.rank, r.hardware, f"{plan.option(r.hardware).accelerators:,}", power_mw(plan.option(r.hardware).it_mw),
+            power_mw(plan.option(r.hardware).facility_mw), usd(plan.option(r.hardware).capex_usd), usd(r.tco_usd_per_year),
+            usd(plan.option(r.hardware).usd_per_mtok)) for r in plan.ranking])
+
+
 def run(args: argparse.Namespace) -> int:
     import datetime
 
-    from dcplan.capacity.loaders import load_plan_inputs
-    from dcplan.capacity.plan import plan_capacity
-    from dcplan.cli import forecast_cmd, plan_cmd
+    from dcplan.capacity.loaders import workload_path
+    from dcplan.i18n import check_lang
+    from dcplan.io.runs import RunRecord, write_run
     from dcplan.report.assemble import build_report
     from dcplan.report.output import output_paths, write_report
     from dcplan.report.pipeline import default_workload, gather
 
+    lang = check_lang(args.lang)
     profiles = Path(args.profiles)
     cal = profile_and_calibrate(profiles, args.profile)
 
     workload = args.workload or str(default_workload())
     _step(f"3. Capacity plan of {workload}")
-    plan = plan_capacity(load_plan_inputs(workload))
-    plan_cmd.show(plan)
+    inputs = gather(workload=workload, scenario=args.scenario, profile=str(cal), seed=0)
+    plan, fc = inputs.plan, inputs.forecast
+    _options_table(plan)
 
     _step(f"4. Market forecast ({args.scenario})")
-    inputs = gather(workload=workload, scenario=args.scenario, profile=str(cal), seed=0)
-    forecast_cmd.show(inputs.forecast, [])
+    s = summary(plan, fc)
+    print(summary_lines(s, None)[1] if s.get("energy_twh") else f"forecast of {fc.years[0]}-{fc.years[-1]} done")
 
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = Path(args.reports) / f"run-{stamp}"
     _step(f"5. Capacity report in {out}/")
-    res = write_report(build_report(inputs), output_paths(str(out) + "/", ["html", "pdf", "xlsx", "md", "json"]))
+    res = write_report(build_report(inputs, lang), output_paths(str(out) + "/", ["html", "pdf", "xlsx", "md", "json"]))
     for fmt, path in res.written.items():
         print(f"wrote {fmt:5s} {path}")
     for fmt, why in res.failed.items():
         print(f"dcplan: error: {fmt} failed: {why}", file=sys.stderr)
+    from dcplan.io.calibration import profile_of, read_calibration_document
 
+    wl = workload_path(workload)
+    scenario_file = Path(args.scenario) if Path(args.scenario).suffix in (".yaml", ".yml") else None
+    record = RunRecord(
+        folder=out, created=datetime.datetime.now().isoformat(timespec="seconds"), workload=workload,
+        workload_text=wl.read_text(encoding="utf-8"), scenario=args.scenario,
+        scenario_text=scenario_file.read_text(encoding="utf-8") if scenario_file else None,
+        calibration=cal.resolve(), profile=_resolved(profile_of(read_calibration_document(cal))),
+        reports=dict(res.written), summary=s,
+    )
+    write_run(record)
+
+    _step("Summary")
+    for line in summary_lines(s, res.written.get("html") or res.written.get("pdf")):
+        print(line)
     if args.no_serve:
+        print(f"Dashboard of this run: dcplan dashboard --results {out}")
         return 1 if res.failed else 0
-    _step(f"6. Dashboard on http://127.0.0.1:{args.port} (Ctrl-C stops)")
     from dashboards.serve import serve
 
+    print(f"Dashboard: http://127.0.0.1:{args.port} (this run on every page; Ctrl-C stops)", flush=True)
     serve(host="127.0.0.1", port=args.port, workers=2,
-          env={"DCPLAN_PROFILES_DIR": str(profiles.resolve()), "DCPLAN_RESULTS_DIR": str(out.resolve()), "DCPLAN_CALIBRATION": str(cal.resolve())})
+          env={"DCPLAN_PROFILES_DIR": str(profiles.resolve()), "DCPLAN_RESULTS_DIR": str(out.resolve()), "DCPLAN_LANG": lang})
     return 0
+
+
+def _resolved(p: Path | None) -> Path | None:
+    return p.resolve() if p is not None else None

@@ -59,9 +59,15 @@ def effective_sample_size(w: np.ndarray) -> float:
     return float(1.0 / np.sum(w**2))
 
 
-def condition(d: Mapping[str, np.ndarray], s: ch.ChainSetup, rng: np.random.Generator) -> tuple[dict[str, np.ndarray], ch.Demand, float]:
-    """The draws resampled by their fit to the start year's fleet, their demand stage, and the effective sample size before resampling."""
+def resample_index(d: Mapping[str, np.ndarray], s: ch.ChainSetup, rng: np.random.Generator) -> tuple[np.ndarray, ch.Demand, float]:
+    """Which draws the resampling keeps (indices into ``d``, non-decreasing, repeats allowed), the demand stage of all
+    draws, and the effective sample size before resampling."""
     dem = ch.stage_demand(dict(d), s, len(d["pue_ai"]))
     w = weights(start_fit_log_ratio(d, s, dem) - np.log(d["start_fit_target_ratio"]), d["start_fit_log_sigma"])
-    idx = systematic_resample(w, rng)
-    return {k: v[idx] for k, v in d.items()}, dem.take(idx), effective_sample_size(w)
+    return systematic_resample(w, rng), dem, effective_sample_size(w)
+
+
+def condition(d: Mapping[str, np.ndarray], s: ch.ChainSetup, rng: np.random.Generator) -> tuple[dict[str, np.ndarray], ch.Demand, float]:
+    """The draws resampled by their fit to the start year's fleet, their demand stage, and the effective sample size before resampling."""
+    idx, dem, ess = resample_index(d, s, rng)
+    return {k: v[idx] for k, v in d.items()}, dem.take(idx), ess

@@ -1,10 +1,12 @@
-"""Compute demand: users -> tokens -> inference FLOPs; training bounded by revenue; H100-equivalents needed.
+"""Compute demand: adopters -> uses -> tokens -> inference FLOPs by application; training bounded by revenue; H100e needed.
 
-Three segments, each in H100-equivalents busy all year: LLM inference (Bass adoption x tokens
-per user x FLOPs per token / efficiency), training (the frontier trend, at most what a share of
-AI revenue pays for) and AI outside the LLM chain (recommenders, ranking, vision), which has its
-own level and growth. Vectorised over samples: every argument is a number or an array of shape [n] or [n, years]
-that broadcasts. Pure: no I/O, no randomness.
+Three uses of compute, each in H100-equivalents busy all year: LLM serving, a sum of
+application segments (dialogue, translation, summarisation, code, multimodal, agents; or the
+consumer/enterprise split of user groups), each with its own Bass adoption, uses per adopter,
+tokens per use, growth and served model size; training (the frontier trend, at most what a
+share of AI revenue pays for); and AI outside the LLM chain (recommenders, ranking, vision),
+with its own level and growth. Vectorised over samples: every argument is a number or an array
+of shape [n] or [n, years] that broadcasts. Pure: no I/O, no randomness.
 """
 
 from __future__ import annotations
@@ -68,6 +70,18 @@ def tokens_per_year(users_by_segment: list[np.ndarray], tokens_per_user_per_day:
     for u, k0 in zip(users_by_segment, tokens_per_user_per_day, strict=False):
         total = total + u * col(k0)
     return total * token_index * DAYS_PER_YEAR
+
+
+def segment_tokens_per_year(adopters: np.ndarray, uses_per_user_per_day: np.ndarray, tokens_per_use: np.ndarray,
+                            growth_index: np.ndarray, rebound_index: np.ndarray) -> np.ndarray:
+    """Tok_s(t) = U_s(t) x u_s x k_s x G_s(t) x R(t) x 365.25 [tokens/yr] of one application segment.
+
+    U_s adopters (Bass), u_s uses per adopter per day and k_s tokens per use in the demand anchor
+    year (input, output and hidden reasoning tokens; image and video inputs at the tokens the
+    serving model counts for them), G_s the segment's tapered growth of tokens per adopter per
+    day (1 in the anchor year), R the rebound of cheaper tokens, shared by all segments.
+    """
+    return adopters * col(uses_per_user_per_day) * col(tokens_per_use) * growth_index * rebound_index * DAYS_PER_YEAR
 
 
 def rebound(efficiency_index: np.ndarray, elasticity: np.ndarray) -> np.ndarray:

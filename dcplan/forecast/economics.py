@@ -21,12 +21,10 @@ from dcplan.units import HOURS_PER_YEAR, SECONDS_PER_HOUR
 
 
 def capital_recovery_factor(rate: np.ndarray, years: np.ndarray) -> np.ndarray:
-    """CRF = r(1+r)^n / ((1+r)^n - 1) [1/yr]; 1/n at r = 0."""
-    r, n = np.asarray(rate, dtype=float), np.asarray(years, dtype=float)
-    g = (1.0 + r) ** n
-    with np.errstate(invalid="ignore", divide="ignore"):
-        crf = r * g / (g - 1.0)
-    return np.where(r > 1e-9, crf, 1.0 / n)
+    """CRF = r(1+r)^n / ((1+r)^n - 1) [1/yr]; 1/n at r = 0: the planner's one CRF (capacity.tco.crf) on arrays."""
+    from dcplan.capacity.tco import crf
+
+    return np.asarray(crf(rate, years))
 
 
 def hyperscaler_capex_usd(ai_capex_usd: np.ndarray, share: np.ndarray, other_usd: np.ndarray) -> np.ndarray:

@@ -8,8 +8,10 @@ companies own ~5 % of global AI compute), later ones by a Dirichlet draw around
 builds more of the new capacity gains share of the AI load year by year. Non-AI electricity
 starts from the start year's regional split (IEA, Energy and AI, 2025, regional 2024 figures)
 and each region grows at ``nonai_growth_rel_*`` times the world's rate (renormalised). Region
-metrics: stocks and AI power follow the AI fleet share, flows (shipments, spend, capex) the share
-of that year's additions, non-AI load its own share; emissions use each region's grid intensity.
+metrics: installed accelerators and flows (shipments, spend, capex) are the region's own (China's
+met by its domestic chips and imports under export controls: :mod:`dcplan.forecast.china`), AI
+power follows the region's share of the fleet's power, demand its share of demand, non-AI load
+its own share; emissions use each region's grid intensity.
 """
 
 from __future__ import annotations
@@ -21,9 +23,13 @@ from dcplan.forecast.scenario import REGIONS
 #: Metrics that do not scale with a region (ratios, prices, shares).
 INTENSIVE = frozenset({"pue_ai", "usd_per_h100e_hour", "usd_per_mtok", "unmet_demand_frac", "backlog_years", "binding_chips", "binding_power",
                        "training_budget_bound", "onsite_energy_frac"})
-#: Flow metrics split by the region's share of the year's new AI capacity.
-FLOWS = frozenset({"shipments_h100e", "accelerator_spend_usd", "gpu_spend_usd", "capex_usd", "capex_cumulative_usd", "hyperscaler_capex_usd",
-                   "ai_capacity_added_mw", "onsite_capacity_added_mw"})
+#: Flow metrics: each region's own part of the year's shipments and spend (the basis of ``Regions.flow``).
+FLOW_BASIS = {"shipments_h100e": "h100e", "shipments_units": "units", "accelerator_spend_usd": "spend", "gpu_spend_usd": "gpu"}
+#: Flow metrics (the ones above and the capex and capacity added).
+FLOWS = frozenset({*FLOW_BASIS, "capex_usd", "capex_cumulative_usd", "hyperscaler_capex_usd", "ai_capacity_added_mw", "onsite_capacity_added_mw"})
+#: Demand-side metrics: split by each region's share of what demand asked for (China before its supply split).
+DEMAND = frozenset({"h100e_required", "h100e_required_inference", "h100e_required_training", "h100e_required_other", "tokens_per_year",
+                    "inference_flop_per_year", "training_flop_per_year"})
 #: Metrics of the non-AI load.
 NONAI = frozenset({"nonai_energy_twh"})
 

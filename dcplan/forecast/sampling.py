@@ -1,4 +1,4 @@
-"""Monte Carlo draws: Latin hypercube uniforms, Iman-Conover rank correlation, quantile transforms.
+"""Monte Carlo draws: Latin hypercube or scrambled Sobol' uniforms, rank correlation, quantile transforms.
 
 Every uncertain parameter takes one column of uniforms (a per-year parameter one column per
 forecast year); the regional shares of new AI capacity take one column per region (a Dirichlet
@@ -7,6 +7,17 @@ built from gamma quantiles). Columns come from a Latin hypercube (McKay, Beckman
 Iman & Conover (1982, Commun. Stat. Simul. Comput. 11:311) when the scenario asks for one, and
 are mapped through each distribution's quantile function. The same seed gives the same numbers:
 all randomness comes from the ``numpy.random.Generator`` passed in.
+
+``method="sobol"`` draws a scrambled Sobol' sequence instead (``scipy.stats.qmc.Sobol``, Owen
+scrambling with a random digital shift; Joe & Kuo 2008 direction numbers), a low-discrepancy
+sample whose band quantiles converge faster than a random sample's (the dashboard uses it with
+fewer samples; the error against 100,000 samples is in BENCHMARKS.md). Reordering columns (Iman-
+Conover) would break the sequence's joint structure, so there the rank correlation comes from a
+Gaussian copula: normal scores z = Phi^-1(u) times the Cholesky factor of R, with Pearson
+r = 2 sin(pi rho_s / 6) for a target Spearman rho_s (the Gaussian copula's exact relation:
+Kruskal 1958, J. Am. Stat. Assoc. 53:814), and back through Phi: a smooth map that keeps the
+sequence's uniformity. Where the converted matrix is not positive definite (the conversion raises
+each |rho| slightly), it is blended toward the Spearman matrix until it is.
 """
 
 from __future__ import annotations
@@ -51,6 +62,51 @@ def latin_hypercube(n: int, d: int, rng: np.random.Generator) -> np.ndarray:
         return np.empty((n, 0))
     perm = rng.permuted(np.broadcast_to(np.arange(n, dtype=np.float64), (d, n)), axis=1)
     return (perm.T + rng.random((n, d))) / n
+
+
+def sobol_points(n: int, d: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` x ``d`` points of a scrambled Sobol' sequence in (0, 1) (``scipy.stats.qmc.Sobol``).
+
+    ``n`` a power of 2 keeps the sequence balanced (scipy warns otherwise, and the points are
+    still valid). Exact 0 (possible in a scrambled sequence only with probability ~2^-30) is
+    moved inside the open interval.
+    """
+    import warnings
+
+    from scipy.stats import qmc
+
+    if d == 0:
+        return np.empty((n, 0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "balance properties ... n a power of 2"
+        u = qmc.Sobol(d, scramble=True, rng=rng).random(n)
+    return np.clip(u, 0.5 / (1 << 32), 1.0 - 0.5 / (1 << 32))
+
+
+def gaussian_copula(u: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Uniforms ``u`` given the Spearman rank correlation ``target`` through a Gaussian copula (see the module docstring)."""
+    from scipy.special import ndtr, ndtri
+
+    d = u.shape[1]
+    off = np.abs(target - np.eye(d)).sum(axis=0) > 0
+    if not off.any():
+        return u
+    spearman = target[np.ix_(off, off)]
+    pearson = 2.0 * np.sin(np.pi * spearman / 6.0)
+    chol = None
+    # the conversion raises every |rho| a little (0.5 -> 0.518) and can tip a matrix at the edge of positive
+    # definiteness over it: then step toward the Spearman matrix itself (rank correlations up to ~2 % low)
+    for w in (0.0, 0.25, 0.5, 0.75, 1.0):
+        try:
+            chol = np.linalg.cholesky((1.0 - w) * pearson + w * spearman)
+            break
+        except np.linalg.LinAlgError:
+            continue
+    if chol is None:
+        raise InputError("correlations", "the rank-correlation matrix (driver pairs and year_correlation) is not positive definite; lower some rho")
+    out = u.copy()
+    out[:, off] = ndtr(ndtri(u[:, off]) @ chol.T)
+    return out
 
 
 def ar1_correlation(k: int, rho: float) -> np.ndarray:
@@ -190,18 +246,28 @@ def apply_overrides(scenario: Scenario, overrides: Mapping[str, object] | None) 
     return replace(scenario, parameters=params)
 
 
-def draw(scenario: Scenario, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """``n`` joint draws of every driver: name -> [n] or [n, forecast years]; plus the share vectors [n, 5] (:func:`share_draws`)."""
+#: Ways to draw the uniforms: Latin hypercube + Iman-Conover, or scrambled Sobol' + Gaussian copula.
+METHODS = ("lhs", "sobol")
+
+
+def draw(scenario: Scenario, n: int, rng: np.random.Generator, method: str = "lhs") -> dict[str, np.ndarray]:
+    """``n`` joint draws of every driver: name -> [n] or [n, forecast years]; plus the share vectors [n, 5] (:func:`share_draws`).
+
+    ``method``: ``lhs`` (Latin hypercube, Iman-Conover) or ``sobol`` (scrambled Sobol', Gaussian copula).
+    """
     if n < 2:
         raise InputError("samples", f"must be at least 2, got {n}")
+    if method not in METHODS:
+        raise InputError("sampling", f"unknown sampling method {method!r}; use one of {', '.join(METHODS)}")
     n_years = len(scenario.forecast_years)
     params = scenario.uncertain()
     cols = layout(params, n_years)
     d = sum(c.width for c in cols)
-    u = latin_hypercube(n, d + len(REGIONS), rng)
+    u = (latin_hypercube if method == "lhs" else sobol_points)(n, d + len(REGIONS), rng)
     u_par, u_reg = u[:, :d], u[:, d:]
     if any(c.width > 1 for c in cols) or scenario.correlations:
-        u_par = iman_conover(u_par, target_correlation(scenario, cols))
+        correlate = iman_conover if method == "lhs" else gaussian_copula
+        u_par = correlate(u_par, target_correlation(scenario, cols))
     out: dict[str, np.ndarray] = {k: np.full(n, v) for k, v in fixed_values(scenario).items()}
     for p, c in zip(params, cols, strict=False):
         block = u_par[:, c.start : c.start + c.width]

@@ -29,7 +29,21 @@ REGION_LABELS = {
     "apac": "Asia Pacific excl. China",
     "row": "Rest of world",
 }
-SEGMENTS = ("consumer", "enterprise")
+#: Demand segments a scenario can sum (``demand_segments``): the applications (issue 19) and the
+#: consumer/enterprise split of user groups, each with the same set of drivers (``segment_drivers``).
+SEGMENT_LABELS = {
+    "dialogue": "dialogue and assistants",
+    "translation": "translation",
+    "summarisation": "summarisation (documents, meetings, search answers)",
+    "code": "code generation",
+    "multimodal": "multimodal (image and video tokens)",
+    "agents": "agents and reasoning (long hidden outputs)",
+    "consumer": "consumer users",
+    "enterprise": "enterprise seats",
+}
+#: The application segments: the default ``demand_segments`` of a scenario.
+APPLICATIONS = ("dialogue", "translation", "summarisation", "code", "multimodal", "agents")
+SEGMENTS = tuple(SEGMENT_LABELS)
 
 
 # --------------------------------------------------------------------------------------------
@@ -49,6 +63,8 @@ class Driver:
     stage: str
     """First stage of the chain that reads it (see ``STAGES``): a change re-runs that stage and those after it."""
     per_year_ok: bool = False
+    segment: str | None = None
+    """The demand segment whose driver this is (None: not a segment driver); read only when the scenario sums that segment."""
 
 
 #: The chain's stages in order; a stage reads the drivers tagged with it and the outputs of earlier stages.
@@ -57,21 +73,34 @@ STAGES = ("demand", "supply", "power", "money", "regions")
 _DRIVERS: list[Driver] = []
 
 
-def _add(stage: str, name: str, unit: str, domain: str, description: str, per_year_ok: bool = False) -> None:
-    _DRIVERS.append(Driver(name=name, unit=unit, domain=domain, description=description, stage=stage, per_year_ok=per_year_ok))
+def _add(stage: str, name: str, unit: str, domain: str, description: str, per_year_ok: bool = False, segment: str | None = None) -> None:
+    _DRIVERS.append(Driver(name=name, unit=unit, domain=domain, description=description, stage=stage, per_year_ok=per_year_ok, segment=segment))
+
+
+#: Suffix -> (unit, domain, description, per_year_ok) of the drivers every demand segment has (``<segment>_<suffix>``).
+SEGMENT_DRIVERS = {
+    "market_size_users": ("users", "positive", "Bass market size m (potential adopters)", False),
+    "bass_p": ("1/yr", "fraction", "Bass innovation coefficient p", False),
+    "bass_q": ("1/yr", "positive", "Bass imitation coefficient q", False),
+    "adoption_start_year": ("year", "year", "year (fractional) the diffusion starts (the launch)", False),
+    "uses_per_user_per_day": ("uses/user/day", "positive", "uses (messages, requests, sessions) per adopter per day in the demand anchor year", False),
+    "tokens_per_use": ("tokens/use", "positive", "tokens processed per use (input, output and hidden reasoning) in the demand anchor year", False),
+    "tokens_growth_per_year": ("x/yr", "growth", "growth of tokens per adopter per day (more uses, longer contexts and outputs); tapers", True),
+    "served_active_params": ("parameters", "positive", "active parameters of the models serving the segment in the demand anchor year", False),
+}
+
+
+def segment_driver_names(segment: str) -> tuple[str, ...]:
+    """The drivers of one demand segment, in registry order."""
+    return tuple(f"{segment}_{suffix}" for suffix in SEGMENT_DRIVERS)
 
 
 for _s in SEGMENTS:
-    _add("demand", f"{_s}_market_size_users", "users", "positive", f"Bass market size m of the {_s} segment")
-    _add("demand", f"{_s}_bass_p", "1/yr", "fraction", f"Bass innovation coefficient p of the {_s} segment")
-    _add("demand", f"{_s}_bass_q", "1/yr", "positive", f"Bass imitation coefficient q of the {_s} segment")
-    _add("demand", f"{_s}_adoption_start_year", "year", "year", f"year (fractional) the {_s} segment's diffusion starts")
-    _add("demand", f"{_s}_tokens_per_user_per_day", "tokens/user/day", "positive", f"tokens per {_s} user per day in the demand anchor year")
-# inference
-_add("demand", "tokens_per_user_growth_per_year", "x/yr", "growth", "growth of tokens per user per day (reasoning, agents)", True)
-_add("demand", "token_growth_halflife_years", "years", "positive", "half-life of the excess token-per-user growth (taper)")
-_add("demand", "served_active_params", "parameters", "positive", "active parameters of the served model mix in the demand anchor year")
-_add("demand", "served_active_params_growth_per_year", "x/yr", "growth", "growth of the served mix's active parameters", True)
+    for _suffix, (_unit, _dom, _desc, _py) in SEGMENT_DRIVERS.items():
+        _add("demand", f"{_s}_{_suffix}", _unit, _dom, f"{_desc}, {SEGMENT_LABELS[_s]}", _py, segment=_s)
+# inference, shared by the segments
+_add("demand", "token_growth_halflife_years", "years", "positive", "half-life of the excess growth of tokens per adopter (taper), all segments")
+_add("demand", "served_active_params_growth_per_year", "x/yr", "growth", "growth of the served models' active parameters, all segments", True)
 _add("demand", "attention_overhead_ratio", "ratio", "positive", "attention FLOPs at typical context / 2N per token")
 _add("demand", "inference_efficiency_gain_per_year", "x/yr", "gain", "algorithmic and serving efficiency gain per token (FLOPs, not hardware)", True)
 _add("demand", "inference_efficiency_halflife_years", "years", "positive", "half-life of the excess efficiency gain (taper)")
@@ -112,6 +141,21 @@ _add("supply", "grid_additions_growth_per_year", "x/yr", "growth", "growth of co
 _add("supply", "grid_additions_ceiling_mw", "MW/yr", "positive", "ceiling of connectable AI capacity per year (saturating build-out)")
 _add("supply", "grid_connection_lead_years", "years", "nonneg", "years from a connection request to energisation")
 _add("supply", "onsite_generation_max_mw_per_year", "MW/yr", "nonneg", "on-site generation addable per year where the grid binds (0 disables the option)")
+# China's supply by origin: domestic accelerators (own capacity and yield) and imports under export controls
+_add("supply", "china_domestic_die_starts_per_year", "dies/yr", "positive", "accelerator logic dies started per year by China's domestic makers in the demand anchor year")
+_add("supply", "china_domestic_die_starts_growth_per_year", "x/yr", "growth", "growth of domestic die starts (foundry capacity) in the first forecast year; tapers")
+_add("supply", "china_domestic_growth_halflife_years", "years", "positive", "half-life of the excess growth of domestic die starts (taper)")
+_add("supply", "china_domestic_yield_frac", "fraction", "fraction", "share of domestic dies that work, in the demand anchor year")
+_add("supply", "china_domestic_mature_yield_frac", "fraction", "fraction", "yield the domestic process tends to")
+_add("supply", "china_domestic_yield_halflife_years", "years", "positive", "half-life of the gap between the domestic yield and its mature level")
+_add("supply", "china_domestic_h100e_per_die", "H100e", "positive", "dense BF16 of one working domestic die / H100 SXM, in the demand anchor year")
+_add("supply", "china_domestic_perf_growth_per_year", "x/yr", "gain", "growth of H100e per domestic die (the domestic roadmap)")
+_add("supply", "china_domestic_dies_per_accelerator", "dies", "positive", "logic dies per domestic accelerator package")
+_add("supply", "china_domestic_w_per_h100e", "W/H100e", "positive", "peak IT power per H100e of the demand anchor year's domestic systems (node and network)")
+_add("supply", "china_domestic_usd_per_h100e", "USD/H100e", "positive", "price of domestic accelerators per H100e in the demand anchor year (without servers)")
+_add("supply", "china_import_cap_h100e_per_year", "H100e/yr", "nonneg", "accelerators China can import under export controls (licensed and grey-market) in the first forecast year")
+_add("supply", "china_import_cap_growth_per_year", "x/yr", "growth", "growth of that import ceiling per year")
+_add("supply", "china_export_controls_start_year", "year", "year", "year (fractional) export controls on accelerators to China start; imports are uncapped before it")
 # power
 _add("power", "accelerator_load_frac", "fraction", "fraction", "average / peak server power")
 _add("power", "pue_ai", "ratio", "ratio1", "PUE of AI capacity in the start year")
@@ -136,11 +180,12 @@ _add("money", "hyperscaler_other_capex_usd", "USD/yr", "positive", "their capex 
 # regions and carbon
 _add("regions", "grid_intensity_change_per_year", "x/yr", "growth", "change of grid carbon intensity per year", True)
 _add("regions", "onsite_generation_gco2_per_kwh", "gCO2e/kWh", "positive", "carbon intensity of on-site generation")
-_add("regions", "ai_share_concentration", "-", "positive", "Dirichlet concentration of the regional shares of new AI capacity (higher = tighter)")
+_add("supply", "ai_share_concentration", "-", "positive", "Dirichlet concentration of the regional shares of new AI capacity (higher = tighter)")
 for _r in REGIONS:
     _add("regions", f"grid_gco2_per_kwh_{_r}", "gCO2e/kWh", "positive", f"grid carbon intensity, {REGION_LABELS[_r]}, start year")
     _add("regions", f"ai_share_history_{_r}", "fraction", "share", f"share of AI accelerators deployed in {REGION_LABELS[_r]} up to the start year")
-    _add("regions", f"ai_share_new_{_r}", "fraction", "share", f"mean share of new AI capacity built in {REGION_LABELS[_r]} after the start year")
+    _add("supply", f"ai_share_new_{_r}", "fraction", "share",
+         f"mean share of new AI capacity demanded in {REGION_LABELS[_r]} after the start year (China: before its supply split by origin)")
     _add("regions", f"nonai_share_{_r}", "fraction", "share", f"share of non-AI data-centre electricity in {REGION_LABELS[_r]} in the start year")
     _add("regions", f"nonai_growth_rel_{_r}", "ratio", "positive", f"non-AI growth in {REGION_LABELS[_r]} / world non-AI growth (per year)")
 
@@ -442,6 +487,8 @@ class Scenario:
     """Year of the non-AI electricity anchor (``nonai_energy_anchor_twh``)."""
     year_correlation: float = 0.8
     """AR(1) rank correlation rho^|i-j| between years of a per-year parameter."""
+    segments: tuple[str, ...] = APPLICATIONS
+    """The demand segments summed into LLM serving demand (``demand_segments``; see ``SEGMENT_LABELS``)."""
     parameters: Mapping[str, Parameter] = field(default_factory=dict)
     correlations: tuple[Correlation, ...] = ()
     generations: tuple[Generation, ...] = ()
@@ -461,7 +508,8 @@ class Scenario:
             raise InputError("year_correlation", f"must lie in (-1, 1), got {self.year_correlation}")
         if self.horizon_end_year <= self.start_year:
             raise InputError("horizon_end_year", f"must be after start_year ({self.start_year}), got {self.horizon_end_year}")
-        missing = sorted(set(DRIVERS) - set(self.parameters))
+        self._check_segments()
+        missing = sorted(set(self.required_drivers()) - set(self.parameters))
         if missing:
             raise InputError("parameters", f"missing: {', '.join(missing)}")
         if not self.history.years:
@@ -480,6 +528,26 @@ class Scenario:
             if abs(total - 1.0) > 0.02:
                 raise self.error(f"parameters.{group}_us", f"the {group}_* shares must sum to 1, got {total:.3f}")
 
+    def _check_segments(self) -> None:
+        from dcplan.io.schema import suggest
+
+        if not self.segments:
+            raise self.error("demand_segments", f"name at least one demand segment: {', '.join(SEGMENTS)}")
+        for seg in self.segments:
+            if seg not in SEGMENT_LABELS:
+                raise self.error("demand_segments", f"unknown demand segment {seg!r}{suggest(str(seg), SEGMENTS)}; use some of {', '.join(SEGMENTS)}")
+        if len(set(self.segments)) != len(self.segments):
+            raise self.error("demand_segments", f"a segment is listed twice: {', '.join(self.segments)}")
+
+    def active(self, name: str) -> bool:
+        """Whether the chain reads driver ``name`` in this scenario (a segment's drivers only when the segment is summed)."""
+        seg = DRIVERS[name].segment if name in DRIVERS else None
+        return seg is None or seg in self.segments
+
+    def required_drivers(self) -> list[str]:
+        """Every driver the chain reads for this scenario: all but the drivers of segments it does not sum."""
+        return [n for n in DRIVERS if self.active(n)]
+
     @property
     def first_year(self) -> int:
         return self.history.years[0]
@@ -495,7 +563,8 @@ class Scenario:
 
     def uncertain(self) -> list[Parameter]:
         """Parameters that are not fixed, in registry order (shares excluded: they are fixed splits or a Dirichlet)."""
-        return [self.parameters[n] for n in DRIVERS if n in self.parameters and not self.parameters[n].dist.is_fixed and DRIVERS[n].domain != "share"]
+        return [self.parameters[n] for n in DRIVERS
+                if n in self.parameters and self.active(n) and not self.parameters[n].dist.is_fixed and DRIVERS[n].domain != "share"]
 
 
 def check_domain(p: Parameter) -> None:

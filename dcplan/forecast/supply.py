@@ -93,7 +93,12 @@ def toeplitz(survival: np.ndarray) -> np.ndarray:
 
 def stocks(shipped_h100e: np.ndarray, per_h100e: list[np.ndarray], survival: np.ndarray) -> np.ndarray:
     """[k, n, years] year-end stock of each layer: sum_v Ship(v) x layer(v) x S(t - v) (one batched matrix product per sample)."""
-    layers = np.stack([x * shipped_h100e for x in per_h100e], axis=1)  # [n, k, v]
+    return stocks_of([x * shipped_h100e for x in per_h100e], survival)
+
+
+def stocks_of(shipped: list[np.ndarray], survival: np.ndarray) -> np.ndarray:
+    """[k, n, years] year-end stock of each layer of amounts shipped per vintage: sum_v x(v) S(t - v)."""
+    layers = np.stack([np.broadcast_to(x, survival.shape) for x in shipped], axis=1)  # [n, k, v]
     return np.matmul(layers, toeplitz(survival).transpose(0, 2, 1)).transpose(1, 0, 2)
 
 

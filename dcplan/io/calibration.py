@@ -96,10 +96,32 @@ def write_calibration(path: str | Path, document: dict[str, Any], *, overwrite: 
     ``document`` is the whole file (schema_version, kind, calibration, profile, heldout, fit).
     An existing file is kept unless ``overwrite``.
     """
-    from dcplan.io.yamlio import write_json_atomic
+    from dcplan.io.jsonout import write_json
 
     calibration_from_dict(json.loads(json.dumps(document)), str(path))
-    return write_json_atomic(path, document, overwrite=overwrite)
+    return write_json(path, document, overwrite=overwrite)
+
+
+def profile_of(doc: dict[str, Any]) -> Path | None:
+    """The profile file a calibration document was fitted on, if it is still there and unchanged.
+
+    The recorded path is tried as written and beside the calibration file; a recorded sha256
+    must match (a profile edited since would not match its calibration).
+    """
+    import hashlib
+
+    prof = doc.get("profile") or {}
+    recorded = prof.get("path")
+    if not recorded:
+        return None
+    here = Path(str(doc.get("path") or "")).parent
+    for cand in (Path(recorded), here / Path(recorded).name):
+        if cand.is_file():
+            digest = prof.get("sha256")
+            if digest and hashlib.sha256(cand.read_bytes()).hexdigest() != digest:
+                continue
+            return cand
+    return None
 
 
 def read_calibration_document(path: str | Path) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Read the reference catalogs in data/: accelerators, models and shipped efficiency defaults.
+"""Read the reference catalogs in data/: accelerators, models, serving stacks, efficiency defaults.
 
 Names resolve case-insensitively through each entry's aliases; an unknown name is an
 InputError listing the closest names.
@@ -16,9 +16,9 @@ from dcplan.errors import InputError
 from dcplan.io.resources import data_dir  # re-exported: the one place data is found
 from dcplan.io.schema import build
 from dcplan.io.yamlio import Located, read_yaml
-from dcplan.specs import Calibration, HardwareSpec, ModelSpec
+from dcplan.specs import Calibration, HardwareSpec, ModelSpec, StackSpec, SystemSpec
 
-T = TypeVar("T", HardwareSpec, ModelSpec)
+T = TypeVar("T", HardwareSpec, ModelSpec, StackSpec, SystemSpec)
 
 
 def normalise(name: str) -> str:
@@ -78,9 +78,26 @@ def hardware_catalog() -> Mapping[str, HardwareSpec]:
 
 
 @functools.cache
+def system_catalog() -> Mapping[str, SystemSpec]:
+    """Every system (chip + node + fabric) in data/systems, by name."""
+    systems = _load_dir("systems", SystemSpec)
+    chips = hardware_catalog()
+    for name, sys_ in systems.items():
+        if sys_.chip not in chips:
+            raise InputError("chip", f"system {name} names unknown chip {sys_.chip!r}", file=str(data_dir() / "systems" / f"{name}.yaml"))
+    return systems
+
+
+@functools.cache
 def model_catalog() -> Mapping[str, ModelSpec]:
     """Every model architecture in data/models, by name."""
     return _load_dir("models", ModelSpec)
+
+
+@functools.cache
+def stack_catalog() -> Mapping[str, StackSpec]:
+    """Every serving stack in data/stacks, by name."""
+    return _load_dir("stacks", StackSpec)
 
 
 def _index(catalog: Mapping[str, T]) -> dict[str, str]:
@@ -100,13 +117,30 @@ def _resolve(kind: str, field: str, name: str, catalog: Mapping[str, T]) -> T:
     close = difflib.get_close_matches(key, list(index), n=4, cutoff=0.5)
     names = sorted({index[c] for c in close})
     hint = f"; did you mean {', '.join(names)}?" if names else ""
+    listing = {"hardware": "dcplan hardware list", "system": "dcplan hardware list", "model": "dcplan models list",
+               "stack": "dcplan stacks list"}[kind]
     more = " or the path of a Hugging Face config.json" if kind == "model" else ""
-    raise InputError(field, f"unknown {kind} {name!r}{hint} (see `dcplan {kind if kind == 'hardware' else 'models'} list`{more})")
+    raise InputError(field, f"unknown {kind} {name!r}{hint} (see `{listing}`{more})")
 
 
 def get_hardware(name: str) -> HardwareSpec:
-    """The accelerator called ``name`` (or one of its aliases)."""
-    return _resolve("hardware", "hardware", name, hardware_catalog())
+    """The accelerator called ``name`` (or one of its aliases), or the chip of the system called
+    ``name`` as that system places it (its node shape and fabric; ``HardwareSpec.system`` set).
+    A bare chip name means its default system."""
+    key = normalise(name)
+    if key not in _index(hardware_catalog()) and key in _index(system_catalog()):
+        return get_system(name).apply(hardware_catalog()[get_system(name).chip])
+    return _resolve("hardware", "hardware", name, {**hardware_catalog(), **_systems_as_names()})
+
+
+def _systems_as_names() -> dict:
+    """System names for the 'did you mean' hint of an unknown hardware name."""
+    return {name: hardware_catalog()[s.chip] for name, s in system_catalog().items()}
+
+
+def get_system(name: str) -> SystemSpec:
+    """The system called ``name`` (or one of its aliases)."""
+    return _resolve("system", "hardware", name, system_catalog())
 
 
 def get_model(name: str) -> ModelSpec:
@@ -134,6 +168,11 @@ def model_config(spec: ModelSpec) -> tuple[dict, str]:
     if not path.is_absolute() and entry is not None and entry.config_file == spec.config_file:
         path = data_dir() / "models" / path  # catalog entries name their config relative to data/models
     return read_config(path)
+
+
+def get_stack(name: str) -> StackSpec:
+    """The serving stack called ``name`` (or one of its aliases)."""
+    return _resolve("stack", "stack", name, stack_catalog())
 
 
 @functools.cache

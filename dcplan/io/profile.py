@@ -16,8 +16,9 @@ import re
 from pathlib import Path
 from typing import Any, Mapping
 
+from dcplan.io.jsonout import write_json
 from dcplan.io.schema import build
-from dcplan.io.yamlio import Located, write_json_atomic
+from dcplan.io.yamlio import Located
 from dcplan.profile.result import PROFILE_KIND, PROFILE_SCHEMA_VERSION, Profile, _show
 from dcplan.profile.result import REQUIRED_CONFIG as _REQUIRED_CONFIG
 
@@ -74,7 +75,7 @@ def _strict(obj: Any) -> Any:
 
 def write_profile(path: str | Path, profile: Profile) -> Path:
     """Write ``profile`` atomically to ``path``; an existing file is an InputError (never replaced)."""
-    return write_json_atomic(path, _strict(profile.to_dict()), overwrite=False)
+    return write_json(path, _strict(profile.to_dict()), overwrite=False)
 
 
 def slug(text: str) -> str:

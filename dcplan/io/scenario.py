@@ -4,6 +4,9 @@ A scenario file names its parent with ``extends`` (a name in the same folder or 
 or a relative path) and overrides a few fields: top-level fields replace the parent's,
 ``parameters`` merge entry by entry (an entry replaces the parent's entry whole, so it carries
 its own source and date), ``generations`` and ``correlations`` replace the parent's lists.
+A file may hold a family of ``variants`` (``export-controls``: tighter, as-is, relaxed): each
+variant's parameters merge over the file's own, chosen by ``NAME:VARIANT`` (on the command line
+or in ``extends``) or by the file's ``default_variant``.
 Every error names the file and line that set the offending field.
 """
 
@@ -38,10 +41,21 @@ TOP_KEYS = (
     "demand_anchor_year",
     "nonai_anchor_year",
     "year_correlation",
+    "demand_segments",
     "generations",
     "correlations",
     "parameters",
+    "variants",
+    "default_variant",
 )
+VARIANT_KEYS = ("title", "description", "parameters")
+#: Drivers of earlier dcplan versions and what replaced them (a clear error instead of "unknown parameter").
+RENAMED = {
+    "consumer_tokens_per_user_per_day": "consumer_uses_per_user_per_day x consumer_tokens_per_use (with demand_segments: [consumer, enterprise])",
+    "enterprise_tokens_per_user_per_day": "enterprise_uses_per_user_per_day x enterprise_tokens_per_use (with demand_segments: [consumer, enterprise])",
+    "tokens_per_user_growth_per_year": "one growth per demand segment, <segment>_tokens_growth_per_year",
+    "served_active_params": "one size per demand segment, <segment>_served_active_params",
+}
 _INT_KEYS = ("start_year", "horizon_end_year", "demand_anchor_year", "nonai_anchor_year")
 GEN_KEYS = ("name", "first_vintage", "hardware", "precision", "usd_per_unit", "price_source")
 PARAM_KEYS = ("dist", "value", "low", "mode", "high", "p5", "p95", "p10", "p90", "alpha", "beta", "source", "date", "per_year", "notes", "unit")
@@ -53,12 +67,29 @@ def scenarios_dir() -> Path:
 
 
 def list_scenarios() -> list[str]:
-    """Names of the shipped scenarios (data/scenarios/*.yaml)."""
+    """Names of the shipped scenario files (data/scenarios/*.yaml)."""
     return sorted(p.stem for p in scenarios_dir().glob("*.yaml"))
 
 
+def scenario_choices() -> list[str]:
+    """Every shipped scenario a user can pick: a file's name, or ``NAME:VARIANT`` for each variant of a family."""
+    out = []
+    for name in list_scenarios():
+        variants = read_yaml(scenarios_dir() / f"{name}.yaml").data.get("variants")
+        out += [f"{name}:{v}" for v in variants] if isinstance(variants, Mapping) and variants else [name]
+    return out
+
+
+def split_variant(text: str) -> tuple[str, str | None]:
+    """``export-controls:relaxed`` -> (``export-controls``, ``relaxed``); a path with a drive letter is left whole."""
+    head, sep, tail = str(text).rpartition(":")
+    if sep and head and len(head) > 1 and tail and all(c.isalnum() or c in "-_" for c in tail):
+        return head, tail
+    return str(text), None
+
+
 def resolve_path(name_or_path: str, relative_to: Path | None = None) -> Path:
-    """A scenario name (``base``) or a path to a YAML file."""
+    """A scenario name (``base``) or a path to a YAML file (a ``:VARIANT`` suffix is the caller's to split off)."""
     text = str(name_or_path)
     if text.endswith((".yaml", ".yml")) or "/" in text or "\\" in text:
         p = Path(text)
@@ -78,9 +109,10 @@ def resolve_path(name_or_path: str, relative_to: Path | None = None) -> Path:
 # --------------------------------------------------------------------------------------------
 
 
-def _chain(path: Path) -> list[Located]:
-    """The file and its ancestors, base first; a cycle in ``extends`` is an error."""
+def _chain(path: Path, variant: str | None = None) -> list[tuple[Located, str | None]]:
+    """The file and its ancestors, base first, each with the variant it was asked for; a cycle in ``extends`` is an error."""
     docs: list[Located] = []
+    asked: list[str | None] = [variant]
     seen: list[Path] = []
     current: Path | None = path
     while current is not None:
@@ -108,33 +140,77 @@ def _chain(path: Path) -> list[Located]:
         else:
             if not isinstance(parent, str):
                 raise doc.error(("extends",), f"must be a scenario name or path, got {parent!r}")
+            parent, parent_variant = split_variant(parent)
+            asked.append(parent_variant)
             try:
                 current = resolve_path(parent, relative_to=current.parent)
             except InputError as exc:
                 raise doc.error(("extends",), exc.message) from None
             if not current.exists():
                 raise doc.error(("extends",), f"no scenario file {current}")
-    return list(reversed(docs))
+    return list(reversed(list(zip(docs, asked[: len(docs)], strict=True))))
 
 
-def _merge(docs: list[Located]) -> tuple[dict[str, tuple[Any, Located]], dict[str, tuple[Any, Located]]]:
-    """(top-level key -> (value, doc)), (parameter name -> (entry, doc)); later docs win."""
+def _variant(doc: Located, asked: str | None) -> tuple[str, Any] | None:
+    """(name, entry) of the variant of ``doc`` to merge: the one asked for, else its ``default_variant``; None without variants."""
+    variants = doc.data.get("variants")
+    if variants is None:
+        if asked is not None:
+            raise InputError("scenario", f"{Path(doc.file).stem} has no variants (asked for {asked!r})", file=doc.file)
+        return None
+    if not isinstance(variants, Mapping) or not variants:
+        raise doc.error(("variants",), "must be a mapping of variant name -> {title, description, parameters}")
+    name = asked if asked is not None else doc.data.get("default_variant")
+    if name is None:
+        raise doc.error(("variants",), "a file with variants needs default_variant (or ask for one as NAME:VARIANT)")
+    if name not in variants:
+        where = ("default_variant",) if asked is None else ("variants",)
+        raise doc.error(where, f"unknown variant {name!r}{suggest(str(name), [str(v) for v in variants])}; "
+                               f"variants: {', '.join(map(str, variants))}")
+    entry = variants[name]
+    if not isinstance(entry, Mapping):
+        raise doc.error(("variants", name), "must be a mapping with title, description and parameters")
+    for key in entry:
+        if key not in VARIANT_KEYS:
+            raise doc.error(("variants", name, key), f"unknown field{suggest(str(key), VARIANT_KEYS)}; allowed: {', '.join(VARIANT_KEYS)}")
+    return str(name), entry
+
+
+def _merge(docs: list[tuple[Located, str | None]]) -> tuple[dict[str, tuple[Any, Located]], dict[str, tuple[Any, Located, tuple]]]:
+    """(top-level key -> (value, doc)), (parameter name -> (entry, doc, path in doc)); later docs and a chosen variant win."""
     top: dict[str, tuple[Any, Located]] = {}
-    params: dict[str, tuple[Any, Located]] = {}
-    for doc in docs:
+    params: dict[str, tuple[Any, Located, tuple]] = {}
+    for doc, asked in docs:
         for key, value in doc.data.items():
             if key == "parameters":
                 if not isinstance(value, Mapping):
                     raise doc.error(("parameters",), "must be a mapping of parameter name -> entry")
                 for name, entry in value.items():
-                    params[str(name)] = (entry, doc)
-            else:
+                    params[str(name)] = (entry, doc, ("parameters", str(name)))
+            elif key not in ("variants", "default_variant"):
                 top[key] = (value, doc)
+        chosen = _variant(doc, asked)
+        if chosen is None:
+            continue
+        vname, entry = chosen
+        base = ("variants", vname)
+        vparams = entry.get("parameters") or {}
+        if not isinstance(vparams, Mapping):
+            raise doc.error(base + ("parameters",), "must be a mapping of parameter name -> entry")
+        for name, pentry in vparams.items():
+            params[str(name)] = (pentry, doc, base + ("parameters", str(name)))
+        title = entry.get("title") or f"{top.get('title', (doc.data.get('name', ''), doc))[0]}: {vname}"
+        top["title"] = (str(title), doc)
+        if entry.get("description"):
+            top["description"] = (str(entry["description"]), doc)
+        top["name"] = (f"{top.get('name', (Path(doc.file).stem, doc))[0]}:{vname}", doc)
     return top, params
 
 
-def _parameter(name: str, entry: Any, doc: Located) -> Parameter:
-    path = ("parameters", name)
+def _parameter(name: str, entry: Any, doc: Located, path: tuple = ()) -> Parameter:
+    path = path or ("parameters", name)
+    if name in RENAMED:
+        raise doc.error(path, f"{name} was replaced by {RENAMED[name]} (see data/scenarios/README.md)")
     if name not in DRIVERS:
         raise doc.error(path, f"unknown parameter{suggest(name, DRIVERS)} (see docs/forecast.md for the {len(DRIVERS)} drivers)")
     if not isinstance(entry, Mapping):
@@ -156,8 +232,15 @@ def _parameter(name: str, entry: Any, doc: Located) -> Parameter:
         check_domain(p)
     except InputError as exc:
         sub = path + ((exc.field,) if exc.field in entry else ())
-        raise InputError(f"parameters.{name}.{exc.field}" if exc.field else f"parameters.{name}", exc.message, file=doc.file, line=doc.line(sub)) from None
+        where = ".".join(map(str, path))
+        raise InputError(f"{where}.{exc.field}" if exc.field else where, exc.message, file=doc.file, line=doc.line(sub)) from None
     return p
+
+
+def _segments(value: Any, doc: Located) -> tuple[str, ...]:
+    """``demand_segments``: a list of segment names (checked against the known ones by the Scenario)."""
+    raw = convert(value, list, doc, ("demand_segments",))
+    return tuple(str(convert(v, str, doc, ("demand_segments", i))) for i, v in enumerate(raw))
 
 
 def _parent_prices(docs: list[Located]) -> dict[str, tuple[float, str]]:
@@ -186,8 +269,8 @@ def _generations(value: Any, doc: Located, prices: Mapping[str, tuple[float, str
     """The generations list; a catalog generation's price is its ``usd_per_unit``, else the same accelerator's in a parent
     scenario, else the catalog's ``price_usd``, else extrapolated from the generation before (stated in its price_source)."""
     from dcplan.io.catalog import get_hardware
+    from dcplan.io.site import default_site
     from dcplan.model.energy import server_power_per_accelerator_w
-    from dcplan.specs import SiteParams
 
     path = ("generations",)
     raw = convert(value, list, doc, path)
@@ -216,7 +299,7 @@ def _generations(value: Any, doc: Located, prices: Mapping[str, tuple[float, str
         try:
             hw = get_hardware(str(hw_name))
             peak = hw.peak(precision)
-            power = server_power_per_accelerator_w(hw, SiteParams())
+            power = server_power_per_accelerator_w(hw, default_site())
         except InputError as exc:
             raise doc.error(path + (i, "hardware" if exc.field != "precision" else "precision"), exc.message) from None
         usd, price_source = _price(item, hw, doc, path + (i,), prices or {})
@@ -269,26 +352,28 @@ def _correlations(value: Any, doc: Located) -> tuple[Correlation, ...]:
 
 
 @functools.lru_cache(maxsize=32)
-def _load_cached(path: str, mtimes: tuple[float, ...]) -> Scenario:
-    return _build(Path(path))
+def _load_cached(path: str, mtimes: tuple[float, ...], variant: str | None = None) -> Scenario:
+    return _build(Path(path), variant)
 
 
 def load_scenario(name_or_path: str) -> Scenario:
-    """Load a scenario by name (data/scenarios/NAME.yaml) or path, merging its ``extends`` chain."""
-    path = resolve_path(name_or_path)
+    """Load a scenario by name (data/scenarios/NAME.yaml), ``NAME:VARIANT`` or path, merging its ``extends`` chain."""
+    text, variant = split_variant(str(name_or_path))
+    path = resolve_path(text)
     if not path.exists():
         raise InputError("scenario", "file not found", file=str(path))
     # any change to the file, a shipped scenario it may extend, or the market history reloads it
     watched = [path, *sorted(scenarios_dir().glob("*.yaml")), *sorted((data_dir() / "market").glob("*.csv"))]
     mtimes = tuple(p.stat().st_mtime_ns for p in watched if p.exists())
-    return _load_cached(str(path.resolve()), mtimes)
+    return _load_cached(str(path.resolve()), mtimes, variant)
 
 
-def _build(path: Path) -> Scenario:
+def _build(path: Path, variant: str | None = None) -> Scenario:
     from dcplan.io.market import read_spend_history
 
-    docs = _chain(path)
-    top, params = _merge(docs)
+    chain = _chain(path, variant)
+    docs = [d for d, _ in chain]
+    top, params = _merge(chain)
     leaf = docs[-1]
     for key in ("name", "start_year", "horizon_end_year", "demand_anchor_year", "nonai_anchor_year", "generations"):
         if key not in top:
@@ -307,12 +392,14 @@ def _build(path: Path) -> Scenario:
             kwargs[key] = _generations(value, doc, _parent_prices(docs[: docs.index(doc)]))
         elif key == "correlations":
             kwargs[key] = _correlations(value, doc)
+        elif key == "demand_segments":
+            kwargs["segments"] = _segments(value, doc)
         elif key in ("name", "title", "description"):
             kwargs[key] = str(value)
     built = {}
-    for name, (entry, doc) in params.items():
-        built[name] = _parameter(name, entry, doc)
-        lines[f"parameters.{name}"] = (doc.file, doc.line(("parameters", name)) or 0)
+    for name, (entry, doc, ppath) in params.items():
+        built[name] = _parameter(name, entry, doc, ppath)
+        lines[f"parameters.{name}"] = (doc.file, doc.line(ppath) or 0)
     for c in kwargs.get("correlations", ()):
         for n in (c.a, c.b):
             if n in built and built[n].dist.is_fixed:

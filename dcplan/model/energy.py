@@ -5,7 +5,8 @@ CO2e = E_facility x grid intensity (Patterson et al. 2021, "Carbon Emissions and
 Network Training"; CodeCarbon methodology). Average IT power per accelerator is the server's
 power per accelerator (catalog node power, else TDP x a server/accelerator power ratio, Epoch
 AI ``training-cost-trends/energy.py``: 1.82 for DGX H100) times a load factor (Epoch: average
-power 0.75 x TDP).
+power 0.75 x TDP). A chip with neither a published node power nor a TDP has no power figure:
+its power, energy and emissions are unknown (None, with the reason), never guessed.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dcplan.specs import HardwareSpec, SiteParams
-from dcplan.units import KWH_PER_MWH
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -24,16 +24,47 @@ class Price:
     source: str
 
 
-def server_power_per_accelerator_w(hw: HardwareSpec, site: SiteParams) -> float:
-    """Peak server power attributable to one accelerator (host CPUs, NICs, fans included) [W]."""
+@dataclass(frozen=True, kw_only=True)
+class ServerPower:
+    """Peak server power per accelerator and where it came from, or why it is unknown."""
+
+    w: float | None
+    """Host CPUs, NICs and fans included [W]; None when the catalog publishes no figure to derive it from."""
+    source: str
+    """The catalog field (or the ratio) it rests on; when ``w`` is None, the missing fields and where to look."""
+
+
+def power_unknown_reason(hw: HardwareSpec) -> str:
+    """Why ``hw`` has no power figure: the missing catalog fields and where to see what is published."""
+    return (f"unknown: no published tdp_w or node_power_w for {hw.name} in data/hardware/{hw.name}.yaml "
+            f"(`dcplan hardware show {hw.name}` lists what is published and from where)")
+
+
+def server_power(hw: HardwareSpec, site: SiteParams) -> ServerPower:
+    """Peak server power attributable to one accelerator: node power / node size, else TDP x ratio."""
     if hw.node_power_w and hw.accelerators_per_node:
-        return hw.node_power_w / hw.accelerators_per_node
-    return hw.require("tdp_w") * site.server_power_ratio
+        return ServerPower(w=hw.node_power_w / hw.accelerators_per_node,
+                           source=f"data/hardware/{hw.name}.yaml node_power_w / accelerators_per_node")
+    if hw.tdp_w:
+        return ServerPower(w=hw.tdp_w * site.server_power_ratio, source=site.sources.get("server_power_ratio", "given"))
+    return ServerPower(w=None, source=power_unknown_reason(hw))
 
 
-def it_power_per_accelerator_w(hw: HardwareSpec, site: SiteParams, load_frac: float) -> float:
-    """Average IT power per accelerator at ``load_frac`` of peak [W]."""
-    return server_power_per_accelerator_w(hw, site) * load_frac
+def server_power_per_accelerator_w(hw: HardwareSpec, site: SiteParams) -> float:
+    """Peak server power attributable to one accelerator (host CPUs, NICs, fans included) [W].
+
+    An InputError naming ``tdp_w`` when the catalog publishes neither node power nor TDP.
+    """
+    power = server_power(hw, site)
+    if power.w is None:
+        return hw.require("tdp_w")
+    return power.w
+
+
+def it_power_per_accelerator_w(hw: HardwareSpec, site: SiteParams, load_frac: float) -> float | None:
+    """Average IT power per accelerator at ``load_frac`` of peak [W]; None when not published."""
+    w = server_power(hw, site).w
+    return None if w is None else w * load_frac
 
 
 def energy_kwh(accelerator_hours: float, it_power_w: float) -> float:
@@ -44,10 +75,6 @@ def energy_kwh(accelerator_hours: float, it_power_w: float) -> float:
 def tco2e(facility_kwh: float, site: SiteParams) -> float:
     """Location-based emissions [tCO2e]."""
     return facility_kwh * site.grid_gco2_per_kwh / 1e6
-
-
-def facility_mwh(it_kwh: float, site: SiteParams) -> float:
-    return it_kwh * site.pue / KWH_PER_MWH
 
 
 def rental_price(hw: HardwareSpec, site: SiteParams) -> Price:

@@ -138,6 +138,64 @@ def hardware_flops_per_token(m: ModelSpec, seq_len: float, recompute: str, *, ca
     )
 
 
+@dataclass(frozen=True, kw_only=True)
+class TrainFlopsSplit:
+    """Hardware FLOPs per trained token by the units that run them [FLOP/token].
+
+    ``low_precision`` are the linear layers an FP8 run executes in FP8 (attention projections,
+    dense and shared-expert FFNs); ``experts`` the routed-expert GEMMs (FP8 too, and scaled by
+    load imbalance); ``high_precision`` what stays in BF16 even in FP8 runs: the attention core
+    (flash attention), the router and the output layer (DeepSeek-V3 §3.3.1 keeps embedding,
+    output head, gating and attention in BF16/FP32; Transformer Engine recipes keep the first
+    and last layers in BF16). Recomputed forward work is included, so the three sum to
+    :func:`hardware_flops_per_token`.
+    """
+
+    low_precision: float
+    experts: float
+    high_precision: float
+    """Attention core and router, summed over layers."""
+    logits: float = 0.0
+    """The output layer (BF16), on the last pipeline stage only."""
+
+    @property
+    def layers(self) -> float:
+        """Everything the Transformer layers run (split over pipeline stages)."""
+        return self.low_precision + self.experts + self.high_precision
+
+    @property
+    def total(self) -> float:
+        return self.layers + self.logits
+
+
+def _routed_share(m: ModelSpec) -> float:
+    """Share of the MoE FFN FLOPs that are routed experts (the rest: dense layers, shared experts)."""
+    moe = m.moe
+    if moe is None:
+        return 0.0
+    moe_layers = m.n_layers - moe.first_dense_layers
+    routed = _mlp_matrix_flops(m, moe.d_ff_expert) * moe.top_k * moe_layers
+    mlp, _ = mlp_flops_per_token(m)
+    return routed / mlp if mlp else 0.0
+
+
+def train_flops_split(m: ModelSpec, seq_len: float, recompute: str, *, causal: bool = True) -> TrainFlopsSplit:
+    """Split :func:`hardware_flops_per_token` into FP8-able, routed-expert and BF16 parts."""
+    fwd = forward_flops_per_token(m, seq_len, causal=causal)
+    passes_layer = TRAIN_PASSES + (1.0 if recompute == "full" else 0.0)
+    passes_core = TRAIN_PASSES + (1.0 if recompute in ("full", "selective") else 0.0)
+    routed = fwd.mlp * _routed_share(m)
+    if m.architecture == "encoder-decoder":
+        total = hardware_flops_per_token(m, seq_len, recompute, causal=causal)
+        return TrainFlopsSplit(low_precision=total, experts=0.0, high_precision=0.0)
+    return TrainFlopsSplit(
+        low_precision=passes_layer * (fwd.attn_proj + fwd.mlp - routed),
+        experts=passes_layer * routed,
+        high_precision=passes_core * fwd.attn_core + passes_layer * fwd.router,
+        logits=TRAIN_PASSES * fwd.logits,
+    )
+
+
 def six_nd(active_params: float, tokens: float) -> float:
     """Kaplan et al. 2020's C = 6·N·D training FLOPs [FLOP]."""
     return 6.0 * active_params * tokens
@@ -217,11 +275,34 @@ def largest_layer_gemm_flops(m: ModelSpec, tokens: float, tp: int = 1) -> float:
     return 2.0 * tokens * m.d_model * d_ff / tp
 
 
+def dense_gemm_flops(m: ModelSpec, tokens: float, tp: int = 1) -> float:
+    """FLOPs of the largest non-expert GEMM of one layer on one device [FLOP]: the FFN
+    up-projection of a dense model, the fused QKV projection of an MoE one."""
+    if m.moe is None:
+        return 2.0 * tokens * m.d_model * m.d_ff / tp
+    return 2.0 * tokens * m.d_model * (m.n_heads + 2 * m.kv_heads) * m.d_head / tp
+
+
+def expert_gemm_flops(m: ModelSpec, tokens: float, ep: int = 1, etp: int = 1) -> float:
+    """FLOPs of one routed expert's up-projection on one expert-parallel rank [FLOP].
+
+    Each rank holds E/ep experts and receives top_k copies of its ``tokens`` from every rank of
+    the group (balanced routing), so an expert sees tokens·top_k·ep/E of them.
+    """
+    if m.moe is None:
+        return dense_gemm_flops(m, tokens, etp)
+    per_expert = tokens * m.moe.top_k * ep / m.moe.n_experts
+    return 2.0 * per_expert * m.d_model * m.moe.d_ff_expert / etp
+
+
 __all__ = [
     "FlopsBreakdown",
     "TRAIN_PASSES",
+    "TrainFlopsSplit",
     "attn_core_flops_per_token",
     "decode_flops_per_token",
+    "dense_gemm_flops",
+    "expert_gemm_flops",
     "forward_flops_per_token",
     "hardware_flops_per_token",
     "largest_layer_gemm_flops",
@@ -233,4 +314,5 @@ __all__ = [
     "seq2seq_train_flops",
     "six_nd",
     "train_flops_per_token",
+    "train_flops_split",
 ]

@@ -2,8 +2,10 @@
 
 Run by ``dcplan profile --nproc N`` (which launches
 ``python -m torch.distributed.run --standalone --nproc_per_node N -m dcplan.profile.distributed``)
-or directly under ``torchrun``. Backend: NCCL on GPUs (one GPU per rank, ``LOCAL_RANK``), gloo
-on CPUs (``cores // N`` threads per rank).
+or directly under ``torchrun``, on one node or several (``--nnodes M`` with a c10d rendezvous:
+docs/profile-and-calibrate.md, "A cluster"). Backend: NCCL on GPUs (one GPU per rank,
+``LOCAL_RANK``), gloo on CPUs (``cores // local ranks`` threads per rank). Every measurement
+names the nodes it spanned (``nnodes``, ``node_ranks``, ``ranks_per_node``).
 
 - Collectives (all-reduce, all-gather, reduce-scatter) by message size, in the NCCL-tests
   convention (``doc/PERFORMANCE.md``): ``nbytes`` is the full buffer (all-reduce tensor,
@@ -63,11 +65,24 @@ def init(device_type: str) -> tuple[torch.device, str]:
         device, backend = torch.device("cuda", local), "nccl"
     else:
         device, backend = torch.device("cpu"), "gloo"
-        world = int(os.environ.get("WORLD_SIZE", "1"))
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
+        local = int(os.environ.get("LOCAL_WORLD_SIZE", os.environ.get("WORLD_SIZE", "1")))  # the ranks sharing this host
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // local))
     if not dist.is_initialized():
         dist.init_process_group(backend)
     return device, backend
+
+
+def topology() -> dict[str, Any]:
+    """Where the ranks run: nodes (torchrun's ``GROUP_RANK`` of every rank, gathered) and ranks per node.
+
+    Collective on the process group: every rank calls it. On one host ``--standalone`` gives one
+    node; ``--nnodes 2`` gives node ranks [0, 1] even when both "nodes" share a machine.
+    """
+    mine = (int(os.environ.get("GROUP_RANK", "0")), int(os.environ.get("LOCAL_WORLD_SIZE", str(dist.get_world_size()))))
+    every: list[Any] = [None] * dist.get_world_size()
+    dist.all_gather_object(every, mine)
+    nodes = sorted({node for node, _ in every})
+    return {"nnodes": len(nodes), "node_ranks": nodes, "ranks_per_node": max(local for _, local in every)}
 
 
 def _sync(device: torch.device) -> None:
@@ -125,6 +140,7 @@ def _timed(ops: dict[Any, Callable[[], Any]], device: torch.device, g: grids.Gri
 
 def measure_collectives(g: grids.Grid, device: torch.device, backend: str, seed: int = 0) -> list[Measurement]:
     world = dist.get_world_size()
+    where = topology()
     ops = {(name, b): _collective_op(name, b, device, world) for name in COLLECTIVES for b in g.collective_bytes}
     blocks = _timed(ops, device, g, seed)
     out = []
@@ -133,7 +149,7 @@ def measure_collectives(g: grids.Grid, device: torch.device, backend: str, seed:
         algbw = nbytes / stats.estimate
         out.append(Measurement(
             id=f"collective-{i + 1:03d}", kind="collective",
-            config={"op": name, "nbytes": nbytes, "world_size": world, "backend": backend,
+            config={"op": name, "nbytes": nbytes, "world_size": world, "backend": backend, **where,
                     "algbw_bytes_per_s": algbw, "busbw_bytes_per_s": algbw * BUS_FACTOR[name](world)},
             time_s=stats, bytes=float(nbytes)))
     return out
@@ -146,6 +162,7 @@ def measure_dp_train(g: grids.Grid, device: torch.device, backend: str, precisio
     from dcplan.profile.workloads import Ctx
 
     world, ctx = dist.get_world_size(), Ctx(device, precision)
+    where = topology()
     out, ops, meta, keep = [], {}, {}, []
     for j, (shape, batch, seq) in enumerate(g.dp_train):
         cfg = transformer_config(shape, seq)
@@ -175,7 +192,7 @@ def measure_dp_train(g: grids.Grid, device: torch.device, backend: str, precisio
             id=f"train-dp-{i + 1:03d}", kind="train",
             config={"d_model": cfg.d_model, "n_layers": cfg.n_layers, "n_encoder_layers": 0, "n_heads": cfg.n_heads,
                     "n_kv_heads": cfg.kv_heads, "d_ff": cfg.ffn, "vocab_size": cfg.vocab_size, "batch": batch,
-                    "seq_len": seq, "precision": precision, "world_size": world, "backend": backend,
+                    "seq_len": seq, "precision": precision, "world_size": world, "backend": backend, **where,
                     "parallel": "ddp", "grad_sync": sync, "threads_per_rank": torch.get_num_threads()},
             time_s=summarize(bl, threshold=g.timing.threshold),
             flops=world * train_flops(spec, batch, seq), tokens=float(world * batch * seq)))
@@ -243,9 +260,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     found = measure_all(args.sweep, args.device, args.precision, args.seed)
     if found is not None:
-        from dcplan.io.yamlio import write_json_atomic
+        from dcplan.io.jsonout import write_json
 
-        write_json_atomic(args.out, _fragment(found, args.device, args.precision))
+        write_json(args.out, _fragment(found, args.device, args.precision))
     return 0
 
 

@@ -10,8 +10,10 @@
   average on Ampere and newer except GA100) is sampled every 100 ms in a thread and integrated
   with the trapezoid rule;
 - clocks (SM, memory), temperature, power limit and the clock-event (throttle) reasons are
-  sampled after each point so that throttled samples can be recognised. Clocks are recorded,
-  never changed (locking them needs root and these machines are shared).
+  sampled after each point, and after every timed block (:meth:`EnergyMeter.block_state`) so
+  that blocks run in different states are recognised and remeasured. Clocks are only pinned
+  when asked (``dcplan profile --lock-clocks``; needs administrator rights, undone at the end):
+  on a shared machine they are recorded, not changed.
 """
 
 from __future__ import annotations
@@ -139,6 +141,36 @@ class EnergyMeter:
             except Exception:  # noqa: BLE001 - a field this GPU or driver does not report
                 out[key] = None
         return out
+
+    def block_state(self) -> dict[str, Any] | None:
+        """The state a timed block ran in: SM and memory clocks [MHz], temperature [C], throttle
+        reasons (what decides whether two blocks are comparable); None without NVML."""
+        state = self.state()
+        if state is None:
+            return None
+        return {k: state.get(k) for k in ("sm_clock_mhz", "mem_clock_mhz", "temperature_c", "throttle_reasons")}
+
+    def lock_clocks(self) -> str:
+        """Pin the SM clocks at their maximum (``nvmlDeviceSetGpuLockedClocks``; needs administrator
+        rights): returns what happened, one line. Undo with :meth:`unlock_clocks`."""
+        if self._nvml is None:
+            return "not locked: NVML not available"
+        n, h = self._nvml, self._handle
+        try:
+            top = n.nvmlDeviceGetMaxClockInfo(h, n.NVML_CLOCK_SM)
+            n.nvmlDeviceSetGpuLockedClocks(h, top, top)
+        except Exception as exc:  # noqa: BLE001 - not permitted, or not supported by this GPU
+            return f"not locked: {str(exc).splitlines()[0][:120] or type(exc).__name__}"
+        self._locked = True
+        return f"SM clocks locked at {top} MHz"
+
+    def unlock_clocks(self) -> None:
+        if getattr(self, "_locked", False):
+            try:
+                self._nvml.nvmlDeviceResetGpuLockedClocks(self._handle)
+            except Exception:  # noqa: BLE001
+                pass
+            self._locked = False
 
     def driver_version(self) -> str | None:
         if self._nvml is None:

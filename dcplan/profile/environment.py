@@ -63,15 +63,19 @@ def resolve_device(spec: str) -> torch.device:
     if spec == "cpu":
         return torch.device("cpu")
     if spec == "cuda" or spec.startswith("cuda:"):
+        index = spec.partition(":")[2]
+        if index and not index.isdigit():
+            raise InputError("device", f"not a device: {spec!r}; use auto, cpu, cuda or cuda:N with N a GPU index from 0")
+        if torch.version.cuda is None:
+            raise InputError("device", f"{spec} asked for but this torch ({torch.__version__}) is built without CUDA; "
+                                       "install a CUDA build of torch (README, GPUs) or use --device cpu")
         if not torch.cuda.is_available():
-            raise InputError("device", f"{spec} asked for but torch sees no CUDA device (torch {torch.__version__}); use --device cpu")
-        try:
-            dev = torch.device(spec if ":" in spec else "cuda:0")
-        except RuntimeError:
-            raise InputError("device", f"not a device: {spec!r}; use auto, cpu, cuda or cuda:N") from None
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise InputError("device", f"{spec}: only {torch.cuda.device_count()} CUDA device(s) visible")
-        return dev
+            raise InputError("device", f"{spec} asked for but torch {torch.__version__} sees no CUDA device (driver missing or "
+                                       "CUDA_VISIBLE_DEVICES empty); use --device cpu")
+        n = torch.cuda.device_count()
+        if index and int(index) >= n:
+            raise InputError("device", f"{spec}: no such GPU, {n} visible (cuda:0{f' to cuda:{n - 1}' if n > 1 else ''})")
+        return torch.device(f"cuda:{int(index) if index else 0}")
     raise InputError("device", f"must be auto, cpu, cuda or cuda:N, got {spec!r}")
 
 

@@ -50,6 +50,8 @@ class Grid:
     """(shape, batch, prompt_len)"""
     decode: tuple[tuple[Shape, int, int], ...]
     """(shape, batch, context_len)"""
+    decode_impls: tuple[str, ...] = ("eager",)
+    """Implementations every decode configuration runs in (GPUs add cuda-graphs, as serving engines run decode)."""
     seq2seq: tuple[tuple[Shape, int, int, int, str], ...]
     """(shape, batch, src_len, tgt_len, mode)"""
     collective_bytes: tuple[int, ...]
@@ -194,6 +196,9 @@ _G_A = Shape(1024, 4, 8, 8, 32000)
 _G_B = Shape(2048, 8, 16, 4, 32000)
 _G_C = Shape(4096, 8, 32, 8, 32000)
 _G_T5 = Shape(768, 12, 12, 12, 32128, enc=12, ff=3072)
+#: GPU decode runs eager (the host's dispatch sets the pace of small steps) and from captured
+#: CUDA graphs (one launch per step, as vLLM, SGLang and TensorRT-LLM run it).
+GPU_DECODE_IMPLS = ("eager", "cuda-graphs")
 
 
 def _gpu_quick() -> Grid:
@@ -202,9 +207,12 @@ def _gpu_quick() -> Grid:
         gemm_precisions_extra=("fp16", "tf32", "fp32"),
         bandwidth=(64 * MiB, 256 * MiB, 1024 * MiB, 4096 * MiB),
         attention=((4, 16, 16, 1024, 128), (4, 32, 8, 2048, 128), (1, 32, 32, 8192, 128), (1, 32, 8, 16384, 128)),
-        train=((_G_A, 4, 1024), (_G_A, 8, 2048), (_G_B, 2, 2048), (_G_B, 4, 4096), (_G_C, 2, 2048), (_G_C, 4, 2048)),
-        prefill=((_G_A, 1, 512), (_G_A, 8, 2048), (_G_B, 1, 2048), (_G_B, 4, 4096), (_G_C, 1, 4096), (_G_C, 8, 2048)),
+        train=((_G_A, 4, 1024), (_G_A, 8, 2048), (_G_B, 2, 2048), (_G_B, 4, 4096), (_G_C, 2, 2048), (_G_C, 4, 2048),
+               (_G_A, 1, 512), (_G_B, 1, 1024)),
+        prefill=((_G_A, 1, 512), (_G_A, 8, 2048), (_G_B, 1, 2048), (_G_B, 4, 4096), (_G_C, 1, 4096), (_G_C, 8, 2048),
+                 (_G_A, 32, 1024), (_G_B, 16, 2048)),
         decode=((_G_A, 1, 1024), (_G_A, 64, 2048), (_G_B, 8, 4096), (_G_B, 128, 2048), (_G_C, 1, 2048), (_G_C, 32, 8192)),
+        decode_impls=GPU_DECODE_IMPLS,
         seq2seq=((_G_T5, 32, 512, 128, "train"), (_G_T5, 16, 128, 64, "generate")),
         collective_bytes=(64 * 1024, 1 * MiB, 16 * MiB, 256 * MiB, 1024 * MiB),
         dp_train=((_G_B, 4, 2048),),
@@ -221,9 +229,10 @@ def _gpu_standard() -> Grid:
         gemm_precisions_extra=q.gemm_precisions_extra,
         bandwidth=q.bandwidth + (16 * MiB, 8192 * MiB),
         attention=q.attention + ((8, 16, 16, 512, 64), (2, 32, 32, 4096, 128), (1, 64, 8, 32768, 128)),
-        train=q.train + ((_G_A, 1, 512), (_G_A, 16, 1024), (_G_B, 1, 1024), (_G_B, 8, 2048), (_G_C, 1, 4096), (_G_C, 8, 2048)),
-        prefill=q.prefill + ((_G_A, 32, 1024), (_G_B, 16, 2048), (_G_C, 4, 8192)),
+        train=q.train + ((_G_A, 16, 1024), (_G_B, 8, 2048), (_G_C, 1, 4096), (_G_C, 8, 2048)),
+        prefill=q.prefill + ((_G_C, 4, 8192),),
         decode=q.decode + ((_G_A, 256, 1024), (_G_B, 1, 8192), (_G_C, 8, 4096), (_G_C, 128, 2048)),
+        decode_impls=q.decode_impls,
         seq2seq=q.seq2seq + ((_G_T5, 64, 512, 128, "train"), (_G_T5, 64, 128, 64, "generate")),
         collective_bytes=q.collective_bytes + (4 * MiB, 64 * MiB),
         dp_train=q.dp_train,
@@ -244,6 +253,7 @@ def _gpu_full() -> Grid:
         train=s.train + ((big, 1, 4096), (big, 4, 4096), (big, 16, 8192)),
         prefill=s.prefill + ((big, 1, 8192),),
         decode=s.decode + ((big, 64, 4096),),
+        decode_impls=s.decode_impls,
         seq2seq=s.seq2seq,
         collective_bytes=s.collective_bytes + (4096 * MiB,),
         dp_train=s.dp_train,

@@ -93,6 +93,13 @@ class TimeStats:
     """Share of each sweep's wall time during which some task waited for a CPU (Linux PSI)."""
     contended: bool = False
     """No sweep was free of CPU contention: the estimate is from contended sweeps."""
+    block_states: tuple[Mapping[str, Any], ...] = ()
+    """State each block ran in (aligned with ``sweep_medians``): ``host_probe_s`` (a fixed
+    pure-Python loop timed before the block), and on GPUs the NVML clocks [MHz], temperature
+    [C], power [W] and throttle reasons read after it."""
+    states_differ: bool = False
+    """The blocks ran in different states (clocks, throttle reasons or host speed): the point was
+    remeasured; ``estimate`` is still the fastest clean block's median."""
 
     def __post_init__(self) -> None:
         for name in ("median", "min", "max", "p90", "estimate"):
@@ -130,6 +137,8 @@ class TimeStats:
             "unstable": self.unstable,
             "sweep_contention": list(self.sweep_contention),
             "contended": self.contended,
+            "block_states": [dict(x) for x in self.block_states],
+            "states_differ": self.states_differ,
         }
 
 
@@ -283,6 +292,9 @@ class Profile:
     skipped: tuple[Mapping[str, Any], ...] = ()
     """Points not measured (time budget, interruption), with the reason."""
     wall_s: float | None = None
+    notes: str | None = None
+    """Where and how it was measured, in words (a shipped profile says which machine, driver,
+    software and command); None for a profile as ``dcplan profile`` wrote it."""
     schema_version: int = PROFILE_SCHEMA_VERSION
 
     def of_kind(self, kind: str, *, fitted_only: bool = True) -> list[Measurement]:
@@ -316,6 +328,7 @@ class Profile:
             "partial": self.partial,
             "partial_reason": self.partial_reason,
             "wall_s": self.wall_s,
+            **({"notes": self.notes} if self.notes else {}),
             "device": self.device.to_dict(),
             "environment": dict(self.environment),
             "settings": dict(self.settings),

@@ -49,6 +49,8 @@ class ProfileRequest:
     seed: int = 0
     name: str = "profile"
     count_flops: bool = True
+    lock_clocks: bool = False
+    """Pin GPU SM clocks at their maximum for the sweep (needs administrator rights; undone after)."""
     extra_points: Sequence[Point] = field(default_factory=tuple)
     """Points measured after the grid's (tests add an oversized one)."""
     command: str = ""
@@ -118,9 +120,13 @@ def profile_device(req: ProfileRequest, progress: Progress | None = None) -> Pro
     env = environment.environment(device, energy.driver_version())
     budget = req.time_budget_s
     extra = list(req.extra_points) + _hf_points(req, precision, device.type)
-    outcome = run_sweep(grids.grid(req.sweep, device.type), Ctx(device, precision), budget_s=budget, energy=energy,
-                        progress=progress, seed=req.seed, count_flops=req.count_flops, extra_points=extra,
-                        group_memory_bytes=_group_memory(device), native_models="native" in req.impl)
+    clocks = energy.lock_clocks() if req.lock_clocks and device.type == "cuda" else "not locked: recorded per block"
+    try:
+        outcome = run_sweep(grids.grid(req.sweep, device.type), Ctx(device, precision), budget_s=budget, energy=energy,
+                            progress=progress, seed=req.seed, count_flops=req.count_flops, extra_points=extra,
+                            group_memory_bytes=_group_memory(device), native_models="native" in req.impl)
+    finally:
+        energy.unlock_clocks()
     if req.nproc > 1 and not distributed.under_torchrun() and not outcome.partial:
         try:
             dist_found = distributed.launch(req.nproc, req.sweep, device.type, precision, req.seed)
@@ -151,6 +157,8 @@ def profile_device(req: ProfileRequest, progress: Progress | None = None) -> Pro
         "models": [m.name for m in req.models] if "hf" in req.impl else [],
         "command": req.command,
         "time_statistic": "estimate = min of the medians of blocks without CPU contention (Linux PSI)",
+        "clocks": clocks if device.type == "cuda" else None,
+        "decode_impls": list(grids.grid(req.sweep, device.type).decode_impls),
         "contention_wait_s": outcome.contention_wait_s,
     }
     return Profile(

@@ -115,7 +115,7 @@ def build_points(g: Grid, precision: str) -> list[W.Point]:
     pts += [W.AttentionPoint(b, a, kv, s, dh, precision) for b, a, kv, s, dh in g.attention]
     pts += [W.TrainPoint(transformer_config(sh, s), b, s, precision) for sh, b, s in g.train]
     pts += [W.PrefillPoint(transformer_config(sh, s), b, s, precision) for sh, b, s in g.prefill]
-    pts += [W.DecodePoint(transformer_config(sh, c), b, c, precision) for sh, b, c in g.decode]
+    pts += [W.DecodePoint(transformer_config(sh, c), b, c, precision, impl) for impl in g.decode_impls for sh, b, c in g.decode]
     pts += [W.Seq2SeqPoint(transformer_config(sh, max(src, tgt + 1)), b, src, tgt, mode, precision) for sh, b, src, tgt, mode in g.seq2seq]
     return pts
 
@@ -379,7 +379,8 @@ class Runner:
             refresh = (lambda p=lv.point: p.prepare(self.ctx).run) if lv.point.kind in REFRESHED_KINDS else None
             self._timed.append(Timed(key=lv.id, run=lv.prepared.run, sync=sync, inner=inner, refresh=refresh,
                                      warm=self._op_s[id(lv.point)] * inner < WARM_BLOCK_BELOW_S,
-                                     energy_read=energy.cumulative_j if energy is not None and energy.available else None))
+                                     energy_read=energy.cumulative_j if energy is not None and energy.available else None,
+                                     state_read=energy.block_state if energy is not None else None))
         share = {lv.id: self._costs[id(lv.point)] - self._op_s[id(lv.point)] * (self.grid.warmup + 2) for lv in self._live}
         kind = {lv.id: lv.point.kind for lv in self._live}
         n = self._timing.sweeps

@@ -17,10 +17,16 @@ Method (PyTorch ``torch.utils.benchmark`` docs; triton ``do_bench``; MLPerf trai
   time during which some task was runnable but waiting for a CPU. With another process busy on
   one of 2 cores it reads about 0.5, alone about 0.00-0.02 (checked here). Sweeps whose share
   exceeds ``CONTENDED_FRAC`` do not count towards the estimate when uncontended ones exist;
+- the state each block ran in is recorded with it: the host's speed (a fixed pure-Python
+  loop timed just before the block: launch-bound GPU steps run at the host's pace, and on
+  the H200 VM it moved between two speeds about 1.7x apart between sweeps) and, on GPUs, the
+  SM and memory clocks, temperature and clock-event (throttle) reasons read through NVML after
+  it; blocks whose states differ (clocks by more than ``CLOCK_SPREAD``, different throttle
+  reasons, host speed by more than ``HOST_SPREAD``) mark the point ``states_differ``;
 - a point whose IQR/median stays above ``threshold`` (0.1, the ``torch.utils.benchmark``
-  ``adaptive_autorange`` gate) or whose sweep medians spread by more than twice that, or that has fewer than two
-  uncontended sweeps, gets extra sweeps, and is flagged ``unstable`` (or ``contended``) if it
-  still is after them.
+  ``adaptive_autorange`` gate) or whose sweep medians spread by more than twice that, or that
+  has fewer than two uncontended sweeps, or whose blocks ran in different states, gets extra
+  sweeps, and is flagged ``unstable`` (or ``contended``) if it still is after them.
 
 The device synchronisation is passed in as a callable, so this module runs without torch.
 """
@@ -32,7 +38,7 @@ import random
 import statistics
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Hashable, Sequence
+from typing import Any, Callable, Hashable, Mapping, Sequence
 
 from dcplan.profile.result import TimeStats
 
@@ -44,6 +50,45 @@ SPREAD_FACTOR = 2.0
 #: A block during which CPU pressure stalls exceeded this share of wall time is contended.
 CONTENDED_FRAC = 0.10
 _PSI = "/proc/pressure/cpu"
+#: Blocks whose SM or memory clocks differ by more than this share ran in different device states.
+CLOCK_SPREAD = 0.02
+#: Blocks whose host-speed probes differ by more than this share ran at different host speeds.
+HOST_SPREAD = 0.15
+#: Iterations of the host-speed probe loop (about 30-60 us of one core).
+HOST_PROBE_LOOPS = 2000
+
+
+def host_probe_s(loops: int = HOST_PROBE_LOOPS) -> float:
+    """Seconds a fixed pure-Python loop takes now: the host's single-thread speed (best of 3) [s]."""
+    best = math.inf
+    for _ in range(3):
+        t0 = time.perf_counter()
+        acc = 0
+        for i in range(loops):
+            acc += i & 7
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def _spread(values: Sequence[float]) -> float:
+    vals = [v for v in values if v]
+    return (max(vals) - min(vals)) / min(vals) if len(vals) > 1 else 0.0
+
+
+def states_differ(states: Sequence[Mapping[str, Any] | None]) -> bool:
+    """True when the blocks of one point ran in different device or host states."""
+    known = [s for s in states if s]
+    if len(known) < 2:
+        return False
+    for key in ("sm_clock_mhz", "mem_clock_mhz"):
+        if _spread([s.get(key) or 0 for s in known]) > CLOCK_SPREAD:
+            return True
+    if len({tuple(sorted(s.get("throttle_reasons") or ())) for s in known}) > 1:
+        return True
+    # an accelerator's launch-bound steps run at the host's pace; on a CPU the host is the device
+    # and its slow blocks are the contended ones (PSI), handled apart
+    accelerator = any("sm_clock_mhz" in s for s in known)
+    return accelerator and _spread([s.get("host_probe_s") or 0 for s in known]) > HOST_SPREAD
 
 
 def cpu_stall_s() -> float | None:
@@ -80,6 +125,7 @@ def summarize(
     remeasured: bool = False,
     threshold: float = DEFAULT_THRESHOLD,
     contention: Sequence[float | None] = (),
+    states: Sequence[Mapping[str, Any] | None] = (),
 ) -> TimeStats:
     """Statistics of samples grouped by sweep (one list of samples per sweep) [s].
 
@@ -123,6 +169,8 @@ def summarize(
         inner=inner,
         remeasured=remeasured,
         unstable=unstable,
+        block_states=tuple(dict(x) if x else {} for x in states) if any(states) else (),
+        states_differ=states_differ(states),
     )
 
 
@@ -170,9 +218,14 @@ class Timed:
     """Time summed over the timed blocks [s]."""
     contention: list[float | None] = field(default_factory=list)
     """CPU-stall share of each block (aligned with ``blocks``)."""
+    state_read: Callable[[], Mapping[str, Any] | None] | None = None
+    """Device state after a block (NVML clocks, temperature, throttle reasons), or None."""
+    states: list[dict[str, Any]] = field(default_factory=list)
+    """State each block ran in: host-speed probe, and the device state (aligned with ``blocks``)."""
 
     def stats(self, threshold: float) -> TimeStats:
-        return summarize(self.blocks, inner=self.inner, remeasured=self.remeasured, threshold=threshold, contention=self.contention)
+        return summarize(self.blocks, inner=self.inner, remeasured=self.remeasured, threshold=threshold, contention=self.contention,
+                         states=self.states)
 
     def clean_sweeps(self) -> int:
         return sum(1 for c in self.contention if c is None or c <= CONTENDED_FRAC)
@@ -239,8 +292,11 @@ def _time_point(p: Timed, reps: int, retries: int, budget: ContentionBudget) -> 
     """One block of ``p``; a block hit by contention is kept (flagged) and retried after a back-off."""
     for attempt in range(retries + 1):
         e0 = p.energy_read() if p.energy_read is not None else None
+        probe = host_probe_s()
         block, share = _block(p, reps)
         e1 = p.energy_read() if p.energy_read is not None else None
+        device = p.state_read() if p.state_read is not None else None
+        p.states.append({"host_probe_s": probe, **(device or {})})
         if e0 is not None and e1 is not None:
             p.energy_j += e1 - e0
             p.energy_runs += len(block) * p.inner
@@ -288,7 +344,8 @@ def run_interleaved(
         on_sweep(i + 1)
     need_clean = min(2, settings.sweeps)
     for _ in range(settings.max_extra_sweeps):
-        shaky = [p for p in points if p.blocks and (p.stats(settings.threshold).unstable or p.clean_sweeps() < need_clean)]
+        shaky = [p for p in points if p.blocks and (p.stats(settings.threshold).unstable or p.clean_sweeps() < need_clean
+                                                    or states_differ(p.states))]
         if not shaky:
             break
         for p in shaky:

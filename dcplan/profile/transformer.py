@@ -39,7 +39,7 @@ def sinusoidal_positions(max_len: int, d_model: int) -> torch.Tensor:
     """PE[pos, 2i] = sin(pos / 10000^(2i/d)), PE[pos, 2i+1] = cos(...) (Vaswani et al. 2017)."""
     pos = torch.arange(max_len, dtype=torch.float32)[:, None]
     div = torch.exp(torch.arange(0, d_model, 2, dtype=torch.float32) * (-math.log(10000.0) / d_model))
-    pe = torch.zeros(max_len, d_model)
+    pe = torch.zeros(max_len, d_model, dtype=torch.float32)
     pe[:, 0::2] = torch.sin(pos * div)
     pe[:, 1::2] = torch.cos(pos * div[: d_model // 2])
     return pe
@@ -243,9 +243,20 @@ class EncoderDecoder(nn.Module):
 
 
 def build(cfg: TransformerConfig, *, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> nn.Module:
-    """The model for ``cfg`` on ``device`` with parameters in ``dtype``."""
-    with torch.device(device):  # initialise in place: no host copy of a large model
-        model = EncoderDecoder(cfg) if cfg.is_seq2seq else DecoderLM(cfg)
+    """The model for ``cfg`` on ``device`` with parameters created in ``dtype``.
+
+    Parameters are initialised on the device (no host copy of a large model) and in their final
+    dtype, so building a bf16 model never holds an fp32 copy (profiles before this recorded
+    ``init_dtype`` built in fp32 and cast, which set the peak memory of small inference points).
+    The position table is computed in fp32 and then cast.
+    """
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        with torch.device(device):
+            model = EncoderDecoder(cfg) if cfg.is_seq2seq else DecoderLM(cfg)
+    finally:
+        torch.set_default_dtype(previous)
     return model.to(dtype=dtype)
 
 

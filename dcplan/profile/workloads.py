@@ -10,7 +10,9 @@ analytical FLOPs (:mod:`dcplan.profile.flops`) and a FLOP-counter cross-check.
 - attention: ``F.scaled_dot_product_attention`` forward, causal, by sequence length and heads.
 - train: forward + cross-entropy + backward + AdamW step + zero_grad of a decoder-only LM.
 - prefill: one forward over the prompts filling the KV cache, last-position logits (TTFT).
-- decode: one new token per sequence against a KV cache of ``context_len − 1`` tokens (TPOT).
+- decode: one new token per sequence against a KV cache of ``context_len − 1`` tokens (TPOT),
+  in eager PyTorch or (``impl`` cuda-graphs, GPUs) replayed from a captured CUDA graph, as
+  serving engines run it: the cache is static, so one capture replays every step.
 - seq2seq: an encoder-decoder train step, or a greedy generation of ``tgt_len`` tokens.
 
 Precision: fp32 and tf32 run in fp32 (tf32 enables TF32 tensor cores for matmuls); bf16 and
@@ -30,7 +32,7 @@ import torch.nn.functional as TF
 
 from dcplan.profile import flops as PF
 from dcplan.profile.transformer import TransformerConfig, build, lm_loss
-from dcplan.specs import ModelSpec
+from dcplan.specs import DECODE_IMPLS, ModelSpec
 
 DTYPES = {"fp32": torch.float32, "tf32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -291,6 +293,30 @@ def _inference_model(cfg: TransformerConfig, ctx: Ctx) -> torch.nn.Module:
     return build(cfg, device=ctx.device, dtype=ctx.dtype).eval()
 
 
+#: Eager runs before a CUDA graph is captured (lazy initialisation, cuBLAS workspaces, autotuning),
+#: on a side stream as torch.cuda.graphs asks.
+GRAPH_WARMUP = 3
+
+
+def capture_graph(step: Callable[[], Any], device: torch.device) -> Callable[[], Any]:
+    """A function replaying ``step`` from a captured CUDA graph (torch.cuda.CUDAGraph).
+
+    ``step`` must read and write only tensors that stay alive (static inputs, a static cache):
+    a replay reruns the same kernels on the same addresses. Warm-up runs on a side stream
+    first, as the torch.cuda.graphs documentation prescribes.
+    """
+    side = torch.cuda.Stream(device)
+    side.wait_stream(torch.cuda.current_stream(device))
+    with torch.cuda.stream(side):
+        for _ in range(GRAPH_WARMUP):
+            step()
+    torch.cuda.current_stream(device).wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        step()
+    return graph.replay
+
+
 @dataclass(frozen=True)
 class PrefillPoint:
     model: TransformerConfig
@@ -300,7 +326,8 @@ class PrefillPoint:
     kind = "prefill"
 
     def config(self) -> dict[str, Any]:
-        return {**_model_config(self.model), "batch": self.batch, "prompt_len": self.prompt_len, "precision": self.precision}
+        return {**_model_config(self.model), "batch": self.batch, "prompt_len": self.prompt_len, "precision": self.precision,
+                "init_dtype": "fp32" if self.precision == "tf32" else self.precision}
 
     def prepare(self, ctx: Ctx) -> Prepared:
         cfg, spec = self.model, self.model.model_spec()
@@ -331,12 +358,19 @@ class DecodePoint:
     context_len: int
     """Keys each new token attends to, itself included (the cache holds context_len − 1 before)."""
     precision: str
+    impl: str = "eager"
+    """eager, or cuda-graphs (GPUs): the step replayed from a captured CUDA graph."""
     kind = "decode"
 
     def config(self) -> dict[str, Any]:
-        return {**_model_config(self.model), "batch": self.batch, "context_len": self.context_len, "precision": self.precision}
+        return {**_model_config(self.model), "batch": self.batch, "context_len": self.context_len, "precision": self.precision,
+                "impl": self.impl, "init_dtype": "fp32" if self.precision == "tf32" else self.precision}
 
     def prepare(self, ctx: Ctx) -> Prepared:
+        if self.impl not in DECODE_IMPLS:
+            raise ValueError(f"decode impl must be one of {', '.join(DECODE_IMPLS)}, got {self.impl!r}")
+        if self.impl == "cuda-graphs" and ctx.device.type != "cuda":
+            raise ValueError("decode with CUDA graphs needs a CUDA device")
         cfg, spec = self.model, self.model.model_spec()
         model = _inference_model(cfg, ctx)
         cache = model.new_cache(self.batch, self.context_len)
@@ -346,15 +380,19 @@ class DecodePoint:
         token = _tokens(cfg, ctx, self.batch, 1)
 
         @torch.inference_mode()
-        def run():
+        def step():
             cache.length = self.context_len - 1
             return model.decode_step(token, cache)
 
+        run = step
+        if self.impl == "cuda-graphs":
+            with torch.inference_mode():
+                run = capture_graph(step, ctx.device)
         return Prepared(
             run=run,
             flops=PF.decode_flops(spec, self.batch, self.context_len),
             tokens=float(self.batch),
-            count=lambda: counted(run),
+            count=lambda: counted(step),
             keep=[model, cache, token],
             dispatch=True,
         )
@@ -373,8 +411,11 @@ class Seq2SeqPoint:
     kind = "seq2seq"
 
     def config(self) -> dict[str, Any]:
-        return {**_model_config(self.model), "batch": self.batch, "src_len": self.src_len, "tgt_len": self.tgt_len,
-                "mode": self.mode, "precision": self.precision}
+        out = {**_model_config(self.model), "batch": self.batch, "src_len": self.src_len, "tgt_len": self.tgt_len,
+               "mode": self.mode, "precision": self.precision}
+        if self.mode != "train":
+            out["init_dtype"] = "fp32" if self.precision == "tf32" else self.precision
+        return out
 
     def prepare(self, ctx: Ctx) -> Prepared:
         return self._train(ctx) if self.mode == "train" else self._generate(ctx)

@@ -10,6 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+#: How a column's values read in the text formats (XLSX keeps the raw numbers):
+#: number (significant digits), year (2024, never 2,024), usd ($8.26M), mw (power: 273 kW, 1.2 GW),
+#: pct (a value already in percent: 10.3), frac (a fraction shown as a percentage: 54.7 %),
+#: metric (each row's own unit, from its ``unit`` key: 126 GW in one row, $592B/yr in the next).
+KINDS = ("number", "year", "usd", "mw", "pct", "frac", "metric")
+
 
 @dataclass(frozen=True, kw_only=True)
 class Column:
@@ -17,12 +23,30 @@ class Column:
     label: str
     unit: str = ""
     """Shown in headers as "label [unit]"; the XLSX column header carries it too."""
-    digits: int = 4
+    digits: int = 3
     """Significant digits shown in text formats (XLSX keeps full precision)."""
+    kind: str = "number"
+    """One of KINDS: how the text formats print the values."""
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"column {self.key}: kind must be one of {KINDS}, got {self.kind!r}")
 
     @property
     def header(self) -> str:
+        """The XLSX header (raw numbers in the stated unit)."""
         return f"{self.label} [{self.unit}]" if self.unit else self.label
+
+    @property
+    def text_header(self) -> str:
+        """The header of the text formats: money, power and shares carry their unit in each value ($8.26M, 273 kW, 54.7 %)."""
+        if self.kind == "usd":
+            rest = self.unit.removeprefix("USD").strip()
+            per = {"/yr": "per year", "/h": "per hour"}.get(rest, rest)
+            return f"{self.label} {per}".strip()
+        if self.kind in ("mw", "frac"):
+            return self.label
+        return self.header
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,7 +93,9 @@ class Report:
     """When the inputs were produced (ISO date), passed in: assembly never reads the clock."""
     sections: tuple[Section, ...]
     data: Mapping[str, Any] = field(default_factory=dict)
-    """The machine-readable content (the JSON format): plan, forecast, calibration, validation."""
+    """The machine-readable content (the JSON format): plan, forecast, calibration, validation; the same in every language."""
+    lang: str = "en"
+    """Language of the text (a code of dcplan.i18n.LANGUAGES): the writers' own words and number formats follow it."""
 
     def tables(self) -> list[Table]:
         return [b for s in self.sections for b in s.blocks if isinstance(b, Table)]

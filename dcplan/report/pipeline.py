@@ -64,12 +64,15 @@ def gather(
     seed: int = 0,
     samples: int = FORECAST_SAMPLES,
     created: str | None = None,
+    measured: bool = True,
 ) -> ReportInputs:
     """Run every stage for a report. ``workload_text`` (the dashboard's editor) wins over ``workload``.
 
     ``profile`` is a calibration file: its held-out accuracy fills section 2, and when it
     calibrates a catalog accelerator (a GPU profile) the plan uses it for that option; a CPU
-    profile is reported but cannot calibrate the plan's accelerators.
+    profile is reported but cannot calibrate the plan's accelerators. Without one, options with
+    a shipped measured calibration use it (unless ``measured`` is False) and section 2 shows the
+    first of them, or the first shipped one when no option has one.
     """
     from dcplan.capacity.loaders import load_plan_inputs, parse_workload_text, read_cost_defaults, resolve
     from dcplan.capacity.plan import plan_capacity
@@ -89,10 +92,13 @@ def gather(
 
         models = {name: config_spec_from_text(text, f"{name}.json", name=name) for name, text in (workload_models or {}).items()}
         spec, origin = parse_workload_text(workload_text, "workload.yaml")
-        inputs = resolve(spec, origin, read_cost_defaults(), profile=plan_profile, models=models, model_files=False)
+        inputs = resolve(spec, origin, read_cost_defaults(), profile=plan_profile, measured=measured, models=models,
+                         model_files=False)
     else:
-        inputs = load_plan_inputs(workload or default_workload(), profile=plan_profile)
+        inputs = load_plan_inputs(workload or default_workload(), profile=plan_profile, measured=measured)
     plan = plan_capacity(inputs)
+    if calibration is None and measured:
+        calibration = _measured_report([o.hardware for o in plan.options])
     obs = read_observations()
     sc = load_scenario(scenario)
     fc = run_forecast(sc, samples=samples, seed=seed, observations=obs)
@@ -123,17 +129,27 @@ def _calibration_report(profile: str) -> Any:
     return read_calibration_document(profile)
 
 
+def _measured_report(option_names: list[str]) -> dict[str, Any] | None:
+    """The shipped measured calibration of the first plan option that has one (else the first shipped), for section 2."""
+    from dcplan.io.measured import measured_calibrations
+
+    shipped = measured_calibrations()
+    for name in [*option_names, *shipped]:
+        if name in shipped:
+            return {**shipped[name].document, "path": str(shipped[name].path)}
+    return None
+
+
 def _profile_calibration(doc: dict[str, Any] | None) -> Any | None:
-    """Recalibrate the profile a calibration file names, for the measured-vs-predicted chart."""
+    """The calibration file's record with its profile, for the measured-vs-predicted chart (never refitted)."""
     if doc is None:
         return None
-    path = (doc.get("profile") or {}).get("path")
-    if not path or not Path(path).exists():
-        return None
-    from dcplan.calibrate.profile_fit import calibrate_profile
+    from dcplan.calibrate.stored import from_document
+    from dcplan.io.calibration import profile_of
     from dcplan.io.profile import read_profile
 
-    return calibrate_profile(read_profile(path), path)
+    path = profile_of(doc)
+    return from_document(doc, read_profile(path), str(path)) if path is not None else None
 
 
 def _inputs_date() -> str:

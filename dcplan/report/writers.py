@@ -17,10 +17,32 @@ import re
 from pathlib import Path
 from typing import Any, Callable
 
+from dcplan.i18n import ENGLISH, N_, Translator, translator
 from dcplan.io.yamlio import write_atomic
-from dcplan.report.document import Figure, Report, Section, Table, Text
+from dcplan.report.document import Column, Figure, Report, Section, Table, Text
 
 FORMATS = ("html", "pdf", "xlsx", "md", "json")
+
+#: Units shown in column headers, in the catalog so that each language can name them (SI symbols stay).
+UNIT_WORDS = (N_("USD"), N_("USD/yr"), N_("USD/h"), N_("fraction"), N_("MWh/yr"), N_("tCO2e/yr"), N_("s"))
+#: How a money column's header reads, by the unit after "USD" (the cells carry the currency: $8.26M, 826万美元).
+_PER = {"/yr": N_("{label} per year"), "/h": N_("{label} per hour"), "per M output tokens": N_("{label} per M output tokens"),
+        "per accelerator-hour": N_("{label} per accelerator-hour")}
+
+
+def header(column: Column, _: Translator = ENGLISH) -> str:
+    """The XLSX header (raw numbers in the stated unit): "label [unit]", the unit in the reader's words."""
+    return f"{column.label} [{_.unit(column.unit)}]" if column.unit else column.label
+
+
+def text_header(column: Column, _: Translator = ENGLISH) -> str:
+    """The header of the text formats: money, power and shares carry their unit in each value ($8.26M, 273 kW, 54.7 %)."""
+    if column.kind == "usd":
+        rest = column.unit.removeprefix("USD").strip()
+        return _(_PER[rest]).format(label=column.label) if rest in _PER else f"{column.label} {rest}".strip()
+    if column.kind in ("mw", "frac"):
+        return column.label
+    return header(column, _)
 
 
 # --------------------------------------------------------------------------------------------
@@ -28,12 +50,13 @@ FORMATS = ("html", "pdf", "xlsx", "md", "json")
 # --------------------------------------------------------------------------------------------
 
 
-def fmt_cell(value: Any, digits: int = 4) -> str:
+def fmt_cell(value: Any, digits: int = 3, locale: str = "en") -> str:
     """A cell for people: numbers to ``digits`` significant digits with thousands separators."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "-"
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        _ = translator(locale)
+        return _("yes") if value else _("no")
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
@@ -47,6 +70,34 @@ def fmt_cell(value: Any, digits: int = 4) -> str:
     return str(value)
 
 
+def cell_text(value: Any, column: Column, row: Any = None, locale: str = "en") -> str:
+    """A cell of ``column`` as the text formats print it (by the column's kind and the reader's ``locale``; '-' when unknown)."""
+    from dcplan.units import for_people, percent, power_mw, usd
+
+    if value is None or isinstance(value, (str, bool)) or (isinstance(value, float) and not math.isfinite(value)):
+        return fmt_cell(value, column.digits, locale)
+    kind = column.kind
+    if kind == "year":
+        return str(int(value))
+    if kind == "usd":
+        return usd(float(value), column.digits, locale)
+    if kind == "mw":
+        return power_mw(float(value), column.digits, locale)
+    if kind == "frac":
+        return percent(float(value), 1, locale)
+    if kind == "pct":
+        return f"{float(value):.1f}"
+    if kind == "metric":
+        return for_people(float(value), str((row or {}).get("unit", "")), column.digits, locale)
+    return fmt_cell(value, column.digits, locale)
+
+
+#: Most columns a table shows side by side on an A4 portrait page; wider tables are split into
+#: parts that repeat the first (key) column, so no column is ever cut off the page.
+MAX_PRINT_COLUMNS = 10
+#: Tables up to this many rows move to the next page whole rather than leave their heading behind.
+KEEP_TOGETHER_ROWS = 30
+
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 
 
@@ -54,51 +105,70 @@ def _html_text(text: str) -> str:
     return _BOLD.sub(r"<strong>\1</strong>", html.escape(text))
 
 
-def _json_clean(obj: Any) -> Any:
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {str(k): _json_clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_json_clean(v) for v in obj]
-    return obj
-
-
 # --------------------------------------------------------------------------------------------
 # HTML (and the print variant the PDF is made from)
 # --------------------------------------------------------------------------------------------
 
+#: Fonts: the system's, then a CJK face for Chinese text (Debian's fonts-noto-cjk; embedded in the PDF by Chromium).
+FONTS = "system-ui,-apple-system,'Segoe UI',Roboto,'Noto Sans CJK SC','Noto Sans SC','Source Han Sans SC','PingFang SC','Microsoft YaHei',sans-serif"
 _CSS = """
-body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1d2733;margin:0;line-height:1.45}
+body{font-family:%FONTS%;color:#1d2733;margin:0;line-height:1.45}
 .wrap{max-width:1100px;margin:0 auto;padding:1.5rem}
 h1{font-size:1.7rem;margin:0 0 .2rem}h2{font-size:1.3rem;margin:2rem 0 .6rem;border-bottom:2px solid #1d3557;padding-bottom:.2rem}
 h3{font-size:1.02rem;margin:1.2rem 0 .4rem}.subtitle{color:#5b6775;margin:0 0 1rem}
 table{border-collapse:collapse;width:100%;font-size:.82rem;margin:.3rem 0 .4rem}
-th,td{border-bottom:1px solid #dde2e8;padding:.25rem .45rem;text-align:right;vertical-align:top}
+th,td{border-bottom:1px solid #dde2e8;padding:.25rem .45rem;text-align:right;vertical-align:top;overflow-wrap:break-word}
+.tablewrap{overflow-x:auto}
 th:first-child,td:first-child{text-align:left}th{background:#f1f4f8}
-td.text{text-align:left}.note{color:#5b6775;font-size:.8rem;margin:.1rem 0 1rem}
+td.text,th.text{text-align:left}.note{color:#5b6775;font-size:.8rem;margin:.1rem 0 1rem}
 .figure{margin:.6rem 0 1.2rem;break-inside:avoid}.caption{color:#5b6775;font-size:.8rem}
 nav.toc ol{padding-left:1.2rem}nav.toc a{color:#1d3557;text-decoration:none}
-"""
+""".replace("%FONTS%", FONTS)
 _PRINT_CSS = """
 @page{size:A4;margin:14mm 12mm 16mm 12mm}
 .wrap{max-width:none;padding:0}h2{break-before:page}h2.first{break-before:avoid}
-table{font-size:.72rem}tr{break-inside:avoid}.figure{break-inside:avoid}
+table{font-size:.72rem}tr{break-inside:avoid}.figure{break-inside:avoid}.tablewrap{overflow:visible}
+td.text{overflow-wrap:anywhere}
+h2,h3{break-after:avoid}.keep{break-inside:avoid}thead{display:table-header-group}
 """
 
 
-def _table_html(t: Table) -> str:
-    head = "".join(f"<th>{html.escape(c.header)}</th>" for c in t.columns)
-    body = []
-    for row in t.rows:
-        cells = []
-        for c in t.columns:
-            v = row.get(c.key)
-            cls = ' class="text"' if isinstance(v, str) else ""
-            cells.append(f"<td{cls}>{html.escape(fmt_cell(v, c.digits))}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    note = f'<p class="note">{_html_text(t.note)}</p>' if t.note else ""
-    return f"<h3>{html.escape(t.title)}</h3><table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{note}"
+def _breakable(text: str) -> str:
+    """Escaped cell text that may wrap after '_' and '/' (long identifiers and paths never widen a table past the page)."""
+    return html.escape(text).replace("_", "_<wbr>").replace("/", "/<wbr>")
+
+
+def _column_parts(columns: tuple[Column, ...], width: int) -> list[tuple[Column, ...]]:
+    """Columns in parts of at most ``width``, each part after the first repeating the key column."""
+    if len(columns) <= width:
+        return [columns]
+    key, rest = columns[0], columns[1:]
+    n_parts = -(-len(rest) // (width - 1))
+    size = -(-len(rest) // n_parts)  # balanced parts: 7 + 7, not 8 + 6
+    return [(key, *rest[i:i + size]) for i in range(0, len(rest), size)]
+
+
+def _table_html(t: Table, print_mode: bool = False, _: Translator = ENGLISH) -> str:
+    parts = _column_parts(t.columns, MAX_PRINT_COLUMNS) if print_mode else [t.columns]
+    out = []
+    for n, cols in enumerate(parts):
+        wordy = {c.key for c in cols if t.rows and isinstance(t.rows[0].get(c.key), str)}
+        head = "".join(("<th class='text'>" if c.key in wordy else "<th>") + html.escape(text_header(c, _)) + "</th>" for c in cols)
+        body = []
+        for row in t.rows:
+            cells = []
+            for c in cols:
+                v = row.get(c.key)
+                cls = ' class="text"' if isinstance(v, str) else ""
+                cells.append(f"<td{cls}>{_breakable(cell_text(v, c, row, _.lang))}</td>")
+            body.append("<tr>" + "".join(cells) + "</tr>")
+        title = t.title if n == 0 else _("{title} (continued)").format(title=t.title)
+        note = f'<p class="note">{_html_text(t.note)}</p>' if t.note and n == len(parts) - 1 else ""
+        block = (f"<h3>{html.escape(title)}</h3><div class=\"tablewrap\"><table><thead><tr>{head}</tr></thead>"
+                 f"<tbody>{''.join(body)}</tbody></table></div>{note}")
+        # a short table travels with its heading; a long one keeps the heading with its first rows (break-after: avoid)
+        out.append(f'<div class="keep">{block}</div>' if len(t.rows) <= KEEP_TOGETHER_ROWS else block)
+    return "".join(out)
 
 
 def _figure_html(f: Figure, div_id: str, static: bool) -> str:
@@ -116,13 +186,13 @@ def _height(f: Figure) -> int:
     return int(h) if h else 420
 
 
-def _section_html(s: Section, index: int, static: bool) -> str:
+def _section_html(s: Section, index: int, static: bool, _: Translator = ENGLISH) -> str:
     parts = [f'<h2 id="{s.id}"{" class=first" if index == 0 else ""}>{index + 1}. {html.escape(s.title)}</h2>']
     for j, b in enumerate(s.blocks):
         if isinstance(b, Text):
             parts.extend(f"<p>{_html_text(p)}</p>" for p in b.paragraphs)
         elif isinstance(b, Table) and b.in_text:
-            parts.append(_table_html(b))
+            parts.append(_table_html(b, print_mode=static, _=_))
         elif isinstance(b, Figure):
             parts.append(_figure_html(b, f"fig-{s.id}-{j}", static))
     return "\n".join(parts)
@@ -132,15 +202,18 @@ def render_html(report: Report, *, print_mode: bool = False) -> str:
     """The report as one self-contained HTML document (plotly.js embedded, no network)."""
     from plotly.offline import get_plotlyjs
 
+    _ = translator(report.lang)
     toc = "".join(f'<li><a href="#{s.id}">{html.escape(s.title)}</a></li>' for s in report.sections)
-    body = "\n".join(_section_html(s, i, print_mode) for i, s in enumerate(report.sections))
+    body = "\n".join(_section_html(s, i, print_mode, _) for i, s in enumerate(report.sections))
     css = _CSS + (_PRINT_CSS if print_mode else "")
+    inputs = _("inputs of {date}").format(date=html.escape(report.created))
+    contents = html.escape(_("Contents"))
     return (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<!doctype html><html lang='{_.html_lang}'><head><meta charset='utf-8'>"
         f"<meta name='viewport' content='width=device-width,initial-scale=1'><title>{html.escape(report.title)}</title>"
         f"<style>{css}</style><script>{get_plotlyjs()}</script></head><body><div class='wrap'>"
-        f"<h1>{html.escape(report.title)}</h1><p class='subtitle'>{html.escape(report.subtitle)} · inputs of {html.escape(report.created)}</p>"
-        f"<nav class='toc'><strong>Contents</strong><ol>{toc}</ol></nav>{body}</div></body></html>"
+        f"<h1>{html.escape(report.title)}</h1><p class='subtitle'>{html.escape(report.subtitle)} · {inputs}</p>"
+        f"<nav class='toc'><strong>{contents}</strong><ol>{toc}</ol></nav>{body}</div></body></html>"
     )
 
 
@@ -154,9 +227,15 @@ def write_html(report: Report, path: Path, *, overwrite: bool = False) -> Path:
 # --------------------------------------------------------------------------------------------
 
 _FOOTER = (
-    "<div style='font-size:8px;width:100%;padding:0 12mm;color:#5b6775;display:flex;justify-content:space-between'>"
-    "<span>{title}</span><span>page <span class='pageNumber'></span> of <span class='totalPages'></span></span></div>"
+    "<div style=\"font-size:8px;width:100%;padding:0 12mm;color:#5b6775;display:flex;justify-content:space-between;font-family:{fonts}\">"
+    "<span>{title}</span><span>{page}</span></div>"
 )
+
+
+def _footer(report: Report) -> str:
+    _ = translator(report.lang)
+    page = _("page {page} of {pages}").format(page="<span class='pageNumber'></span>", pages="<span class='totalPages'></span>")
+    return _FOOTER.format(title=html.escape(report.title), page=page, fonts=FONTS)
 
 
 def render_pdf(report: Report, *, chromium: str | None = None, timeout_s: float = 60.0) -> bytes:
@@ -185,7 +264,7 @@ def render_pdf(report: Report, *, chromium: str | None = None, timeout_s: float 
                     print_background=True,
                     display_header_footer=True,
                     header_template="<div></div>",
-                    footer_template=_FOOTER.format(title=html.escape(report.title)),
+                    footer_template=_footer(report),
                     margin={"top": "14mm", "bottom": "16mm", "left": "12mm", "right": "12mm"},
                 )
             finally:
@@ -217,6 +296,7 @@ def write_xlsx(report: Report, path: Path, *, overwrite: bool = False) -> Path:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
+    _ = translator(report.lang)
     wb = Workbook()
     wb.remove(wb.active)
     used: set[str] = set()
@@ -224,17 +304,25 @@ def write_xlsx(report: Report, path: Path, *, overwrite: bool = False) -> Path:
         if not t.sheet:
             continue
         ws = wb.create_sheet(_sheet_name(t.sheet, used))
-        ws.append([c.header for c in t.columns])
+        headers = [header(c, _) for c in t.columns]
+        ws.append(headers)
         for cell in ws[1]:
             cell.font = Font(bold=True)
         for row in t.rows:
             ws.append([_xlsx_value(row.get(c.key)) for c in t.columns])
-        for i, c in enumerate(t.columns, start=1):
-            ws.column_dimensions[ws.cell(1, i).column_letter].width = max(10, min(48, len(c.header) + 2))
+        for i, text in enumerate(headers, start=1):
+            ws.column_dimensions[ws.cell(1, i).column_letter].width = max(10, min(48, _cells(text) + 2))
         ws.freeze_panes = "B2"
     if not wb.sheetnames:
-        wb.create_sheet("empty")
+        wb.create_sheet(_("empty"))
     return write_atomic(path, lambda fh: wb.save(fh), binary=True, overwrite=overwrite)
+
+
+def _cells(text: str) -> int:
+    """Width of a header in character cells (a CJK character is two)."""
+    from dcplan.figures.style import text_width
+
+    return text_width(text)
 
 
 def _xlsx_value(v: Any) -> Any:
@@ -246,8 +334,9 @@ def _xlsx_value(v: Any) -> Any:
 
 
 def render_markdown(report: Report) -> str:
-    out = [f"# {report.title}", "", f"{report.subtitle} · inputs of {report.created}", ""]
-    out += ["## Contents", ""] + [f"{i + 1}. [{s.title}](#{s.id})" for i, s in enumerate(report.sections)] + [""]
+    _ = translator(report.lang)
+    out = [f"# {report.title}", "", f"{report.subtitle} · " + _("inputs of {date}").format(date=report.created), ""]
+    out += ["## " + _("Contents"), ""] + [f"{i + 1}. [{s.title}](#{s.id})" for i, s in enumerate(report.sections)] + [""]
     for i, s in enumerate(report.sections):
         out += [f'<a id="{s.id}"></a>', f"## {i + 1}. {s.title}", ""]
         for b in s.blocks:
@@ -255,12 +344,12 @@ def render_markdown(report: Report) -> str:
                 for p in b.paragraphs:
                     out += [p, ""]
             elif isinstance(b, Table) and b.in_text:
-                out += [f"### {b.title}", "", "| " + " | ".join(c.header for c in b.columns) + " |",
+                out += [f"### {b.title}", "", "| " + " | ".join(text_header(c, _) for c in b.columns) + " |",
                         "|" + "|".join(":--" if j == 0 else "--:" for j in range(len(b.columns))) + "|"]
-                out += ["| " + " | ".join(fmt_cell(r.get(c.key), c.digits).replace("|", "/") for c in b.columns) + " |" for r in b.rows]
+                out += ["| " + " | ".join(cell_text(r.get(c.key), c, r, report.lang).replace("|", "/") for c in b.columns) + " |" for r in b.rows]
                 out += (["", f"_{b.note}_"] if b.note else []) + [""]
             elif isinstance(b, Figure):
-                out += [f"*Figure: {b.title}.* {b.caption} (interactive in the HTML report)", ""]
+                out += [_("*Figure: {title}.* {caption} (interactive in the HTML report)").format(title=b.title, caption=b.caption), ""]
     return "\n".join(out) + "\n"
 
 
@@ -270,8 +359,10 @@ def write_md(report: Report, path: Path, *, overwrite: bool = False) -> Path:
 
 
 def write_json(report: Report, path: Path, *, overwrite: bool = False) -> Path:
-    doc = {"title": report.title, "subtitle": report.subtitle, "created": report.created, **_json_clean(dict(report.data))}
-    return write_atomic(path, lambda fh: json.dump(doc, fh, indent=1, allow_nan=False), overwrite=overwrite)
+    from dcplan.io.jsonout import write_json as write
+
+    return write(path, {"title": report.title, "subtitle": report.subtitle, "created": report.created, **dict(report.data)}, overwrite=overwrite)  # data's
+    # own English title and subtitle (build_report) replace the translated ones: the JSON is the same in every language
 
 
 WRITERS: dict[str, Callable[..., Path]] = {

@@ -16,7 +16,7 @@ from dcplan.calibrate.predict import case, predict_memory, predict_time
 from dcplan.profile import flops as PF
 from dcplan.profile.config import TransformerConfig
 from dcplan.profile.result import DeviceInfo, Measurement, Profile, TimeStats
-from dcplan.specs import Calibration, EfficiencyCurve, HardwareSpec
+from dcplan.specs import Calibration, DispatchOverhead, EfficiencyCurve, HardwareSpec
 
 PEAK = 2e11
 BW = 4e10
@@ -27,8 +27,9 @@ TRUTH = Calibration(
     train=EfficiencyCurve(eta_max=0.8, x_half=3e7, t0_per_layer_s=1e-3, act_passes=6.0),
     prefill=EfficiencyCurve(eta_max=0.85, x_half=1e6, t0_per_layer_s=2e-4, act_passes=1.0),
     decode_bw_frac=0.6,
-    decode_t0_s=2e-4,
-    decode_t0_per_layer_s=3e-4,
+    decode_t0_s=0.0,
+    decode_dispatch={"eager": DispatchOverhead(step_s=2e-4, kernel_s=3e-4 / 14, host_overlap_frac=0.0)},
+    decode_impl="eager",
     memory_factor=1.3,
     memory_constant_bytes=3e7,
     optimizer_bytes_factor=3.0,
@@ -77,7 +78,8 @@ def _measurement(kind, i, config, rng, cal, hw, noise):
 
 
 def profile(cal: Calibration = TRUTH, noise: float = 0.02, seed: int = 0, *, device: DeviceInfo | None = None,
-            hw: HardwareSpec | None = None, kinds=("train", "prefill", "decode"), width: int = 1, vocab: int = 8192) -> Profile:
+            hw: HardwareSpec | None = None, kinds=("train", "prefill", "decode"), width: int = 1, vocab: int = 8192,
+            decode_impls: tuple[str, ...] = ()) -> Profile:
     """A profile whose times are the model's predictions under ``cal`` times lognormal noise."""
     rng = np.random.default_rng(seed)
     hw = hw or device_spec()
@@ -95,7 +97,8 @@ def profile(cal: Calibration = TRUTH, noise: float = 0.02, seed: int = 0, *, dev
     train, prefill, decode = _points(width, vocab)
     groups = {"train": [{**c, "batch": b, "seq_len": s} for c, b, s in train],
               "prefill": [{**c, "batch": b, "prompt_len": p} for c, b, p in prefill],
-              "decode": [{**c, "batch": b, "context_len": x} for c, b, x in decode]}
+              "decode": [{**c, "batch": b, "context_len": x, **({"impl": i} if i else {})}
+                         for i in (decode_impls or ("",)) for c, b, x in decode]}
     for kind in kinds:
         for i, config in enumerate(groups[kind]):
             if device is not None:

@@ -56,11 +56,7 @@ def test_out_writes_tables_and_never_overwrites(run_cli, tmp_path):
     names = {p.name for p in out.iterdir()}
     assert {"options.csv", "timeline.csv", "ranking.csv", "assumptions.csv", "services.csv", "plan.json"} <= names
     assert not any(n.startswith(".") for n in names)  # no temporary files left behind
-    try:
-        import pyarrow  # noqa: F401
-        assert "options.parquet" in names
-    except ImportError:
-        assert "pyarrow is not installed" in r.stderr and not any(n.endswith(".parquet") for n in names)
+    assert not any(n.endswith(".parquet") for n in names)  # Parquet only when asked (--parquet)
     header = (out / "options.csv").read_text().splitlines()[0].split(",")
     assert header[0] == "hardware" and "tco_usd_per_year" in header
     assert json.loads((out / "plan.json").read_text()) == json.loads(r.stdout)
@@ -118,3 +114,26 @@ def test_data_flows_one_way():
     for path in (ROOT / "dcplan" / "capacity").glob("*.py"):
         src = path.read_text()
         assert "import plotly" not in src and "import pandas" not in src and "dcplan.forecast" not in src, path
+
+
+def test_parquet_with_pyarrow_and_without_is_one_behaviour_for_plan_and_forecast(run_cli, tmp_path):
+    """plan --out --parquet and forecast --parquet share one table writer: Parquet when pyarrow is there,
+    else exit 2 with the same one-line answer and nothing written."""
+    pytest.importorskip("pyarrow")
+    out = tmp_path / "plan"
+    assert run_cli("plan", CHAT, "--out", str(out), "--parquet").returncode == 0
+    import pandas as pd
+
+    assert list(pd.read_parquet(out / "options.parquet").columns) == (out / "options.csv").read_text().splitlines()[0].split(",")
+    blocker = tmp_path / "no-pyarrow" / "pyarrow"
+    blocker.mkdir(parents=True)
+    (blocker / "__init__.py").write_text("raise ImportError('pyarrow blocked for this test')\n")
+    env = {"PYTHONPATH": str(blocker.parent)}
+    lines = []
+    for args, target in ((("plan", CHAT, "--out", str(tmp_path / "p2"), "--parquet"), tmp_path / "p2"),
+                         (("forecast", "--samples", "100", "--parquet", str(tmp_path / "f.parquet")), tmp_path / "f.parquet")):
+        r = run_cli(*args, env=env)
+        lines.append(one_line_exit_2(r))
+        assert not target.exists()
+    assert all("needs pyarrow" in line for line in lines)
+    assert lines[0].split(": ", 2)[-1] == lines[1].split(": ", 2)[-1]

@@ -54,3 +54,15 @@ def test_unpublished_precision_excludes_the_option_with_its_source():
     (excl,) = plan.excluded
     assert excl.hardware == "mi355x"
     assert "no published dense int8 peak" in excl.reason and "ROCm docs" in excl.reason
+
+
+def test_option_without_published_power_is_left_out_with_why_and_the_others_plan():
+    """TPU v5p publishes neither TDP nor node power (nor a purchase price): it is excluded with the
+    reason rather than sized with a guessed power, and the plan goes on with the other options."""
+    plan = plan_text(SERVICE.format(precision="bf16", hardware="[{name: h20, price_usd: 12000}, tpu-v5p]"))
+    assert [o.hardware for o in plan.options] == ["h20"]
+    (excl,) = plan.excluded
+    assert excl.hardware == "tpu-v5p" and excl.field == "hardware[1].name"
+    assert "tpu-v5p has no published TDP or node power" in excl.reason and "dcplan hardware show tpu-v5p" in excl.reason
+    assert [r.hardware for r in plan.ranking] == ["h20"]
+    assert plan.to_dict()["excluded"][0]["reason"] == excl.reason

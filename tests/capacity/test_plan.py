@@ -130,19 +130,24 @@ def test_an_option_that_cannot_run_a_job_is_excluded_with_the_reason():
 
 
 def test_a_profile_calibrates_its_own_option_only(tmp_path):
-    cal = dataclasses.replace(default_calibration("h200"), name="h200-measured", hardware="h200", decode_bw_frac=0.8)
-    doc = {"schema_version": 1, "kind": "dcplan-calibration", "calibration": dataclasses.asdict(cal)}
-    path = tmp_path / "h200.json"
-    path.write_text(json.dumps(doc))
+    def profile(bw: float) -> str:
+        cal = dataclasses.replace(default_calibration("h200"), name="h200-measured", hardware="h200", decode_bw_frac=bw)
+        path = tmp_path / f"h200-{bw}.json"
+        path.write_text(json.dumps({"schema_version": 1, "kind": "dcplan-calibration", "calibration": dataclasses.asdict(cal)}))
+        return str(path)
+
     text = SERVICE.replace("[h100-sxm]", "[h100-sxm, h200]").replace("peak_to_average: 2", "peak_to_average: 2\n    tpot_p95_s: 0.05")
-    base = plan_text(text)
-    tuned = plan_text(text, profile=str(path))
+    base = plan_text(text, measured=False)  # the shipped defaults, not the shipped measured H200 profile
+    tuned = plan_text(text, profile=profile(0.8))
     assert tuned.option("h200").calibration == "h200-measured"
+    assert tuned.option("h200").services[0].stack is None and base.option("h200").services[0].stack == "tensorrt-llm"
     assert tuned.option("h100-sxm").to_dict() == base.option("h100-sxm").to_dict()
-    fast, slow = tuned.option("h200").services[0], base.option("h200").services[0]
-    assert fast.output_tokens_per_s_per_replica > slow.output_tokens_per_s_per_replica
+    slow = plan_text(text, profile=profile(0.4)).option("h200").services[0]
+    fast = tuned.option("h200").services[0]
+    assert fast.output_tokens_per_s_per_replica / fast.tp > slow.output_tokens_per_s_per_replica / slow.tp
+    assert fast.usd_per_mtok < slow.usd_per_mtok
     with pytest.raises(InputError, match="not among the hardware options"):
-        plan_text(SERVICE, profile=str(path))
+        plan_text(SERVICE, profile=profile(0.8))
 
 
 def test_plans_are_pure_functions_of_their_inputs():
@@ -163,3 +168,16 @@ def test_a_profile_path_in_the_workload_is_relative_to_it(tmp_path):
     w.write_text(SERVICE.replace("hardware: [h100-sxm]", "hardware:\n  - {name: h200, profile: missing.json}\n"))
     with pytest.raises(InputError, match=r"hardware\[0\].profile: file not found"):
         load_plan_inputs(w)
+
+
+def test_an_option_without_stack_data_carries_a_warning_to_plan_and_ranking():
+    text = ("name: t\ninference:\n  - name: chat\n    model: tinyllama-1.1b\n    tokens_per_day: 1B\n    input_len: 1000\n"
+            "    output_len: 200\n    peak_to_average: 2\nhardware:\n  - name: tpu-v3\n    price_usd: 8000\n  - name: h100-sxm\n")
+    plan = plan_text(text)
+    d = plan.to_dict()
+    opts = {o["hardware"]: o for o in d["options"]}
+    assert opts["tpu-v3"]["serving_stack"]["fallback"] and opts["tpu-v3"]["warnings"]
+    assert "pooled" in opts["tpu-v3"]["warnings"][0]
+    assert opts["h100-sxm"]["serving_stack"]["name"] == "tensorrt-llm" and not opts["h100-sxm"]["warnings"]
+    ranked = {r["hardware"]: r for r in d["ranking"]}
+    assert ranked["tpu-v3"]["warnings"] == opts["tpu-v3"]["warnings"]

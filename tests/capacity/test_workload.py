@@ -128,3 +128,51 @@ def test_node_overhead_and_rack_overrides():
     opt = resolved(SERVICE.replace("[h100-sxm]", "[mi300x]")).options[0]
     assert opt.node_power_w.value == pytest.approx(8 * 750 * 1.82)  # no catalog node power: Epoch ratio
     assert "1.82" in opt.node_power_w.source
+
+
+def test_an_option_names_its_serving_stack_or_gets_the_vendors_default():
+    inp = resolved(SERVICE.replace("hardware: [h100-sxm]", "hardware:\n  - name: h100-sxm\n    stack: vllm\n  - name: mi300x\n"))
+    stacks = {o.hardware.name: o.serving for o in inp.options}
+    assert stacks["h100-sxm"].stack == "vllm-cuda" and stacks["mi300x"].stack == "vllm-rocm"
+    assert stacks["mi300x"].calibration.chip_eta_frac != 1.0  # its (chip, stack) term
+
+
+@pytest.mark.parametrize("stack,words", [
+    ("tensorrt-llm", "hardware[0].stack: tensorrt-llm runs on nvidia gpu chips, not on mi300x"),
+    ("nonesuch", "hardware[0].stack: unknown serving stack 'nonesuch'"),
+])
+def test_a_stack_that_does_not_fit_the_option_names_file_line_and_field(stack, words):
+    text = SERVICE.replace("hardware: [h100-sxm]", f"hardware:\n  - name: mi300x\n    stack: {stack}\n")
+    line = error_of(text).one_line()
+    assert "<test>:11:" in line and words in line, line
+
+
+TRAIN_RAMP = """\
+name: t
+training:
+  - name: ds
+    model: llama-2-7b
+    tokens: 1T
+    accelerators: 256
+    seq_len: 4096
+    global_batch: 4M
+    global_batch_schedule: [{tokens: 100B, global_batch: 256}]
+hardware: [h100-sxm]
+"""
+
+
+def test_training_batch_in_tokens_and_a_ramp_up():
+    spec, _ = parse(TRAIN_RAMP)
+    job = spec.training[0]
+    assert job.global_batch == "4M" and job.global_batch_schedule[0].tokens == 100e9
+    bad = TRAIN_RAMP.replace("global_batch: 256}", "global_batch: 1.5}")
+    with pytest.raises(InputError) as exc:
+        parse(bad)
+    assert "global_batch" in str(exc.value)
+
+
+def test_batch_in_tokens_is_held_to_the_batch_limit():
+    huge = TRAIN_RAMP.replace("global_batch: 4M", "global_batch: 1e18tok")
+    with pytest.raises(InputError) as exc:
+        parse(huge)
+    assert "global_batch" in str(exc.value)

@@ -18,13 +18,22 @@ def test_main_job_writes_a_report(run_cli, tmp_path):
     profile = ROOT / "profiles" / "cpu-amd-epyc-1t-standard.json"
     r = run_cli("run", "--no-serve", "--profile", str(profile), "--reports", str(tmp_path), timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
-    for step in ("1. Profile", "2. Calibration", "3. Capacity plan", "4. Market forecast", "5. Capacity report"):
+    for step in ("1. Profile", "2. Calibration", "3. Capacity plan", "4. Market forecast", "5. Capacity report", "Summary"):
         assert step in r.stdout
     (run_dir,) = tmp_path.glob("run-*")
-    files = {p.suffix for p in run_dir.iterdir()}
-    assert files == {".html", ".pdf", ".xlsx", ".md", ".json"}
+    files = {p.name for p in run_dir.iterdir()}
+    assert files == {"dcplan-report.html", "dcplan-report.pdf", "dcplan-report.xlsx", "dcplan-report.md", "dcplan-report.json", "run.json"}
     doc = json.loads((run_dir / "dcplan-report.json").read_text())
     assert doc["plan"]["workload"] == "portfolio" and doc["calibration"]["heldout"]
+    # a short summary for the terminal; the long tables (assumptions and their sources) are in the report only
+    assert "Assumptions" not in r.stdout and len(r.stdout.splitlines()) < 60
+    summary = r.stdout.split("Summary", 1)[1]
+    assert "Recommended for 'portfolio'" in summary and "TCO $" in summary and "/yr" in summary
+    assert "Market 2030 (base)" in summary and "TWh/yr (P10-P90" in summary and "dcplan-report.html" in summary
+    assert r.stdout.strip().splitlines()[-1] == f"Dashboard of this run: dcplan dashboard --results {run_dir}"
+    run = json.loads((run_dir / "run.json").read_text())
+    assert run["kind"] == "dcplan-run" and run["workload_text"].startswith("#") and run["scenario"] == "base"
+    assert run["summary"]["recommended"] == doc["plan"]["ranking"][0]["hardware"]
 
 
 def _free_port() -> int:

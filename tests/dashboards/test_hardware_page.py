@@ -20,6 +20,12 @@ def test_bars_figure_has_title_axes_and_values():
     assert list(fig.data[0].y) == pytest.approx([3.35, 4.8])
 
 
+def test_catalog_rows_name_the_shipped_measured_profile():
+    rows = {r["name"]: r for r in hardware.catalog_rows()}
+    assert rows["h200"]["measured"] == "gpu-nvidia-h200-standard"
+    assert rows["h100-sxm"]["measured"] is None
+
+
 def test_roofline_ridge_points():
     fig = hardware.roofline_figure(("h100-sxm",), "bf16")
     assert "ridge 295" in fig.data[0].name  # 989.4 TFLOP/s / 3.35 TB/s
@@ -30,16 +36,20 @@ def test_hardware_page_loads_and_metric_changes_chart(dash_duo, quiet_app):
     dash_duo.start_server(quiet_app)
     dash_duo.wait_for_page(url=dash_duo.server_url + "/hardware")
     dash_duo.wait_for_element("#hw-bars .main-svg", timeout=20)
-    dash_duo.wait_for_text_to_equal("#hw-bars .gtitle", "Dense BF16/FP16 peak [TFLOP/s]", timeout=20)
+    dash_duo.wait_for_text_to_equal("#hw-bars .gtitle", "Dense BF16/FP16 peak by accelerator", timeout=20)
     # one real interaction: choose the bandwidth metric
     radios = dash_duo.find_elements("#hw-metric input")
     radios[3].click()
-    dash_duo.wait_for_text_to_equal("#hw-bars .gtitle", "Memory bandwidth [TB/s]", timeout=20)
+    dash_duo.wait_for_text_to_equal("#hw-bars .gtitle", "Memory bandwidth by accelerator", timeout=20)
     # the current chips are in the catalog table, an unknown TDP shown as '-', not 0
     rows = {r.find_elements("css selector", "td")[0].text: [td.text for td in r.find_elements("css selector", "td")]
             for r in dash_duo.find_elements("#hw-table tbody tr")}
     assert set(CURRENT) <= set(rows)
     assert rows["tpu-v7"][7] == "-" and rows["gb300"][7] == "1400"
+    # the shipped measured H200 profile is named beside its catalog entry and described below the table
+    assert rows["h200"][9] == "gpu-nvidia-h200-standard" and rows["h100-sxm"][9] == "-"
+    listed = dash_duo.find_element("#hw-measured-list").text
+    assert "h200: gpu-nvidia-h200-standard" in listed and "use its fitted efficiencies by default" in listed
     assert dash_duo.get_logs() == []
 
 
@@ -82,3 +92,17 @@ def test_roofline_of_current_chips():
     assert any(n.startswith("tpu-v7 (ridge 632") for n in names)  # 4614 TFLOP/s / 7.3 TB/s
     assert sum(1 for n in names if "ridge" in n) == len(CURRENT)
     assert any(n.startswith("ascend-910b (ridge") and "bf16: no fp8 published" in n for n in names)
+
+
+def test_unknown_values_are_missing_never_zero():
+    from dcplan.figures.hardware import catalog_bars
+    from dcplan.io.catalog import get_hardware
+
+    chips = [get_hardware(n) for n in ("h100-sxm", "tpu-v4")]  # no published cloud price for TPU v4 in the catalog
+    assert chips[1].cloud_usd_per_hour is None
+    fig = catalog_bars(chips, "usd_per_pflop_hour")
+    bars = fig.data[0]
+    assert bars.y[0] > 0 and bars.y[1] is None  # a gap, not a zero-height bar
+    assert "unknown" in fig.data[1].text
+    row = next(r for r in hardware.catalog_rows() if r["name"] == "tpu-v4")
+    assert row["tdp_w"] is None and row["cloud_usd_per_hour"] is None and row["fp8_tflops"] is None

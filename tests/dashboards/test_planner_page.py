@@ -123,3 +123,12 @@ def test_report_of_a_planned_workload_with_an_uploaded_model():
     text = _sample().replace("model: llama-3.1-70b", "model: my-qwen")
     inputs = gather(workload_text=text, workload_models=models, samples=200)
     assert inputs.plan.options[0].services[0].model == "my-qwen"
+
+
+def test_option_without_published_power_is_listed_with_why():
+    data, status, summary, *_ = planner.run_plan(_sample(), ["h100-sxm", "tpu-v5p"])
+    assert [o["hardware"] for o in data["options"]] == ["h100-sxm"]
+    assert [e["hardware"] for e in data["excluded"]] == ["tpu-v5p"]
+    text = str(summary)
+    assert "Options left out of the plan" in text and "tpu-v5p has no published TDP or node power" in text
+    assert "plan-excluded" in text

@@ -15,7 +15,7 @@ def test_forecast_json(run_cli):
     for k in ("accelerators_installed", "it_power_mw", "facility_power_mw", "energy_twh", "capex_usd", "market_size_usd", "emissions_tco2e", "unmet_demand_frac",
               "backlog_years", "h100e_required_inference", "h100e_required_training", "hyperscaler_capex_usd"):
         assert k in d["metrics"]
-    assert {x["key"] for x in d["limits"]} == {"chips", "power"}
+    assert {x["key"] for x in d["limits"]} == {"chips", "power", "export_controls"}
 
 
 def test_forecast_table_and_region(run_cli):
@@ -28,7 +28,7 @@ def test_forecast_table_and_region(run_cli):
 def test_forecast_table_shows_anchors_limits_and_split(run_cli):
     r = run_cli("forecast", "--samples", "300")
     assert r.returncode == 0, r.stderr
-    for needle in ("IEA Base Case", "Epoch AI", "McKinsey", "NVIDIA", "Supply limits:", "chip supply", "Backlog:", "AI electricity in 2030 by use"):
+    for needle in ("IEA Base Case", "Epoch AI", "McKinsey", "NVIDIA", "Supply limits", "by segment", "by origin", "Chip supply", "Backlog:", "AI electricity in 2030 by use"):
         assert needle in r.stdout, needle
 
 

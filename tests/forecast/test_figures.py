@@ -31,7 +31,7 @@ def test_figures(base):
     b = backtest_chart(bt, current=fc)
     assert "TWh" in b.layout.yaxis.title.text and len(b.data) >= 3
     lim = limits_chart(fc)
-    assert len(lim.data) == 4 and "years" in lim.layout.yaxis2.title.text
+    assert len(lim.data) == len(fc.limits) + 2 and "years" in lim.layout.yaxis2.title.text
     split = demand_split_chart(fc)
     assert [d.name for d in split.data] == ["LLM serving (inference)", "training and research", "AI outside the LLM chain"]
     s = sobol_chart(sobol(base, metric="energy_twh", year=2030, base_samples=16, n_resamples=20), top=5)

@@ -34,4 +34,4 @@ def test_headline_rows_carry_anchors_with_sources(base):
 def test_limit_lines_name_each_limit(base):
     fc = run_forecast(base, samples=300, seed=0)
     lines = limit_lines(fc)
-    assert any("chip supply" in x for x in lines) and any("grid" in x for x in lines) and lines[-1].startswith("Backlog")
+    assert any("Chip supply" in x for x in lines) and any("Grid" in x for x in lines) and lines[-1].startswith("Backlog")

@@ -25,7 +25,7 @@ def test_shipped_scenarios_load_with_sources(base):
     assert {"base", "high", "low"} <= set(list_scenarios())
     for name in ("base", "high", "low"):
         s = load_scenario(name)
-        assert set(DRIVERS) - {"trend_growth_scale"} <= set(s.parameters)
+        assert set(s.required_drivers()) <= set(s.parameters) and set(s.required_drivers()) < set(DRIVERS)
         for p in s.parameters.values():
             assert p.source.strip() and p.date.strip(), p.name
 

@@ -16,7 +16,7 @@ def test_tornado_ranks_and_ignores_what_does_not_matter(base):
     names = [b.name for b in t.bars]
     assert t.bars[0].swing >= t.bars[-1].swing
     assert [b for b in t.bars if b.name == "grid_intensity_change_per_year"][0].swing == 0.0
-    assert names.index("consumer_tokens_per_user_per_day") < names.index("discount_rate_frac")
+    assert names.index("dialogue_tokens_per_use") < names.index("discount_rate_frac")
     e = tornado(base, metric="emissions_tco2e", year=2030)
     assert [b for b in e.bars if b.name == "grid_intensity_change_per_year"][0].swing > 0
 

@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from dcplan.io.profile import read_profile
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,3 +79,31 @@ def test_killed_process_leaves_no_file(tmp_path):
     finally:
         proc.kill()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_cuda_without_a_cuda_torch_or_a_missing_gpu_is_one_line(monkeypatch):
+    import torch
+
+    from dcplan.errors import InputError
+    from dcplan.profile.environment import resolve_device
+
+    monkeypatch.setattr(torch.version, "cuda", None)
+    with pytest.raises(InputError, match="built without CUDA"):
+        resolve_device("cuda")
+    monkeypatch.setattr(torch.version, "cuda", "13.0")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(InputError, match=r"cuda:3: no such GPU, 1 visible \(cuda:0\)"):
+        resolve_device("cuda:3")
+    assert resolve_device("cuda:0") == torch.device("cuda:0") and resolve_device("cuda") == torch.device("cuda:0")
+    with pytest.raises(InputError, match="not a device"):
+        resolve_device("cuda:x")
+
+
+def test_cuda_on_this_cpu_torch_exits_2_with_one_line(run_cli, tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    r = run_cli("profile", "--device", "cuda:1", "--out", str(tmp_path))
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "CUDA" in r.stderr, r.stderr

@@ -84,3 +84,19 @@ def test_truncated_and_empty_files(tiny_profile, tmp_path):
         read_profile(empty)
     with pytest.raises(InputError, match="not found"):
         read_profile(tmp_path / "missing.json")
+
+
+def test_block_states_and_notes_round_trip(tiny_profile, tmp_path):
+    import dataclasses
+
+    m = tiny_profile.measurements[0]
+    states = ({"host_probe_s": 4e-5, "sm_clock_mhz": 1980}, {"host_probe_s": 4.1e-5, "sm_clock_mhz": 1755})
+    m2 = dataclasses.replace(m, time_s=dataclasses.replace(m.time_s, block_states=states, states_differ=True))
+    prof = dataclasses.replace(tiny_profile, measurements=(m2,), notes="measured on a test bench")
+    back = read_profile(write_profile(tmp_path / "s.json", prof))
+    assert back.measurements[0].time_s.block_states == states and back.measurements[0].time_s.states_differ
+    assert back.notes == "measured on a test bench"
+    doc = prof.to_dict()
+    doc["measurements"][0]["time_s"]["block_states"] = "fast"
+    with pytest.raises(InputError, match=r"measurements\[0\].time_s.block_states"):
+        profile_from_dict(doc, "bad.json")

@@ -91,3 +91,29 @@ def test_deadline_stops_sweeps():
     pts = [Timed(key=i, run=lambda: time.sleep(0.003), sync=_nosync) for i in range(3)]
     stats = run_interleaved(pts, SweepSettings(sweeps=50, reps=2), deadline=time.monotonic() + 0.1)
     assert all(s.n < 100 for s in stats.values())
+
+
+def test_state_of_every_block_is_recorded_and_a_clock_change_is_remeasured():
+    clocks = iter([1980, 1980, 1755])
+
+    def state():  # what EnergyMeter.block_state reads through NVML after a block
+        return {"sm_clock_mhz": next(clocks, 1980), "mem_clock_mhz": 3201, "temperature_c": 45, "throttle_reasons": []}
+
+    p = Timed(key="gpu-point", run=lambda: time.sleep(0.002), sync=_nosync, state_read=state)
+    stats = run_interleaved([p], SweepSettings(sweeps=3, reps=2, max_extra_sweeps=1, seed=1))["gpu-point"]
+    assert stats.states_differ and stats.remeasured
+    assert len(stats.block_states) == len(stats.sweep_medians) >= 4  # 3 sweeps and the extra one (more if contended)
+    assert all(s["host_probe_s"] > 0 for s in stats.block_states) and stats.block_states[2]["sm_clock_mhz"] == 1755
+
+
+def test_states_differ_by_clock_throttle_or_host_speed():
+    from dcplan.profile.timing import states_differ
+
+    gpu = {"sm_clock_mhz": 1980, "mem_clock_mhz": 3201, "throttle_reasons": [], "host_probe_s": 4e-5}
+    assert not states_differ([gpu, dict(gpu)])
+    assert states_differ([gpu, {**gpu, "sm_clock_mhz": 1900}])
+    assert states_differ([gpu, {**gpu, "throttle_reasons": ["sw_power_cap"]}])
+    assert states_differ([gpu, {**gpu, "host_probe_s": 7e-5}])  # a launch-bound step runs at the host's pace
+    # on a CPU the host is the device: slow blocks are the contended ones, handled by PSI
+    assert not states_differ([{"host_probe_s": 4e-5}, {"host_probe_s": 7e-5}])
+    assert not states_differ([gpu])

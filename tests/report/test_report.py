@@ -160,5 +160,86 @@ def test_profile_fills_the_accuracy_section():
     assert sum(t.startswith("Measured vs predicted") for t in titles) == 3
     heldout = next(b for b in accuracy.blocks if getattr(b, "title", "") == "Calibration: held-out errors")
     assert {r["kind"] for r in heldout.rows} >= {"train", "prefill", "decode", "memory"}
-    # a CPU profile cannot calibrate the plan's GPUs: the plan keeps the shipped defaults
-    assert all(o.calibration.startswith("defaults") or "defaults" in o.calibration for o in x.plan.options)
+    # a CPU profile cannot calibrate the plan's GPUs: they keep their shipped measured calibration or the defaults
+    from dcplan.io.measured import measured_calibrations
+
+    shipped = measured_calibrations()
+    for o in x.plan.options:
+        assert (shipped[o.hardware].calibration.name if o.hardware in shipped else "defaults") in o.calibration, o.hardware
+    assert "h200" in shipped and any(o.hardware == "h200" for o in x.plan.options)
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_print_layout_every_table_fits_the_page_width(written):
+    """The print HTML the PDF is made from, laid out at the A4 content width: no table is wider than the page."""
+    from playwright.sync_api import sync_playwright
+
+    from dcplan.report.browser import CHROMIUM_FLAGS, find_chromium
+    from dcplan.report.writers import render_html
+
+    report, _ = written
+    html = render_html(report, print_mode=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=find_chromium(), args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 703, "height": 1000})  # A4 (210 mm) less 2 x 12 mm margins at 96 dpi
+        page.set_content(html)
+        page.emulate_media(media="print")
+        too_wide = page.evaluate("""() => Array.from(document.querySelectorAll('table'))
+            .filter(t => t.getBoundingClientRect().right > document.querySelector('.wrap').getBoundingClientRect().right + 1)
+            .map(t => [t.parentElement.previousElementSibling.textContent, Math.round(t.getBoundingClientRect().width)])""")
+        headers = page.evaluate("() => Array.from(document.querySelectorAll('th')).map(th => th.textContent)")
+        browser.close()
+    assert too_wide == []
+    for t in report.tables():
+        if t.in_text:
+            for c in t.columns:
+                assert c.text_header in headers, f"{t.title}: column {c.text_header} is missing"
+
+
+@pytest.mark.slow
+def test_pdf_pages_never_end_on_a_heading(written):
+    report, files = written
+    headings = {f"{i + 1}. {s.title}" for i, s in enumerate(report.sections)} | {t.title for t in report.tables() if t.in_text}
+    pages = subprocess.run(["pdftotext", "-layout", str(files["pdf"]), "-"], capture_output=True, text=True, check=True).stdout.split("\f")
+    stranded = []
+    for n, page in enumerate(pages, start=1):
+        lines = [ln.strip() for ln in page.splitlines() if ln.strip() and not ln.strip().startswith(report.title)]
+        if lines and any(lines[-1].startswith(h[:40]) for h in headings):
+            stranded.append((n, lines[-1]))
+    assert stranded == []
+
+
+def test_text_formats_print_years_money_and_power_as_people_read_them(written):
+    report, files = written
+    md = files["md"].read_text()
+    assert "| 2030 |" in md and "2,030" not in md and "2,024" not in md  # years never with a thousands separator
+    options = next(t for t in report.tables() if t.title == "Plan per option")
+    line = next(ln for ln in md.splitlines() if ln.startswith("| " + options.rows[0]["hardware"] + " |"))
+    assert "$" in line and ("kW" in line or "MW" in line or "GW" in line)  # $16.3M, 367 kW: never 16296240 or 0.3672
+    from dcplan.report.document import Column
+    from dcplan.report.writers import cell_text
+
+    assert cell_text(16_296_240.0, Column(key="c", label="Capex", unit="USD", kind="usd")) == "$16.3M"
+    assert cell_text(350_000.0, Column(key="p", label="Power", unit="MW", kind="mw")) == "350 GW"
+    assert cell_text(2024, Column(key="y", label="Year", kind="year")) == "2024"
+    assert cell_text(None, Column(key="c", label="Capex", unit="USD", kind="usd")) == "-"
+
+
+@pytest.mark.parametrize("lang,title", [("en", "Options left out of the plan"), ("zh", "未纳入规划的选项")])
+def test_capacity_section_lists_options_left_out_with_why(lang, title):
+    """An option whose chip publishes no power (TPU v5p) is left out of the plan; the report says so and why."""
+    from types import SimpleNamespace
+
+    from dcplan.capacity.loaders import load_plan_inputs
+    from dcplan.capacity.plan import plan_capacity
+    from dcplan.i18n import translator
+    from dcplan.report.assemble import capacity
+    from dcplan.report.document import Table
+
+    plan = plan_capacity(load_plan_inputs(Path(__file__).resolve().parents[2] / "data" / "workloads" / "chat-70b.yaml",
+                                          hardware=["h100-sxm", "tpu-v5p"]))
+    section = capacity(SimpleNamespace(plan=plan), translator(lang))
+    (table,) = [b for b in section.blocks if isinstance(b, Table) and b.title == title]
+    (row,) = table.rows
+    assert row["hardware"] == "tpu-v5p" and "no published TDP or node power" in row["reason"]
