@@ -21,7 +21,8 @@ from dcplan.model import flops as F
 
 _UNIT = {"time_s": (N_("s"), N_("time")), "memory_bytes": (N_("bytes"), N_("peak memory"))}
 _KIND_TITLE = {"train": N_("Train step time"), "prefill": N_("Prefill time (TTFT)"), "decode": N_("Decode step time (TPOT)"),
-               "seq2seq": N_("Encoder-decoder step / generation time"), "memory": N_("Peak memory")}
+               "seq2seq": N_("Encoder-decoder step / generation time"),
+               "encoder": N_("Encoder masked-LM step / embedding time"), "memory": N_("Peak memory")}
 
 
 def _log_range(values: Sequence[float]) -> list[float]:

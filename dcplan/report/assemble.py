@@ -105,7 +105,8 @@ _VALIDATION_METRICS = {
     "inference_not_fitted": N_("Serving throughput, rows not fitted (superseded engine versions)"),
 }
 #: Words for the calibration kinds (held-out table rows, figure titles).
-_KINDS = {"train": N_("train"), "prefill": N_("prefill"), "decode": N_("decode"), "seq2seq": N_("seq2seq"), "memory": N_("memory")}
+_KINDS = {"train": N_("train"), "prefill": N_("prefill"), "decode": N_("decode"), "seq2seq": N_("seq2seq"), "encoder": N_("encoder"),
+          "memory": N_("memory")}
 
 
 def _ape_columns(_: Translator, first: Column) -> tuple[Column, ...]:
