@@ -44,9 +44,8 @@ def test_transformers_encoders_count_as_dcplan_says(family, mode):
     """--impl hf: BertForMaskedLM / ModernBertForMaskedLM (head on every position) and their base
     encoder for embeddings; FLOPs equal the counter's (sequence within ModernBERT's local window)."""
     pytest.importorskip("transformers")
-    from tests.io.test_hf_config import TINY
-
     from dcplan.profile.hf_points import HFEncoderPoint, HFModel
+    from tests.io.test_hf_config import TINY
 
     model = HFModel.from_config(family, TINY[family], f"{family}.json")
     assert model.is_encoder
