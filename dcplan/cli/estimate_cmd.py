@@ -391,19 +391,22 @@ def run_embeddings(args: argparse.Namespace, model: Any) -> int:
 def show_embeddings(e: Any) -> None:
     from dcplan.i18n import ENGLISH as _
 
+    what, replica, request = _("encoder-only: embeddings, no decode"), _("replica(s) of one accelerator"), _("tokens in, no tokens generated")
+    limited, per_acc, req_s = _("limited by"), _("per accelerator"), _("requests/s")
+    energy = (f"{e.energy_kwh_per_mtok:.3g} " + _("kWh (IT) per million embedded tokens")) if e.energy_kwh_per_mtok is not None \
+        else e.power_unknown_reason
+    cost = (f"{usd(e.usd_per_mtok)} " + _("per million embedded tokens at") + f" {usd(e.usd_per_accelerator_hour)}/h") \
+        if e.usd_per_mtok is not None else _("- (no published price: pass --usd-per-hour)")
     rows = [
-        (_("model"), f"{e.model} ({_('encoder-only: embeddings, no decode')})"),
-        (_("hardware"), f"{e.n_accelerators} x {e.hardware}, {e.precision}: {e.replicas} {_('replica(s) of one accelerator')}"),
-        (_("request"), f"{e.input_len:,.0f} {_('tokens in, no tokens generated')}"),
-        (_("batch per replica"), f"{e.batch_size} ({_('limited by')} {e.binding_limit})"),
-        (_("throughput"), f"{e.requests_per_s:.4g} {_('requests/s')}, {fmt(e.tokens_per_s, 'tokens/s')} "
-                          f"({fmt(e.tokens_per_s_per_accelerator, 'tokens/s')} {_('per accelerator')})"),
+        (_("model"), f"{e.model} ({what})"),
+        (_("hardware"), f"{e.n_accelerators} x {e.hardware}, {e.precision}: {e.replicas} {replica}"),
+        (_("request"), f"{e.input_len:,.0f} {request}"),
+        (_("batch per replica"), f"{e.batch_size} ({limited} {e.binding_limit})"),
+        (_("throughput"), f"{e.requests_per_s:.4g} {req_s}, {fmt(e.tokens_per_s, 'tokens/s')} ({fmt(e.tokens_per_s_per_accelerator, 'tokens/s')} {per_acc})"),
         (_("batch latency"), f"{e.batch_latency_s * 1e3:.4g} ms"),
         (_("memory / accelerator"), f"{fmt(e.memory_per_accelerator_bytes, 'B')} / {fmt(e.memory_capacity_bytes, 'B')}"),
-        (_("energy"), f"{e.energy_kwh_per_mtok:.3g} {_('kWh (IT) per million embedded tokens')}" if e.energy_kwh_per_mtok is not None
-         else e.power_unknown_reason),
-        (_("cost"), f"{usd(e.usd_per_mtok)} {_('per million embedded tokens at')} {usd(e.usd_per_accelerator_hour)}/h"
-         if e.usd_per_mtok is not None else _("- (no published price: pass --usd-per-hour)")),
+        (_("energy"), energy),
+        (_("cost"), cost),
     ]
     table(_("Embedding estimate"), [_("quantity"), _("value")], rows)
 
