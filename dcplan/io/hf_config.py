@@ -315,11 +315,14 @@ def _bert(r: _Reader, family: str) -> dict[str, Any]:
         raise r.error("hidden_act", f"must be gelu, relu or silu (a BERT-style activation), got {act!r}")
     if r.text("position_embedding_type", "absolute") != "absolute":
         raise r.error("position_embedding_type", "only 'absolute' positions are read (relative_key variants are not)")
+    if not r.flag("tie_word_embeddings", True):
+        raise r.error("tie_word_embeddings", f"false is not read for {family}: transformers then gives the untied output layer a "
+                                             "second bias, and no published BERT-style checkpoint unties it")
     return dict(
         architecture="encoder", n_layers=r.whole("num_hidden_layers", required=True), d_model=hidden, n_heads=heads,
         d_ff=r.whole("intermediate_size", required=True), vocab_size=r.whole("vocab_size", required=True),
         max_seq_len=r.whole("max_position_embeddings", 512), activation="relu" if act == "relu" else "gelu",
-        position="learned", norm="layernorm", tied_embeddings=r.flag("tie_word_embeddings", True), bias=True,
+        position="learned", norm="layernorm", tied_embeddings=True, bias=True,
         type_vocab_size=r.whole("type_vocab_size", 2, zero=True), mlm_head=True, mlm_head_bias=True, output_bias=True,
     )
 

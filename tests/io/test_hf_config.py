@@ -186,6 +186,9 @@ def _write(tmp_path, text: str, name: str = "config.json"):
     (json.dumps({"model_type": "gemma3", "text_config": {k: v for k, v in _DEC.items() if k != "vocab_size"}}), "text_config.vocab_size",
      "missing"),
     (json.dumps({**TINY["mixtral"], "num_experts_per_tok": 9}), "num_experts_per_tok", "<= the number of experts"),
+    (json.dumps({**TINY["bert"], "tie_word_embeddings": False}), "tie_word_embeddings", "false is not read for bert"),
+    (json.dumps({**TINY["bert"], "position_embedding_type": "relative_key"}), "position_embedding_type", "only 'absolute'"),
+    (json.dumps({**TINY["bert"], "num_attention_heads": 5}), "num_attention_heads", "must divide the hidden size (64)"),
 ])
 def test_bad_config_is_one_clear_error(tmp_path, text, field, words):
     path = _write(tmp_path, text)
