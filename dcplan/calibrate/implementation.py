@@ -40,7 +40,7 @@ import numpy as np
 from dcplan.calibrate.at_scale import summary
 from dcplan.calibrate.predict import SPEED_OF_LIGHT, Case, predict_memory, predict_time
 from dcplan.model.memory import activation_traffic_bytes, kv_bytes_per_token, train_memory
-from dcplan.specs import Calibration, HardwareSpec, ParallelLayout
+from dcplan.specs import Calibration, HardwareSpec, ModelSpec, ParallelLayout
 
 NATIVE, HF_EAGER, GRAPHS = "native", "hf eager", "graphs"
 IMPLEMENTATIONS = (NATIVE, HF_EAGER, GRAPHS)
@@ -165,6 +165,17 @@ def _median(xs: Sequence[float]) -> float | None:
     return statistics.median(xs) if xs else None
 
 
+def decode_host_s(spec: ModelSpec, cal: Calibration) -> float:
+    """Host time of one eager decode step of ``spec`` under ``cal`` [s]: the fitted dispatch
+    overhead of its decode implementation (kernels x seconds per kernel, dcplan.model.launch)
+    where the profile fitted one, plus the additive ``decode_t0_s`` + layers x ``decode_t0_per_layer_s``."""
+    from dcplan.model import launch
+
+    _, d = launch.select_dispatch(cal)
+    host = launch.decode_host_s(spec, d) if d is not None else 0.0
+    return host + cal.decode_t0_s + spec.n_layers * cal.decode_t0_per_layer_s
+
+
 def op_time_s(launch: Sequence[Any], cal: Calibration, native_decode: Sequence[Case], ref: Mapping[str, Reference]) -> tuple[float | None, str]:
     """(seconds per dispatched operation, how it was found).
 
@@ -178,8 +189,8 @@ def op_time_s(launch: Sequence[Any], cal: Calibration, native_decode: Sequence[C
     r = ref.get("decode")
     if r is None or not native_decode:
         return None, "no launch points and no counted native decode points"
-    fitted = [(cal.decode_t0_s + c.spec.n_layers * cal.decode_t0_per_layer_s) / r.ops(c.spec.n_layers) for c in native_decode]
-    return statistics.median(fitted), "fitted: native decode overhead per dispatched operation"
+    fitted = [decode_host_s(c.spec, cal) / r.ops(c.spec.n_layers) for c in native_decode]
+    return statistics.median(fitted), "fitted: native decode host time per dispatched operation"
 
 
 @dataclass(frozen=True, kw_only=True)

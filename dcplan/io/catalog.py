@@ -13,17 +13,13 @@ from pathlib import Path
 from typing import Mapping, TypeVar
 
 from dcplan.errors import InputError
+from dcplan.io.names import normalise
 from dcplan.io.resources import data_dir  # re-exported: the one place data is found
 from dcplan.io.schema import build
 from dcplan.io.yamlio import Located, read_yaml
 from dcplan.specs import Calibration, HardwareSpec, ModelSpec, StackSpec, SystemSpec
 
 T = TypeVar("T", HardwareSpec, ModelSpec, StackSpec, SystemSpec)
-
-
-def normalise(name: str) -> str:
-    """Lowercase, spaces and underscores to hyphens: 'H100 SXM' -> 'h100-sxm'."""
-    return "-".join(str(name).strip().lower().replace("_", " ").split())
 
 
 def _load_dir(sub: str, cls: type[T]) -> dict[str, T]:

@@ -466,7 +466,7 @@ def read_config(path: str | os.PathLike[str]) -> tuple[dict[str, Any], str]:
 
 def default_name(file: str) -> str:
     """A model name for a config file: its folder's name for ``config.json``, else the file's stem."""
-    from dcplan.io.catalog import normalise
+    from dcplan.io.names import normalise
 
     p = Path(file)
     stem = p.parent.name if p.name == CONFIG_NAME and p.parent.name else p.stem
