@@ -8,8 +8,8 @@ with the encoder model (bidirectional attention, the masked-LM head where the st
 no head in an embedding forward), as if the same shape were a causal decoder (what a
 decoder-only model would have said: causal halving, the output layer on every position of a train
 step, last-position logits in a forward), and at the roofline (every efficiency 1). ``--impl hf``
-predicts the transformers points from the native fit carried over by dispatch counts, as
-``dcplan calibrate`` does for ``heldout.hf``.
+shows the transformers points as ``dcplan calibrate`` predicts them for ``heldout.hf``: from the
+native fit, carried over by their dispatch counts.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import argparse
 import statistics
 from dataclasses import replace
 
-from dcplan.calibrate import implementation as IM
 from dcplan.calibrate.predict import SPEED_OF_LIGHT, Case, _train, case, implementation_of, predict_time
 from dcplan.calibrate.profile_fit import calibrate_profile
 from dcplan.io.profile import read_profile
@@ -47,14 +46,11 @@ def main() -> None:
     hw, cal = pc.hardware, pc.calibration
     want = "native" if args.impl == "native" else "hf eager"
     cases = [case(m) for m in prof.of_kind("encoder") if implementation_of(m) == want]
-    predict = lambda c, k: predict_time(c, hw, k)  # noqa: E731
-    if args.impl == "hf":
-        native = [case(m) for k in ("train", "prefill", "decode", "seq2seq", "encoder") for m in prof.of_kind(k)
-                  if implementation_of(m) == "native"]
-        ref = IM.reference(native)
-        op_s, _ = IM.op_time_s(prof.of_kind("launch"), cal, [], ref)
-        t = IM.Transfer(ref=ref, op_s=op_s or 0.0, bw_frac=None)
-        predict = lambda c, k: IM.predict_case(c, hw, k, t)  # noqa: E731
+    if args.impl == "hf":  # carried over from the native fit by dispatch counts, as dcplan calibrate reports it
+        ratio = {p["id"]: p["ratio"] for p in (pc.heldout_hf or {}).get("points", []) if p["kind"] == "encoder"}
+        predict = lambda c, k: ratio[c.m.id] * c.m.time  # noqa: E731
+    else:
+        predict = lambda c, k: predict_time(c, hw, k)  # noqa: E731
     print("| point | model | mode | batch x seq | measured | predicted (error) | as a causal decoder (error) | roofline |")
     print("|---|---|---|---|---|---|---|---|")
     errs, dec_errs = [], []
