@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from dcplan.errors import InputError
-from dcplan.io.catalog import get_hardware, get_system, hardware_catalog, normalise, system_catalog
+from dcplan.io.catalog import get_hardware, hardware_catalog, normalise, system_catalog
 from dcplan.specs import SystemSpec
 
 TABLE = Path(__file__).parent / "data" / "published_systems.csv"
