@@ -242,9 +242,10 @@ def show_train(e: Any) -> None:
         ("cost", f"{usd(e.cost_usd)} at {usd(e.usd_per_accelerator_hour)}/accelerator-hour" if e.cost_usd is not None else "- (no published price: pass --usd-per-hour)"),
     ]
     table("Training estimate", ["quantity", "value"], rows)
-    parts = [(k.replace("_s", ""), f"{v:.4g} s", pct(v / e.step_time_s)) for k, v in e.step_breakdown_s.items() if v > 0]
+    parts = [(STEP_PARTS.get(k, k), seconds(v), pct(v / e.step_time_s)) for k, v in e.step_breakdown_s.items() if v > 0]
     table("Step time", ["part", "time", "share"], parts,
-          caption=f"communication overlapped with compute (not in the step, its SM cost is overlap_tax): {e.hidden_comm_s:.4g} s")
+          caption=f"communication overlapped with compute (not in the step; what it costs is the row "
+                  f"'{STEP_PARTS['overlap_tax_s']}'): {seconds(e.hidden_comm_s)}")
     if len(e.batch_phases) > 1:
         table("Batch ramp-up", ["tokens", "global batch", "step", "tokens/s"],
               [(human_count(p.tokens), p.global_batch, f"{p.step_time_s:.4g} s", fmt(p.tokens_per_s, "tokens/s")) for p in e.batch_phases])
@@ -261,6 +262,31 @@ def show_train(e: Any) -> None:
         ])
     mem = [(k, fmt(v, "B"), pct(v / e.memory_per_accelerator_bytes)) for k, v in e.memory_breakdown_bytes.items() if v > 0]
     table("Memory per accelerator", ["part", "bytes", "share"], mem)
+
+
+#: Words for the parts of a training step (keys of StepTime.as_dict; the JSON keeps the keys).
+STEP_PARTS = {
+    "compute_s": "matrix multiplications",
+    "nonmatmul_s": "other work (norms, activations, casts; per-layer overheads)",
+    "link_busy_s": "waiting for a shared link",
+    "overlap_tax_s": "compute slowed by overlapped communication",
+    "tp_comm_s": "tensor-parallel communication, exposed",
+    "cp_comm_s": "context-parallel communication, exposed",
+    "ep_comm_s": "expert all-to-all, exposed",
+    "pp_comm_s": "pipeline sends, exposed",
+    "bubble_s": "pipeline bubble",
+    "dp_comm_exposed_s": "gradient sync, exposed",
+    "optimizer_s": "optimizer step",
+}
+
+
+def seconds(value: float) -> str:
+    """A duration with the unit people read it in: 3.11 s, 456 ms, 1.03 ms, 12.5 us."""
+    if value >= 1 or value == 0:
+        return f"{value:.3g} s"
+    if value >= 1e-3:
+        return f"{value * 1e3:.3g} ms"
+    return f"{value * 1e6:.3g} us"
 
 
 def resolve_stack(args: argparse.Namespace, hw, cal):

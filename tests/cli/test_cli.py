@@ -15,6 +15,14 @@ def test_estimate_train_json(run_cli):
     assert d["parallelism"]["tp"] * d["parallelism"]["pp"] * d["parallelism"]["dp"] * d["parallelism"]["cp"] == 256
 
 
+def test_estimate_train_table_names_step_parts_in_words(run_cli):
+    r = run_cli("estimate", "train", "--model", "mixtral-8x7b", "--tokens", "1T", "--hardware", "h100", "--gpus", "64")
+    assert r.returncode == 0, r.stderr
+    assert "matrix multiplications" in r.stdout and "expert all-to-all, exposed" in r.stdout
+    assert "nonmatmul" not in r.stdout and "overlap_tax" not in r.stdout  # code names stay in the JSON only
+    assert " ms " in r.stdout or " s " in r.stdout
+
+
 def test_estimate_infer_table(run_cli):
     r = run_cli("estimate", "infer", "--model", "llama-2-70b", "--hardware", "H100", "--gpus", "8", "--input-len", "1000", "--output-len", "500")
     assert r.returncode == 0, r.stderr
