@@ -163,7 +163,7 @@ def test_unpublished_scale_out_refuses_a_multi_node_layout_in_one_line():
 
     hw = get_hardware("hgx-h20")
     assert hw.inter_node_bytes_per_s is None
-    with pytest.raises(InputError, match="no scale-out bandwidth is published for h20"):
+    with pytest.raises(InputError, match="no scale-out bandwidth is published for h20 in hgx-h20; use at most 8 accelerators"):
         estimate_training(get_model("llama-2-7b"), hw, tokens=1e9, n_accelerators=16, seq_len=2048, global_batch=64,
                           layout=dict(tp=1, pp=1, dp=16, ep=1, cp=1, zero=1, recompute="none", micro_batch=1),
                           calibration=default_calibration(hw.name))
