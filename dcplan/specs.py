@@ -274,7 +274,9 @@ class SystemSpec:
         changes = {k: v for k, v in given.items() if v is not None}
         notes = tuple(SourceNote(fields=tuple(_SYSTEM_FIELD.get(f, f) for f in n.fields), source=n.source, quality=n.quality)
                       for n in self.sources)
-        kept = tuple(n for n in chip.sources if not set(n.fields) & set(changes))
+        # the chip's notes keep the fields the system does not replace (its peaks stay sourced)
+        kept = tuple(replace(n, fields=tuple(f for f in n.fields if f not in changes))
+                     for n in chip.sources if set(n.fields) - set(changes))
         return replace(chip, system=self.name, display_name=f"{chip.display_name} in {self.display_name}",
                        sources=kept + notes, **changes)
 

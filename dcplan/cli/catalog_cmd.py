@@ -90,7 +90,7 @@ def _systems_table() -> None:
     rows = [(s.name, s.chip, s.accelerators_per_node or "-", s.scale_up_domain or "-", fmt(s.scale_up_bytes_per_s, "B/s"),
              f"{fmt(s.scale_out_bytes_per_s, 'B/s')} {s.scale_out_fabric}".strip()) for s in system_catalog().values()]
     table("Systems (a bare chip name means its default system)",
-          ["name", "chip", "per node", "NVLink domain", "scale-up per accelerator", "scale-out per accelerator"], rows)
+          ["name", "chip", "per node", "scale-up domain", "scale-up per accelerator", "scale-out per accelerator"], rows)
 
 
 def hardware_show(args: argparse.Namespace) -> int:

@@ -82,10 +82,11 @@ def group_link(hw: HardwareSpec, cal: Calibration, *, span: int, field: str) -> 
     if span <= domain and hw.intra_node_bytes_per_s is None and hw.inter_node_bytes_per_s is None:
         raise InputError(field, f"{hw.name} has no published interconnect bandwidth; use a layout with {field}=1")
     if hw.inter_node_bytes_per_s is None:
+        where = f"{hw.name} in {hw.system}" if hw.system else hw.name
         raise InputError(
             field,
             f"this layout spans {span} accelerators, beyond one {hw.name} scale-up domain of {domain}, "
-            f"and no scale-out bandwidth is published for {hw.name}",
+            f"and no scale-out bandwidth is published for {where}; use at most {domain} accelerators",
         )
     return Link(
         bytes_per_s=hw.inter_node_bytes_per_s,

@@ -35,7 +35,8 @@ def test_current_chips_as_generations(tmp_path):
     assert gens["b300"].h100e_per_unit == pytest.approx(2250e12 / h100)
     assert gens["b300"].server_power_w == pytest.approx(14000 / 8)  # DGX B300 rack budget per GPU
     assert gens["gb300"].h100e_per_unit == pytest.approx(5000e12 / h100)
-    assert gens["gb300"].server_power_w == pytest.approx(1400 * 1.82)  # TDP x Epoch's server ratio
+    # GB300 NVL72 rack maximum (142 kW, NVIDIA enterprise RA) over 18 trays of 4 GPUs, preferred to TDP x 1.82
+    assert gens["gb300"].server_power_w == pytest.approx(7889 / 4)
     assert "data/hardware/gb300.yaml" in gens["gb300"].source
 
 
