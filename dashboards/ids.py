@@ -50,6 +50,9 @@ class Planner:
     TIMELINE = "plan-timeline"
     DOWNLOAD = "plan-download"
     DOWNLOAD_BUTTON = "plan-download-button"
+    MODEL_UPLOAD = "plan-model-upload"
+    MODELS = "plan-models"
+    MODEL_STATUS = "plan-model-status"
     EXCLUDED = "plan-excluded"
 
 

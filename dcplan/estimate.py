@@ -64,6 +64,8 @@ def _check_positive(field_name: str, value: float | int | None, *, whole: bool =
 def _calibration_assumptions(cal: Calibration, phase: str) -> list[Assumption]:
     curve = cal.train if phase == "train" else cal.prefill
     out = [
+        Assumption(name="calibration", value=cal.label, unit="name (implementation)",
+                   source="calibration file of a profile" if cal.implementation else "data/efficiency/defaults.yaml"),
         Assumption(name="gemm.eta_max", value=cal.gemm.eta_max, unit="fraction of dense peak", source=cal.source("gemm")),
         Assumption(name="gemm.x_half", value=cal.gemm.x_half, unit="FLOP", source=cal.source("gemm")),
         Assumption(name=f"{phase}.eta_max", value=curve.eta_max, unit="fraction of GEMM ceiling", source=cal.source(phase)),

@@ -308,7 +308,8 @@ class MoESpec:
     n_shared_experts: int = 0
     """Experts every token goes through (DeepSeek)."""
     first_dense_layers: int = 0
-    """Leading layers that keep a dense FFN of size ``d_ff`` (DeepSeek-V3: 3)."""
+    """Layers that keep a dense FFN of size ``d_ff`` (DeepSeek-V3: the first 3; Qwen3-MoE: its
+    ``mlp_only_layers``). Counts and FLOPs depend on how many, not where."""
 
     def __post_init__(self) -> None:
         _positive(self, "n_experts", "top_k", "d_ff_expert")
@@ -362,10 +363,31 @@ class ModelSpec:
     tied_embeddings: bool = True
     bias: bool = False
     """Linear layers carry biases (GPT-2, OPT, BLOOM)."""
+    qkv_bias: bool | None = None
+    """The query/key/value projections carry biases; None: as ``bias`` (Qwen2: true, the rest false)."""
+    mlp_bias: bool | None = None
+    """The feed-forward projections carry biases; None: as ``bias`` (Llama's ``mlp_bias``)."""
+    qk_norm: bool = False
+    """An RMSNorm over each head's query and key (Qwen3, Gemma 3): 2 x head_dim weights per layer."""
+    norms_per_layer: int | None = None
+    """Norms per layer; None: 2 (3 in decoder layers with cross-attention). Gemma 2/3: 4
+    (pre- and post-norms around attention and FFN); Falcon-7B: 1 (one norm before its parallel
+    attention and MLP)."""
+    relative_attention_buckets: int = 0
+    """T5's relative position bias: a (buckets x heads) table in the first layer of each stack."""
+    sliding_window: int | None = None
+    """Local attention window [tokens] (Mistral 7B v0.1: 4096). Recorded from the config; the
+    time and memory models do not use it yet (they count full attention and a full KV cache)."""
+    sliding_window_layers: int | None = None
+    """Layers that attend within ``sliding_window``; None: all of them (Gemma 2: every other
+    layer, Gemma 3: five of every six)."""
     moe: MoESpec | None = None
     mla: MLASpec | None = None
     published_params: float | None = None
     published_active_params: float | None = None
+    config_file: str = ""
+    """The Hugging Face config.json this description was read from ('' when written out in
+    YAML); catalog entries name it relative to data/models."""
     source: str = ""
     quality: str = ""
     notes: str = ""
@@ -373,7 +395,10 @@ class ModelSpec:
     def __post_init__(self) -> None:
         _positive(self, "n_layers", "d_model", "n_heads", "d_ff", "vocab_size", "max_seq_len")
         _positive(self, "n_kv_heads", "head_dim", "published_params", "published_active_params")
-        _positive(self, "n_encoder_layers", allow_zero=True)
+        _positive(self, "n_encoder_layers", "relative_attention_buckets", allow_zero=True)
+        _positive(self, "norms_per_layer", "sliding_window", "sliding_window_layers")
+        if self.sliding_window_layers is not None and self.sliding_window_layers > self.n_layers:
+            raise InputError("sliding_window_layers", f"must be <= n_layers ({self.n_layers}), got {self.sliding_window_layers}")
         for name, allowed in (
             ("activation", ACTIVATIONS),
             ("position", POSITIONS),
@@ -386,6 +411,8 @@ class ModelSpec:
             raise InputError("n_heads", f"must divide d_model ({self.d_model}) unless head_dim is given")
         if self.n_heads % self.kv_heads:
             raise InputError("n_kv_heads", f"must divide n_heads ({self.n_heads}), got {self.kv_heads}")
+        if self.moe is not None and self.moe.first_dense_layers >= self.n_layers:
+            raise InputError("moe.first_dense_layers", f"must be < n_layers ({self.n_layers}), got {self.moe.first_dense_layers}")
         if self.architecture == "encoder-decoder" and self.n_encoder_layers <= 0:
             raise InputError("n_encoder_layers", "an encoder-decoder model needs n_encoder_layers > 0")
 
@@ -405,6 +432,14 @@ class ModelSpec:
     @property
     def is_moe(self) -> bool:
         return self.moe is not None
+
+    @property
+    def has_qkv_bias(self) -> bool:
+        return self.bias if self.qkv_bias is None else self.qkv_bias
+
+    @property
+    def has_mlp_bias(self) -> bool:
+        return self.bias if self.mlp_bias is None else self.mlp_bias
 
 
 # --------------------------------------------------------------------------------------------
@@ -726,6 +761,10 @@ class Calibration:
 
     name: str
     """``defaults`` or the profile it was fitted on."""
+    implementation: str = ""
+    """The software a profile-fitted calibration describes: ``native`` (dcplan's own eager PyTorch
+    Transformer), ``hf eager`` (transformers models, eager), ``graphs`` (static KV cache with CUDA
+    graphs); '' for the shipped defaults, which describe the published runs' own stacks."""
     hardware: str | None = None
     """Catalog entry it applies to; None applies to every accelerator."""
     gemm: EfficiencyCurve
@@ -869,6 +908,12 @@ class Calibration:
 
     def source(self, name: str) -> str:
         return self.sources.get(name, self.sources.get("*", "unspecified"))
+
+    @property
+    def label(self) -> str:
+        """The calibration's name and the implementation it describes, as estimates and plans show it."""
+        what = self.implementation or ("published runs' stacks" if self.name.startswith("defaults") else "")
+        return self.name if (not what or self.name.endswith(f"({what})")) else f"{self.name} ({what})"
 
 
 # --------------------------------------------------------------------------------------------

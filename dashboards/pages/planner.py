@@ -28,18 +28,59 @@ def sample_files() -> dict[str, Path]:
 
 
 @functools.lru_cache(maxsize=32)
-def plan_from_text(text: str, hardware: tuple[str, ...] = (), profile: str | None = None):
+def plan_from_text(text: str, hardware: tuple[str, ...] = (), models: tuple[tuple[str, str], ...] = (),
+                   profile: str | None = None):
     """Plan a workload given as YAML text (memoised by its inputs); InputError on bad input.
 
-    ``profile`` is a calibration file (the run's) applied to the option it calibrates, as in
-    ``dcplan plan --profile`` and the report; a CPU calibration calibrates no accelerator.
+    ``models``: uploaded Hugging Face config.json files as (name, text) pairs, which the
+    workload names by ``model: <name>``; paths in the workload are refused (the browser's text
+    must not read the server's files). ``profile`` is a calibration file (the run's) applied to
+    the option it calibrates, as in ``dcplan plan --profile`` and the report; a CPU calibration
+    calibrates no accelerator.
     """
     from dashboards.uploads import check_workload_text
     from dcplan.capacity.loaders import parse_workload_text, read_cost_defaults, resolve
     from dcplan.capacity.plan import plan_capacity
 
+    specs = {name: model_from_upload_text(body, name) for name, body in models}
     spec, origin = parse_workload_text(check_workload_text(text), "workload.yaml")
-    return plan_capacity(resolve(spec, origin, read_cost_defaults(), hardware=list(hardware) or None, profile=_plan_profile(profile)))
+    return plan_capacity(resolve(spec, origin, read_cost_defaults(), hardware=list(hardware) or None, models=specs, model_files=False,
+                                 profile=_plan_profile(profile)))
+
+def model_from_upload_text(text: str, filename: str):
+    """The ModelSpec of an uploaded config.json, named after the file (``my-model.json`` -> ``my-model``)."""
+    from dcplan.io.hf_config import config_spec_from_text, default_name
+
+    return config_spec_from_text(text, filename, name=default_name(filename))
+
+
+def add_model_uploads(stored: dict | None, contents: list[str] | str | None, filenames: list[str] | str | None):
+    """(stored models {name: text}, status component) after uploading config.json files."""
+    from dash import html
+
+    from dashboards.uploads import decode_upload as decode
+    from dcplan.errors import InputError
+    from dcplan.model.params import count_params
+    from dcplan.units import human_count
+
+    _ = tr()
+    models = dict(stored or {})
+    contents = contents if isinstance(contents, list) else [contents] if contents else []
+    filenames = filenames if isinstance(filenames, list) else [filenames] * len(contents)
+    lines = []
+    for body, name in zip(contents, filenames, strict=False):
+        try:
+            text = decode(body, name, (".json",))
+            spec = model_from_upload_text(text, name or "config.json")
+        except InputError as exc:
+            return models, html.Div(exc.one_line(), className="error")
+        models[spec.name] = text
+        c = count_params(spec)
+        lines.append(_("Loaded {name}: {family}, {params} parameters, {layers} layers, d_model {d_model}.").format(
+            name=spec.name, family=spec.family, params=human_count(c.total), layers=spec.n_layers, d_model=spec.d_model))
+    names = ", ".join(f"model: {n}" for n in models)
+    return models, html.Div([html.Div(line) for line in lines] + [html.Div(_("Use in the workload as {names}.").format(names=names))],
+                            className="ok")
 
 
 def _plan_profile(calibration: str | None) -> str | None:
@@ -136,6 +177,11 @@ def layout(settings):
                 html.Label(_("Or upload a workload YAML")),
                 dcc.Upload(id=ID.UPLOAD, children=html.Div(_("Drop or click to choose a .yaml file")), className="upload",
                            max_size=MAX_UPLOAD_BYTES, accept=".yaml,.yml"),
+                html.Label(_("Models outside the catalog: upload Hugging Face config.json files")),
+                dcc.Upload(id=ID.MODEL_UPLOAD, children=html.Div(_("Drop or click to choose config.json files")), className="upload",
+                           max_size=MAX_UPLOAD_BYTES, accept=".json", multiple=True),
+                dcc.Store(id=ID.MODELS, storage_type="session"),
+                html.Div(id=ID.MODEL_STATUS),
                 html.Label(_("Hardware options (empty: those in the workload)")),
                 dcc.Dropdown(id=ID.HARDWARE, options=[{"label": n, "value": n} for n in hardware_catalog()], value=[], multi=True),
                 html.Div(html.Button(_("Plan"), id=ID.RUN, n_clicks=0), style={"marginTop": "0.8rem"}),
@@ -158,7 +204,7 @@ def layout(settings):
     ])
 
 
-def run_plan(text: str, hardware: list[str] | None, profile: str | None = None):
+def run_plan(text: str, hardware: list[str] | None, models: dict | None = None, profile: str | None = None):
     """(plan dict or None, status component, summary, figures...) for the page outputs."""
     from dash import html
 
@@ -168,7 +214,7 @@ def run_plan(text: str, hardware: list[str] | None, profile: str | None = None):
 
     _ = tr()
     try:
-        plan = plan_from_text(text or "", tuple(sorted(hardware or ())), profile)
+        plan = plan_from_text(text or "", tuple(sorted(hardware or ())), tuple(sorted((models or {}).items())), profile)
     except InputError as exc:
         empty = _empty_figure()
         return None, html.Div(exc.one_line(), className="error"), None, empty, empty, empty
@@ -215,11 +261,17 @@ def register_callbacks(app, settings) -> None:
 
     @app.callback(Output(ID.STORE, "data"), Output(ID.STATUS, "children"), Output(ID.SUMMARY, "children"),
                   Output(ID.COST, "figure"), Output(ID.CAPACITY, "figure"), Output(ID.TIMELINE, "figure"),
-                  Input(ID.RUN, "n_clicks"), State(ID.EDITOR, "value"), State(ID.HARDWARE, "value"))
-    def plan(_clicks, text, hardware):
+                  Input(ID.RUN, "n_clicks"), State(ID.EDITOR, "value"), State(ID.HARDWARE, "value"), State(ID.MODELS, "data"))
+    def plan(_clicks, text, hardware, models):
         cal = settings.run.calibration if settings.run is not None else None
-        data, *rest = run_plan(text, hardware, str(cal) if cal else None)
-        return ({"plan": data, "text": text} if data else None), *rest
+        data, *rest = run_plan(text, hardware, models, str(cal) if cal else None)
+        return ({"plan": data, "text": text, "models": models or {}} if data else None), *rest
+
+    @app.callback(Output(ID.MODELS, "data"), Output(ID.MODEL_STATUS, "children"),
+                  Input(ID.MODEL_UPLOAD, "contents"), State(ID.MODEL_UPLOAD, "filename"), State(ID.MODELS, "data"),
+                  prevent_initial_call=True)
+    def upload_models(contents, filenames, stored):
+        return add_model_uploads(stored, contents, filenames)
 
     @app.callback(Output(ID.DOWNLOAD, "data"), Input(ID.DOWNLOAD_BUTTON, "n_clicks"), State(ID.STORE, "data"), prevent_initial_call=True)
     def download(_n, data):

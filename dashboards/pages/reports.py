@@ -20,8 +20,9 @@ MIME = {"html": "text/html", "pdf": "application/pdf", "xlsx": "application/vnd.
         "md": "text/markdown", "json": "application/json"}
 
 
-def build(fmt: str, scenario: str, workload_text: str | None, lang: str = "en") -> tuple[str, bytes]:
-    """(file name, bytes) of the report in ``fmt`` and ``lang``: the same code as `dcplan report --lang`."""
+def build(fmt: str, scenario: str, workload_text: str | None, lang: str = "en", models: dict | None = None) -> tuple[str, bytes]:
+    """(file name, bytes) of the report in ``fmt`` and ``lang``: the same code as `dcplan report --lang` (``models``: the
+    planner's uploaded config.json files by name)."""
     from dashboards.uploads import check_workload_text, shipped_scenario
     from dcplan.errors import InputError
     from dcplan.report.assemble import build_report
@@ -31,7 +32,7 @@ def build(fmt: str, scenario: str, workload_text: str | None, lang: str = "en") 
     if fmt not in MIME:  # the browser's values are not trusted
         raise InputError("format", f"choose one of {', '.join(MIME)}")
     text = None if workload_text is None else check_workload_text(workload_text)
-    report = build_report(gather(workload_text=text, scenario=shipped_scenario(scenario), samples=SAMPLES), lang)
+    report = build_report(gather(workload_text=text, workload_models=models, scenario=shipped_scenario(scenario), samples=SAMPLES), lang)
     with tempfile.TemporaryDirectory(prefix="dcplan-report-") as tmp:
         paths = output_paths("dcplan-report", [fmt], within=Path(tmp))
         res = write_report(report, paths)
@@ -132,8 +133,9 @@ def register_callbacks(app, settings) -> None:
     def make(_n, fmt, scenario, planner):
         _ = tr()
         text = (planner or {}).get("text") if isinstance(planner, dict) else None
+        models = (planner or {}).get("models") if isinstance(planner, dict) else None
         try:
-            name, data = build(fmt, scenario, text, _.lang)
+            name, data = build(fmt, scenario, text, _.lang, models if isinstance(models, dict) else None)
         except InputError as exc:
             return no_update, html.Div(exc.one_line(), className="error")
         source = _("the planner's workload") if text else _("the shipped portfolio sample")

@@ -22,7 +22,7 @@ efficiency 1 and every overhead 0: max(FLOPs/peak, bytes/bandwidth).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 from dcplan.model import flops as F
@@ -69,8 +69,27 @@ class Case:
 
 
 def case(m: Measurement) -> Case:
-    spec = from_measurement(m.config).model_spec(m.id)
+    spec = model_spec_of(m)
     return Case(m=m, spec=spec, counts=count_params(spec), precision=str(m.config["precision"]))
+
+
+def model_spec_of(m: Measurement) -> ModelSpec:
+    """The ModelSpec of the module a measurement ran: dcplan's Transformer, or a transformers model
+    (``impl: "hf"``: its recorded config.json, with the output-layer tying transformers built)."""
+    cfg = m.config
+    if cfg.get("impl") == "hf":
+        from dcplan.io.hf_config import spec_from_config
+
+        spec = spec_from_config(cfg["hf_config"], file=f"measurement {m.id}", name=str(cfg.get("model", m.id)))
+        return replace(spec, tied_embeddings=bool(cfg.get("tied_embeddings", spec.tied_embeddings)))
+    return from_measurement(cfg).model_spec(m.id)
+
+
+def implementation_of(m: Measurement) -> str:
+    """Which implementation a measurement timed: ``native``, ``hf eager`` or ``graphs``."""
+    if m.config.get("graphs"):
+        return "graphs"
+    return "hf eager" if m.config.get("impl") == "hf" else "native"
 
 
 def _layout(batch: int) -> ParallelLayout:

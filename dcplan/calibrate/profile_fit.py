@@ -19,8 +19,9 @@ import numpy as np
 
 from dcplan.calibrate import fit as FT
 from dcplan.calibrate import heldout as H
+from dcplan.calibrate import implementation as IM
 from dcplan.calibrate.device import device_for
-from dcplan.calibrate.predict import SPEED_OF_LIGHT, TIME_KINDS, Case, case, predict_memory, predict_time
+from dcplan.calibrate.predict import SPEED_OF_LIGHT, TIME_KINDS, Case, case, implementation_of, predict_memory, predict_time
 from dcplan.errors import InputError
 from dcplan.io.catalog import default_calibration
 from dcplan.profile.result import Measurement, Profile
@@ -79,19 +80,26 @@ class ProfileCalibration:
     predictions: tuple[PointPrediction, ...]
     gemm: tuple[GemmPoint, ...]
     precision: str
+    implementations: Mapping[str, Calibration] = field(default_factory=dict)
+    """Calibrations of the other implementations the profile timed (``hf eager``, ``graphs``)."""
+    heldout_hf: Mapping[str, Any] | None = None
+    """hf points predicted by the native fit (``dcplan.calibrate.implementation``), or None."""
 
     def heldout_dict(self) -> dict[str, Any]:
-        return {k: v.to_dict() for k, v in self.heldout.items()}
+        out: dict[str, Any] = {k: v.to_dict() for k, v in self.heldout.items()}
+        if self.heldout_hf is not None:
+            out["hf"] = {k: v for k, v in self.heldout_hf.items() if k != "points"}
+        return out
 
 
-def _time_cases(profile: Profile, kind: str) -> list[Case]:
-    """Single-device measurements of ``kind`` that ran (distributed steps excluded)."""
-    return [case(m) for m in profile.of_kind(kind) if int(m.config.get("world_size", 1)) == 1]
+def _time_cases(profile: Profile, kind: str, implementation: str = "native") -> list[Case]:
+    """Single-device measurements of ``kind`` by ``implementation`` that ran (distributed steps excluded)."""
+    return [case(m) for m in profile.of_kind(kind) if int(m.config.get("world_size", 1)) == 1 and implementation_of(m) == implementation]
 
 
-def _memory_cases(profile: Profile) -> list[Case]:
+def _memory_cases(profile: Profile, implementation: str = "native") -> list[Case]:
     return [case(m) for k in TIME_KINDS for m in profile.of_kind(k)
-            if m.peak_memory_bytes and int(m.config.get("world_size", 1)) == 1]
+            if m.peak_memory_bytes and int(m.config.get("world_size", 1)) == 1 and implementation_of(m) == implementation]
 
 
 def _check_times(profile: Profile) -> None:
@@ -260,8 +268,9 @@ def calibrate_profile(profile: Profile, path: str = "") -> ProfileCalibration:
     cal = _with_collectives(cal, hw, colls, profile, path)
     power = FT.fit_power(profile.measurements, hw.tdp_w if in_catalog else None)
     cal = _with_power(cal, power, profile)
-    cal = replace(cal, name=profile.name, hardware=hw.name if in_catalog else None, device=None if in_catalog else hw,
-                  decode_impl=default_decode_impl(profile.device.type))
+    cal = replace(cal, name=profile.name, implementation=IM.NATIVE, hardware=hw.name if in_catalog else None,
+                  device=None if in_catalog else hw, decode_impl=default_decode_impl(profile.device.type))
+    other = _implementation_results(profile, path, hw, cal, fits, cases)
     peak = hw.peak(precision)
     gemm = tuple(GemmPoint(flops=m.flops, time_s=m.time, eta=m.flops / (m.time * peak))
                  for m in profile.of_kind("gemm") if m.config.get("precision") == precision)
@@ -278,4 +287,18 @@ def calibrate_profile(profile: Profile, path: str = "") -> ProfileCalibration:
         predictions=tuple(_predictions(cases, hw, cal)),
         gemm=gemm,
         precision=precision,
+        implementations=other.calibrations,
+        heldout_hf=other.heldout_hf,
     )
+
+
+def _implementation_results(profile: Profile, path: str, hw: HardwareSpec, cal: Calibration, fits: Mapping[str, FT.Fitted],
+                            cases: Mapping[str, list[Case]]) -> IM.ImplementationResults:
+    """hf eager and graphs points: held-out transfer from the native fit, and their own calibrations."""
+    other = {impl: {**{k: _time_cases(profile, k, impl) for k in TIME_KINDS}, "memory": _memory_cases(profile, impl)}
+             for impl in (IM.HF_EAGER, IM.GRAPHS)}
+    fitted = {k: dict(fits[k].values) for k in ("train", "prefill", "decode", "memory")}
+    bw_note = hw.source_of("hbm_bytes_per_s")
+    measured = bw_note is not None and bw_note.quality == "measured"  # the profile's own copy rate (a CPU)
+    return IM.calibrate_implementations(cases, other, hw, cal, fitted, f"profile {profile.name} ({path}, {profile.created})",
+                                        launch=profile.of_kind("launch"), measured_bandwidth=measured)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from dcplan.capacity.costs import CostDefaults, SourcedValue, cost_defaults_from_doc, given
 from dcplan.capacity.inputs import Economics, JobInputs, OptionInputs, PlanInputs, ServiceInputs
@@ -99,18 +99,23 @@ def parse_workload_text(text: str, file: str = "<workload>") -> tuple[WorkloadSp
 
 
 def load_plan_inputs(path: str | Path, *, hardware: Sequence[str] | None = None, profile: str | None = None,
-                     costs: CostDefaults | None = None, measured: bool = True) -> PlanInputs:
-    """Read ``path`` and resolve it; ``hardware`` replaces the option list, ``profile`` calibrates one option;
-    ``measured`` False ignores the shipped measured calibrations (dcplan.io.measured)."""
+                     costs: CostDefaults | None = None, implementation: str | None = None, measured: bool = True) -> PlanInputs:
+    """Read ``path`` and resolve it; ``hardware`` replaces the option list, ``profile`` calibrates one option
+    (with the calibration of ``implementation``: native, hf, graphs); ``measured`` False ignores the shipped
+    measured calibrations (dcplan.io.measured)."""
     spec, origin = load_workload(path)
-    return resolve(spec, origin, costs or read_cost_defaults(), hardware=hardware, profile=profile, measured=measured)
+    return resolve(spec, origin, costs or read_cost_defaults(), hardware=hardware, profile=profile, implementation=implementation,
+                   measured=measured)
 
 
 class _Resolver:
     """Turns one workload's names and blanks into resolved, sourced inputs."""
 
-    def __init__(self, spec: WorkloadSpec, origin: Origin, costs: CostDefaults, measured: bool = True) -> None:
+    def __init__(self, spec: WorkloadSpec, origin: Origin, costs: CostDefaults, measured: bool = True, *,
+                 models: Mapping[str, ModelSpec] | None = None, model_files: bool = True) -> None:
         self.spec, self.origin, self.costs, self.measured = spec, origin, costs, measured
+        self.models = dict(models or {})
+        self.model_files = model_files
 
     def where(self, path: Path_) -> str:
         line = self.origin.line(path)
@@ -132,13 +137,34 @@ class _Resolver:
 
         try:
             if item.model is not None:
-                return get_model(item.model)
+                return self.named_model(item.model)
             if item.active_params is not None:
                 return derive_moe(item.params, item.active_params)
             return derive_dense(item.params)
         except InputError as exc:
             key = "model" if item.model is not None else ("active_params" if exc.field == "active_params" else "params")
             raise self.relocate(exc, path + (key,)) from None
+
+    def named_model(self, ref: str) -> ModelSpec:
+        """A catalog name, a model given alongside the workload (a dashboard upload), or a config.json path.
+
+        A relative path is read relative to the workload file's folder, as profile paths are.
+        Where files may not be read (text from a browser), a path is refused.
+        """
+        from dcplan.io.catalog import normalise
+        from dcplan.io.hf_config import looks_like_path
+
+        uploaded = {normalise(k): v for k, v in self.models.items()}
+        if normalise(ref) in uploaded:
+            return uploaded[normalise(ref)]
+        if looks_like_path(ref):
+            if not self.model_files:
+                raise InputError("model", f"{ref!r}: a path cannot be read here; upload the config.json and name it by its file name")
+            path = Path(ref)
+            if not path.is_absolute() and Path(self.origin.file).is_file():
+                path = Path(self.origin.file).parent / path
+            return get_model(str(path))
+        return get_model(ref)
 
     def economics(self) -> Economics:
         values = {}
@@ -198,9 +224,9 @@ class _Resolver:
             if not file.is_absolute():
                 file = Path(self.origin.file).parent / file
             try:
-                cal = read_calibration(file)
+                cal = read_calibration(file, o.implementation)
             except InputError as exc:
-                raise self.relocate(exc, path + ("profile",)) from None
+                raise self.relocate(exc, path + ("implementation" if exc.field == "impl" else "profile",)) from None
             if cal.hardware and cal.hardware != hw.name:
                 raise self.origin.error(path + ("profile",), f"{o.profile} calibrates {cal.hardware}, not {hw.name}")
             return cal
@@ -354,12 +380,20 @@ class _Resolver:
 
 
 def resolve(spec: WorkloadSpec, origin: Origin, costs: CostDefaults, *, hardware: Sequence[str] | None = None,
-            profile: str | None = None, measured: bool = True) -> PlanInputs:
-    """Resolve a parsed workload against the catalogs and the cost defaults."""
+            profile: str | None = None, measured: bool = True, models: Mapping[str, ModelSpec] | None = None,
+            model_files: bool = True, implementation: str | None = None) -> PlanInputs:
+    """Resolve a parsed workload against the catalogs and the cost defaults.
+
+    ``models`` are model descriptions given with the workload (uploaded config.json files, by
+    name); ``model_files=False`` refuses config.json paths (a workload typed in a browser must
+    not read the server's files); ``measured`` False ignores the shipped measured calibrations.
+    """
     from dcplan.io.calibration import read_calibration
 
-    r = _Resolver(spec, origin, costs, measured)
-    cli_profile = read_calibration(profile) if profile else None
+    r = _Resolver(spec, origin, costs, measured, models=models, model_files=model_files)
+    if implementation and not profile:
+        raise InputError("impl", "chooses among the implementations a profile calibrates: give --profile too")
+    cli_profile = read_calibration(profile, implementation) if profile else None
     options, unsizable = r.options(hardware, cli_profile)
     return PlanInputs(
         name=spec.name, description=spec.description, origin=origin,

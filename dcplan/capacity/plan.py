@@ -216,7 +216,7 @@ def _option_at(inputs: PlanInputs, opt: OptionInputs, d: _Design) -> OptionPlan:
     all_tokens = sum(p.output_tokens_per_year * (svc.spec.input_len + svc.spec.output_len) / svc.spec.output_len
                      for p, (svc, _) in zip(services, d.choices, strict=True))
     return OptionPlan(
-        hardware=opt.hardware.name, display_name=opt.hardware.display_name, calibration=opt.calibration.name,
+        hardware=opt.hardware.name, display_name=opt.hardware.display_name, calibration=opt.calibration.label,
         accelerators=n, accelerators_training=d.train_acc, accelerators_serving=d.serve_acc,
         nodes=last.installed_nodes, accelerators_per_node=opt.accelerators_per_node, node_power_w=opt.node_power_w.value,
         racks=last.racks, nodes_per_rack=d.fit.nodes_per_rack, rack_binding=d.fit.binding, it_mw=last.it_mw,
@@ -316,7 +316,7 @@ def _option_assumptions(opt: OptionInputs) -> list[PlanAssumption]:
     shipped = cal.name.startswith("defaults")
     grade = "model default" if shipped else "profile"
     where = "data/efficiency/defaults.yaml" if shipped else f"calibration {cal.name}"
-    out.append(PlanAssumption(name=f"{hw}.calibration", value=cal.name, unit="", source=where, quality=grade))
+    out.append(PlanAssumption(name=f"{hw}.calibration", value=cal.label, unit="name (implementation)", source=where, quality=grade))
     for key, unit in (("train_load_frac", "fraction of peak power"), ("infer_load_frac", "fraction of peak power"), ("goodput_frac", "fraction")):
         out.append(PlanAssumption(name=f"{hw}.{key}", value=getattr(cal, key), unit=unit, source=cal.source(key), quality=grade))
     if opt.serving is not None:

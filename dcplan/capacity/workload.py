@@ -26,7 +26,8 @@ _QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
 def _check_model_ref(obj: Any) -> None:
     """Exactly one of ``model`` (catalog name) or ``params`` (a parameter count) is given."""
     if (obj.model is None) == (obj.params is None):
-        raise InputError("model", "give exactly one of model (a catalog name, see `dcplan models list`) or params (e.g. 70B)")
+        raise InputError("model", "give exactly one of model (a catalog name, see `dcplan models list`, or the path of a Hugging Face "
+                                  "config.json) or params (e.g. 70B)")
     if obj.active_params is not None and obj.params is None:
         raise InputError("active_params", "only with params (catalog models carry their own MoE shape)")
     _positive(obj, "params", "active_params")
@@ -106,7 +107,8 @@ class TrainingJobSpec:
     name: str
     """Label used in tables and JSON."""
     model: str | None = None
-    """Catalog model name (`dcplan models list`)."""
+    """Catalog model name (`dcplan models list`) or the path of a Hugging Face config.json (a file or
+    a folder holding one; relative to the workload file)."""
     params: float | None = None
     """Instead of ``model``: a parameter count (70B); a Llama-3-style shape is derived."""
     active_params: float | None = None
@@ -147,7 +149,7 @@ class InferenceServiceSpec:
 
     name: str
     model: str | None = None
-    """Catalog model name."""
+    """Catalog model name or the path of a Hugging Face config.json (as for training jobs)."""
     params: float | None = None
     """Instead of ``model``: a parameter count."""
     active_params: float | None = None
@@ -197,6 +199,9 @@ class HardwareOptionSpec:
     """Serving stack the services run on (`dcplan stacks list`); default: the chip vendor's default."""
     profile: str | None = None
     """Path of a calibration (`dcplan calibrate`) whose efficiencies replace the shipped ones."""
+    implementation: str | None = None
+    """With ``profile``: which implementation's calibration to plan with, native (default), hf
+    (transformers, eager) or graphs (static cache + CUDA graphs), if the profile timed it."""
     price_usd: float | None = None
     """Purchase price per accelerator [USD]."""
     server_usd_per_node: float | None = None
@@ -225,6 +230,8 @@ class HardwareOptionSpec:
     """The exchange rate [USD per unit of ``currency``] (default: data/costs/exchange_rates.yaml, with its source and date)."""
 
     def __post_init__(self) -> None:
+        if self.implementation is not None and self.profile is None:
+            raise InputError("implementation", "chooses among the implementations a profile calibrates: give profile too")
         _positive(self, "price_usd", "cloud_usd_per_hour", "accelerators_per_node", "accelerators_per_rack")
         _positive(self, "server_usd_per_node", "network_usd_per_node", "node_overhead_w", allow_zero=True)
         _positive(self, "price_local", "cloud_local_per_hour", "usd_per_currency_unit")

@@ -47,6 +47,7 @@ def document(pc: Any, profile_path: str, digest: str) -> dict[str, Any]:
         "schema_version": CALIBRATION_SCHEMA_VERSION,
         "kind": CALIBRATION_KIND,
         "calibration": calibration_to_dict(pc.calibration),
+        "implementations": {impl: calibration_to_dict(cal) for impl, cal in pc.implementations.items()},
         "profile": {"path": profile_path, "name": prof.name, "created": prof.created, "sha256": digest,
                     "device": prof.device.to_dict(), "partial": prof.partial, "precision": pc.precision},
         "hardware": {"name": pc.hardware.name, "catalog_entry": pc.catalog_entry,
@@ -130,7 +131,10 @@ def show(pc: Any, out: Path) -> None:
     gf, gs = pc.fits["gemm"], pc.fits["gemm_saturating"]
     rows.append(("gemm form check", f"Hill median APE {_median(gf.ape_pct()):.1f} % (max {max(gf.ape_pct()):.1f}), "
                                     f"plain saturating {_median(gs.ape_pct()):.1f} % (max {max(gs.ape_pct()):.1f})"))
-    table(f"Calibration of {pc.profile.name}", ["parameter", "value"], rows, caption=f"written to {out}")
+    for impl, cal in pc.implementations.items():
+        rows.append((f"{impl} calibration", f"train {_curve(cal.train)}; decode t0 {cal.decode_t0_s * 1e3:.3g} ms + "
+                                            f"{cal.decode_t0_per_layer_s * 1e3:.3g} ms/layer (estimate --impl {impl.split()[0]})"))
+    table(f"Calibration of {pc.profile.name} (native)", ["parameter", "value"], rows, caption=f"written to {out}")
     _show_heldout(pc)
     _show_predictions(pc)
 
@@ -190,6 +194,24 @@ def _show_heldout(pc: Any) -> None:
             rows.append((kind, name, s["n"], f"{s['median_ape_pct']:.1f} %", f"{s['p90_ape_pct']:.1f} %", f"{s['max_ape_pct']:.1f} %",
                          f"{s['bias_pct']:+.1f} %", _target(kind, s, pc.profile.device.type)))
     table("Held-out accuracy (configurations the fit did not see)", ["kind", "split", "n", "median APE", "p90 APE", "max APE", "bias", "target"], rows)
+    if pc.heldout_hf is not None:
+        _show_heldout_hf(pc.heldout_hf)
+
+
+HF_TARGETS = {"train": 15.0, "prefill": 15.0, "memory": 15.0}
+
+
+def _show_heldout_hf(h: dict) -> None:
+    rows = []
+    for split, block in (("native fit only (transfer)", h), ("refit with hf, leave-one-out", h.get("refit", {}))):
+        for kind, s in block.get("kinds", {}).items():
+            if not s.get("n"):
+                continue
+            goal = HF_TARGETS.get(kind)
+            target = "-" if goal is None else ("met" if s["median_ape_pct"] <= goal else "MISSED") + f" (median <= {goal:g})"
+            rows.append((kind, split, s["n"], f"{s['median_ape_pct']:.1f} %", f"{s['p90_ape_pct']:.1f} %", f"{s['bias_pct']:+.1f} %", target))
+    table("transformers (hf eager) points predicted from dcplan's native fit", ["kind", "split", "n", "median APE", "p90 APE", "bias", "target"],
+          rows, caption="per-layer dispatch overhead, non-matmul traffic and saved activations carried over by the counts of each implementation")
 
 
 def _show_predictions(pc: Any) -> None:

@@ -66,7 +66,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _model_args(p: argparse.ArgumentParser) -> None:
     g = p.add_mutually_exclusive_group(required=True)
-    g.add_argument("--model", help="catalog model name (dcplan models list)")
+    g.add_argument("--model", help="catalog model name (dcplan models list) or the path of a Hugging Face config.json (file or folder)")
     g.add_argument("--params", type=quantity, help="parameter count, e.g. 70B: a shape is derived (see README)")
     p.add_argument("--active-params", type=quantity, help="with --params: active parameters of an MoE")
 
@@ -76,6 +76,8 @@ def _hardware_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--gpus", type=whole, required=True, help="number of accelerators")
     p.add_argument("--precision", choices=PRECISIONS, default="bf16", help="compute precision (default bf16)")
     p.add_argument("--profile", help="a calibrated profile (dcplan calibrate) to take efficiencies from")
+    p.add_argument("--impl", help="with --profile: the implementation to plan for, native (dcplan's eager PyTorch, the default), "
+                                  "hf (transformers, eager) or graphs (static cache + CUDA graphs), if the profile timed it")
     p.add_argument("--no-measured", action="store_true",
                    help="use the shipped defaults even where dcplan ships a measured profile of the hardware (dcplan hardware show NAME)")
     p.add_argument("--usd-per-hour", type=quantity, help="price per accelerator-hour [USD] (default: catalog cloud price)")
@@ -137,10 +139,12 @@ def resolve_hardware_and_calibration(args: argparse.Namespace):
     from dcplan.io.catalog import get_hardware
     from dcplan.io.measured import calibration_for
 
+    if getattr(args, "impl", None) and not args.profile:
+        raise InputError("impl", "chooses among the implementations a profile calibrates: give --profile too")
     if args.profile:
         from dcplan.io.calibration import read_calibration
 
-        cal = read_calibration(args.profile)
+        cal = read_calibration(args.profile, getattr(args, "impl", None))
         if args.hardware:
             hw = get_hardware(args.hardware)
             if cal.hardware and cal.hardware != hw.name:
@@ -217,11 +221,17 @@ def _estimate_train(args: argparse.Namespace, model: Any, hw: Any, cal: Any, lay
     )
 
 
+def _calibration_row(e: Any) -> tuple[str, str]:
+    label = next((a.value for a in e.assumptions if a.name == "calibration"), "-")
+    return ("calibration", str(label))
+
+
 def show_train(e: Any) -> None:
     from dcplan.units import human_count
 
     lay = e.layout
     rows = [
+        _calibration_row(e),
         ("model", f"{e.model} ({human_count(e.params_total)} params" + (f", {human_count(e.params_active)} active)" if e.params_active != e.params_total else ")")),
         ("hardware", f"{e.n_accelerators} x {e.hardware}" + (f" in {e.system}" if e.system else "") + f", {e.precision}"),
         ("tokens", f"{human_count(e.tokens)} (seq {e.seq_len}, global batch {e.global_batch} sequences = "
@@ -388,6 +398,7 @@ def _stack_line(e: Any) -> str:
 
 def show_infer(e: Any) -> None:
     rows = [
+        _calibration_row(e),
         ("model", e.model),
         ("hardware", f"{e.n_accelerators} x {e.hardware}, {e.precision} (KV cache {e.kv_precision}): {e.replicas} replica(s) of {_layout(e)}"),
         ("serving stack", _stack_line(e)),

@@ -20,6 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("workload", nargs="?", help="workload YAML file, or a shipped sample by name: portfolio, chat-70b, train-70b (print an example with --template)")
     p.add_argument("--hardware", help="comma-separated catalog names that replace the workload's options, e.g. h100-sxm,h200,mi300x")
     p.add_argument("--profile", help="a calibration (dcplan calibrate) applied to the option it calibrates")
+    p.add_argument("--impl", help="with --profile: native (default), hf (transformers, eager) or graphs (static cache + CUDA graphs)")
     p.add_argument("--no-measured", action="store_true",
                    help="use the shipped defaults even for hardware dcplan ships a measured profile of (dcplan hardware show NAME)")
     p.add_argument("--json", action="store_true", help="print the whole plan as JSON")
@@ -47,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
         hardware = [h.strip() for h in args.hardware.split(",") if h.strip()]
         if not hardware:
             raise InputError("hardware", "give one or more catalog names separated by commas, e.g. h100-sxm,h200")
-    plan = plan_capacity(load_plan_inputs(args.workload, hardware=hardware, profile=args.profile, measured=not args.no_measured))
+    plan = plan_capacity(load_plan_inputs(args.workload, hardware=hardware, profile=args.profile, implementation=args.impl,
+                                          measured=not args.no_measured))
     if args.out:
         write_tables(plan, Path(args.out), force=args.force, parquet=args.parquet)
     if args.json:

@@ -31,7 +31,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--nproc", type=whole, default=1, help="also measure collectives and data-parallel steps over N processes (torchrun)")
     p.add_argument("--threads", type=whole, help="torch threads on CPU (default 1: one core, repeatable on shared machines; a dedicated machine can use all)")
     p.add_argument("--seed", type=whole, default=0, help="seed of the randomised measurement order and inputs")
-    p.add_argument("--no-flop-count", action="store_true", help="skip the FlopCounterMode cross-check")
+    p.add_argument("--no-flop-count", action="store_true", help="skip the FlopCounterMode cross-check (and the dispatch counts)")
+    p.add_argument("--impl", default="native", metavar="native|hf|native,hf",
+                   help="which implementation's models to time: native (dcplan's Transformer, the default), hf (transformers "
+                        "models from --models; needs pip install 'dcplan[hf]'), or both; GEMM, copy and attention kernels always")
+    p.add_argument("--models", metavar="NAME|PATH[,...]",
+                   help="with --impl hf: catalog models or Hugging Face config.json paths (default: small models on a CPU, "
+                        "llama-3.2-1b, gpt-2-medium and t5-base on a GPU)")
     p.add_argument("--lock-clocks", action="store_true",
                    help="GPUs: pin SM clocks at their maximum for the sweep (needs administrator rights; undone after). "
                         "Without it clocks are recorded per timed block and points whose blocks differ are remeasured")
@@ -118,13 +124,17 @@ def run(args: argparse.Namespace) -> int:
     from dcplan.profile import environment
     from dcplan.profile.run import ProfileRequest, profile_device
 
+    impl = tuple(x.strip() for x in str(args.impl).split(",") if x.strip())
     device = environment.resolve_device(args.device)
+    models = hf_models(args.models, device.type) if "hf" in impl else ()
+    if args.models and "hf" not in impl:
+        raise InputError("models", "times transformers models: add --impl hf (the native sweep times its own grid)")
     dev_name = environment.cpu_model() if device.type == "cpu" else __import__("torch").cuda.get_device_name(device)
     name = args.name or _default_name(dev_name, args.sweep)
     req = ProfileRequest(device=args.device, sweep=args.sweep, time_budget_s=args.time_budget, precision=args.dtype,
                          threads=args.threads, nproc=args.nproc, seed=args.seed, name=name,
                          count_flops=not args.no_flop_count, lock_clocks=args.lock_clocks,
-                         command=" ".join(["dcplan", *sys.argv[1:]]))
+                         command=" ".join(["dcplan", *sys.argv[1:]]), impl=impl, models=models)
     progress = _RichProgress() if sys.stderr.isatty() else _LineProgress()
     previous = signal.signal(signal.SIGTERM, _interrupt)  # a batch system's stop: save like Ctrl-C
     try:
@@ -146,6 +156,26 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def hf_models(refs: str | None, device_type: str) -> tuple:
+    """The transformers models to time: names or config.json paths (comma-separated), or the defaults."""
+    from dcplan.errors import InputError
+    from dcplan.io.catalog import get_model, model_config
+    from dcplan.profile.grids import DEFAULT_HF_MODELS
+    from dcplan.profile.hf_build import require_transformers
+    from dcplan.profile.hf_points import HFModel
+
+    require_transformers()  # before anything else: one line saying how to install it
+    names = [r.strip() for r in (refs.split(",") if refs else DEFAULT_HF_MODELS[device_type]) if r.strip()]
+    if not names:
+        raise InputError("models", "give at least one model name or config.json path")
+    out = []
+    for ref in names:
+        spec = get_model(ref)
+        cfg, file = model_config(spec)
+        out.append(HFModel.from_config(spec.name, cfg, file))
+    return tuple(out)
+
+
 def _peak_for_mfu(profile: Any, precision: str) -> tuple[float | None, str]:
     """(peak FLOP/s MFU divides by, what it is): catalog dense peak, else the best measured GEMM."""
     if precision in profile.device.peak_flops_per_s:
@@ -160,14 +190,17 @@ def _short(m: Any) -> str:
         return f"{c['m']}x{c['n']}x{c['k']} {c['precision']}"
     if m.kind == "bandwidth":
         return f"copy {fmt(c['nbytes'], 'B')}"
+    if m.kind == "launch":
+        return f"{c['ops']} tiny {c['op']} ops"
     if m.kind == "attention":
         return f"b{c['batch']} h{c['n_heads']}/{c['n_kv_heads']} s{c['seq_len']} d{c['d_head']}"
     if m.kind == "collective":
         return f"{c['op']} {fmt(c['nbytes'], 'B')} x{c['world_size']}"
-    shape = f"d{c['d_model']} L{c['n_layers']}" + (f"+{c['n_encoder_layers']}" if c.get("n_encoder_layers") else "")
+    shape = (f"{c['model']} (hf) " if c.get("impl") == "hf" else "") + f"d{c['d_model']} L{c['n_layers']}"
+    shape += f"+{c['n_encoder_layers']}" if c.get("n_encoder_layers") else ""
     shape += f" h{c['n_heads']}/{c['n_kv_heads']} V{c['vocab_size']}"
     size = {"train": lambda: f"b{c['batch']} s{c['seq_len']}", "prefill": lambda: f"b{c['batch']} p{c['prompt_len']}",
-            "decode": lambda: f"b{c['batch']} ctx{c['context_len']}",
+            "decode": lambda: f"b{c['batch']} ctx{c['context_len']}" + (" graphs" if c.get("graphs") else ""),
             "seq2seq": lambda: f"{c['mode']} b{c['batch']} {c['src_len']}->{c['tgt_len']}"}[m.kind]()
     extra = f" dp{c['world_size']}{'' if c.get('grad_sync', True) else ' no-sync'}" if c.get("world_size", 1) > 1 else ""
     return f"{shape} {size}{extra}"
@@ -181,11 +214,13 @@ def show(profile: Any, path: Path) -> None:
             rows.append((m.id, _short(m), "does not fit", "-", "-", "-", "-"))
             continue
         rate = m.flops_per_s
-        if m.kind == "bandwidth" or m.kind == "collective":
+        if m.kind == "launch":
+            rate_text = f"{m.time / m.config['ops'] * 1e6:.3g} us/op"
+        elif m.kind == "bandwidth" or m.kind == "collective":
             rate_text = fmt(m.bytes / m.time, "B/s")
         else:
             rate_text = fmt(rate, "FLOP/s") if rate else "-"
-        mfu = pct(rate / peak) if (rate and peak and m.kind not in ("bandwidth", "collective")) else "-"
+        mfu = pct(rate / peak) if (rate and peak and m.kind not in ("bandwidth", "collective", "launch")) else "-"
         rows.append((m.id, _short(m), f"{m.time * 1e3:.4g} ms", rate_text, mfu,
                      fmt(m.tokens_per_s, "tok/s") if m.tokens_per_s else "-",
                      fmt(m.peak_memory_bytes, "B") if m.peak_memory_bytes is not None else "-"))
@@ -206,6 +241,9 @@ def _summary_json(profile: Any, path: Path) -> dict[str, Any]:
         "partial": profile.partial,
         "wall_s": profile.wall_s,
         "measurements": kinds,
+        "impl": list(profile.settings.get("impl", ["native"])),
+        "models": list(profile.settings.get("models", [])),
+        "hf_measurements": sum(1 for m in profile.measurements if m.config.get("impl") == "hf"),
         "not_fitting": sum(1 for m in profile.measurements if not m.fits),
         "skipped": len(profile.skipped),
         "best_gemm_flops_per_s": profile.best_gemm_flops_per_s(profile.device.precision),

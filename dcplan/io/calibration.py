@@ -49,9 +49,38 @@ def calibration_from_dict(data: Any, file: str) -> Calibration:
     return build(Calibration, data["calibration"], doc, ("calibration",))
 
 
-def read_calibration(path: str | Path) -> Calibration:
-    """Load a calibration written by ``dcplan calibrate``."""
-    return calibration_from_dict(_read_json(path), str(path))
+#: What ``--impl`` accepts and the implementation each word selects.
+IMPLEMENTATION_CHOICES = {"native": "native", "hf": "hf eager", "hf-eager": "hf eager", "hf eager": "hf eager", "graphs": "graphs"}
+
+
+def read_calibration(path: str | Path, implementation: str | None = None) -> Calibration:
+    """Load a calibration written by ``dcplan calibrate`` (the one of ``implementation``, default native)."""
+    data = _read_json(path)
+    return select_calibration(data, str(path), implementation)
+
+
+def select_calibration(data: Any, file: str, implementation: str | None = None) -> Calibration:
+    """The calibration of ``implementation`` (native, hf/hf eager, graphs) in a calibration document.
+
+    The one place an implementation is chosen: the document's main ``calibration`` describes
+    the native implementation; ``implementations`` holds the others the profile timed. Asking for
+    one the profile did not time is an InputError saying which it has.
+    """
+    native = calibration_from_dict(data, file)
+    if implementation is None:
+        return native
+    want = IMPLEMENTATION_CHOICES.get(str(implementation).strip().lower())
+    if want is None:
+        raise InputError("impl", f"must be one of native, hf, graphs, got {implementation!r}")
+    if want == (native.implementation or "native"):
+        return native
+    others = data.get("implementations") or {}
+    if want not in others:
+        have = ", ".join(["native", *others]) if native.implementation else "native"
+        how = "profile with --impl hf on a CUDA GPU (decode with CUDA graphs is measured there)" if want == "graphs" else "profile with --impl native,hf"
+        raise InputError("impl", f"{file} has no {want} calibration (it calibrates: {have}); {how} to add one")
+    doc = Located(data=data, file=file)
+    return build(Calibration, others[want], doc, ("implementations", want))
 
 
 def calibration_to_dict(cal: Calibration) -> dict[str, Any]:

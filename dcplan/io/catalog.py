@@ -8,20 +8,18 @@ from __future__ import annotations
 
 import difflib
 import functools
+import typing
+from pathlib import Path
 from typing import Mapping, TypeVar
 
 from dcplan.errors import InputError
-from dcplan.io.resources import data_dir  # noqa: F401 - re-exported: the one place data is found
+from dcplan.io.names import normalise
+from dcplan.io.resources import data_dir  # re-exported: the one place data is found
 from dcplan.io.schema import build
-from dcplan.io.yamlio import read_yaml
+from dcplan.io.yamlio import Located, read_yaml
 from dcplan.specs import Calibration, HardwareSpec, ModelSpec, StackSpec, SystemSpec
 
 T = TypeVar("T", HardwareSpec, ModelSpec, StackSpec, SystemSpec)
-
-
-def normalise(name: str) -> str:
-    """Lowercase, spaces and underscores to hyphens: 'H100 SXM' -> 'h100-sxm'."""
-    return "-".join(str(name).strip().lower().replace("_", " ").split())
 
 
 def _load_dir(sub: str, cls: type[T]) -> dict[str, T]:
@@ -31,11 +29,42 @@ def _load_dir(sub: str, cls: type[T]) -> dict[str, T]:
     out: dict[str, T] = {}
     for path in sorted(folder.glob("*.yaml")):
         doc = read_yaml(path)
-        spec = build(cls, doc.data, doc)
+        spec = _model_from_config(doc, folder) if cls is ModelSpec and isinstance(doc.data, dict) and "hf_config" in doc.data \
+            else build(cls, doc.data, doc)
         if spec.name != path.stem:
             raise doc.error(("name",), f"must equal the file name {path.stem!r}, got {spec.name!r}")
         out[spec.name] = spec
     return out
+
+
+#: What a model YAML that points at a config.json may say besides ``hf_config``: who the model
+#: is and where its figures come from; the architecture is the config's alone.
+CONFIG_META_FIELDS = ("name", "display_name", "aliases", "family", "published_params", "published_active_params", "source",
+                      "quality", "notes")
+
+
+def _model_from_config(doc: Located, folder: Path) -> ModelSpec:
+    """A catalog model described by a Hugging Face config.json (``hf_config``) plus its YAML metadata."""
+    from dcplan.io.hf_config import read_config, spec_from_config
+    from dcplan.io.schema import convert, suggest
+
+    data = doc.data
+    rel = data["hf_config"]
+    if not isinstance(rel, str) or not rel.endswith(".json"):
+        raise doc.error(("hf_config",), f"must be the path of a config.json relative to {folder.name}/, got {rel!r}")
+    hints = typing.get_type_hints(ModelSpec)
+    meta = {}
+    for key, value in data.items():
+        if key == "hf_config":
+            continue
+        if key not in CONFIG_META_FIELDS:
+            why = "is given by " + rel + ": remove it (one description per model)" if key in hints else f"unknown field{suggest(key, CONFIG_META_FIELDS)}"
+            raise doc.error((key,), why)
+        meta[key] = convert(value, hints[key], doc, (key,))
+    if "name" not in meta:
+        raise doc.error((), "missing required field: name")
+    cfg, _ = read_config(folder / rel)
+    return spec_from_config(cfg, file=str(folder / rel), **meta, config_file=rel)
 
 
 @functools.cache
@@ -86,7 +115,8 @@ def _resolve(kind: str, field: str, name: str, catalog: Mapping[str, T]) -> T:
     hint = f"; did you mean {', '.join(names)}?" if names else ""
     listing = {"hardware": "dcplan hardware list", "system": "dcplan hardware list", "model": "dcplan models list",
                "stack": "dcplan stacks list"}[kind]
-    raise InputError(field, f"unknown {kind} {name!r}{hint} (see `{listing}`)")
+    more = " or the path of a Hugging Face config.json" if kind == "model" else ""
+    raise InputError(field, f"unknown {kind} {name!r}{hint} (see `{listing}`{more})")
 
 
 def get_hardware(name: str) -> HardwareSpec:
@@ -110,8 +140,30 @@ def get_system(name: str) -> SystemSpec:
 
 
 def get_model(name: str) -> ModelSpec:
-    """The model called ``name`` (or one of its aliases)."""
+    """The model called ``name`` (or one of its aliases), or the Hugging Face config.json at a path.
+
+    A reference that looks like a path (ends in ``.json``, has a ``/``, or is a folder) is read
+    as a config.json file or a folder holding one; anything else is a catalog name.
+    """
+    from dcplan.io.hf_config import load_config_spec, looks_like_path
+
+    if looks_like_path(name) and normalise(name) not in _index(model_catalog()):
+        return load_config_spec(name)
     return _resolve("model", "model", name, model_catalog())
+
+
+def model_config(spec: ModelSpec) -> tuple[dict, str]:
+    """(parsed config.json, file) a model was described by; an InputError when it has none."""
+    from dcplan.io.hf_config import read_config
+
+    if not spec.config_file:
+        raise InputError("model", f"{spec.name} has no Hugging Face config.json (its catalog entry is written out in "
+                         f"data/models/{spec.name}.yaml): give the path of a config.json instead")
+    path = Path(spec.config_file)
+    entry = model_catalog().get(spec.name)
+    if not path.is_absolute() and entry is not None and entry.config_file == spec.config_file:
+        path = data_dir() / "models" / path  # catalog entries name their config relative to data/models
+    return read_config(path)
 
 
 def get_stack(name: str) -> StackSpec:

@@ -59,10 +59,10 @@ def convert(value: Any, tp: Any, doc: Located, path: Path_) -> Any:
             except InputError as exc:
                 errors.append(exc)
         raise errors[0] if len(errors) == 1 else doc.error(path, f"must be {_type_name(tp)}, got {value!r}")
-    if value is None:
-        raise doc.error(path, f"must be {_type_name(tp)}, got nothing")
     if tp is typing.Any:
         return value
+    if value is None:
+        raise doc.error(path, f"must be {_type_name(tp)}, got nothing")
     if dataclasses.is_dataclass(tp):
         return build(tp, value, doc, path)  # type: ignore[arg-type]
     if origin in (tuple, list):

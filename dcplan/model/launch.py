@@ -92,10 +92,15 @@ def decode_overhead_s(m: ModelSpec, cal: Calibration, device_s: float, *, impl: 
                       cross_attention: bool = False) -> float:
     """Seconds a decode step takes beyond its device time ``device_s`` [s].
 
-    With a fitted dispatch overhead for the implementation: host time combined by
-    :func:`with_host`; without: the additive ``decode_t0_s`` + layers x ``decode_t0_per_layer_s``.
+    With a fitted dispatch overhead for the implementation: host time (plus the additive
+    ``decode_t0_s`` + layers x ``decode_t0_per_layer_s``, 0 in a fit) combined by
+    :func:`with_host`; without: the additive terms alone.
     """
     _, d = select_dispatch(cal, impl)
+    extra = cal.decode_t0_s + m.n_layers * cal.decode_t0_per_layer_s
     if d is None:
-        return cal.decode_t0_s + m.n_layers * cal.decode_t0_per_layer_s
-    return with_host(device_s, decode_host_s(m, d, cross_attention=cross_attention), d.host_overlap_frac) - device_s
+        return extra
+    # a calibration carried to another implementation (dcplan.calibrate.implementation) adds its
+    # extra dispatch as decode_t0: host work, so it joins the host time (fits leave both at 0)
+    host = decode_host_s(m, d, cross_attention=cross_attention) + extra
+    return with_host(device_s, host, d.host_overlap_frac) - device_s

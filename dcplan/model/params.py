@@ -22,7 +22,7 @@ class ParamCounts:
     lm_head: float
     """Output projection; 0 when tied to the embedding."""
     attention: float
-    """All layers' attention projections (and MLA norms), biases included."""
+    """All layers' attention projections (and MLA and QK norms, T5 position biases), biases included."""
     mlp_dense: float
     """Dense feed-forward layers."""
     experts_routed: float
@@ -79,20 +79,26 @@ def attention_params_per_layer(m: ModelSpec, *, cross: bool = False) -> float:
     q_dim = a * m.d_head
     kv_dim = m.kv_heads * m.d_head
     weights = h * q_dim + 2 * h * kv_dim + q_dim * h
-    biases = (q_dim + 2 * kv_dim + h) if m.bias else 0
-    return float(weights + biases)
+    biases = (q_dim + 2 * kv_dim if m.has_qkv_bias else 0) + (h if m.bias else 0)
+    qk_norm = 2 * m.d_head if (m.qk_norm and not cross) else 0
+    return float(weights + biases + qk_norm)
 
 
 def mlp_params(m: ModelSpec, d_ff: int) -> float:
     """One feed-forward block of hidden size ``d_ff`` (2 matrices, or 3 when gated)."""
     h = m.d_model
     mats = 3 if m.gated else 2
-    biases = (d_ff * (2 if m.gated else 1) + h) if m.bias else 0
+    biases = (d_ff * (2 if m.gated else 1) + h) if m.has_mlp_bias else 0
     return float(mats * h * d_ff + biases)
 
 
 def _norm_params(m: ModelSpec) -> float:
     return float(2 * m.d_model if m.norm == "layernorm" else m.d_model)
+
+
+def _norms_per_layer(m: ModelSpec, cross: bool) -> int:
+    base = m.norms_per_layer if m.norms_per_layer is not None else 2
+    return base + (1 if cross else 0)
 
 
 def count_params(m: ModelSpec) -> ParamCounts:
@@ -108,10 +114,14 @@ def count_params(m: ModelSpec) -> ParamCounts:
     attention = attention_params_per_layer(m) * (dec_layers + enc_layers)
     if enc_layers:
         attention += attention_params_per_layer(m, cross=True) * dec_layers
-    # Two norms per decoder-only/encoder layer, three per decoder layer with cross-attention,
-    # one final norm per stack (BLOOM adds one after the embedding: small, counted as final).
-    norms_per_dec = 3 if enc_layers else 2
-    norms = _norm_params(m) * (norms_per_dec * dec_layers + 2 * enc_layers + (2 if enc_layers else 1))
+    # T5: one (buckets x heads) relative position-bias table in the first layer of each stack
+    attention += float(m.relative_attention_buckets * m.n_heads * (2 if enc_layers else 1))
+    # Two norms per decoder-only/encoder layer (norms_per_layer where a config says otherwise),
+    # one more per decoder layer with cross-attention, one final norm per stack (BLOOM adds one
+    # after the embedding: small, counted as final).
+    per_dec = _norms_per_layer(m, cross=bool(enc_layers))
+    per_enc = _norms_per_layer(m, cross=False)
+    norms = _norm_params(m) * (per_dec * dec_layers + per_enc * enc_layers + (2 if enc_layers else 1))
 
     moe = m.moe
     if moe is None:

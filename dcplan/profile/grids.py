@@ -59,6 +59,8 @@ class Grid:
     timing: SweepSettings
     warmup: int
     min_sample_s: float
+    launch: tuple[int, ...] = (100, 1000)
+    """Back-to-back tiny operations per timed run (the cost of one dispatched operation)."""
 
 
 MiB = 2**20
@@ -266,3 +268,55 @@ def grid(sweep: str, device_type: str) -> Grid:
     if device_type == "cuda":
         return {"tiny": _cpu_tiny, "quick": _gpu_quick, "standard": _gpu_standard, "full": _gpu_full}[sweep]()
     return {"tiny": _cpu_tiny, "quick": _cpu_quick, "standard": _cpu_standard, "full": _cpu_full}[sweep]()
+
+
+# ---- transformers models (--impl hf) ---------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class HFSizes:
+    """What each ``--impl hf`` model is timed at in one sweep (sizes only)."""
+
+    train: tuple[tuple[int, int], ...]
+    """(batch, seq_len) of decoder-only train steps"""
+    prefill: tuple[tuple[int, int], ...]
+    """(batch, prompt_len)"""
+    decode: tuple[tuple[int, int], ...]
+    """(batch, context_len); on CUDA each also with a static cache and CUDA graphs"""
+    seq2seq_train: tuple[tuple[int, int, int], ...]
+    """(batch, src_len, tgt_len) of encoder-decoder train steps"""
+    generate: tuple[tuple[int, int, int], ...]
+    """(batch, src_len, new tokens) of encoder-decoder generation; T5-base translation: source 128, target 64"""
+
+
+#: The seed article's worked example: T5-base translation, source 128 tokens, target 64.
+TRANSLATION = (128, 64)
+
+_HF_CPU = {
+    "tiny": HFSizes(train=((2, 32),), prefill=((1, 32),), decode=((2, 64),), seq2seq_train=((2, 32, 16),), generate=((1, 16, 4),)),
+    "quick": HFSizes(train=((1, 128), (2, 128)), prefill=((1, 128), (1, 256)), decode=((1, 256), (8, 256)), seq2seq_train=((1, 64, 32),),
+                     generate=((1, *TRANSLATION),)),
+    "standard": HFSizes(train=((1, 128), (4, 128), (2, 256)), prefill=((1, 128), (4, 256), (1, 512)), decode=((1, 128), (8, 256), (1, 512)),
+                        seq2seq_train=((1, 64, 32), (2, *TRANSLATION)), generate=((1, *TRANSLATION), (4, *TRANSLATION))),
+}
+_HF_CPU["full"] = _HF_CPU["standard"]
+_HF_GPU = {
+    "tiny": _HF_CPU["tiny"],
+    "quick": HFSizes(train=((4, 1024), (8, 2048)), prefill=((1, 2048), (8, 2048)), decode=((1, 1024), (32, 1024), (128, 2048)),
+                     seq2seq_train=((32, *TRANSLATION),), generate=((16, *TRANSLATION),)),
+    "standard": HFSizes(train=((1, 1024), (4, 1024), (8, 2048), (4, 4096)), prefill=((1, 512), (1, 2048), (8, 2048), (4, 4096)),
+                        decode=((1, 1024), (8, 2048), (32, 1024), (128, 2048)), seq2seq_train=((32, *TRANSLATION), (64, 512, 128)),
+                        generate=((1, *TRANSLATION), (16, *TRANSLATION), (64, *TRANSLATION))),
+}
+_HF_GPU["full"] = _HF_GPU["standard"]
+#: Models timed with --impl hf when --models is not given: small enough for a CPU's memory and
+#: time (Llama, GPT-2, GPT-NeoX architectures and T5), or on a GPU the shapes issue 12 names.
+DEFAULT_HF_MODELS = {
+    "cpu": ("smollm2-135m", "gpt-2-small", "pythia-160m", "t5-small"),
+    "cuda": ("llama-3.2-1b", "gpt-2-medium", "t5-base"),
+}
+
+
+def hf_sizes(sweep: str, device_type: str) -> HFSizes:
+    """The ``--impl hf`` sizes of ``sweep`` for a ``cpu`` or ``cuda`` device."""
+    return (_HF_GPU if device_type == "cuda" else _HF_CPU)[sweep]

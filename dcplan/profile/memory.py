@@ -130,11 +130,29 @@ class MemoryMeter:
     ``with MemoryMeter(device) as meter: ...`` then ``meter.result`` (a :class:`PeakMemory`).
     """
 
+    #: The meter whose ``with`` block is running (for :func:`forget_peak_so_far`).
+    active: MemoryMeter | None = None
+
     def __init__(self, device: torch.device) -> None:
         self.device = device
         self.result: PeakMemory | None = None
+        self.forgot = False
+
+    def forget_peak(self) -> None:
+        """The peak so far stops counting; what is allocated now stays counted (a model's random
+        initialisation makes transient copies no loaded checkpoint would)."""
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            torch.cuda.reset_peak_memory_stats(self.device)
+        elif self._sampler is not None:
+            self._sampler.peak = current_rss_bytes()
+        else:
+            release_free_memory()
+            _reset_hwm()
+        self.forgot = True
 
     def __enter__(self) -> MemoryMeter:
+        MemoryMeter.active = self
         release_free_memory()
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
@@ -150,14 +168,24 @@ class MemoryMeter:
         return self
 
     def __exit__(self, *exc) -> None:
+        MemoryMeter.active = None
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
             peak = float(torch.cuda.max_memory_allocated(self.device)) - self._base
             reserved = float(torch.cuda.max_memory_reserved(self.device)) - self._base_reserved
-            self.result = PeakMemory(peak_bytes=peak, reserved_bytes=max(reserved, 0.0), method="cuda max_memory_allocated/reserved")
+            method = "cuda max_memory_allocated/reserved" + (" (model initialisation excluded)" if self.forgot else "")
+            self.result = PeakMemory(peak_bytes=peak, reserved_bytes=max(reserved, 0.0), method=method)
             return
         if self._sampler is not None:
             peak, method = self._sampler.stop(), "RSS sampled every 1 ms minus baseline"
         else:
             peak, method = _status_kib("VmHWM") * 1024.0, "VmHWM after malloc_trim and a clear_refs reset, minus the RSS then"
+        if self.forgot:
+            method += " (model initialisation excluded)"
         self.result = PeakMemory(peak_bytes=max(peak - self._base, 0.0), reserved_bytes=None, method=method)
+
+
+def forget_peak_so_far() -> None:
+    """Tell the running :class:`MemoryMeter`, if any, that the peak so far does not count."""
+    if MemoryMeter.active is not None:
+        MemoryMeter.active.forget_peak()

@@ -8,12 +8,58 @@ docs/profile-and-calibrate.md.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from dcplan.errors import InputError
+
 PROFILE_SCHEMA_VERSION = 1
 PROFILE_KIND = "dcplan-profile"
-MEASUREMENT_KINDS = ("gemm", "bandwidth", "attention", "train", "prefill", "decode", "seq2seq", "collective")
+MEASUREMENT_KINDS = ("gemm", "bandwidth", "launch", "attention", "train", "prefill", "decode", "seq2seq", "collective")
+_MODEL_KEYS = ("d_model", "n_layers", "n_heads", "n_kv_heads", "d_ff", "vocab_size", "batch")
+#: Config keys every measurement of a kind must carry (whole numbers unless listed in CONFIG_TEXT).
+REQUIRED_CONFIG: Mapping[str, tuple[str, ...]] = {
+    "gemm": ("m", "n", "k", "precision"),
+    "bandwidth": ("nbytes",),
+    "launch": ("ops",),
+    "attention": ("batch", "n_heads", "n_kv_heads", "seq_len", "d_head", "precision"),
+    "train": _MODEL_KEYS + ("seq_len", "precision"),
+    "prefill": _MODEL_KEYS + ("prompt_len", "precision"),
+    "decode": _MODEL_KEYS + ("context_len", "precision"),
+    "seq2seq": _MODEL_KEYS + ("n_encoder_layers", "src_len", "tgt_len", "mode", "precision"),
+    "collective": ("op", "nbytes", "world_size", "backend"),
+}
+CONFIG_TEXT = ("precision", "mode", "op", "backend")
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _check_number(name: str, value: Any, *, positive: bool) -> None:
+    """InputError(name) unless ``value`` is None or a finite number > 0 (or >= 0)."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InputError(name, f"must be a finite number, got {_show(value)}")
+    if value < 0 or (positive and value == 0):
+        raise InputError(name, f"must be {'> 0' if positive else '>= 0'}, got {_show(value)}")
+
+
+def _check_config(kind: str, config: Mapping[str, Any]) -> None:
+    for key in REQUIRED_CONFIG[kind]:
+        if key not in config:
+            raise InputError(f"config.{key}", f"missing (a {kind} measurement needs {', '.join(REQUIRED_CONFIG[kind])})")
+        value = config[key]
+        if key in CONFIG_TEXT:
+            if not isinstance(value, str) or not value:
+                raise InputError(f"config.{key}", f"must be text, got {_show(value)}")
+            continue
+        _check_number(f"config.{key}", value, positive=key != "n_encoder_layers")
+        if value != int(value):
+            raise InputError(f"config.{key}", f"must be a whole number, got {_show(value)}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,6 +101,21 @@ class TimeStats:
     """The blocks ran in different states (clocks, throttle reasons or host speed): the point was
     remeasured; ``estimate`` is still the fastest clean block's median."""
 
+    def __post_init__(self) -> None:
+        for name in ("median", "min", "max", "p90", "estimate"):
+            _check_number(name, getattr(self, name), positive=True)
+        for name in ("iqr", "cv"):
+            _check_number(name, getattr(self, name), positive=False)
+        for name in ("n", "inner"):
+            _check_number(name, getattr(self, name), positive=True)
+        for name in ("sweep_medians", "samples"):
+            for i, x in enumerate(getattr(self, name)):
+                _check_number(f"{name}[{i}]", x, positive=True)
+        for i, x in enumerate(self.sweep_contention):
+            _check_number(f"sweep_contention[{i}]", x, positive=False)
+        if self.min > self.median or self.median > self.max:
+            raise InputError("median", f"must lie between min ({self.min:g}) and max ({self.max:g}), got {self.median:g}")
+
     @property
     def iqr_frac(self) -> float:
         return self.iqr / self.median if self.median > 0 else float("inf")
@@ -87,7 +148,7 @@ class Measurement:
 
     id: str
     kind: str
-    """gemm | bandwidth | attention | train | prefill | decode | seq2seq | collective"""
+    """gemm | bandwidth | launch | attention | train | prefill | decode | seq2seq | collective"""
     config: Mapping[str, Any]
     """What was run (shapes, precision, batch...); keys per kind in the docs."""
     fits: bool = True
@@ -113,6 +174,22 @@ class Measurement:
     """Mean board power while this point was timed [W]."""
     device_state: Mapping[str, Any] | None = None
     """Clocks, temperature and throttle reasons sampled after timing (NVML)."""
+    dispatch: Mapping[str, float] | None = None
+    """What one operation dispatched (model points): ``ops``, ``gemm_ops``, ``attention_ops``,
+    ``optimizer_ops``, ``other_ops``, ``embedding_backward_ops``, ``other_bytes``, ``embedding_backward_bytes``, ``saved_bytes``
+    (:mod:`dcplan.profile.dispatch`); None where not counted."""
+
+    def __post_init__(self) -> None:
+        if self.kind not in MEASUREMENT_KINDS:
+            raise InputError("kind", f"must be one of {', '.join(MEASUREMENT_KINDS)}, got {_show(self.kind)}")
+        if self.fits and self.time_s is None:
+            raise InputError("time_s", "missing (a measurement that fits must carry its times)")
+        for name in ("flops", "flops_counter", "flops_counter_causal_adjusted", "tokens", "bytes", "peak_memory_bytes",
+                     "reserved_memory_bytes", "energy_j", "power_w"):
+            _check_number(name, getattr(self, name), positive=False)
+        for key, value in (self.dispatch or {}).items():
+            _check_number(f"dispatch.{key}", value, positive=False)
+        _check_config(self.kind, self.config)
 
     @property
     def time(self) -> float:
@@ -148,6 +225,7 @@ class Measurement:
             "energy_j": self.energy_j,
             "power_w": self.power_w,
             "device_state": dict(self.device_state) if self.device_state else None,
+            "dispatch": dict(self.dispatch) if self.dispatch else None,
         }
 
 
@@ -172,6 +250,16 @@ class DeviceInfo:
     """Catalog entry the device name matched (GPUs), else None."""
     peak_flops_per_s: Mapping[str, float] = field(default_factory=dict)
     """Dense peak per precision: catalog figures for a matched GPU, else empty [FLOP/s]."""
+
+    def __post_init__(self) -> None:
+        if self.type not in ("cpu", "cuda"):
+            raise InputError("type", f"must be cpu or cuda, got {_show(self.type)}")
+        _check_number("count", self.count, positive=True)
+        _check_number("index", self.index, positive=False)
+        _check_number("threads", self.threads, positive=True)
+        _check_number("memory_bytes", self.memory_bytes, positive=False)
+        for prec, value in self.peak_flops_per_s.items():
+            _check_number(f"peak_flops_per_s.{prec}", value, positive=True)
 
     def to_dict(self) -> dict[str, Any]:
         return {

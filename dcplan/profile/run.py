@@ -11,7 +11,7 @@ import datetime as _dt
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any, Sequence
 
 import torch
 
@@ -24,6 +24,8 @@ from dcplan.profile.sweep import Progress, run_sweep
 from dcplan.profile.workloads import DTYPES, Ctx, Point
 
 PRECISION_CHOICES = ("auto", *DTYPES)
+#: Implementations a profile can time (``--impl``).
+IMPLS = ("native", "hf")
 #: A CPU profile measures one core unless asked for more (``--threads``). On a shared machine a
 #: single thread is what can be measured repeatably: with 2 threads on 2 vCPUs any other
 #: runnable task stalls OpenMP barriers (100x outliers) and two quick sweeps agreed within 10 %
@@ -52,6 +54,11 @@ class ProfileRequest:
     extra_points: Sequence[Point] = field(default_factory=tuple)
     """Points measured after the grid's (tests add an oversized one)."""
     command: str = ""
+    impl: tuple[str, ...] = ("native",)
+    """Implementations whose models are timed: ``native`` (dcplan's Transformer, the grid) and/or
+    ``hf`` (transformers models, ``models``)."""
+    models: Sequence[Any] = field(default_factory=tuple)
+    """With ``hf``: the :class:`dcplan.profile.hf_points.HFModel` s to time."""
 
 
 def _check(req: ProfileRequest) -> None:
@@ -65,6 +72,10 @@ def _check(req: ProfileRequest) -> None:
         raise InputError("nproc", f"must be >= 1, got {req.nproc}")
     if req.threads is not None and req.threads < 1:
         raise InputError("threads", f"must be >= 1, got {req.threads}")
+    if not req.impl or set(req.impl) - set(IMPLS):
+        raise InputError("impl", f"must be {', '.join(IMPLS)} or both (native,hf), got {','.join(req.impl) or 'nothing'}")
+    if req.models and "hf" not in req.impl:
+        raise InputError("models", "times transformers models: add --impl hf (the native sweep times its own grid)")
 
 
 def _setup(req: ProfileRequest) -> tuple[torch.device, str, int]:
@@ -108,11 +119,12 @@ def profile_device(req: ProfileRequest, progress: Progress | None = None) -> Pro
     energy = EnergyMeter(environment.nvml_index(device))
     env = environment.environment(device, energy.driver_version())
     budget = req.time_budget_s
+    extra = list(req.extra_points) + _hf_points(req, precision, device.type)
     clocks = energy.lock_clocks() if req.lock_clocks and device.type == "cuda" else "not locked: recorded per block"
     try:
         outcome = run_sweep(grids.grid(req.sweep, device.type), Ctx(device, precision), budget_s=budget, energy=energy,
-                            progress=progress, seed=req.seed, count_flops=req.count_flops, extra_points=req.extra_points,
-                            group_memory_bytes=_group_memory(device))
+                            progress=progress, seed=req.seed, count_flops=req.count_flops, extra_points=extra,
+                            group_memory_bytes=_group_memory(device), native_models="native" in req.impl)
     finally:
         energy.unlock_clocks()
     if req.nproc > 1 and not distributed.under_torchrun() and not outcome.partial:
@@ -141,6 +153,8 @@ def profile_device(req: ProfileRequest, progress: Progress | None = None) -> Pro
         "warmup": grids.grid(req.sweep, device.type).warmup,
         "min_sample_s": grids.grid(req.sweep, device.type).min_sample_s,
         "count_flops": req.count_flops,
+        "impl": list(req.impl),
+        "models": [m.name for m in req.models] if "hf" in req.impl else [],
         "command": req.command,
         "time_statistic": "estimate = min of the medians of blocks without CPU contention (Linux PSI)",
         "clocks": clocks if device.type == "cuda" else None,
@@ -159,6 +173,17 @@ def profile_device(req: ProfileRequest, progress: Progress | None = None) -> Pro
         skipped=tuple(outcome.skipped),
         wall_s=time.monotonic() - started,
     )
+
+
+def _hf_points(req: ProfileRequest, precision: str, device_type: str) -> list[Point]:
+    if "hf" not in req.impl:
+        return []
+    from dcplan.profile.hf_build import require_transformers
+    from dcplan.profile.hf_points import build_hf_points
+
+    require_transformers()
+    return build_hf_points(list(req.models), grids.hf_sizes(req.sweep, device_type), precision, device_type,
+                           twins="native" in req.impl)
 
 
 def _group_memory(device: torch.device) -> float:

@@ -34,6 +34,7 @@ from dcplan.model.memory import infer_memory, train_memory
 from dcplan.model.params import count_params
 from dcplan.profile import workloads as W
 from dcplan.profile.config import TransformerConfig
+from dcplan.profile.dispatch import count_dispatch
 from dcplan.profile.energy import EnergyMeter
 from dcplan.profile.grids import Grid, Shape
 from dcplan.profile.memory import MemoryMeter, PeakMemory, release_free_memory
@@ -50,7 +51,7 @@ REFRESHED_KINDS = ("gemm", "bandwidth", "attention")
 #: Points whose samples last less than this get one untimed run at the start of every block
 #: (the previous point evicted their data from the caches) [s].
 WARM_BLOCK_BELOW_S = 0.05
-KIND_ORDER = ("gemm", "bandwidth", "attention", "train", "prefill", "decode", "seq2seq")
+KIND_ORDER = ("gemm", "bandwidth", "launch", "attention", "train", "prefill", "decode", "seq2seq")
 #: Assumed achieved rate before anything is measured, for planning [FLOP/s].
 PLAN_FLOPS_PER_S = {"cpu": 8e10, "cuda": 2e14}
 #: Time the sweep may spend backing off from CPU contention: this share of the plan, at least
@@ -110,6 +111,7 @@ def build_points(g: Grid, precision: str) -> list[W.Point]:
     for prec in (precision, *[p for p in g.gemm_precisions_extra if p != precision]):
         pts += [W.GemmPoint(m, n, k, prec) for m, n, k in g.gemm]
     pts += [W.BandwidthPoint(b) for b in g.bandwidth]
+    pts += [W.LaunchPoint(n) for n in g.launch]
     pts += [W.AttentionPoint(b, a, kv, s, dh, precision) for b, a, kv, s, dh in g.attention]
     pts += [W.TrainPoint(transformer_config(sh, s), b, s, precision) for sh, b, s in g.train]
     pts += [W.PrefillPoint(transformer_config(sh, s), b, s, precision) for sh, b, s in g.prefill]
@@ -128,6 +130,8 @@ def analytical_bytes(p: W.Point) -> float:
         return (p.m * p.k + p.k * p.n + p.m * p.n) * 4.0
     if isinstance(p, W.BandwidthPoint):
         return 2.0 * p.nbytes
+    if isinstance(p, W.LaunchPoint):
+        return 3.0 * 64 * 4
     if isinstance(p, W.AttentionPoint):
         return 4.0 * p.batch * p.seq_len * p.d_head * (2 * p.heads + 2 * p.kv_heads)
     spec = p.model.model_spec()
@@ -149,6 +153,8 @@ def planned_op_s(p: W.Point, device_type: str, flops_per_s: float | None = None)
     over = PLAN_OVERHEAD_S[device_type]
     if isinstance(p, W.BandwidthPoint):
         return 2 * p.nbytes / (2e10 if device_type == "cpu" else 2e12) + over
+    if isinstance(p, W.LaunchPoint):
+        return p.ops * over / 100
     if isinstance(p, W.GemmPoint):
         return 2.0 * p.m * p.n * p.k / (rate * 2) + over * 0.1
     if isinstance(p, W.AttentionPoint):
@@ -238,6 +244,7 @@ class _Live:
     memory: PeakMemory | None
     counted: float | None
     id: str
+    dispatch: dict[str, float] | None = None
 
 
 @dataclass
@@ -319,13 +326,19 @@ class Runner:
         pid = self._new_id(p.kind)
         prepared = None
         share = self._op_s[id(p)] * (self.grid.warmup + 2)
+        dispatched = None
         try:
             with MemoryMeter(self.ctx.device) as meter:
                 prepared = p.prepare(self.ctx)
-                for _ in range(self.grid.warmup):
+                counting = prepared.dispatch and self.count_flops
+                for _ in range(self.grid.warmup - 1 if counting and self.grid.warmup else self.grid.warmup):
                     prepared.run()
+                if counting:  # the last warm-up run, counted (an untimed run like the others)
+                    dispatched = count_dispatch(prepared.run).to_dict()
                 self.ctx.sync()
-        except Exception as exc:  # noqa: BLE001 - only allocation failures are expected
+        except Exception as exc:  # noqa: BLE001 - allocation failures, and what a third-party library may raise
+            if isinstance(exc, W.Unsupported) or (getattr(p, "skip_on_error", False) and not is_oom(exc)):
+                return self._skip(p, pid, exc)
             if not is_oom(exc):
                 raise
             prepared = None
@@ -344,7 +357,16 @@ class Runner:
                     raise
                 release_free_memory()
         self.progress.advance(share, f"prepared {pid}")
-        return _Live(point=p, prepared=prepared, memory=meter.result, counted=counted, id=pid)
+        return _Live(point=p, prepared=prepared, memory=meter.result, counted=counted, id=pid, dispatch=dispatched)
+
+    def _skip(self, p: W.Point, pid: str, exc: BaseException) -> None:
+        """Record a point that cannot run here (an unsupported path, a library error) and go on."""
+        release_free_memory()
+        why = str(exc) if isinstance(exc, W.Unsupported) else f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
+        self.outcome.skipped.append({"kind": p.kind, "config": p.config(), "reason": f"unsupported: {why}"})
+        self.progress.log(f"{pid} skipped: {why}")
+        self.progress.advance(self._costs[id(p)], f"{p.kind} (unsupported)")
+        return None
 
     def _run_group(self, group: list[W.Point]) -> None:
         self._live = [lv for lv in (self._prepare(p) for p in group) if lv is not None]
@@ -401,6 +423,7 @@ class Runner:
             energy_j=energy,
             power_w=timed.energy_j / timed.busy_s if (energy is not None and timed.busy_s > 0) else None,
             device_state=state,
+            dispatch=lv.dispatch,
         )
 
 
@@ -422,9 +445,17 @@ def run_sweep(
     count_flops: bool = True,
     extra_points: Sequence[W.Point] = (),
     group_memory_bytes: float = 4e9,
+    native_models: bool = True,
 ) -> Outcome:
-    """Plan (thinned to ``budget_s``) and run grid ``g`` on ``ctx``; ``extra_points`` are appended."""
-    points = build_points(g, ctx.precision) + list(extra_points)
+    """Plan (thinned to ``budget_s``) and run grid ``g`` on ``ctx``; ``extra_points`` are appended.
+
+    ``native_models=False`` keeps only the grid's kernels (GEMMs, copies, attention): a profile of
+    another implementation's models (``--impl hf``) still needs the device described.
+    """
+    grid_points = build_points(g, ctx.precision)
+    if not native_models:
+        grid_points = [p for p in grid_points if p.kind in ("gemm", "bandwidth", "attention")]
+    points = grid_points + list(extra_points)
     kept, timing, dropped = thin_for_budget(points, g, budget_s, ctx.device.type)
     runner = Runner(grid=g, ctx=ctx, energy=energy, progress=progress or NullProgress(), seed=seed,
                     count_flops=count_flops, group_memory_bytes=group_memory_bytes)

@@ -6,6 +6,7 @@ analytical FLOPs (:mod:`dcplan.profile.flops`) and a FLOP-counter cross-check.
 
 - gemm: ``torch.matmul`` of (m, k) x (k, n) in one precision.
 - bandwidth: ``dst.copy_(src)`` of a large buffer (bytes read + written).
+- launch: back-to-back tiny additions (the cost of one dispatched operation).
 - attention: ``F.scaled_dot_product_attention`` forward, causal, by sequence length and heads.
 - train: forward + cross-entropy + backward + AdamW step + zero_grad of a decoder-only LM.
 - prefill: one forward over the prompts filling the KV cache, last-position logits (TTFT).
@@ -80,6 +81,12 @@ class Prepared:
     causal_excess: float = 0.0
     """What the counter counts on masked causal attention (subtract to compare)."""
     keep: list = field(default_factory=list)
+    dispatch: bool = False
+    """Count what one run dispatches (:mod:`dcplan.profile.dispatch`) during the last warm-up run."""
+
+
+class Unsupported(Exception):
+    """A point this device or library cannot run (recorded under ``skipped`` with the reason)."""
 
 
 def counted(fn: Callable[[], Any]) -> float:
@@ -155,6 +162,35 @@ class BandwidthPoint:
         src = torch.rand(n, device=ctx.device)
         dst = torch.empty_like(src)
         return Prepared(run=lambda: dst.copy_(src), bytes=2.0 * n * 4, keep=[src, dst])
+
+
+@dataclass(frozen=True)
+class LaunchPoint:
+    """``ops`` back-to-back tiny elementwise operations: what one dispatched operation costs.
+
+    Eager frameworks pay a fixed price per operation (Python, the dispatcher, a kernel launch on
+    a GPU) whatever its size; transformers models dispatch several times more operations per
+    layer than dcplan's own Transformer, and the calibration prices the difference with this
+    (:mod:`dcplan.calibrate.implementation`). 64-element tensors, each result a new tensor as
+    most operations allocate theirs: no memory traffic to speak of.
+    """
+
+    ops: int
+    kind = "launch"
+
+    def config(self) -> dict[str, Any]:
+        return {"ops": self.ops, "op": "add", "numel": 64}
+
+    def prepare(self, ctx: Ctx) -> Prepared:
+        a = torch.ones(64, device=ctx.device)
+        b = torch.ones(64, device=ctx.device)
+        n = self.ops
+
+        def run():
+            for _ in range(n):
+                torch.add(a, b)
+
+        return Prepared(run=run, keep=[a, b])
 
 
 @dataclass(frozen=True)
@@ -249,6 +285,7 @@ class TrainPoint:
             count=lambda: counted(fwd_bwd),
             causal_excess=PF.causal_excess(spec, self.batch, self.seq_len, passes=3),
             keep=[model, opt, data],
+            dispatch=True,
         )
 
 
@@ -310,6 +347,7 @@ class PrefillPoint:
             count=lambda: counted(run),
             causal_excess=PF.causal_excess(spec, self.batch, self.prompt_len, passes=1),
             keep=[model, cache, prompt],
+            dispatch=True,
         )
 
 
@@ -356,6 +394,7 @@ class DecodePoint:
             tokens=float(self.batch),
             count=lambda: counted(step),
             keep=[model, cache, token],
+            dispatch=True,
         )
 
 
@@ -409,6 +448,7 @@ class Seq2SeqPoint:
             count=lambda: counted(count_once),
             causal_excess=PF.causal_excess(spec, self.batch, self.tgt_len, passes=3),
             keep=[model, opt, src, tgt],
+            dispatch=True,
         )
 
     def _generate(self, ctx: Ctx) -> Prepared:
@@ -426,7 +466,8 @@ class Seq2SeqPoint:
             tokens=float(self.batch * self.tgt_len),
             count=lambda: counted(run),
             keep=[model, src],
+            dispatch=True,
         )
 
 
-Point = GemmPoint | BandwidthPoint | AttentionPoint | TrainPoint | PrefillPoint | DecodePoint | Seq2SeqPoint
+Point = GemmPoint | BandwidthPoint | LaunchPoint | AttentionPoint | TrainPoint | PrefillPoint | DecodePoint | Seq2SeqPoint

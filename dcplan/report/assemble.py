@@ -114,6 +114,28 @@ def _ape_columns(_: Translator, first: Column) -> tuple[Column, ...]:
             Column(key="bias_pct", label=_("Bias"), unit="%", kind="pct"))
 
 
+def _implementation_blocks(hf: dict, implementations: dict, _: Translator = ENGLISH) -> list[Any]:
+    """The transformers points predicted from the native fit, and the calibrations of other implementations."""
+    rows = []
+    for split, block in ((_("fit on native points only"), hf), (_("refit with hf points, leave-one-out"), hf.get("refit") or {})):
+        for kind, v in (block.get("kinds") or {}).items():
+            if v.get("n"):
+                rows.append({"kind": _(_KINDS.get(kind, kind)), "split": split,
+                             **{m: v.get(m) for m in ("n", "median_ape_pct", "p90_ape_pct", "bias_pct")}})
+    have = ", ".join(["native", *implementations]) if implementations else "native"
+    text = Text(paragraphs=(_(
+        "The profile also timed Hugging Face transformers models (hf eager). The calibration above describes dcplan's own eager "
+        "PyTorch Transformer (native); the calibration file also holds: {have}. What differs between implementations (dispatched "
+        "operations per layer, non-matmul memory traffic, saved activations) is counted on each point, so the native fit predicts "
+        "the transformers points below without having seen them.").format(have=have),))
+    first = Column(key="kind", label=_("Kind"))
+    columns = _ape_columns(_, first)
+    table = Table(title=_("transformers (hf eager) points predicted from the native fit"), sheet=_("calibration hf"),
+                  columns=(first, Column(key="split", label=_("Split")), *(c for c in columns[1:] if c.key != "max_ape_pct")),
+                  rows=tuple(rows))
+    return [text, table]
+
+
 def accuracy(x, _: Translator = ENGLISH) -> Section:
     from dcplan.figures.validation import validation_scatter
 
@@ -127,10 +149,11 @@ def accuracy(x, _: Translator = ENGLISH) -> Section:
         in_plan = bool(cal.hardware) and any(o.hardware == cal.hardware for o in x.plan.options)
         shipped = bool(prof.get("notes"))
         what = {"name": prof.get("name"), "device": dev_name, "precision": prof.get("precision", ""), "notes": prof.get("notes"),
-                "path": prof.get("path", doc.get("path")), "calibration": doc.get("path"), "hardware": cal.hardware}
+                "path": prof.get("path", doc.get("path")), "calibration": doc.get("path"), "hardware": cal.hardware,
+                "label": cal.label}
         blocks.append(Text(paragraphs=(
             (_("Measured profile shipped with dcplan: {name} ({device}, {precision}). {notes}") if shipped else
-             _("Profile used: {path} ({device}, {precision}); calibration file {calibration}.")).format(**what)
+             _("Profile used: {path} ({device}, {precision}); calibration file {calibration}, calibration {label}.")).format(**what)
             + _(" Errors below are on held-out configurations the fit never saw."),
             ((_("The plan uses this calibration for {hardware} (by default; plan with --no-measured to use the shipped defaults instead).")
               if shipped else _("The plan uses this calibration for {hardware}.")).format(**what) if in_plan else
@@ -139,7 +162,7 @@ def accuracy(x, _: Translator = ENGLISH) -> Section:
         )))
         heldout = doc.get("heldout") or {}
         rows = [{"kind": _(_KINDS.get(k, k)), **{m: v.get(m) for m in ("n", "median_ape_pct", "p90_ape_pct", "max_ape_pct", "bias_pct")}}
-                for k, v in heldout.items() if isinstance(v, dict)]
+                for k, v in heldout.items() if isinstance(v, dict) and k != "hf"]
         if x.profile_calibration is not None:
             from dcplan.figures.calibration import measured_vs_predicted
 
@@ -152,6 +175,8 @@ def accuracy(x, _: Translator = ENGLISH) -> Section:
                                                 "gives its held-out errors); ")) + _("open circles the uncalibrated roofline.")))
         blocks.append(Table(title=_("Calibration: held-out errors"), sheet=_("calibration heldout"),
                             columns=_ape_columns(_, Column(key="kind", label=_("Kind"))), rows=tuple(rows)))
+        if isinstance(heldout.get("hf"), dict):
+            blocks += _implementation_blocks(heldout["hf"], doc.get("implementations") or {}, _)
     else:
         cal = x.calibration_defaults
         blocks.append(Text(paragraphs=(
@@ -539,7 +564,7 @@ def assumptions(x, _: Translator = ENGLISH) -> Section:
         {"name": "goodput_frac", "value": cal.goodput_frac, "source": cal.source("goodput_frac")},
         {"name": "train_load_frac", "value": cal.train_load_frac, "source": cal.source("train_load_frac")},
     ]
-    eff_table = Table(title=_("Model efficiency parameters ({name})").format(name=cal.name), sheet=_("model efficiency"), columns=(
+    eff_table = Table(title=_("Model efficiency parameters ({name})").format(name=cal.label), sheet=_("model efficiency"), columns=(
         Column(key="name", label=_("Parameter")), Column(key="value", label=_("Value")), Column(key="source", label=_("Source"))), rows=tuple(eff))
     formulas = Table(title=_("Methodology: formulas and their sources"), sheet=_("methodology"), columns=(
         Column(key="what", label=_("Quantity")), Column(key="formula", label=_("Formula")), Column(key="source", label=_("Source"))),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 #: Samples of the report's forecast (the CLI default) and of the scenario comparison/backtest.
 FORECAST_SAMPLES = 10_000
@@ -58,6 +58,7 @@ def gather(
     *,
     workload: str | None = None,
     workload_text: str | None = None,
+    workload_models: Mapping[str, str] | None = None,
     scenario: str = "base",
     profile: str | None = None,
     seed: int = 0,
@@ -86,9 +87,13 @@ def gather(
 
     calibration = _calibration_report(profile) if profile else None
     plan_profile = profile if calibration is not None and calibration["calibration"].hardware else None
-    if workload_text is not None:
+    if workload_text is not None:  # a browser's text: it names uploaded config.json files, never the server's paths
+        from dcplan.io.hf_config import config_spec_from_text
+
+        models = {name: config_spec_from_text(text, f"{name}.json", name=name) for name, text in (workload_models or {}).items()}
         spec, origin = parse_workload_text(workload_text, "workload.yaml")
-        inputs = resolve(spec, origin, read_cost_defaults(), profile=plan_profile, measured=measured)
+        inputs = resolve(spec, origin, read_cost_defaults(), profile=plan_profile, measured=measured, models=models,
+                         model_files=False)
     else:
         inputs = load_plan_inputs(workload or default_workload(), profile=plan_profile, measured=measured)
     plan = plan_capacity(inputs)

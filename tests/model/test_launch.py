@@ -48,8 +48,10 @@ def test_eager_decode_of_a_small_model_is_host_bound_and_graphs_are_not():
     cal = _cal(eager=DispatchOverhead(step_s=0.0, kernel_s=18.7e-6, host_overlap_frac=1.0))
     eager, _ = decode_step_time(PROFILED, counts, hw, cal, tp=1, batch=1, context_len=1024, precision="bf16", impl="eager")
     graphs, _ = decode_step_time(PROFILED, counts, hw, cal, tp=1, batch=1, context_len=1024, precision="bf16")
-    # 4 layers x 14 kernels x 18.7 us = 1.05 ms: what the H200 measured (1.03 ms), whatever the batch
-    assert eager == pytest.approx(4 * 14 * 18.7e-6, rel=1e-9)
+    # 4 layers x 14 kernels x 18.7 us = 1.05 ms: what the H200 measured (1.03 ms), whatever the batch;
+    # the additive decode_t0_s (0 in a fit; another implementation's extra dispatch when a calibration
+    # is carried over by dcplan.calibrate.implementation) is host work and joins the host time
+    assert eager == pytest.approx(4 * 14 * 18.7e-6 + 1e-5, rel=1e-9)
     big, _ = decode_step_time(PROFILED, counts, hw, cal, tp=1, batch=64, context_len=2048, precision="bf16", impl="eager")
     assert big == pytest.approx(eager, rel=1e-9)
     # no graph entry fitted: the additive decode_t0_s fallback on the device time
