@@ -3,7 +3,7 @@
 Stages, data flowing one way: profile -> calibrate -> model -> capacity -> forecast, with
 reports and the dashboard reading their results. The public Python API::
 
-    from dcplan import estimate_training, estimate_inference, get_model, get_hardware
+    from dcplan import estimate_training, estimate_inference, estimate_embeddings, get_model, get_hardware
     from dcplan import default_calibration
 
 Names are loaded lazily so that ``import dcplan`` stays cheap and never imports torch.
@@ -16,6 +16,7 @@ from typing import Any
 __all__ = [
     "estimate_training",
     "estimate_inference",
+    "estimate_embeddings",
     "get_model",
     "get_hardware",
     "default_calibration",
@@ -24,6 +25,7 @@ __all__ = [
 _LAZY = {
     "estimate_training": "dcplan.estimate",
     "estimate_inference": "dcplan.inference",
+    "estimate_embeddings": "dcplan.embedding",
     "get_model": "dcplan.io.catalog",
     "get_hardware": "dcplan.io.catalog",
     "default_calibration": "dcplan.io.catalog",

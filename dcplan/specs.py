@@ -332,7 +332,7 @@ class MLASpec:
 ACTIVATIONS = ("gelu", "relu", "swiglu", "geglu")
 POSITIONS = ("sinusoidal", "learned", "rope", "alibi", "relative")
 NORMS = ("layernorm", "rmsnorm")
-ARCHITECTURES = ("decoder", "encoder-decoder")
+ARCHITECTURES = ("decoder", "encoder-decoder", "encoder")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -344,9 +344,9 @@ class ModelSpec:
     aliases: tuple[str, ...] = ()
     family: str = ""
     architecture: str = "decoder"
-    """decoder | encoder-decoder"""
+    """decoder | encoder-decoder | encoder (encoder-only, bidirectional: BERT, Devlin et al. 2019)"""
     n_layers: int
-    """Decoder layers (the only layers for a decoder-only model)."""
+    """Decoder layers (the only layers for a decoder-only model; the encoder's for an encoder-only one)."""
     n_encoder_layers: int = 0
     d_model: int
     n_heads: int
@@ -381,6 +381,20 @@ class ModelSpec:
     sliding_window_layers: int | None = None
     """Layers that attend within ``sliding_window``; None: all of them (Gemma 2: every other
     layer, Gemma 3: five of every six)."""
+    type_vocab_size: int = 0
+    """Token-type (segment) embeddings added to the input (BERT: 2, RoBERTa: 1; 0: none)."""
+    pooler: bool = False
+    """BERT's pooler (a dense layer with bias over the first token), as ``BertModel`` builds it;
+    ``*ForMaskedLM`` models build none (dcplan's catalog counts the masked-LM model)."""
+    mlm_head: bool = False
+    """A masked-LM head: a dense transform (d x d), an activation and a norm before the output
+    layer (BERT's ``cls.predictions.transform``, ModernBERT's ``head``)."""
+    mlm_head_bias: bool = True
+    """The masked-LM transform's dense layer carries a bias (BERT, RoBERTa; ModernBERT's
+    ``classifier_bias``: false)."""
+    output_bias: bool = False
+    """The output layer carries a bias over the vocabulary (BERT's ``cls.predictions.bias``,
+    tied or not; ModernBERT's ``decoder_bias``)."""
     moe: MoESpec | None = None
     mla: MLASpec | None = None
     published_params: float | None = None
@@ -395,7 +409,7 @@ class ModelSpec:
     def __post_init__(self) -> None:
         _positive(self, "n_layers", "d_model", "n_heads", "d_ff", "vocab_size", "max_seq_len")
         _positive(self, "n_kv_heads", "head_dim", "published_params", "published_active_params")
-        _positive(self, "n_encoder_layers", "relative_attention_buckets", allow_zero=True)
+        _positive(self, "n_encoder_layers", "relative_attention_buckets", "type_vocab_size", allow_zero=True)
         _positive(self, "norms_per_layer", "sliding_window", "sliding_window_layers")
         if self.sliding_window_layers is not None and self.sliding_window_layers > self.n_layers:
             raise InputError("sliding_window_layers", f"must be <= n_layers ({self.n_layers}), got {self.sliding_window_layers}")
@@ -415,10 +429,18 @@ class ModelSpec:
             raise InputError("moe.first_dense_layers", f"must be < n_layers ({self.n_layers}), got {self.moe.first_dense_layers}")
         if self.architecture == "encoder-decoder" and self.n_encoder_layers <= 0:
             raise InputError("n_encoder_layers", "an encoder-decoder model needs n_encoder_layers > 0")
+        if self.architecture == "encoder" and (self.n_encoder_layers or self.moe is not None or self.mla is not None):
+            raise InputError("architecture", "an encoder-only model gives its layers as n_layers (n_encoder_layers 0) and has no "
+                                             "moe or mla")
 
     @property
     def kv_heads(self) -> int:
         return self.n_kv_heads if self.n_kv_heads is not None else self.n_heads
+
+    @property
+    def is_encoder(self) -> bool:
+        """Encoder-only (BERT-style): bidirectional attention, no generation."""
+        return self.architecture == "encoder"
 
     @property
     def d_head(self) -> int:

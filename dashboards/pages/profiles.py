@@ -10,7 +10,7 @@ from dashboards.ids import Hardware as ID
 from dashboards.language import gettext, tr
 from dashboards.settings import MAX_UPLOAD_BYTES
 
-KINDS = ("train", "prefill", "decode", "seq2seq", "memory")
+KINDS = ("train", "prefill", "decode", "seq2seq", "encoder", "memory")
 
 
 def profile_files(settings) -> list[Path]:

@@ -412,8 +412,8 @@ def fit_power(measurements: Sequence[Measurement], tdp_w: float | None) -> Power
     """Median board power / TDP over training points and over serving points (NVML)."""
     if not tdp_w:
         return None
-    train = [m.power_w / tdp_w for m in measurements if m.power_w and (m.kind == "train" or (m.kind == "seq2seq" and m.config.get("mode") == "train"))]
-    infer = [m.power_w / tdp_w for m in measurements if m.power_w and m.kind in ("prefill", "decode")]
+    train = [m.power_w / tdp_w for m in measurements if m.power_w and (m.kind == "train" or (m.kind in ("seq2seq", "encoder") and m.config.get("mode") == "train"))]
+    infer = [m.power_w / tdp_w for m in measurements if m.power_w and (m.kind in ("prefill", "decode") or (m.kind == "encoder" and m.config.get("mode") == "embed"))]
     if not train and not infer:
         return None
     clip = lambda xs: min(1.0, float(np.median(xs))) if xs else None  # noqa: E731

@@ -76,9 +76,9 @@ class Reference:
 
 
 def phase(c: Case) -> str:
-    """train, prefill, decode, seq2seq-train or seq2seq-generate."""
-    if c.m.kind == "seq2seq":
-        return f"seq2seq-{c.cfg['mode']}"
+    """train, prefill, decode, seq2seq-train, seq2seq-generate, encoder-train or encoder-embed."""
+    if c.m.kind in ("seq2seq", "encoder"):
+        return f"{c.m.kind}-{c.cfg['mode']}"
     return c.m.kind
 
 
@@ -96,6 +96,10 @@ def _traffic(c: Case) -> float | None:
         return activation_traffic_bytes(c.spec, int(cfg["prompt_len"]), b, layers=_layers(c), precision=c.precision, logit_positions=b)
     if ph == "seq2seq-train":
         return activation_traffic_bytes(c.spec, (int(cfg["src_len"]) + int(cfg["tgt_len"])) / 2, b, layers=_layers(c), precision=c.precision)
+    if ph in ("encoder-train", "encoder-embed"):
+        s = int(cfg["seq_len"])
+        heads = b * s * float(cfg.get("mlm_head_frac", 1.0)) if ph == "encoder-train" else 0.0
+        return activation_traffic_bytes(c.spec, s, b, layers=_layers(c), precision=c.precision, logit_positions=heads)
     if ph == "decode":
         return b * int(cfg["context_len"]) * kv_bytes_per_token(c.spec, c.precision)
     return None
@@ -103,12 +107,13 @@ def _traffic(c: Case) -> float | None:
 
 def _analytical_activations(c: Case) -> float | None:
     cfg = c.cfg
-    if phase(c) not in ("train", "seq2seq-train"):
+    if phase(c) not in ("train", "seq2seq-train", "encoder-train"):
         return None
-    seq = int(cfg["seq_len"]) if c.m.kind == "train" else (int(cfg["src_len"]) + int(cfg["tgt_len"])) / 2
+    seq = int(cfg["seq_len"]) if c.m.kind in ("train", "encoder") else (int(cfg["src_len"]) + int(cfg["tgt_len"])) / 2
     b = int(cfg["batch"])
     mem = train_memory(c.counts, c.spec, ParallelLayout(micro_batch=b, recompute="none", zero=1, sequence_parallel=False), seq_len=seq,
-                       precision=c.precision, n_microbatches=1, calibration=SPEED_OF_LIGHT)
+                       precision=c.precision, n_microbatches=1, calibration=SPEED_OF_LIGHT,
+                       mlm_head_frac=float(cfg.get("mlm_head_frac", 1.0)))
     return mem.activations + mem.logits
 
 
@@ -203,8 +208,9 @@ class Transfer:
 
 
 def _ref_for(t: Transfer, ph: str) -> Reference | None:
-    """The native reference of a phase (encoder-decoder phases fall back to the decoder's)."""
-    return t.ref.get(ph) or t.ref.get({"seq2seq-train": "train", "seq2seq-generate": "decode"}.get(ph, ""))
+    """The native reference of a phase (encoder-decoder and encoder phases fall back to the decoder's)."""
+    fallback = {"seq2seq-train": "train", "seq2seq-generate": "decode", "encoder-train": "train", "encoder-embed": "prefill"}
+    return t.ref.get(ph) or t.ref.get(fallback.get(ph, ""))
 
 
 def _extra_s(own: Counted, base: Reference, t: Transfer, bw: float) -> float:
@@ -224,11 +230,11 @@ def specialise(cal: Calibration, c: Case, t: Transfer, hw: HardwareSpec) -> Cali
         return cal
     bw = hw.require("hbm_bytes_per_s") * (t.bw_frac if t.bw_frac is not None else cal.decode_bw_frac)
     extra = _extra_s(own, base, t, bw)
-    if ph in ("train", "seq2seq-train"):
+    if ph in ("train", "seq2seq-train", "encoder-train"):
         saved = own.saved_bytes - (base.saved_ratio or 0.0) * (own.activations or 0.0)
         return replace(cal, train=replace(cal.train, t0_s=max(0.0, cal.train.t0_s + extra)),
                        memory_constant_bytes=max(0.0, cal.memory_constant_bytes + cal.memory_factor * saved))
-    if ph == "prefill":
+    if ph in ("prefill", "encoder-embed"):
         return replace(cal, prefill=replace(cal.prefill, t0_s=max(0.0, cal.prefill.t0_s + extra)))
     if ph == "decode":
         return replace(cal, decode_t0_s=max(0.0, cal.decode_t0_s + extra))

@@ -14,7 +14,14 @@ module that ran, one device, no parallelism:
   ``dcplan.model.flops.seq2seq_train_flops`` over the mean of the source and target lengths;
 - seq2seq generate: the encoder as a prefill of the source, then ``tgt_len`` decode steps
   at the mean context (self-attention keys + encoder keys), on the decoder's weights
-  (cross-attention projections are not in that count: a known approximation).
+  (cross-attention projections are not in that count: a known approximation);
+- encoder train (masked-LM step): ``train_step_time`` with the encoder's FLOPs (bidirectional,
+  the head at the recorded ``mlm_head_frac`` of the positions); memory ``train_memory`` with
+  logits at those positions;
+- encoder embed: ``prefill_time`` of the encoder (:func:`dcplan.embedding.embed_batch_time`:
+  bidirectional, no head); memory with no cache and no logits.
+No parameter is fitted on encoder points: they are predicted from the decoder-only terms and
+every prediction is out of sample (held out by construction).
 
 The speed-of-light (uncalibrated roofline) figure is the same prediction with every
 efficiency 1 and every overhead 0: max(FLOPs/peak, bytes/bandwidth).
@@ -34,7 +41,7 @@ from dcplan.profile.config import from_measurement
 from dcplan.profile.result import Measurement
 from dcplan.specs import BYTES_PER_ELEMENT, Calibration, EfficiencyCurve, HardwareSpec, ModelSpec, ParallelLayout
 
-TIME_KINDS = ("train", "prefill", "decode", "seq2seq")
+TIME_KINDS = ("train", "prefill", "decode", "seq2seq", "encoder")
 
 SPEED_OF_LIGHT = Calibration(
     name="speed-of-light",
@@ -116,6 +123,11 @@ def predict_time(c: Case, hw: HardwareSpec, cal: Calibration) -> float:
         t, _ = decode_step_time(c.spec, c.counts, hw, cal, tp=1, batch=int(cfg["batch"]), context_len=int(cfg["context_len"]),
                                 precision=c.precision, impl=str(cfg.get("impl", "eager")))
         return t
+    if kind == "encoder" and cfg["mode"] == "train":
+        s = int(cfg["seq_len"])
+        return _train(c, hw, cal, s, F.mlm_train_flops_per_token(c.spec, s, mlm_head_frac=mlm_head_frac(c)) * s)
+    if kind == "encoder":
+        return prefill_time(c.spec, c.counts, hw, cal, tp=1, batch=int(cfg["batch"]), prompt_len=int(cfg["seq_len"]), precision=c.precision)
     if kind == "seq2seq" and cfg["mode"] == "train":
         return S2S.seq2seq_train_step_time(c.spec, c.counts, hw, cal, batch=int(cfg["batch"]), src_len=int(cfg["src_len"]),
                                            tgt_len=int(cfg["tgt_len"]), precision=c.precision)
@@ -123,6 +135,11 @@ def predict_time(c: Case, hw: HardwareSpec, cal: Calibration) -> float:
         return S2S.generate_time(c.spec, c.counts, hw, cal, batch=int(cfg["batch"]), src_len=int(cfg["src_len"]),
                                  new_tokens=int(cfg["tgt_len"]), precision=c.precision, impl=str(cfg.get("impl", "eager")))
     raise ValueError(f"no time model for {kind}")
+
+
+def mlm_head_frac(c: Case) -> float:
+    """Share of positions the masked-LM head of an encoder train point ran on (1: all, as transformers does)."""
+    return float(c.cfg.get("mlm_head_frac", 1.0))
 
 
 def predict_memory(c: Case, cal: Calibration) -> float:
@@ -137,6 +154,9 @@ def predict_memory(c: Case, cal: Calibration) -> float:
     if kind == "train":
         return train_memory(c.counts, c.spec, _layout(b), seq_len=int(cfg["seq_len"]), precision=c.precision, n_microbatches=1,
                             calibration=cal).total
+    if kind == "encoder" and cfg["mode"] == "train":
+        return train_memory(c.counts, c.spec, _layout(b), seq_len=int(cfg["seq_len"]), precision=c.precision, n_microbatches=1,
+                            calibration=cal, mlm_head_frac=mlm_head_frac(c)).total
     if kind == "seq2seq" and cfg["mode"] == "train":
         return S2S.seq2seq_train_memory(c.counts, c.spec, batch=b, src_len=int(cfg["src_len"]), tgt_len=int(cfg["tgt_len"]),
                                         precision=c.precision, calibration=cal).total
@@ -159,6 +179,8 @@ def serving_memory(c: Case, cal: Calibration) -> float:
         return infer_memory(c.counts, c.spec, context_len=p, prompt_len=b * p, **opts).total
     if kind == "decode":
         return infer_memory(c.counts, c.spec, context_len=int(cfg["context_len"]), prompt_len=b, **opts).total
+    if kind == "encoder":
+        return infer_memory(c.counts, c.spec, context_len=0, prompt_len=b * int(cfg["seq_len"]), **{**opts, "logit_positions": 0}).total
     return S2S.generate_memory(c.counts, c.spec, batch=b, src_len=int(cfg["src_len"]), new_tokens=int(cfg["tgt_len"]),
                                precision=c.precision, calibration=cal, logit_bytes=logit_b).total
 

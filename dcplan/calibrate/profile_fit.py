@@ -27,7 +27,7 @@ from dcplan.io.catalog import default_calibration
 from dcplan.profile.result import Measurement, Profile
 from dcplan.specs import Calibration, HardwareSpec
 
-HELDOUT_KINDS = ("train", "prefill", "decode", "seq2seq", "memory")
+HELDOUT_KINDS = ("train", "prefill", "decode", "seq2seq", "encoder", "memory")
 #: Alternations of the prefill and decode fits.
 ROUNDS = 2
 
@@ -232,6 +232,8 @@ def _heldout(cases: Mapping[str, list[Case]], hw: HardwareSpec, cal: Calibration
         if cases[kind]:
             out[kind] = H.evaluate(kind, cases[kind], _refitter(kind, hw, cal, fits, cases, device_type),
                                    lambda c, k: predict_time(c, hw, k), measure=time_of, size=lambda c: c.size)
+    if cases["encoder"]:  # no parameter is fitted on encoder points: every prediction is out of sample
+        out["encoder"] = H.transfer("encoder", cases["encoder"], cal, lambda c, k: predict_time(c, hw, k), measure=time_of)
     analytic = replace(SPEED_OF_LIGHT, name="analytical")
     out["memory"] = H.evaluate("memory", cases["memory"], _refitter("memory", hw, cal, fits, cases),
                                lambda c, k: predict_memory(c, k), measure=lambda c: float(c.m.peak_memory_bytes),

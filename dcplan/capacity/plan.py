@@ -41,6 +41,7 @@ from dcplan.capacity.sizing import (
 from dcplan.capacity.tco import annual_cost, capex, rent_vs_own, usd_per_accelerator_hour
 from dcplan.capacity.timeline import build_timeline
 from dcplan.capacity.workload import quarter_labels
+from dcplan.embedding import EmbeddingEstimate
 from dcplan.errors import InfeasibleError, InputError
 from dcplan.io.yamlio import Path_
 from dcplan.specs import SiteParams
@@ -213,7 +214,7 @@ def _option_at(inputs: PlanInputs, opt: OptionInputs, d: _Design) -> OptionPlan:
     training_tco = annual.scaled(d.train_acc / n, train_kwh * pue * price).total_usd
     services = _service_plans(d.choices, serving_tco, d.horizon)
     out_tokens = sum(s.output_tokens_per_year for s in services)
-    all_tokens = sum(p.output_tokens_per_year * (svc.spec.input_len + svc.spec.output_len) / svc.spec.output_len
+    all_tokens = sum(p.output_tokens_per_year * (svc.spec.input_len + svc.spec.generated_len) / svc.spec.served_len
                      for p, (svc, _) in zip(services, d.choices, strict=True))
     return OptionPlan(
         hardware=opt.hardware.name, display_name=opt.hardware.display_name, calibration=opt.calibration.label,
@@ -235,7 +236,7 @@ def _option_at(inputs: PlanInputs, opt: OptionInputs, d: _Design) -> OptionPlan:
             tco_usd_per_year=annual.total_usd, accelerators=n, used_hours=d.train_hours + d.serve_acc * HOURS_PER_YEAR,
             cloud_usd_per_hour=cloud, source=opt.cloud_usd_per_hour.source if opt.cloud_usd_per_hour else "no published or given cloud price",
         ),
-        serving_stack=opt.serving.to_dict() if (opt.serving is not None and d.choices) else None,
+        serving_stack=opt.serving.to_dict() if (opt.serving is not None and any(s.spec.kind == "generate" for s, _ in d.choices)) else None,
         warnings=_warnings(opt, d),
     )
 
@@ -263,20 +264,23 @@ def _service_plans(choices: list[tuple[ServiceInputs, ReplicaChoice]], serving_t
     for svc, c in choices:
         peak = peak_output_tokens_per_s(svc, horizon)
         replicas = c.replicas(peak, int(svc.min_replicas.value))
-        tokens = average_requests_per_s(svc) * demand_factor(svc, horizon) * svc.spec.output_len * SECONDS_PER_YEAR
+        tokens = average_requests_per_s(svc) * demand_factor(svc, horizon) * svc.spec.served_len * SECONDS_PER_YEAR
         sized.append((svc, c, peak, replicas, tokens))
     total_acc = sum(c.tp * r for _, c, _, r, _ in sized) or 1
     out = []
     for svc, c, peak, replicas, tokens in sized:
         e = c.estimate
         share = serving_tco * c.tp * replicas / total_acc
+        embed = isinstance(e, EmbeddingEstimate)
         out.append(ServicePlan(
             name=svc.spec.name, model=svc.model.name, precision=svc.spec.precision,
             average_requests_per_s=average_requests_per_s(svc), design_peak_output_tokens_per_s=peak, tp=c.tp,
             replicas=replicas, accelerators=c.tp * replicas, batch_size=e.batch_size, binding_limit=e.binding_limit,
-            ttft_s=e.ttft_s, tpot_s=e.tpot_s, ttft_target_s=svc.spec.ttft_p95_s, tpot_target_s=svc.spec.tpot_p95_s,
+            ttft_s=e.batch_latency_s if embed else e.ttft_s, tpot_s=None if embed else e.tpot_s,
+            ttft_target_s=svc.spec.latency_p95_s if embed else svc.spec.ttft_p95_s, tpot_target_s=svc.spec.tpot_p95_s,
             output_tokens_per_s_per_replica=c.output_tokens_per_s, output_tokens_per_year=tokens,
-            usd_per_mtok=share / tokens * 1e6, ep=e.ep, stack=e.stack.stack if e.stack is not None else None,
+            usd_per_mtok=share / tokens * 1e6, ep=1 if embed else e.ep, stack=e.stack.stack if e.stack is not None else None,
+            kind=svc.spec.kind,
         ))
     return tuple(out)
 

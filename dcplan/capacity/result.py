@@ -66,7 +66,8 @@ class ServicePlan:
     average_requests_per_s: float
     """Today's daily average."""
     design_peak_output_tokens_per_s: float
-    """Output tokens/s at the diurnal peak after the horizon's growth."""
+    """Served tokens/s at the diurnal peak after the horizon's growth: output tokens, or the
+    input tokens an embeddings service embeds."""
     tp: int
     replicas: int
     accelerators: int
@@ -75,7 +76,9 @@ class ServicePlan:
     binding_limit: str
     """What stopped the batch growing: memory, ttft_slo, tpot_slo or max_batch."""
     ttft_s: float
-    tpot_s: float
+    """Time to first token; for an embeddings service the time of one batched forward (its answer)."""
+    tpot_s: float | None
+    """Time per output token (None for an embeddings service: nothing is generated)."""
     ttft_target_s: float | None
     tpot_target_s: float | None
     output_tokens_per_s_per_replica: float
@@ -87,6 +90,8 @@ class ServicePlan:
     """Expert-parallel size of a replica (mixture-of-experts models)."""
     stack: str | None = None
     """Serving stack the estimate ran on (None: a profile's calibration, or the pooled fallback)."""
+    kind: str = "generate"
+    """generate or embeddings (then the token figures count embedded input tokens, tpot_s is None)."""
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)

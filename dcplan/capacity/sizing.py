@@ -28,6 +28,7 @@ from typing import Callable
 
 from dcplan.calibrate.stacks import check_precision
 from dcplan.capacity.inputs import JobInputs, OptionInputs, ServiceInputs
+from dcplan.embedding import EmbeddingEstimate, check_encoder, estimate_embeddings, refuse_generation
 from dcplan.errors import InfeasibleError, InputError
 from dcplan.estimate import TrainingEstimate, estimate_training
 from dcplan.inference import InferenceEstimate, estimate_inference
@@ -212,7 +213,7 @@ def average_requests_per_s(svc: ServiceInputs) -> float:
     if s.requests_per_s is not None:
         return s.requests_per_s
     assert s.tokens_per_day is not None
-    return s.tokens_per_day / SECONDS_PER_DAY / (s.input_len + s.output_len)
+    return s.tokens_per_day / SECONDS_PER_DAY / (s.input_len + s.generated_len)
 
 
 def demand_factor(svc: ServiceInputs, years: float) -> float:
@@ -221,8 +222,9 @@ def demand_factor(svc: ServiceInputs, years: float) -> float:
 
 
 def peak_output_tokens_per_s(svc: ServiceInputs, years: float) -> float:
-    """Generated tokens/s the service must sustain at its diurnal peak after ``years`` of growth."""
-    return average_requests_per_s(svc) * svc.spec.peak_to_average * demand_factor(svc, years) * svc.spec.output_len
+    """Served tokens/s the service must sustain at its diurnal peak after ``years`` of growth:
+    generated tokens, or for an embeddings service the input tokens it embeds."""
+    return average_requests_per_s(svc) * svc.spec.peak_to_average * demand_factor(svc, years) * svc.spec.served_len
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -230,8 +232,8 @@ class ReplicaChoice:
     """One replica configuration: tp accelerators at the SLO-feasible batch."""
 
     tp: int
-    estimate: InferenceEstimate
-    """``estimate_inference`` on tp accelerators (one replica)."""
+    estimate: InferenceEstimate | EmbeddingEstimate
+    """``estimate_inference`` on tp accelerators (one replica), or ``estimate_embeddings`` on one."""
 
     @property
     def output_tokens_per_s(self) -> float:
@@ -253,6 +255,9 @@ def choose_replica(svc: ServiceInputs, opt: OptionInputs, site: SiteParams, desi
     The error names the limit that binds (memory, TTFT or TPOT) for the closest tp.
     """
     s = svc.spec
+    if s.kind == "embeddings":
+        return _embedding_replica(svc, opt, site)
+    refuse_generation(svc.model, "kind")
     best: tuple[int, ReplicaChoice] | None = None
     reasons: list[InputError] = []
     cal = opt.serving.calibration if opt.serving is not None else opt.calibration
@@ -275,6 +280,16 @@ def choose_replica(svc: ServiceInputs, opt: OptionInputs, site: SiteParams, desi
     if best is None:
         raise _serving_error(reasons)
     return best[1]
+
+
+def _embedding_replica(svc: ServiceInputs, opt: OptionInputs, site: SiteParams) -> ReplicaChoice:
+    """One accelerator embedding batches of requests (:func:`dcplan.embedding.estimate_embeddings`),
+    on the option's calibration (the serving stacks are fitted on LLM generation)."""
+    s = svc.spec
+    check_encoder(svc.model)
+    est = estimate_embeddings(svc.model, opt.hardware, n_accelerators=1, input_len=s.input_len, precision=s.precision,
+                              latency_slo_s=s.latency_p95_s, calibration=opt.calibration, site=site)
+    return ReplicaChoice(tp=1, estimate=est)
 
 
 def _serving_error(reasons: list[InputError]) -> InputError:

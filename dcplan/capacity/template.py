@@ -45,6 +45,13 @@ inference:                           # services; each gets its own replicas
 {growth}
 {replicas}
     # tp: 2                          # fixed tensor-parallel size per replica (default: fewest accelerators)
+  # - name: search                  # an embeddings service: an encoder-only model, no decode
+  #   kind: embeddings
+  #   model: bert-base
+  #   requests_per_s: 500
+  #   input_len: 256                 # tokens embedded per request (no output_len)
+  #   peak_to_average: 2.0
+  #   latency_p95_s: 0.05            # one batched forward, p95 [s] (optional)
 
 hardware:                            # options to compare: names, or mappings with overrides
   - h100-sxm

@@ -143,11 +143,18 @@ class TrainingJobSpec:
             raise InputError("deadline_days", "give exactly one of deadline_days (the plan sizes the cluster) or accelerators (a fixed count)")
 
 
+#: What an inference service does: generate tokens (LLM serving) or embed requests (encoder-only models).
+SERVICE_KINDS = ("generate", "embeddings")
+
+
 @dataclass(frozen=True, kw_only=True)
 class InferenceServiceSpec:
     """One inference service: a model serving a demand under latency targets."""
 
     name: str
+    kind: str = "generate"
+    """generate (a decoder generates ``output_len`` tokens per request) or embeddings (an
+    encoder-only model turns each request of ``input_len`` tokens into vectors: no decode)."""
     model: str | None = None
     """Catalog model name or the path of a Hugging Face config.json (as for training jobs)."""
     params: float | None = None
@@ -161,14 +168,16 @@ class InferenceServiceSpec:
     """Instead of ``requests_per_s``: average demand [tokens/day], input plus output tokens."""
     input_len: int
     """Prompt tokens per request."""
-    output_len: int
-    """Generated tokens per request."""
+    output_len: int | None = None
+    """Generated tokens per request (generate services; an embeddings service generates none)."""
     peak_to_average: float
     """Diurnal peak request rate / daily average (>= 1). Required: no published default."""
     ttft_p95_s: float | None = None
     """Time-to-first-token target at the 95th percentile [s]."""
     tpot_p95_s: float | None = None
     """Time-per-output-token target at the 95th percentile [s]."""
+    latency_p95_s: float | None = None
+    """Embeddings services: the longest one batched forward may take (a request's compute time) [s]."""
     growth_per_year_frac: float | None = None
     """Demand growth [fraction per year]: 1.0 doubles each year (default 0, convention)."""
     min_replicas: int | None = None
@@ -181,12 +190,41 @@ class InferenceServiceSpec:
         _check_precision(self)
         if (self.requests_per_s is None) == (self.tokens_per_day is None):
             raise InputError("requests_per_s", "give exactly one of requests_per_s or tokens_per_day (input + output tokens)")
-        _positive(self, "requests_per_s", "tokens_per_day", "input_len", "output_len", "ttft_p95_s", "tpot_p95_s", "min_replicas", "tp")
+        _positive(self, "requests_per_s", "tokens_per_day", "input_len", "output_len", "ttft_p95_s", "tpot_p95_s", "min_replicas", "tp",
+                  "latency_p95_s")
+        self._check_kind()
         _positive(self, "peak_to_average")
         if self.peak_to_average < 1:
             raise InputError("peak_to_average", f"must be >= 1 (peak over daily average), got {self.peak_to_average!r}")
         if self.growth_per_year_frac is not None and not self.growth_per_year_frac > -1:
             raise InputError("growth_per_year_frac", f"must be > -1 (a fraction per year, 1.0 doubles), got {self.growth_per_year_frac!r}")
+
+
+    def _check_kind(self) -> None:
+        if self.kind not in SERVICE_KINDS:
+            raise InputError("kind", f"must be one of {', '.join(SERVICE_KINDS)}, got {self.kind!r}")
+        if self.kind == "generate":
+            if self.output_len is None:
+                raise InputError("output_len", "missing: a generate service gives the tokens generated per request "
+                                               "(or kind: embeddings for an encoder model)")
+            if self.latency_p95_s is not None:
+                raise InputError("latency_p95_s", "is for embeddings services; a generate service gives ttft_p95_s and tpot_p95_s")
+            return
+        for key in ("output_len", "ttft_p95_s", "tpot_p95_s", "tp"):
+            if getattr(self, key) is not None:
+                raise InputError(key, "an embeddings service generates no tokens and runs one accelerator per replica: "
+                                      "give input_len and latency_p95_s only")
+
+    @property
+    def generated_len(self) -> int:
+        """Tokens generated per request (0 for embeddings)."""
+        return self.output_len or 0
+
+    @property
+    def served_len(self) -> int:
+        """The tokens per request the service's throughput is counted in: generated tokens, or the
+        embedded input tokens of an embeddings service."""
+        return self.input_len if self.kind == "embeddings" else self.generated_len
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -7,6 +7,7 @@ import dataclasses
 from typing import Any
 
 from dcplan.cli.output import fmt, print_json, table, usd
+from dcplan.i18n import ENGLISH as _
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -169,7 +170,7 @@ def models_list(args: argparse.Namespace) -> int:
     rows = []
     for m in cat.values():
         c = count_params(m)
-        kind = "MoE" if m.moe else ("enc-dec" if m.architecture == "encoder-decoder" else "dense")
+        kind = "MoE" if m.moe else {"encoder-decoder": "enc-dec", "encoder": "encoder"}.get(m.architecture, "dense")
         rows.append((m.name, kind, fmt(c.total), fmt(c.active), m.n_layers, m.d_model, f"{m.n_heads}/{m.kv_heads}", m.d_ff, m.vocab_size, m.activation, m.position))
     table("Models", ["name", "kind", "params", "active", "layers", "d_model", "heads/kv", "d_ff", "vocab", "FFN", "positions"], rows,
           caption="parameter counts computed from the architecture (dcplan models show NAME)")
@@ -185,14 +186,14 @@ def models_show(args: argparse.Namespace) -> int:
     c = count_params(m)
     if args.json:
         print_json({**_spec_dict(m), "params_total": c.total, "params_active": c.active,
-                    "kv_bytes_per_token_bf16": kv_bytes_per_token(m, "bf16")})
+                    "kv_bytes_per_token_bf16": None if m.is_encoder else kv_bytes_per_token(m, "bf16")})
         return 0
     rows = [(f.name, str(getattr(m, f.name))) for f in dataclasses.fields(m) if f.name not in ("source", "notes", "display_name")]
     rows += [
         ("params (computed)", f"{c.total:,.0f}"),
         ("active params (computed)", f"{c.active:,.0f}"),
         ("published", f"{m.published_params:,.0f}" if m.published_params else "-"),
-        ("KV cache bf16", f"{kv_bytes_per_token(m, 'bf16'):,.0f} B/token"),
+        ("KV cache bf16", _("none (encoder-only: no generation)") if m.is_encoder else f"{kv_bytes_per_token(m, 'bf16'):,.0f} B/token"),
     ]
     table(f"{m.display_name} ({m.name})", ["field", "value"], rows, caption=m.notes or None)
     print(f"source [{m.quality}]: {m.source}")

@@ -61,6 +61,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     infer.add_argument("--disaggregated", action="store_true", help="size separate prefill and decode pools (P/D disaggregation)")
     infer.add_argument("--ttft-slo", type=quantity, help="time-to-first-token limit [s]")
     infer.add_argument("--tpot-slo", type=quantity, help="time-per-output-token limit [s]")
+    infer.add_argument("--latency-slo", type=quantity,
+                       help="encoder-only models (embeddings): the longest one batched forward may take [s]")
     infer.set_defaults(handler=run_infer)
 
 
@@ -333,12 +335,22 @@ def resolve_lengths(args: argparse.Namespace):
     return dataset_lengths(args.dataset, datasets)
 
 
+#: Options that ask for generation, refused for an encoder-only model: (args attribute, field name).
+GENERATION_OPTIONS = (("output_len", "output-len"), ("dataset", "dataset"), ("tpot_slo", "tpot-slo"), ("disaggregated", "disaggregated"),
+                      ("kv_precision", "kv-precision"), ("stack", "stack"), ("tp", "tp"), ("pp", "pp"), ("ep", "ep"),
+                      ("attention_dp", "attention-dp"))
+
+
 def run_infer(args: argparse.Namespace) -> int:
     from dcplan.errors import InputError
     from dcplan.inference import estimate_inference
 
     check_limits(args)
     model = resolve_model(args)
+    if model.is_encoder:
+        return run_embeddings(args, model)
+    if args.latency_slo is not None:
+        raise InputError("latency-slo", f"is for encoder-only models (embeddings); {model.name} generates: use --ttft-slo/--tpot-slo")
     hw, cal = resolve_hardware_and_calibration(args)
     stack, cal = resolve_stack(args, hw, cal)
     lengths = resolve_lengths(args)
@@ -378,6 +390,51 @@ def run_infer(args: argparse.Namespace) -> int:
     else:
         show_infer(est)
     return 0
+
+
+def run_embeddings(args: argparse.Namespace, model: Any) -> int:
+    """``estimate infer`` of an encoder-only model: embedding throughput, no decode."""
+    from dcplan.embedding import estimate_embeddings, refuse_generation
+    from dcplan.errors import InputError
+
+    for attr, name in GENERATION_OPTIONS:
+        if getattr(args, attr, None) not in (None, False):
+            refuse_generation(model, name)
+    if args.input_len is None:
+        raise InputError("input-len", f"give --input-len: the tokens of each request {model.name} embeds")
+    batch = None if str(args.batch).lower() == "auto" else whole(args.batch)
+    hw, cal = resolve_hardware_and_calibration(args)
+    est = estimate_embeddings(model, hw, n_accelerators=args.gpus, input_len=args.input_len, precision=args.precision, batch=batch,
+                              max_batch=args.max_batch, latency_slo_s=args.latency_slo if args.latency_slo is not None else args.ttft_slo,
+                              calibration=cal, site=_site(args))
+    if args.json:
+        print_json(est.to_dict())
+    else:
+        show_embeddings(est)
+    return 0
+
+
+def show_embeddings(e: Any) -> None:
+    from dcplan.i18n import ENGLISH as _
+
+    what, replica, request = _("encoder-only: embeddings, no decode"), _("replica(s) of one accelerator"), _("tokens in, no tokens generated")
+    limited, per_acc, req_s = _("limited by"), _("per accelerator"), _("requests/s")
+    energy = (f"{e.energy_kwh_per_mtok:.3g} " + _("kWh (IT) per million embedded tokens")) if e.energy_kwh_per_mtok is not None \
+        else e.power_unknown_reason
+    cost = (f"{usd(e.usd_per_mtok)} " + _("per million embedded tokens at") + f" {usd(e.usd_per_accelerator_hour)}/h") \
+        if e.usd_per_mtok is not None else _("- (no published price: pass --usd-per-hour)")
+    rows = [
+        (_("model"), f"{e.model} ({what})"),
+        (_("hardware"), f"{e.n_accelerators} x {e.hardware}, {e.precision}: {e.replicas} {replica}"),
+        (_("request"), f"{e.input_len:,.0f} {request}"),
+        (_("batch per replica"), f"{e.batch_size} ({limited} {e.binding_limit})"),
+        (_("throughput"), f"{e.requests_per_s:.4g} {req_s}, {fmt(e.tokens_per_s, 'tokens/s')} ({fmt(e.tokens_per_s_per_accelerator, 'tokens/s')} {per_acc})"),
+        (_("batch latency"), f"{e.batch_latency_s * 1e3:.4g} ms"),
+        (_("memory / accelerator"), f"{fmt(e.memory_per_accelerator_bytes, 'B')} / {fmt(e.memory_capacity_bytes, 'B')}"),
+        (_("energy"), energy),
+        (_("cost"), cost),
+    ]
+    table(_("Embedding estimate"), [_("quantity"), _("value")], rows)
 
 
 def _layout(e: Any) -> str:

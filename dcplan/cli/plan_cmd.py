@@ -142,7 +142,9 @@ def _show_jobs(plan: Any) -> None:
 
 
 def _show_services(plan: Any) -> None:
-    def slo(value: float, target: float | None) -> str:
+    def slo(value: float | None, target: float | None) -> str:
+        if value is None:
+            return "-"
         return f"{value * 1e3:.3g} ms" + (f" (<= {target * 1e3:g})" if target is not None else "")
 
     rows = [(o.hardware, s.name, f"{s.tp} x {s.replicas} = {s.accelerators:,}", f"{s.batch_size} ({s.binding_limit})",

@@ -201,7 +201,8 @@ def _short(m: Any) -> str:
     shape += f" h{c['n_heads']}/{c['n_kv_heads']} V{c['vocab_size']}"
     size = {"train": lambda: f"b{c['batch']} s{c['seq_len']}", "prefill": lambda: f"b{c['batch']} p{c['prompt_len']}",
             "decode": lambda: f"b{c['batch']} ctx{c['context_len']}" + (" graphs" if c.get("graphs") else ""),
-            "seq2seq": lambda: f"{c['mode']} b{c['batch']} {c['src_len']}->{c['tgt_len']}"}[m.kind]()
+            "seq2seq": lambda: f"{c['mode']} b{c['batch']} {c['src_len']}->{c['tgt_len']}",
+            "encoder": lambda: f"encoder {c['mode']} b{c['batch']} s{c['seq_len']}"}[m.kind]()
     extra = f" dp{c['world_size']}{'' if c.get('grad_sync', True) else ' no-sync'}" if c.get("world_size", 1) > 1 else ""
     return f"{shape} {size}{extra}"
 

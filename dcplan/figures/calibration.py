@@ -21,7 +21,8 @@ from dcplan.model import flops as F
 
 _UNIT = {"time_s": (N_("s"), N_("time")), "memory_bytes": (N_("bytes"), N_("peak memory"))}
 _KIND_TITLE = {"train": N_("Train step time"), "prefill": N_("Prefill time (TTFT)"), "decode": N_("Decode step time (TPOT)"),
-               "seq2seq": N_("Encoder-decoder step / generation time"), "memory": N_("Peak memory")}
+               "seq2seq": N_("Encoder-decoder step / generation time"),
+               "encoder": N_("Encoder masked-LM step / embedding time"), "memory": N_("Peak memory")}
 
 
 def _log_range(values: Sequence[float]) -> list[float]:
@@ -30,7 +31,7 @@ def _log_range(values: Sequence[float]) -> list[float]:
 
 
 def measured_vs_predicted(pc: Any, kind: str, tr: Translator = ENGLISH) -> go.Figure:
-    """Measured vs predicted for one kind (train, prefill, decode, seq2seq or memory), log-log."""
+    """Measured vs predicted for one kind (train, prefill, decode, seq2seq, encoder or memory), log-log."""
     _ = tr
     pts = [p for p in pc.predictions if p.kind == kind]
     fig = go.Figure()
@@ -38,7 +39,7 @@ def measured_vs_predicted(pc: Any, kind: str, tr: Translator = ENGLISH) -> go.Fi
     if not pts:
         return finish(fig, title=_("{what}: no measurements").format(what=title), legend=False)
     unit, what = (_(w) for w in _UNIT[pts[0].quantity])
-    held = {h.id: h.predicted for h in pc.heldout[kind].points if h.split == "leave-one-out"} if kind in pc.heldout else {}
+    held = {h.id: h.predicted for h in pc.heldout[kind].points if h.split in ("leave-one-out", "not fitted (transfer)")} if kind in pc.heldout else {}
     measured = [p.measured for p in pts]
     fig.add_trace(go.Scatter(x=measured, y=[p.predicted for p in pts], mode="markers", name=_("calibrated (in sample)"),
                              text=[p.id for p in pts], hovertemplate=_("%{text}<br>measured %{x:.3g}<br>predicted %{y:.3g}") + "<extra></extra>"))

@@ -9,7 +9,8 @@ instantiates (tests/io/test_hf_config.py builds every family from tiny configs a
 
 Families: llama, mistral (sliding window recorded), mixtral, qwen2, qwen3, qwen3_moe,
 deepseek_v3 (MLA, shared experts, first-k dense layers), gemma, gemma2, gemma3 /
-gemma3_text, phi3, gpt2, gpt_neox, falcon, t5, mt5; a multimodal config's nested
+gemma3_text, phi3, gpt2, gpt_neox, falcon, t5, mt5; encoder-only bert, roberta, xlm-roberta,
+modernbert (counted as their ``*ForMaskedLM`` model: dcplan.model.params); a multimodal config's nested
 ``text_config`` describes its language model (vision towers are not counted).
 
 Bad input is an :class:`~dcplan.errors.InputError` naming the file and the config's own field:
@@ -304,6 +305,51 @@ def _t5(r: _Reader, family: str) -> dict[str, Any]:
     )
 
 
+def _bert(r: _Reader, family: str) -> dict[str, Any]:
+    """BERT (Devlin et al. 2019) and RoBERTa (Liu et al. 2019): post-norm encoder, learned absolute
+    positions, token-type embeddings, biases everywhere, masked-LM head tied to the embedding."""
+    hidden = r.whole("hidden_size", required=True)
+    heads, _ = _heads(r, hidden, "num_attention_heads", None, None, None)
+    act = r.text("hidden_act", "gelu")
+    if act not in ("gelu", "relu", "gelu_new", "gelu_pytorch_tanh", "silu", "swish"):
+        raise r.error("hidden_act", f"must be gelu, relu or silu (a BERT-style activation), got {act!r}")
+    if r.text("position_embedding_type", "absolute") != "absolute":
+        raise r.error("position_embedding_type", "only 'absolute' positions are read (relative_key variants are not)")
+    if not r.flag("tie_word_embeddings", True):
+        raise r.error("tie_word_embeddings", f"false is not read for {family}: transformers then gives the untied output layer a "
+                                             "second bias, and no published BERT-style checkpoint unties it")
+    return dict(
+        architecture="encoder", n_layers=r.whole("num_hidden_layers", required=True), d_model=hidden, n_heads=heads,
+        d_ff=r.whole("intermediate_size", required=True), vocab_size=r.whole("vocab_size", required=True),
+        max_seq_len=r.whole("max_position_embeddings", 512), activation="relu" if act == "relu" else "gelu",
+        position="learned", norm="layernorm", tied_embeddings=True, bias=True,
+        type_vocab_size=r.whole("type_vocab_size", 2, zero=True), mlm_head=True, mlm_head_bias=True, output_bias=True,
+    )
+
+
+def _modernbert(r: _Reader) -> dict[str, Any]:
+    """ModernBERT (Warner et al. 2024, arXiv:2412.13663): pre-norm, RoPE, GeGLU, no biases by default,
+    global attention every ``global_attn_every_n_layers`` layers and local (``local_attention``
+    tokens) in between; norms without bias (``norm_bias`` false) are counted as one vector each
+    (as an RMSNorm); the first layer has no attention norm (the embedding norm precedes it)."""
+    hidden = r.whole("hidden_size", required=True)
+    heads, _ = _heads(r, hidden, "num_attention_heads", None, None, None)
+    layers = r.whole("num_hidden_layers", required=True)
+    every = r.whole("global_attn_every_n_layers", 3)
+    window = r.whole("local_attention", 128)
+    return dict(
+        architecture="encoder", n_layers=layers, d_model=hidden, n_heads=heads,
+        d_ff=r.whole("intermediate_size", required=True), vocab_size=r.whole("vocab_size", required=True),
+        max_seq_len=r.whole("max_position_embeddings", 8192), activation=_gated(r.text("hidden_activation", "gelu")),
+        position="rope", norm="layernorm" if r.flag("norm_bias", False) else "rmsnorm",
+        tied_embeddings=r.flag("tie_word_embeddings", True), bias=r.flag("attention_bias", False),
+        mlp_bias=r.flag("mlp_bias", False), mlm_head=True, mlm_head_bias=r.flag("classifier_bias", False),
+        output_bias=r.flag("decoder_bias", True),
+        **dict(zip(("sliding_window", "sliding_window_layers"),
+                   _sliding(r.text_list("layer_types"), window, lambda: sum(1 for i in range(layers) if i % every)), strict=True)),
+    )
+
+
 _FAMILIES: Mapping[str, Callable[[_Reader], dict[str, Any]]] = {
     "llama": lambda r: _llama_like(r, "llama"),
     "mistral": lambda r: _llama_like(r, "mistral"),
@@ -321,6 +367,10 @@ _FAMILIES: Mapping[str, Callable[[_Reader], dict[str, Any]]] = {
     "falcon": _falcon,
     "t5": lambda r: _t5(r, "t5"),
     "mt5": lambda r: _t5(r, "mt5"),
+    "bert": lambda r: _bert(r, "bert"),
+    "roberta": lambda r: _bert(r, "roberta"),
+    "xlm-roberta": lambda r: _bert(r, "xlm-roberta"),
+    "modernbert": _modernbert,
 }
 #: Multimodal model types whose language model is a nested ``text_config`` of this type.
 _TEXT_CONFIG_TYPES: Mapping[str, str] = {"gemma3": "gemma3_text"}

@@ -11,6 +11,17 @@ recomputation; hardware FLOPs (HFU) add the recomputed forward work (PaLM, Chowd
 With ``causal=False`` and no GQA the count equals Narayanan et al. 2021 §5.1:
 72·B·s·L·h²·(1 + s/(6h) + V/(12·L·h)) per iteration, or 96·B·s·L·h²·(1 + s/(6h) + V/(16·L·h))
 with full recomputation (tested in tests/model/test_flops.py).
+
+Encoder-only models (BERT, Devlin et al. 2019, arXiv:1810.04805): attention is bidirectional, so
+nothing is halved (the same count as Kaplan et al. 2020 Table 1's 2·n_layer·n_ctx·d_attn per
+token and Narayanan et al. 2021's non-causal form above); layers that attend within a local
+window (ModernBERT: ``sliding_window`` tokens in ``sliding_window_layers`` layers) see
+min(s, window) keys. The "logits" of an encoder are its masked-LM head: the dense transform
+(2·h² where the model has one) and the output layer (2·h·V) at the positions the objective
+computes them: every position in ``transformers``' ``BertForMaskedLM`` (``mlm_head_frac`` 1,
+the default), only the masked 15% where the training code gathers them first (Devlin et al.'s
+reference ``run_pretraining.py``, ``gather_indexes``; dcplan's profiler). An embedding forward
+(inference) runs the layers and no head.
 """
 
 from __future__ import annotations
@@ -21,6 +32,8 @@ from dcplan.specs import ModelSpec
 
 #: Forward, data-gradient and weight-gradient GEMMs: training is 3x the forward.
 TRAIN_PASSES = 3.0
+#: Share of input positions BERT masks and predicts (Devlin et al. 2019, §3.1 "Task #1: Masked LM").
+MLM_MASK_FRAC = 0.15
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,6 +90,24 @@ def attn_core_flops_per_token(m: ModelSpec, kv_len: float, *, causal: bool) -> f
     return flops / 2.0 if causal else flops
 
 
+def encoder_attn_core_flops_per_token(m: ModelSpec, seq_len: float) -> float:
+    """QK^T + AV FLOPs per token summed over an encoder's layers, bidirectional [FLOP].
+
+    Local-attention layers (``sliding_window_layers`` of them, all when None) see
+    min(seq_len, ``sliding_window``) keys; the others all ``seq_len``.
+    """
+    if m.sliding_window is None:
+        return attn_core_flops_per_token(m, seq_len, causal=False) * m.n_layers
+    local = m.n_layers if m.sliding_window_layers is None else m.sliding_window_layers
+    near = attn_core_flops_per_token(m, min(seq_len, m.sliding_window), causal=False)
+    return near * local + attn_core_flops_per_token(m, seq_len, causal=False) * (m.n_layers - local)
+
+
+def mlm_head_flops_per_token(m: ModelSpec) -> float:
+    """Masked-LM head FLOPs at one position: transform (2·h² if any) and output layer (2·h·V) [FLOP]."""
+    return 2.0 * m.d_model * m.vocab_size + (2.0 * m.d_model * m.d_model if m.mlm_head else 0.0)
+
+
 def _mlp_matrix_flops(m: ModelSpec, d_ff: int) -> float:
     mats = 3 if m.gated else 2
     return 2.0 * mats * m.d_model * d_ff
@@ -97,10 +128,15 @@ def mlp_flops_per_token(m: ModelSpec) -> tuple[float, float]:
 def forward_flops_per_token(m: ModelSpec, seq_len: float, *, causal: bool = True) -> FlopsBreakdown:
     """Forward FLOPs per token of a decoder stack at sequence length ``seq_len`` [FLOP/token].
 
-    For decoding one token against a cache of c tokens use ``seq_len=c, causal=False``.
+    For decoding one token against a cache of c tokens use ``seq_len=c, causal=False``. For an
+    encoder-only model ``causal`` is ignored (bidirectional, local windows counted) and the
+    logits are its masked-LM head at every position.
     """
     L = m.n_layers
     mlp, router = mlp_flops_per_token(m)
+    if m.is_encoder:
+        return FlopsBreakdown(attn_proj=2.0 * _attn_proj_weights(m) * L, attn_core=encoder_attn_core_flops_per_token(m, seq_len),
+                              mlp=mlp, router=router, logits=mlm_head_flops_per_token(m))
     return FlopsBreakdown(
         attn_proj=2.0 * _attn_proj_weights(m) * L,
         attn_core=attn_core_flops_per_token(m, seq_len, causal=causal) * L,
@@ -110,11 +146,32 @@ def forward_flops_per_token(m: ModelSpec, seq_len: float, *, causal: bool = True
     )
 
 
-def train_flops_per_token(m: ModelSpec, seq_len: float, *, causal: bool = True) -> float:
-    """Model FLOPs per trained token (no recomputation; the MFU numerator) [FLOP/token]."""
+def train_flops_per_token(m: ModelSpec, seq_len: float, *, causal: bool = True, mlm_head_frac: float = 1.0) -> float:
+    """Model FLOPs per trained token (no recomputation; the MFU numerator) [FLOP/token].
+
+    Encoder-only: a masked-LM step, the head at ``mlm_head_frac`` of the positions
+    (:func:`mlm_train_flops_per_token`).
+    """
+    if m.is_encoder:
+        return mlm_train_flops_per_token(m, seq_len, mlm_head_frac=mlm_head_frac)
     if m.architecture == "encoder-decoder":
         return seq2seq_train_flops(m, seq_len, seq_len) / seq_len
     return TRAIN_PASSES * forward_flops_per_token(m, seq_len, causal=causal).total
+
+
+def mlm_train_flops_per_token(m: ModelSpec, seq_len: float, *, mlm_head_frac: float = 1.0) -> float:
+    """Model FLOPs per token of an encoder's masked-LM train step [FLOP/token]:
+    3 x (bidirectional layers + the head at ``mlm_head_frac`` of the positions)."""
+    fwd = forward_flops_per_token(m, seq_len)
+    return TRAIN_PASSES * (fwd.layers + mlm_head_frac * fwd.logits)
+
+
+def embed_flops(m: ModelSpec, batch: float, seq_len: float) -> float:
+    """Forward FLOPs of embedding ``batch`` inputs of ``seq_len`` tokens with an encoder [FLOP]:
+    the bidirectional layers at every position, no head (and BERT's pooler on the first token
+    where the spec has one)."""
+    pooler = 2.0 * m.d_model * m.d_model if m.pooler else 0.0
+    return batch * (seq_len * forward_flops_per_token(m, seq_len).layers + pooler)
 
 
 def recompute_flops_per_token(m: ModelSpec, seq_len: float, recompute: str, *, causal: bool = True) -> float:
@@ -221,8 +278,11 @@ def prefill_flops(m: ModelSpec, batch: float, prompt_len: float) -> float:
     """Forward FLOPs to process ``batch`` prompts of ``prompt_len`` tokens [FLOP].
 
     Causal attention over the prompt; logits only for the last position of each prompt (what
-    serving engines compute to sample the first token).
+    serving engines compute to sample the first token). An encoder-only model's "prefill" is
+    its embedding forward (:func:`embed_flops`).
     """
+    if m.is_encoder:
+        return embed_flops(m, batch, prompt_len)
     fwd = forward_flops_per_token(m, prompt_len, causal=True)
     return batch * (prompt_len * fwd.layers + fwd.logits)
 
@@ -302,6 +362,10 @@ __all__ = [
     "attn_core_flops_per_token",
     "decode_flops_per_token",
     "dense_gemm_flops",
+    "embed_flops",
+    "encoder_attn_core_flops_per_token",
+    "mlm_head_flops_per_token",
+    "mlm_train_flops_per_token",
     "expert_gemm_flops",
     "forward_flops_per_token",
     "hardware_flops_per_token",

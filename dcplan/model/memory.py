@@ -287,8 +287,12 @@ def train_memory(
     calibration: Calibration,
     flash_attention: bool = True,
     grad_bytes: float | None = None,
+    mlm_head_frac: float = 1.0,
 ) -> TrainMemory:
     """Peak bytes on the most-loaded accelerator of a training job.
+
+    ``mlm_head_frac``: share of positions whose logits an encoder's masked-LM step computes (1: all,
+    as ``transformers``' ``BertForMaskedLM``; 0.15: the masked ones gathered first).
 
     In-flight micro-batches follow the schedule (:mod:`dcplan.model.pipeline`: 1F1B keeps
     min(p, m) on the first stage, about all L layers' worth, Narayanan et al. 2021 §2.2,
@@ -327,7 +331,7 @@ def train_memory(
             m, s_local, layout.micro_batch, tp=layout.tp, sequence_parallel=layout.sequence_parallel,
             recompute="none", flash_attention=flash_attention, act_bytes=act_bytes,
         )
-    logits = 4.0 * s_local * layout.micro_batch * m.vocab_size / layout.tp
+    logits = 4.0 * s_local * layout.micro_batch * m.vocab_size / layout.tp * mlm_head_frac
     overhead = _overhead(weights + grads + optim, activations, logits, calibration)
     return TrainMemory(
         weights=weights,
@@ -371,8 +375,10 @@ def kv_bytes_per_token(m: ModelSpec, precision: str, tp: int = 1) -> float:
     """KV-cache bytes per token on one accelerator of a tp-way replica [bytes/token].
 
     2·L·n_kv·d_head·bytes, with kv heads split over tp but at least one per rank; MLA caches
-    L·(kv_lora_rank + qk_rope_head_dim) values, replicated over tp.
+    L·(kv_lora_rank + qk_rope_head_dim) values, replicated over tp. Encoder-only models cache nothing (0).
     """
+    if m.is_encoder:
+        return 0.0  # encoder-only: one bidirectional pass, nothing cached
     elem = BYTES_PER_ELEMENT[precision] if precision != "fp4" else 1.0  # KV caches stay >= 8-bit
     layers = m.n_layers
     if m.mla is not None:

@@ -4,6 +4,14 @@ Counts follow the public configs matrix by matrix (embeddings, attention project
 experts, norms, biases), so they can be checked against published totals. MoE "active"
 parameters follow llm-analysis ``get_num_active_params_per_layer``: attention + router +
 (top_k routed + shared) experts + norms per layer.
+
+Encoder-only models (BERT, Devlin et al. 2019, arXiv:1810.04805, §3; RoBERTa; ModernBERT) are
+counted as ``transformers`` builds their masked-LM model (``BertForMaskedLM``,
+``RobertaForMaskedLM``, ``ModernBertForMaskedLM``): token, learned-position and token-type
+embeddings with their norm, the layers, the masked-LM head (dense transform, norm, and the
+output layer tied to the token embedding with its own bias over the vocabulary); a pooler only
+where the spec asks for one (``BertModel``'s; the masked-LM model builds none). BERT-base counts
+109.5M this way (the paper's "110M").
 """
 
 from __future__ import annotations
@@ -20,7 +28,8 @@ class ParamCounts:
     embedding: float
     """Token embedding (plus learned positions)."""
     lm_head: float
-    """Output projection; 0 when tied to the embedding."""
+    """Output projection (0 when tied to the embedding), with an encoder's masked-LM transform,
+    its norm and the output bias."""
     attention: float
     """All layers' attention projections (and MLA and QK norms, T5 position biases), biases included."""
     mlp_dense: float
@@ -101,13 +110,21 @@ def _norms_per_layer(m: ModelSpec, cross: bool) -> int:
     return base + (1 if cross else 0)
 
 
+def _encoder_head_params(m: ModelSpec) -> float:
+    """Masked-LM transform (dense, norm), output bias and pooler of an encoder-only model."""
+    h = m.d_model
+    head = float(h * h + (h if m.mlm_head_bias else 0)) + _norm_params(m) if m.mlm_head else 0.0
+    head += float(m.vocab_size) if m.output_bias else 0.0
+    return head + (float(h * h + h) if m.pooler else 0.0)
+
+
 def count_params(m: ModelSpec) -> ParamCounts:
     """Count parameters of ``m`` by part (see :class:`ParamCounts`)."""
     h = m.d_model
-    embedding = float(m.vocab_size * h)
+    embedding = float(m.vocab_size * h + m.type_vocab_size * h)
     if m.position == "learned":
         embedding += m.max_seq_len * h
-    lm_head = 0.0 if m.tied_embeddings else float(m.vocab_size * h)
+    lm_head = (0.0 if m.tied_embeddings else float(m.vocab_size * h)) + _encoder_head_params(m)
 
     dec_layers = m.n_layers
     enc_layers = m.n_encoder_layers if m.architecture == "encoder-decoder" else 0

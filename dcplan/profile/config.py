@@ -29,6 +29,8 @@ class TransformerConfig:
     max_seq_len: int = 2048
     n_encoder_layers: int = 0
     """> 0 makes an encoder-decoder (T5-style)."""
+    encoder_only: bool = False
+    """A BERT-style encoder: ``n_layers`` bidirectional layers, a masked-LM head tied to the embedding."""
 
     @property
     def kv_heads(self) -> int:
@@ -50,7 +52,7 @@ class TransformerConfig:
         """The :class:`ModelSpec` dcplan's model uses to count this module's parameters and FLOPs."""
         return ModelSpec(
             name=name,
-            architecture="encoder-decoder" if self.is_seq2seq else "decoder",
+            architecture="encoder-decoder" if self.is_seq2seq else ("encoder" if self.encoder_only else "decoder"),
             n_layers=self.n_layers,
             n_encoder_layers=self.n_encoder_layers,
             d_model=self.d_model,
@@ -68,7 +70,7 @@ class TransformerConfig:
 
 
 def from_measurement(config: Mapping[str, Any]) -> TransformerConfig:
-    """The TransformerConfig a train/prefill/decode/seq2seq measurement ran (its ``config`` keys)."""
+    """The TransformerConfig a train/prefill/decode/seq2seq/encoder measurement ran (its ``config`` keys)."""
     lengths = [int(config.get(k, 0)) for k in ("seq_len", "prompt_len", "context_len", "src_len", "tgt_len")]
     return TransformerConfig(
         d_model=int(config["d_model"]),
@@ -78,5 +80,6 @@ def from_measurement(config: Mapping[str, Any]) -> TransformerConfig:
         d_ff=int(config["d_ff"]),
         vocab_size=int(config["vocab_size"]),
         n_encoder_layers=int(config.get("n_encoder_layers", 0)),
+        encoder_only=config.get("architecture") == "encoder",
         max_seq_len=max(16, max(lengths) + 1),
     )

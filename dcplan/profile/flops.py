@@ -66,6 +66,18 @@ def seq2seq_encoder_flops(m: ModelSpec, batch: int, src_len: int) -> float:
     return batch * src_len * m.n_encoder_layers * (fb.attn_proj / L + _core(m, src_len, False) + fb.mlp / L)
 
 
+def mlm_train_flops(m: ModelSpec, batch: int, seq_len: int, masked: int | None = None) -> float:
+    """One masked-LM train step of an encoder: the layers over every position, the head over
+    ``masked`` positions per sequence (None: all, as transformers' ``*ForMaskedLM``) [FLOP]."""
+    frac = 1.0 if masked is None else masked / seq_len
+    return F.mlm_train_flops_per_token(m, seq_len, mlm_head_frac=frac) * batch * seq_len
+
+
+def embed_flops(m: ModelSpec, batch: int, seq_len: int) -> float:
+    """One embedding forward of an encoder: every position, no head [FLOP]."""
+    return F.embed_flops(m, batch, seq_len)
+
+
 def attention_flops(m: ModelSpec, batch: int, seq_len: int, *, causal: bool) -> float:
     """Forward QK^T + AV of one attention layer over ``seq_len`` tokens [FLOP]."""
     return batch * seq_len * _core(m, seq_len, causal)

@@ -56,6 +56,8 @@ class Grid:
     """(shape, batch, src_len, tgt_len, mode)"""
     collective_bytes: tuple[int, ...]
     dp_train: tuple[tuple[Shape, int, int], ...]
+    encoder: tuple[tuple[Shape, int, int, str], ...] = ()
+    """(encoder-only shape, batch, seq_len, mode): masked-LM train steps and batch embedding forwards"""
     timing: SweepSettings
     warmup: int
     min_sample_s: float
@@ -74,6 +76,13 @@ _C_D = Shape(384, 6, 6, 2, 16384)
 _T5_MINI = Shape(256, 2, 4, 4, 8192, enc=2, ff=1024)
 _T5_SMALL = Shape(512, 6, 8, 8, 32128, enc=6, ff=2048)
 _T5_BASE = Shape(768, 12, 12, 12, 32128, enc=12, ff=3072)
+#: Encoder-only shapes (BERT's vocabulary of 30522; Turc et al. 2019's BERT-mini/-small sizes, BERT-base).
+_BERT_MINI = Shape(256, 4, 4, 4, 30522)
+_BERT_SMALL = Shape(512, 4, 8, 8, 30522)
+_BERT_BASE = Shape(768, 12, 12, 12, 30522)
+_CPU_QUICK_ENCODER = ((_BERT_MINI, 8, 128, "train"), (_BERT_MINI, 16, 128, "embed"), (_BERT_MINI, 4, 512, "embed"),
+                      (_BERT_SMALL, 4, 128, "train"), (_BERT_SMALL, 2, 512, "train"), (_BERT_SMALL, 32, 128, "embed"),
+                      (_BERT_SMALL, 8, 512, "embed"))
 
 
 def _cpu_tiny() -> Grid:
@@ -87,6 +96,7 @@ def _cpu_tiny() -> Grid:
         prefill=((s, 1, 32), (s, 2, 64)),
         decode=((s, 1, 64), (s, 4, 64)),
         seq2seq=((t5, 2, 32, 16, "train"), (t5, 1, 16, 4, "generate")),
+        encoder=((Shape(64, 2, 2, 2, 2048), 2, 32, "train"), (Shape(64, 2, 2, 2, 2048), 4, 32, "embed")),
         collective_bytes=(4096, 256 * 1024),
         dp_train=((s, 2, 32),),
         timing=SweepSettings(sweeps=2, reps=2, max_extra_sweeps=1),
@@ -143,6 +153,7 @@ def _cpu_quick() -> Grid:
                  (_T5_MINI, 4, 128, 8, "generate")),
         collective_bytes=(4096, 64 * 1024, 1 * MiB, 8 * MiB),
         dp_train=((Shape(128, 2, 4, 4), 4, 128),),
+        encoder=_CPU_QUICK_ENCODER,
         timing=SweepSettings(sweeps=3, reps=2, max_extra_sweeps=2),
         warmup=2,
         min_sample_s=0.005,
@@ -165,6 +176,7 @@ def _cpu_standard() -> Grid:
                                  (_T5_BASE, 1, 64, 32, "train"), (_T5_BASE, 1, 48, 8, "generate")),
         collective_bytes=quick.collective_bytes + (32 * MiB,),
         dp_train=quick.dp_train + ((Shape(256, 4, 8, 2), 2, 256),),
+        encoder=quick.encoder + ((_BERT_BASE, 1, 128, "train"), (_BERT_BASE, 8, 128, "embed"), (_BERT_BASE, 2, 512, "embed")),
         timing=SweepSettings(sweeps=4, reps=2, max_extra_sweeps=2),
         warmup=2,
         min_sample_s=0.005,
@@ -184,6 +196,7 @@ def _cpu_full() -> Grid:
         seq2seq=std.seq2seq + ((_T5_BASE, 4, 128, 128, "train"),),
         collective_bytes=std.collective_bytes + (128 * MiB,),
         dp_train=std.dp_train,
+        encoder=std.encoder + ((_BERT_BASE, 4, 512, "train"),),
         timing=SweepSettings(sweeps=5, reps=5, max_extra_sweeps=3),
         warmup=3,
         min_sample_s=0.01,
@@ -196,6 +209,7 @@ _G_A = Shape(1024, 4, 8, 8, 32000)
 _G_B = Shape(2048, 8, 16, 4, 32000)
 _G_C = Shape(4096, 8, 32, 8, 32000)
 _G_T5 = Shape(768, 12, 12, 12, 32128, enc=12, ff=3072)
+_G_BERT = Shape(1024, 24, 16, 16, 30522)  # BERT-large
 #: GPU decode runs eager (the host's dispatch sets the pace of small steps) and from captured
 #: CUDA graphs (one launch per step, as vLLM, SGLang and TensorRT-LLM run it).
 GPU_DECODE_IMPLS = ("eager", "cuda-graphs")
@@ -216,6 +230,7 @@ def _gpu_quick() -> Grid:
         seq2seq=((_G_T5, 32, 512, 128, "train"), (_G_T5, 16, 128, 64, "generate")),
         collective_bytes=(64 * 1024, 1 * MiB, 16 * MiB, 256 * MiB, 1024 * MiB),
         dp_train=((_G_B, 4, 2048),),
+        encoder=((_G_BERT, 32, 512, "train"), (_G_BERT, 64, 512, "embed"), (_G_BERT, 256, 128, "embed")),
         timing=SweepSettings(sweeps=3, reps=5, max_extra_sweeps=2),
         warmup=3,
         min_sample_s=0.02,
@@ -236,6 +251,7 @@ def _gpu_standard() -> Grid:
         seq2seq=q.seq2seq + ((_G_T5, 64, 512, 128, "train"), (_G_T5, 64, 128, 64, "generate")),
         collective_bytes=q.collective_bytes + (4 * MiB, 64 * MiB),
         dp_train=q.dp_train,
+        encoder=q.encoder + ((_G_BERT, 8, 128, "train"), (_G_BERT, 8, 512, "embed")),
         timing=SweepSettings(sweeps=5, reps=5, max_extra_sweeps=2),
         warmup=3,
         min_sample_s=0.02,
@@ -257,6 +273,7 @@ def _gpu_full() -> Grid:
         seq2seq=s.seq2seq,
         collective_bytes=s.collective_bytes + (4096 * MiB,),
         dp_train=s.dp_train,
+        encoder=s.encoder,
         timing=SweepSettings(sweeps=7, reps=5, max_extra_sweeps=3),
         warmup=5,
         min_sample_s=0.05,
@@ -287,26 +304,34 @@ class HFSizes:
     """(batch, src_len, tgt_len) of encoder-decoder train steps"""
     generate: tuple[tuple[int, int, int], ...]
     """(batch, src_len, new tokens) of encoder-decoder generation; T5-base translation: source 128, target 64"""
+    encoder_train: tuple[tuple[int, int], ...] = ()
+    """(batch, seq_len) of encoder-only masked-LM train steps (BERT pre-training: 128 tokens, then 512)"""
+    embed: tuple[tuple[int, int], ...] = ()
+    """(batch, seq_len) of encoder-only batch embedding forwards"""
 
 
 #: The seed article's worked example: T5-base translation, source 128 tokens, target 64.
 TRANSLATION = (128, 64)
 
 _HF_CPU = {
-    "tiny": HFSizes(train=((2, 32),), prefill=((1, 32),), decode=((2, 64),), seq2seq_train=((2, 32, 16),), generate=((1, 16, 4),)),
+    "tiny": HFSizes(train=((2, 32),), prefill=((1, 32),), decode=((2, 64),), seq2seq_train=((2, 32, 16),), generate=((1, 16, 4),),
+                    encoder_train=((2, 32),), embed=((2, 32),)),
     "quick": HFSizes(train=((1, 128), (2, 128)), prefill=((1, 128), (1, 256)), decode=((1, 256), (8, 256)), seq2seq_train=((1, 64, 32),),
-                     generate=((1, *TRANSLATION),)),
+                     generate=((1, *TRANSLATION),), encoder_train=((2, 128),), embed=((8, 128), (2, 512))),
     "standard": HFSizes(train=((1, 128), (4, 128), (2, 256)), prefill=((1, 128), (4, 256), (1, 512)), decode=((1, 128), (8, 256), (1, 512)),
-                        seq2seq_train=((1, 64, 32), (2, *TRANSLATION)), generate=((1, *TRANSLATION), (4, *TRANSLATION))),
+                        seq2seq_train=((1, 64, 32), (2, *TRANSLATION)), generate=((1, *TRANSLATION), (4, *TRANSLATION)),
+                        encoder_train=((4, 128), (1, 512)), embed=((8, 128), (32, 128), (4, 512))),
 }
 _HF_CPU["full"] = _HF_CPU["standard"]
 _HF_GPU = {
     "tiny": _HF_CPU["tiny"],
     "quick": HFSizes(train=((4, 1024), (8, 2048)), prefill=((1, 2048), (8, 2048)), decode=((1, 1024), (32, 1024), (128, 2048)),
-                     seq2seq_train=((32, *TRANSLATION),), generate=((16, *TRANSLATION),)),
+                     seq2seq_train=((32, *TRANSLATION),), generate=((16, *TRANSLATION),), encoder_train=((32, 512),),
+                     embed=((64, 512), (256, 128))),
     "standard": HFSizes(train=((1, 1024), (4, 1024), (8, 2048), (4, 4096)), prefill=((1, 512), (1, 2048), (8, 2048), (4, 4096)),
                         decode=((1, 1024), (8, 2048), (32, 1024), (128, 2048)), seq2seq_train=((32, *TRANSLATION), (64, 512, 128)),
-                        generate=((1, *TRANSLATION), (16, *TRANSLATION), (64, *TRANSLATION))),
+                        generate=((1, *TRANSLATION), (16, *TRANSLATION), (64, *TRANSLATION)), encoder_train=((32, 512), (256, 128)),
+                        embed=((64, 512), (256, 128), (1, 512))),
 }
 _HF_GPU["full"] = _HF_GPU["standard"]
 #: Models timed with --impl hf when --models is not given: small enough for a CPU's memory and

@@ -2,8 +2,8 @@
 
 ``transformers`` is an optional dependency (``pip install 'dcplan[hf]'``), imported here lazily
 and only by the profiler. Nothing is downloaded: the model is made by the ``transformers``
-class for the config's ``model_type`` (``AutoModelForCausalLM`` / ``AutoModelForSeq2SeqLM``
-``.from_config``) and initialised in place on the target device. A multimodal config's nested
+class for the config's ``model_type`` (``AutoModelForCausalLM`` / ``AutoModelForSeq2SeqLM`` /
+``AutoModelForMaskedLM`` for encoder-only models ``.from_config``) and initialised in place on the target device. A multimodal config's nested
 ``text_config`` builds its language model only.
 """
 
@@ -17,6 +17,7 @@ from dcplan.io.hf_config import language_config
 
 INSTALL_HINT = "profiling --impl hf needs the transformers library: pip install 'dcplan[hf]' (or pip install transformers)"
 ENCODER_DECODER_TYPES = ("t5", "mt5")
+ENCODER_TYPES = ("bert", "roberta", "xlm-roberta", "modernbert")
 
 
 def require_transformers() -> Any:
@@ -48,13 +49,21 @@ def is_encoder_decoder(config: Mapping[str, Any], file: str = "<config>") -> boo
     return language_config(config, file)[0] in ENCODER_DECODER_TYPES
 
 
+def is_encoder(config: Mapping[str, Any], file: str = "<config>") -> bool:
+    """Encoder-only (BERT-style): built as its masked-LM model (``AutoModelForMaskedLM``)."""
+    return language_config(config, file)[0] in ENCODER_TYPES
+
+
 def build_hf(config: Mapping[str, Any], *, device: Any = "cpu", dtype: Any = None, file: str = "<config>") -> Any:
     """The ``transformers`` model of ``config`` on ``device`` with parameters in ``dtype`` (random weights)."""
     import torch
 
     transformers = require_transformers()
     cfg = hf_config(config, file)
-    auto = transformers.AutoModelForSeq2SeqLM if is_encoder_decoder(config, file) else transformers.AutoModelForCausalLM
+    if is_encoder(config, file):
+        auto = transformers.AutoModelForMaskedLM
+    else:
+        auto = transformers.AutoModelForSeq2SeqLM if is_encoder_decoder(config, file) else transformers.AutoModelForCausalLM
     with torch.device(device):  # initialise in place: no host copy of a large model
         model = auto.from_config(cfg)  # transformers' default attention (sdpa where the model has it)
     if dtype is not None:

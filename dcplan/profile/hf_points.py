@@ -16,7 +16,11 @@ native points (:mod:`dcplan.profile.workloads`): fp32 weights and AdamW state un
   ``torch.compile(mode="reduce-overhead")`` (CUDA graphs), the way serving engines run it;
   CUDA only;
 - encoder-decoder (T5): a train step on (source, target) pairs, and ``generate`` of a
-  translation-shaped batch (greedy, exactly ``tgt_len`` new tokens).
+  translation-shaped batch (greedy, exactly ``tgt_len`` new tokens);
+- encoder-only (BERT, RoBERTa, ModernBERT), built as ``AutoModelForMaskedLM``: a masked-LM train
+  step (labels on 15% of the positions, -100 elsewhere; the library's head computes the logits
+  of every position), and a batch embedding forward through the model's base encoder
+  (``model.base_model``: ``BertModel`` without pooler) returning the last hidden states.
 
 Every point records ``impl: "hf"``, the model's name, ``hf_model_type``, the language model's
 config (``hf_config``), the transformers version and, for decode, ``graphs``; the FLOPs are
@@ -67,6 +71,10 @@ class HFModel:
     @property
     def is_seq2seq(self) -> bool:
         return self.model_spec().architecture == "encoder-decoder"
+
+    @property
+    def is_encoder(self) -> bool:
+        return self.model_spec().is_encoder
 
 
 @functools.lru_cache(maxsize=64)
@@ -327,6 +335,69 @@ class HFSeq2SeqPoint(W.Seq2SeqPoint):
 
 
 # --------------------------------------------------------------------------------------------
+# Encoder-only
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HFEncoderPoint(W.EncoderPoint):
+    model: HFModel  # type: ignore[assignment]
+    skip_on_error = True  # a transformers error on one model is reported, the sweep goes on
+
+    def config(self) -> dict[str, Any]:
+        out = {**_model_config(self.model), "architecture": "encoder", "batch": self.batch, "seq_len": self.seq_len, "mode": self.mode,
+               "precision": self.precision}
+        if self.mode == "train":
+            out.update(masked=W.masked_positions(self.seq_len), mlm_head_frac=1.0)  # the head runs on every position
+        return out
+
+    def prepare(self, ctx: W.Ctx) -> W.Prepared:
+        return self._train(ctx) if self.mode == "train" else self._embed(ctx)
+
+    def _train(self, ctx: W.Ctx) -> W.Prepared:
+        spec = self.model.model_spec()
+        model = build_hf(self.model.config, device=ctx.device, dtype=torch.float32, file=self.model.file).train()
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=ctx.device.type == "cuda")
+        data = _tokens(spec.vocab_size, ctx, self.batch, self.seq_len)
+        mask = torch.ones_like(data)
+        labels = torch.full_like(data, -100)
+        n = W.masked_positions(self.seq_len)
+        for row in range(self.batch):
+            picked = torch.randperm(self.seq_len, device=ctx.device)[:n]
+            labels[row, picked] = data[row, picked]
+
+        def fwd_bwd():
+            with ctx.autocast():
+                loss = model(input_ids=data, attention_mask=mask, labels=labels).loss
+            loss.backward()
+
+        def step():
+            fwd_bwd()
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+
+        def count_once():
+            fwd_bwd()
+            model.zero_grad(set_to_none=True)
+
+        return W.Prepared(run=step, flops=PF.mlm_train_flops(spec, self.batch, self.seq_len), tokens=float(self.batch * self.seq_len),
+                          count=lambda: _counted(count_once), keep=[model, opt, data, mask, labels], dispatch=True)
+
+    def _embed(self, ctx: W.Ctx) -> W.Prepared:
+        spec = self.model.model_spec()
+        encoder = _eval_model(self.model, ctx).base_model  # BertModel (no pooler) / ModernBertModel
+        data = _tokens(spec.vocab_size, ctx, self.batch, self.seq_len)
+        mask = torch.ones_like(data)
+
+        @torch.inference_mode()
+        def run():
+            return encoder(input_ids=data, attention_mask=mask).last_hidden_state
+
+        return W.Prepared(run=run, flops=PF.embed_flops(spec, self.batch, self.seq_len), tokens=float(self.batch * self.seq_len),
+                          count=lambda: _counted(run), keep=[encoder, data, mask], dispatch=True)
+
+
+# --------------------------------------------------------------------------------------------
 # Plan
 # --------------------------------------------------------------------------------------------
 
@@ -341,7 +412,10 @@ def build_hf_points(models: list[HFModel], sizes: Any, precision: str, device_ty
     """
     pts: list[W.Point] = []
     for m in models:
-        if m.is_seq2seq:
+        if m.is_encoder:
+            pts += [HFEncoderPoint(m, b, s, "train", precision) for b, s in sizes.encoder_train]
+            pts += [HFEncoderPoint(m, b, s, "embed", precision) for b, s in sizes.embed]
+        elif m.is_seq2seq:
             pts += [HFSeq2SeqPoint(m, b, s, t, "train", precision) for b, s, t in sizes.seq2seq_train]
             pts += [HFSeq2SeqPoint(m, b, s, t, "generate", precision) for b, s, t in sizes.generate]
         else:
@@ -362,11 +436,18 @@ def native_twins(model: HFModel, sizes: Any, precision: str) -> list[W.Point]:
     if spec.d_model % spec.n_heads or spec.n_heads % spec.kv_heads:
         return []
     longest = max([s for _, s in sizes.train] + [p for _, p in sizes.prefill] + [c for _, c in sizes.decode]
-                  + [max(s, t + 1) for _, s, t in (*sizes.seq2seq_train, *sizes.generate)])
+                  + [max(s, t + 1) for _, s, t in (*sizes.seq2seq_train, *sizes.generate)]
+                  + [s for _, s in (*sizes.encoder_train, *sizes.embed)])
 
-    def cfg(enc: int = 0) -> TransformerConfig:
+    def cfg(enc: int = 0, encoder_only: bool = False) -> TransformerConfig:
         return TransformerConfig(d_model=spec.d_model, n_layers=spec.n_layers, n_heads=spec.n_heads, n_kv_heads=spec.kv_heads,
-                                 d_ff=spec.d_ff, vocab_size=spec.vocab_size, max_seq_len=max(16, longest), n_encoder_layers=enc)
+                                 d_ff=spec.d_ff, vocab_size=spec.vocab_size, max_seq_len=max(16, longest), n_encoder_layers=enc,
+                                 encoder_only=encoder_only)
+
+    if spec.is_encoder:
+        c = cfg(encoder_only=True)
+        return ([W.EncoderPoint(c, b, s, "train", precision) for b, s in sizes.encoder_train]
+                + [W.EncoderPoint(c, b, s, "embed", precision) for b, s in sizes.embed])
 
     if spec.architecture == "encoder-decoder":
         c = cfg(spec.n_encoder_layers)

@@ -16,7 +16,9 @@ from dcplan.errors import InputError
 
 PROFILE_SCHEMA_VERSION = 1
 PROFILE_KIND = "dcplan-profile"
-MEASUREMENT_KINDS = ("gemm", "bandwidth", "launch", "attention", "train", "prefill", "decode", "seq2seq", "collective")
+MEASUREMENT_KINDS = ("gemm", "bandwidth", "launch", "attention", "train", "prefill", "decode", "seq2seq", "encoder", "collective")
+#: Modes of an encoder measurement: a masked-LM train step, or a batch embedding forward.
+ENCODER_MODES = ("train", "embed")
 _MODEL_KEYS = ("d_model", "n_layers", "n_heads", "n_kv_heads", "d_ff", "vocab_size", "batch")
 #: Config keys every measurement of a kind must carry (whole numbers unless listed in CONFIG_TEXT).
 REQUIRED_CONFIG: Mapping[str, tuple[str, ...]] = {
@@ -28,6 +30,7 @@ REQUIRED_CONFIG: Mapping[str, tuple[str, ...]] = {
     "prefill": _MODEL_KEYS + ("prompt_len", "precision"),
     "decode": _MODEL_KEYS + ("context_len", "precision"),
     "seq2seq": _MODEL_KEYS + ("n_encoder_layers", "src_len", "tgt_len", "mode", "precision"),
+    "encoder": _MODEL_KEYS + ("seq_len", "mode", "precision"),
     "collective": ("op", "nbytes", "world_size", "backend"),
 }
 CONFIG_TEXT = ("precision", "mode", "op", "backend")
@@ -60,6 +63,8 @@ def _check_config(kind: str, config: Mapping[str, Any]) -> None:
         _check_number(f"config.{key}", value, positive=key != "n_encoder_layers")
         if value != int(value):
             raise InputError(f"config.{key}", f"must be a whole number, got {_show(value)}")
+    if kind == "encoder" and config["mode"] not in ENCODER_MODES:
+        raise InputError("config.mode", f"must be one of {', '.join(ENCODER_MODES)} for an encoder measurement, got {_show(config['mode'])}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -148,7 +153,7 @@ class Measurement:
 
     id: str
     kind: str
-    """gemm | bandwidth | launch | attention | train | prefill | decode | seq2seq | collective"""
+    """gemm | bandwidth | launch | attention | train | prefill | decode | seq2seq | encoder | collective"""
     config: Mapping[str, Any]
     """What was run (shapes, precision, batch...); keys per kind in the docs."""
     fits: bool = True

@@ -51,7 +51,7 @@ REFRESHED_KINDS = ("gemm", "bandwidth", "attention")
 #: Points whose samples last less than this get one untimed run at the start of every block
 #: (the previous point evicted their data from the caches) [s].
 WARM_BLOCK_BELOW_S = 0.05
-KIND_ORDER = ("gemm", "bandwidth", "launch", "attention", "train", "prefill", "decode", "seq2seq")
+KIND_ORDER = ("gemm", "bandwidth", "launch", "attention", "train", "prefill", "decode", "seq2seq", "encoder")
 #: Assumed achieved rate before anything is measured, for planning [FLOP/s].
 PLAN_FLOPS_PER_S = {"cpu": 8e10, "cuda": 2e14}
 #: Time the sweep may spend backing off from CPU contention: this share of the plan, at least
@@ -100,9 +100,10 @@ def is_oom(exc: BaseException) -> bool:
 # --------------------------------------------------------------------------------------------
 
 
-def transformer_config(shape: Shape, max_len: int) -> TransformerConfig:
+def transformer_config(shape: Shape, max_len: int, *, encoder_only: bool = False) -> TransformerConfig:
     return TransformerConfig(d_model=shape.d, n_layers=shape.L, n_heads=shape.a, n_kv_heads=shape.kv, d_ff=shape.ff,
-                             vocab_size=shape.V, max_seq_len=max(max_len, 16), n_encoder_layers=shape.enc)
+                             vocab_size=shape.V, max_seq_len=max(max_len, 16), n_encoder_layers=shape.enc,
+                             encoder_only=encoder_only)
 
 
 def build_points(g: Grid, precision: str) -> list[W.Point]:
@@ -117,6 +118,7 @@ def build_points(g: Grid, precision: str) -> list[W.Point]:
     pts += [W.PrefillPoint(transformer_config(sh, s), b, s, precision) for sh, b, s in g.prefill]
     pts += [W.DecodePoint(transformer_config(sh, c), b, c, precision, impl) for impl in g.decode_impls for sh, b, c in g.decode]
     pts += [W.Seq2SeqPoint(transformer_config(sh, max(src, tgt + 1)), b, src, tgt, mode, precision) for sh, b, src, tgt, mode in g.seq2seq]
+    pts += [W.EncoderPoint(transformer_config(sh, s, encoder_only=True), b, s, mode, precision) for sh, b, s, mode in g.encoder]
     return pts
 
 
@@ -137,9 +139,12 @@ def analytical_bytes(p: W.Point) -> float:
     spec = p.model.model_spec()
     counts = count_params(spec)
     prec = "fp32" if p.precision == "tf32" else p.precision
-    if isinstance(p, W.TrainPoint) or (isinstance(p, W.Seq2SeqPoint) and p.mode == "train"):
+    if isinstance(p, W.EncoderPoint) and p.mode == "embed":
+        return infer_memory(counts, spec, tp=1, batch=p.batch, context_len=0, prompt_len=p.batch * p.seq_len, precision=prec,
+                            calibration=_PLAIN, logit_positions=0).total
+    if isinstance(p, (W.TrainPoint, W.EncoderPoint)) or (isinstance(p, W.Seq2SeqPoint) and p.mode == "train"):
         batch = p.batch
-        seq = p.seq_len if isinstance(p, W.TrainPoint) else p.src_len + p.tgt_len
+        seq = p.seq_len if isinstance(p, (W.TrainPoint, W.EncoderPoint)) else p.src_len + p.tgt_len
         lay = ParallelLayout(micro_batch=batch, recompute="none", zero=0)
         return train_memory(counts, spec, lay, seq_len=seq, precision=prec, n_microbatches=1, calibration=_PLAIN).total
     ctx = {"prefill": lambda: p.prompt_len, "decode": lambda: p.context_len}.get(p.kind, lambda: p.src_len + p.tgt_len)()
@@ -160,7 +165,7 @@ def planned_op_s(p: W.Point, device_type: str, flops_per_s: float | None = None)
     if isinstance(p, W.AttentionPoint):
         return 2.0 * p.batch * p.heads * p.seq_len**2 * p.d_head / rate + over
     spec = p.model.model_spec()
-    n_ops = (spec.n_layers + spec.n_encoder_layers) * (30 if p.kind in ("train", "seq2seq") else 12)
+    n_ops = (spec.n_layers + spec.n_encoder_layers) * (30 if p.kind in ("train", "seq2seq", "encoder") else 12)
     if isinstance(p, W.TrainPoint):
         from dcplan.profile.flops import train_flops
 
@@ -176,6 +181,10 @@ def planned_op_s(p: W.Point, device_type: str, flops_per_s: float | None = None)
         return max(decode_flops(spec, p.batch, p.context_len) / rate, bytes_s) + n_ops * over / 10
     from dcplan.profile import flops as PF
 
+    if isinstance(p, W.EncoderPoint):
+        work = PF.mlm_train_flops(spec, p.batch, p.seq_len, W.masked_positions(p.seq_len)) if p.mode == "train" else \
+            PF.embed_flops(spec, p.batch, p.seq_len)
+        return work / rate + n_ops * over / 10
     if p.mode == "train":
         return PF.seq2seq_train_flops(spec, p.batch, p.src_len, p.tgt_len) / rate + n_ops * over / 10
     return PF.seq2seq_generate_flops(spec, p.batch, p.src_len, p.tgt_len) / rate + p.tgt_len * n_ops * over / 10

@@ -1,4 +1,4 @@
-"""The Transformers the profiler times: a GPT-style decoder and a T5-style encoder-decoder.
+"""The Transformers the profiler times: a GPT-style decoder, a T5-style encoder-decoder, a BERT-style encoder.
 
 One readable file, blocks then models (after karpathy/nanoGPT ``model.py``); the shape,
 :class:`~dcplan.profile.config.TransformerConfig`, lives in a torch-free module so that the
@@ -17,7 +17,11 @@ tests/profile/test_transformer.py).
 - FFN of two matrices with GELU (GPT-2) or ReLU (T5); no biases in linear layers.
 - Decoder-only: causal LM with a KV cache for prefill and decode. Encoder-decoder (Raffel
   et al. 2020): bidirectional encoder, decoder with causal self-attention and cross-attention
-  over the encoder output, RMSNorm, greedy generation with a self-attention cache.
+  over the encoder output, RMSNorm, greedy generation with a self-attention cache. Encoder-only
+  (Devlin et al. 2019): bidirectional layers (pre-norm, as the decoder), trained on masked
+  positions: the output layer (tied to the embedding) runs on the masked 15% only, gathered
+  first as BERT's reference ``run_pretraining.py`` does (``gather_indexes``); inference is the
+  batch's final hidden states (embeddings), no head.
 """
 
 from __future__ import annotations
@@ -242,6 +246,30 @@ class EncoderDecoder(nn.Module):
         return torch.cat(out, dim=1)
 
 
+class EncoderLM(nn.Module):
+    """BERT-style encoder (Devlin et al. 2019): bidirectional layers, masked-LM head tied to the embedding."""
+
+    def __init__(self, cfg: TransformerConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.embed = _Embedding(cfg)
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
+        self.norm = _norm(cfg)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Final hidden states (b, s, d): the embeddings of every position."""
+        x = self.embed(tokens)
+        for block in self.blocks:
+            x = block(x, causal=False)
+        return self.norm(x)
+
+    def mlm_logits(self, tokens: torch.Tensor, masked: torch.Tensor) -> torch.Tensor:
+        """Logits (b, n_masked, vocab) at the ``masked`` positions (b, n_masked) only."""
+        h = self.forward(tokens)
+        picked = torch.gather(h, 1, masked[..., None].expand(-1, -1, h.shape[-1]))
+        return self.embed.logits(picked)
+
+
 def build(cfg: TransformerConfig, *, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> nn.Module:
     """The model for ``cfg`` on ``device`` with parameters created in ``dtype``.
 
@@ -254,7 +282,7 @@ def build(cfg: TransformerConfig, *, device: torch.device | str = "cpu", dtype: 
     torch.set_default_dtype(dtype)
     try:
         with torch.device(device):
-            model = EncoderDecoder(cfg) if cfg.is_seq2seq else DecoderLM(cfg)
+            model = EncoderDecoder(cfg) if cfg.is_seq2seq else (EncoderLM(cfg) if cfg.encoder_only else DecoderLM(cfg))
     finally:
         torch.set_default_dtype(previous)
     return model.to(dtype=dtype)

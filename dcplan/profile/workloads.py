@@ -14,6 +14,9 @@ analytical FLOPs (:mod:`dcplan.profile.flops`) and a FLOP-counter cross-check.
   in eager PyTorch or (``impl`` cuda-graphs, GPUs) replayed from a captured CUDA graph, as
   serving engines run it: the cache is static, so one capture replays every step.
 - seq2seq: an encoder-decoder train step, or a greedy generation of ``tgt_len`` tokens.
+- encoder: a BERT-style encoder's masked-LM train step (the head on the masked 15% of the
+  positions, :data:`dcplan.model.flops.MLM_MASK_FRAC`), or a batch embedding forward (no head,
+  nothing generated).
 
 Precision: fp32 and tf32 run in fp32 (tf32 enables TF32 tensor cores for matmuls); bf16 and
 fp16 train under ``torch.autocast`` with fp32 parameters and AdamW state (mixed precision:
@@ -104,7 +107,8 @@ def counted(fn: Callable[[], Any]) -> float:
 
 
 def _model_config(cfg: TransformerConfig) -> dict[str, Any]:
-    return {
+    arch = {"architecture": "encoder"} if cfg.encoder_only else {}
+    return {**arch,
         "d_model": cfg.d_model,
         "n_layers": cfg.n_layers,
         "n_encoder_layers": cfg.n_encoder_layers,
@@ -470,4 +474,75 @@ class Seq2SeqPoint:
         )
 
 
-Point = GemmPoint | BandwidthPoint | LaunchPoint | AttentionPoint | TrainPoint | PrefillPoint | DecodePoint | Seq2SeqPoint
+def masked_positions(seq_len: int) -> int:
+    """Positions per sequence a masked-LM step predicts: 15% of them, at least one (Devlin et al. 2019, §3.1)."""
+    from dcplan.model.flops import MLM_MASK_FRAC
+
+    return max(1, round(MLM_MASK_FRAC * seq_len))
+
+
+@dataclass(frozen=True)
+class EncoderPoint:
+    model: TransformerConfig
+    """An encoder-only config (``encoder_only``)."""
+    batch: int
+    seq_len: int
+    mode: str
+    """train (masked-LM step) | embed (batch embedding forward)"""
+    precision: str
+    kind = "encoder"
+
+    def config(self) -> dict[str, Any]:
+        out = {**_model_config(self.model), "batch": self.batch, "seq_len": self.seq_len, "mode": self.mode, "precision": self.precision}
+        if self.mode == "train":
+            n = masked_positions(self.seq_len)
+            out.update(masked=n, mlm_head_frac=n / self.seq_len)  # the head runs on the masked positions only
+        else:
+            out["init_dtype"] = "fp32" if self.precision == "tf32" else self.precision
+        return out
+
+    def prepare(self, ctx: Ctx) -> Prepared:
+        if not self.model.encoder_only:
+            raise ValueError("an encoder point needs an encoder-only TransformerConfig")
+        return self._train(ctx) if self.mode == "train" else self._embed(ctx)
+
+    def _train(self, ctx: Ctx) -> Prepared:
+        cfg, spec = self.model, self.model.model_spec()
+        model = build(cfg, device=ctx.device, dtype=torch.float32)
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=ctx.device.type == "cuda")
+        tokens = _tokens(cfg, ctx, self.batch, self.seq_len)
+        n = masked_positions(self.seq_len)
+        masked = torch.stack([torch.randperm(self.seq_len, device=ctx.device)[:n] for _ in range(self.batch)])
+        labels = _tokens(cfg, ctx, self.batch, n)
+
+        def fwd_bwd():
+            with ctx.autocast():
+                loss = lm_loss(model.mlm_logits(tokens, masked), labels)
+            loss.backward()
+
+        def step():
+            fwd_bwd()
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+
+        def count_once():
+            fwd_bwd()
+            model.zero_grad(set_to_none=True)
+
+        return Prepared(run=step, flops=PF.mlm_train_flops(spec, self.batch, self.seq_len, n), tokens=float(self.batch * self.seq_len),
+                        count=lambda: counted(count_once), keep=[model, opt, tokens, masked, labels], dispatch=True)
+
+    def _embed(self, ctx: Ctx) -> Prepared:
+        cfg, spec = self.model, self.model.model_spec()
+        model = _inference_model(cfg, ctx)
+        tokens = _tokens(cfg, ctx, self.batch, self.seq_len)
+
+        @torch.inference_mode()
+        def run():
+            return model(tokens)
+
+        return Prepared(run=run, flops=PF.embed_flops(spec, self.batch, self.seq_len), tokens=float(self.batch * self.seq_len),
+                        count=lambda: counted(run), keep=[model, tokens], dispatch=True)
+
+
+Point = GemmPoint | BandwidthPoint | LaunchPoint | AttentionPoint | TrainPoint | PrefillPoint | DecodePoint | Seq2SeqPoint | EncoderPoint

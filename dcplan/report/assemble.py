@@ -105,7 +105,8 @@ _VALIDATION_METRICS = {
     "inference_not_fitted": N_("Serving throughput, rows not fitted (superseded engine versions)"),
 }
 #: Words for the calibration kinds (held-out table rows, figure titles).
-_KINDS = {"train": N_("train"), "prefill": N_("prefill"), "decode": N_("decode"), "seq2seq": N_("seq2seq"), "memory": N_("memory")}
+_KINDS = {"train": N_("train"), "prefill": N_("prefill"), "decode": N_("decode"), "seq2seq": N_("seq2seq"), "encoder": N_("encoder"),
+          "memory": N_("memory")}
 
 
 def _ape_columns(_: Translator, first: Column) -> tuple[Column, ...]:
@@ -303,9 +304,12 @@ def capacity(x, _: Translator = ENGLISH) -> Section:
             Column(key="mfu_frac", label="MFU", unit="fraction", kind="frac"),
             Column(key="cost_usd_owned", label=_("Cost owned"), unit="USD", kind="usd"),
             Column(key="cost_usd_rented", label=_("Cost rented"), unit="USD", kind="usd")), rows=tuple(jobs)))
-    limits = {"memory": N_("memory"), "ttft_slo": N_("TTFT target"), "tpot_slo": N_("TPOT target"), "max_batch": N_("batch cap"), "given": N_("given")}
+    limits = {"memory": N_("memory"), "ttft_slo": N_("TTFT target"), "tpot_slo": N_("TPOT target"), "max_batch": N_("batch cap"), "given": N_("given"),
+              "latency_slo": N_("latency target"), "throughput_knee": N_("throughput knee")}
+    kinds = {"generate": N_("generate"), "embeddings": N_("embeddings")}
     services = [{"hardware": o["hardware"], **{k: s[k] for k in ("name", "model", "stack", "tp", "ep", "replicas", "batch_size", "ttft_s",
                                                                  "tpot_s", "usd_per_mtok")},
+                 "kind": _(kinds.get(s.get("kind", "generate"), "generate")),
                  "binding_limit": _(limits[s["binding_limit"]]) if s["binding_limit"] in limits else s["binding_limit"]}
                 for o in d["options"] for s in o["services"]]
     for o in plan.options:
@@ -315,11 +319,12 @@ def capacity(x, _: Translator = ENGLISH) -> Section:
         blocks.insert(blocks.index(capex) + 1, excluded_table(plan, _))
     if services:
         blocks.append(Table(title=_("Inference services at the design peak"), sheet=_("services"), columns=(
-            Column(key="hardware", label=_("Option")), Column(key="name", label=_("Service")), Column(key="model", label=_("Model")),
-            Column(key="stack", label=_("Stack")), Column(key="tp", label="TP"), Column(key="ep", label="EP"),
+            Column(key="hardware", label=_("Option")), Column(key="name", label=_("Service")), Column(key="kind", label=_("Kind")),
+            Column(key="model", label=_("Model")), Column(key="stack", label=_("Stack")), Column(key="tp", label="TP"), Column(key="ep", label="EP"),
             Column(key="replicas", label=_("Replicas")), Column(key="batch_size", label=_("Batch")),
             Column(key="binding_limit", label=_("Batch limited by")), Column(key="ttft_s", label="TTFT", unit="s"), Column(key="tpot_s", label="TPOT", unit="s"),
-            Column(key="usd_per_mtok", label=_("Cost"), unit=N_("USD per M output tokens"), kind="usd")), rows=tuple(services)))
+            Column(key="usd_per_mtok", label=_("Cost"), unit=N_("USD per M served tokens (output; embedded for embeddings)"), kind="usd")),
+            rows=tuple(services)))
     rvo = [{"hardware": o["hardware"], **o["rent_vs_own"]} for o in d["options"] if o.get("rent_vs_own")]
     cheaper = {"own": N_("own"), "rent": N_("rent")}
     rvo = [{**r, "cheaper": _(cheaper[r["cheaper"]]) if r.get("cheaper") in cheaper else r.get("cheaper")} for r in rvo]

@@ -56,6 +56,21 @@ TINY = {
     "t5-gated-untied": dict(model_type="t5", d_model=64, d_ff=96, d_kv=16, num_layers=2, num_decoder_layers=3, num_heads=4,
                             vocab_size=101, feed_forward_proj="gated-gelu", tie_word_embeddings=False),
     "mt5": dict(model_type="mt5", d_model=64, d_ff=96, d_kv=8, num_layers=2, num_heads=4, vocab_size=101, tie_word_embeddings=False),
+    # encoder-only: compared with the *ForMaskedLM model transformers builds (AutoModelForMaskedLM)
+    "bert": dict(model_type="bert", hidden_size=64, intermediate_size=96, num_hidden_layers=2, num_attention_heads=4, vocab_size=101,
+                 max_position_embeddings=40),
+    "bert-1-type-relu": dict(model_type="bert", hidden_size=64, intermediate_size=96, num_hidden_layers=3, num_attention_heads=4,
+                             vocab_size=101, type_vocab_size=1, hidden_act="relu"),
+    "roberta": dict(model_type="roberta", hidden_size=64, intermediate_size=96, num_hidden_layers=2, num_attention_heads=4,
+                    vocab_size=101, max_position_embeddings=34, type_vocab_size=1, pad_token_id=1),
+    "xlm-roberta": dict(model_type="xlm-roberta", hidden_size=64, intermediate_size=96, num_hidden_layers=2, num_attention_heads=4,
+                        vocab_size=101, max_position_embeddings=34, type_vocab_size=1, pad_token_id=1),
+    "modernbert": dict(model_type="modernbert", hidden_size=64, intermediate_size=96, num_hidden_layers=4, num_attention_heads=4,
+                       vocab_size=101, pad_token_id=0, bos_token_id=1, eos_token_id=2, cls_token_id=1, sep_token_id=2),
+    "modernbert-biases": dict(model_type="modernbert", hidden_size=64, intermediate_size=96, num_hidden_layers=3,
+                              num_attention_heads=4, vocab_size=101, attention_bias=True, mlp_bias=True, norm_bias=True,
+                              classifier_bias=True, decoder_bias=False, pad_token_id=0, bos_token_id=1, eos_token_id=2,
+                              cls_token_id=1, sep_token_id=2),
 }
 
 
@@ -81,6 +96,28 @@ def test_tiny_config_counts_equal_transformers(case):
     pytest.importorskip("transformers")
     cfg = TINY[case]
     assert count_params(spec_from_config(cfg, file=f"{case}.json")).total == _transformers_count(cfg)
+
+
+@pytest.mark.parametrize("case", ["bert", "roberta"])
+def test_encoder_with_pooler_equals_the_base_model(case):
+    """dcplan counts an encoder as its *ForMaskedLM model; with ``pooler`` and without the masked-LM
+    head it counts BertModel / RobertaModel (what AutoModel builds: pooler, no head)."""
+    pytest.importorskip("transformers")
+    from dataclasses import replace
+
+    from dcplan.profile.hf_build import hf_config, require_transformers
+
+    spec = replace(spec_from_config(TINY[case], file="x"), pooler=True, mlm_head=False, output_bias=False)
+    model = require_transformers().AutoModel.from_config(hf_config(TINY[case]))
+    assert count_params(spec).total == sum(p.numel() for p in model.parameters())
+
+
+def test_bert_base_is_110m_encoder(run_cli):
+    out = run_cli("models", "show", "bert-base", "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["architecture"] == "encoder"
+    assert abs(data["params_total"] / 110e6 - 1) < 0.02 and data["kv_bytes_per_token_bf16"] is None
 
 
 def test_every_family_is_covered_by_a_tiny_config():
@@ -149,6 +186,9 @@ def _write(tmp_path, text: str, name: str = "config.json"):
     (json.dumps({"model_type": "gemma3", "text_config": {k: v for k, v in _DEC.items() if k != "vocab_size"}}), "text_config.vocab_size",
      "missing"),
     (json.dumps({**TINY["mixtral"], "num_experts_per_tok": 9}), "num_experts_per_tok", "<= the number of experts"),
+    (json.dumps({**TINY["bert"], "tie_word_embeddings": False}), "tie_word_embeddings", "false is not read for bert"),
+    (json.dumps({**TINY["bert"], "position_embedding_type": "relative_key"}), "position_embedding_type", "only 'absolute'"),
+    (json.dumps({**TINY["bert"], "num_attention_heads": 5}), "num_attention_heads", "must divide the hidden size (64)"),
 ])
 def test_bad_config_is_one_clear_error(tmp_path, text, field, words):
     path = _write(tmp_path, text)

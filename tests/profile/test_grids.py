@@ -12,7 +12,7 @@ def test_grid_points_are_valid(sweep, device):
     g = grids.grid(sweep, device)
     pts = build_points(g, "fp32" if device == "cpu" else "bf16")
     kinds = {p.kind for p in pts}
-    assert kinds == {"gemm", "bandwidth", "attention", "launch", "train", "prefill", "decode", "seq2seq"}
+    assert kinds == {"gemm", "bandwidth", "attention", "launch", "train", "prefill", "decode", "seq2seq", "encoder"}
     for p in pts:
         cfg = p.config()
         assert all(v is not None for v in cfg.values())

@@ -22,7 +22,7 @@ def test_allocation_failure_is_recognised():
 
 def test_oversized_points_do_not_stop_the_sweep():
     g = replace(grids.grid("tiny", "cpu"), bandwidth=(), attention=(), prefill=(), decode=(), seq2seq=(),
-                launch=(), gemm=((64, 64, 64),))
+                launch=(), encoder=(), gemm=((64, 64, 64),))
     huge_gemm = GemmPoint(2**21, 2**21, 1, "fp32")  # the 2^21 x 2^21 output is 16 TiB
     huge_model = TrainPoint(TransformerConfig(d_model=64, n_layers=1, n_heads=2, vocab_size=2**34), 1, 8, "fp32")  # 4 TiB embedding
     out = run_sweep(g, Ctx(torch.device("cpu"), "fp32"), extra_points=[huge_gemm, huge_model])
