@@ -419,7 +419,7 @@ def show_embeddings(e: Any) -> None:
 
     what, replica, request = _("encoder-only: embeddings, no decode"), _("replica(s) of one accelerator"), _("tokens in, no tokens generated")
     limited, per_acc, req_s = _("limited by"), _("per accelerator"), _("requests/s")
-    energy = (f"{e.energy_kwh_per_mtok:.3g} " + _("kWh (IT) per million embedded tokens")) if e.energy_kwh_per_mtok is not None \
+    energy = (f"{fmt(e.energy_kwh_per_mtok * 1e3, 'Wh')} " + _("(IT) per million embedded tokens")) if e.energy_kwh_per_mtok is not None \
         else e.power_unknown_reason
     cost = (f"{usd(e.usd_per_mtok)} " + _("per million embedded tokens at") + f" {usd(e.usd_per_accelerator_hour)}/h") \
         if e.usd_per_mtok is not None else _("- (no published price: pass --usd-per-hour)")
@@ -428,7 +428,7 @@ def show_embeddings(e: Any) -> None:
         (_("hardware"), f"{e.n_accelerators} x {e.hardware}, {e.precision}: {e.replicas} {replica}"),
         (_("request"), f"{e.input_len:,.0f} {request}"),
         (_("batch per replica"), f"{e.batch_size} ({limited} {e.binding_limit})"),
-        (_("throughput"), f"{e.requests_per_s:.4g} {req_s}, {fmt(e.tokens_per_s, 'tokens/s')} ({fmt(e.tokens_per_s_per_accelerator, 'tokens/s')} {per_acc})"),
+        (_("throughput"), f"{(f'{e.requests_per_s:,.0f}' if e.requests_per_s >= 100 else f'{e.requests_per_s:.3g}')} {req_s}, {fmt(e.tokens_per_s, 'tokens/s')} ({fmt(e.tokens_per_s_per_accelerator, 'tokens/s')} {per_acc})"),
         (_("batch latency"), f"{e.batch_latency_s * 1e3:.4g} ms"),
         (_("memory / accelerator"), f"{fmt(e.memory_per_accelerator_bytes, 'B')} / {fmt(e.memory_capacity_bytes, 'B')}"),
         (_("energy"), energy),
