@@ -159,14 +159,7 @@ class HFTrainPoint(W.TrainPoint):
                 loss = model(input_ids=data, labels=data, use_cache=False).loss
             loss.backward()
 
-        def step():
-            fwd_bwd()
-            opt.step()
-            opt.zero_grad(set_to_none=True)
-
-        def count_once():
-            fwd_bwd()
-            model.zero_grad(set_to_none=True)
+        step, count_once = W.train_step(fwd_bwd, model, opt)
 
         return W.Prepared(run=step, flops=PF.train_flops(spec, self.batch, self.seq_len), tokens=float(self.batch * self.seq_len),
                           count=lambda: _counted(count_once), causal_excess=PF.causal_excess(spec, self.batch, self.seq_len, passes=3),
@@ -304,14 +297,7 @@ class HFSeq2SeqPoint(W.Seq2SeqPoint):
                 loss = model(input_ids=src, labels=tgt, use_cache=False).loss
             loss.backward()
 
-        def step():
-            fwd_bwd()
-            opt.step()
-            opt.zero_grad(set_to_none=True)
-
-        def count_once():
-            fwd_bwd()
-            model.zero_grad(set_to_none=True)
+        step, count_once = W.train_step(fwd_bwd, model, opt)
 
         return W.Prepared(run=step, flops=PF.seq2seq_train_flops(spec, self.batch, self.src_len, self.tgt_len),
                           tokens=float(self.batch * self.tgt_len), count=lambda: _counted(count_once),
@@ -371,14 +357,7 @@ class HFEncoderPoint(W.EncoderPoint):
                 loss = model(input_ids=data, attention_mask=mask, labels=labels).loss
             loss.backward()
 
-        def step():
-            fwd_bwd()
-            opt.step()
-            opt.zero_grad(set_to_none=True)
-
-        def count_once():
-            fwd_bwd()
-            model.zero_grad(set_to_none=True)
+        step, count_once = W.train_step(fwd_bwd, model, opt)
 
         return W.Prepared(run=step, flops=PF.mlm_train_flops(spec, self.batch, self.seq_len), tokens=float(self.batch * self.seq_len),
                           count=lambda: _counted(count_once), keep=[model, opt, data, mask, labels], dispatch=True)

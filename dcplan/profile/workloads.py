@@ -106,6 +106,23 @@ def counted(fn: Callable[[], Any]) -> float:
     return float(counter.get_total_flops())
 
 
+def train_step(fwd_bwd: Callable[[], None], model: torch.nn.Module,
+               opt: torch.optim.Optimizer) -> tuple[Callable[[], None], Callable[[], None]]:
+    """(the timed train step: forward, backward, optimizer step; what the FLOP counter sees:
+    forward and backward only, the optimizer's elementwise update having no matmul FLOPs)."""
+
+    def step() -> None:
+        fwd_bwd()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+
+    def count_once() -> None:
+        fwd_bwd()
+        model.zero_grad(set_to_none=True)
+
+    return step, count_once
+
+
 def _model_config(cfg: TransformerConfig) -> dict[str, Any]:
     arch = {"architecture": "encoder"} if cfg.encoder_only else {}
     return {**arch,
@@ -269,24 +286,17 @@ class TrainPoint:
         data = _tokens(cfg, ctx, self.batch, self.seq_len + 1)
         x, y = data[:, :-1], data[:, 1:]
 
-        def step():
+        def fwd_bwd():
             with ctx.autocast():
                 loss = lm_loss(model(x), y)
             loss.backward()
-            opt.step()
-            opt.zero_grad(set_to_none=True)
 
-        def fwd_bwd():  # what the counter sees: no optimizer step (elementwise, 0 matmul FLOPs)
-            with ctx.autocast():
-                loss = lm_loss(model(x), y)
-            loss.backward()
-            model.zero_grad(set_to_none=True)
-
+        step, count_once = train_step(fwd_bwd, model, opt)
         return Prepared(
             run=step,
             flops=PF.train_flops(spec, self.batch, self.seq_len),
             tokens=float(self.batch * self.seq_len),
-            count=lambda: counted(fwd_bwd),
+            count=lambda: counted(count_once),
             causal_excess=PF.causal_excess(spec, self.batch, self.seq_len, passes=3),
             keep=[model, opt, data],
             dispatch=True,
@@ -436,14 +446,7 @@ class Seq2SeqPoint:
                 loss = lm_loss(model(src, tgt[:, :-1]), tgt[:, 1:])
             loss.backward()
 
-        def step():
-            fwd_bwd()
-            opt.step()
-            opt.zero_grad(set_to_none=True)
-
-        def count_once():
-            fwd_bwd()
-            model.zero_grad(set_to_none=True)
+        step, count_once = train_step(fwd_bwd, model, opt)
 
         return Prepared(
             run=step,
@@ -520,14 +523,7 @@ class EncoderPoint:
                 loss = lm_loss(model.mlm_logits(tokens, masked), labels)
             loss.backward()
 
-        def step():
-            fwd_bwd()
-            opt.step()
-            opt.zero_grad(set_to_none=True)
-
-        def count_once():
-            fwd_bwd()
-            model.zero_grad(set_to_none=True)
+        step, count_once = train_step(fwd_bwd, model, opt)
 
         return Prepared(run=step, flops=PF.mlm_train_flops(spec, self.batch, self.seq_len, n), tokens=float(self.batch * self.seq_len),
                         count=lambda: counted(count_once), keep=[model, opt, tokens, masked, labels], dispatch=True)
