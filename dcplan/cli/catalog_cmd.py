@@ -177,6 +177,15 @@ def models_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _field_text(value: Any) -> str:
+    """A spec field as a reader writes it: lists comma-separated, nothing as '-'."""
+    if value is None or value == ():
+        return "-"
+    if isinstance(value, (tuple, list)):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
 def models_show(args: argparse.Namespace) -> int:
     from dcplan.io.catalog import get_model
     from dcplan.model.memory import kv_bytes_per_token
@@ -188,7 +197,7 @@ def models_show(args: argparse.Namespace) -> int:
         print_json({**_spec_dict(m), "params_total": c.total, "params_active": c.active,
                     "kv_bytes_per_token_bf16": None if m.is_encoder else kv_bytes_per_token(m, "bf16")})
         return 0
-    rows = [(f.name, str(getattr(m, f.name))) for f in dataclasses.fields(m) if f.name not in ("source", "notes", "display_name")]
+    rows = [(f.name, _field_text(getattr(m, f.name))) for f in dataclasses.fields(m) if f.name not in ("source", "notes", "display_name")]
     rows += [
         ("params (computed)", f"{c.total:,.0f}"),
         ("active params (computed)", f"{c.active:,.0f}"),
