@@ -159,8 +159,9 @@ class _Embedding(nn.Module):
 # --------------------------------------------------------------------------------------------
 
 
-class DecoderLM(nn.Module):
-    """GPT-style causal language model."""
+class _LayerStack(nn.Module):
+    """Embedding, ``n_layers`` blocks and the final norm: the body of the decoder-only and the
+    encoder-only models (they differ in the attention mask and in what they return)."""
 
     def __init__(self, cfg: TransformerConfig) -> None:
         super().__init__()
@@ -169,24 +170,26 @@ class DecoderLM(nn.Module):
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
         self.norm = _norm(cfg)
 
-    def forward(self, tokens: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
-        """Logits (b, s, vocab) of every position; with a cache, it is filled as a side effect."""
-        start = cache.length if cache is not None else 0
-        x = self.embed(tokens, start)
+    def hidden(self, tokens: torch.Tensor, *, causal: bool, cache: KVCache | None = None) -> torch.Tensor:
+        """Normalised final hidden states (b, s, d); with a cache, it is filled as a side effect."""
+        x = self.embed(tokens, cache.length if cache is not None else 0)
         for i, block in enumerate(self.blocks):
-            x = block(x, causal=True, cache=cache, layer=i)
+            x = block(x, causal=causal, cache=cache, layer=i)
         if cache is not None:
             cache.length += tokens.shape[1]
-        return self.embed.logits(self.norm(x))
+        return self.norm(x)
+
+
+class DecoderLM(_LayerStack):
+    """GPT-style causal language model."""
+
+    def forward(self, tokens: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
+        """Logits (b, s, vocab) of every position; with a cache, it is filled as a side effect."""
+        return self.embed.logits(self.hidden(tokens, causal=True, cache=cache))
 
     def prefill(self, prompt: torch.Tensor, cache: KVCache) -> torch.Tensor:
         """Fill the cache with the prompt; logits (b, vocab) of its last position only."""
-        start = cache.length
-        x = self.embed(prompt, start)
-        for i, block in enumerate(self.blocks):
-            x = block(x, causal=True, cache=cache, layer=i)
-        cache.length += prompt.shape[1]
-        return self.embed.logits(self.norm(x[:, -1]))
+        return self.embed.logits(self.hidden(prompt, causal=True, cache=cache)[:, -1])
 
     def decode_step(self, token: torch.Tensor, cache: KVCache) -> torch.Tensor:
         """Next-token logits (b, vocab) for one new token (b, 1) per sequence."""
@@ -246,22 +249,12 @@ class EncoderDecoder(nn.Module):
         return torch.cat(out, dim=1)
 
 
-class EncoderLM(nn.Module):
+class EncoderLM(_LayerStack):
     """BERT-style encoder (Devlin et al. 2019): bidirectional layers, masked-LM head tied to the embedding."""
-
-    def __init__(self, cfg: TransformerConfig) -> None:
-        super().__init__()
-        self.cfg = cfg
-        self.embed = _Embedding(cfg)
-        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
-        self.norm = _norm(cfg)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """Final hidden states (b, s, d): the embeddings of every position."""
-        x = self.embed(tokens)
-        for block in self.blocks:
-            x = block(x, causal=False)
-        return self.norm(x)
+        return self.hidden(tokens, causal=False)
 
     def mlm_logits(self, tokens: torch.Tensor, masked: torch.Tensor) -> torch.Tensor:
         """Logits (b, n_masked, vocab) at the ``masked`` positions (b, n_masked) only."""
