@@ -40,11 +40,15 @@ def select_years(scenario: Scenario, years: Sequence[int] | None) -> tuple[int, 
     return ys
 
 
-def region_metrics(out: ChainOutput, region: str) -> dict[str, np.ndarray]:
-    """World metrics, or one region's (see :func:`region_metric`)."""
-    names = [*out.metrics, *(f"accelerators_installed_{g}" for g in out.units_by_generation)]
+def metric_names(out: ChainOutput) -> list[str]:
+    """Every metric a chain output gives: the chain's and the installed accelerators of each generation."""
+    return [*out.metrics, *(f"accelerators_installed_{g}" for g in out.units_by_generation)]
+
+
+def region_metrics(out: ChainOutput, region: str, names: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+    """World metrics, or one region's (see :func:`region_metric`): all of them, or ``names`` (known ones)."""
     shares = _Shares(out, region)
-    return {name: region_metric(out, region, name, shares) for name in names}
+    return {name: region_metric(out, region, name, shares) for name in (metric_names(out) if names is None else names)}
 
 
 class _Shares:
@@ -329,12 +333,13 @@ def _forecast_from(scenario: Scenario, pieces: Sequence[Callable[[], tuple[Chain
 
     def reduce(make: Callable[[], tuple[ChainOutput, np.ndarray | None]]) -> tuple[list[str], _Reduced]:
         out, r = make()
-        per = region_metrics(out, region)
+        known = metric_names(out)
         if only is not None:
-            unknown = [m for m in only if m not in per]
+            unknown = [m for m in only if m not in known]
             if unknown:
-                raise InputError("metric", f"unknown metric {unknown[0]!r}; available: {', '.join(per)}")
-        names = list(only) if only is not None else list(per)
+                raise InputError("metric", f"unknown metric {unknown[0]!r}; available: {', '.join(known)}")
+        names = list(only) if only is not None else known
+        per = region_metrics(out, region, names)
         return names, _Reduced(metrics={n: np.array(per[n][:, idx]) for n in names}, limits=_limit_arrays(out, scenario, ys),
                                observed=_observed_values(out, scenario, wanted), rows=r)
 
@@ -411,12 +416,28 @@ def _limit_summaries(years: Sequence[int], arrays: Mapping[str, tuple[np.ndarray
 
 
 def _median_where(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Per column, the median of ``x`` where ``mask`` holds; NaN in columns where it never does."""
+    """Per column, the median of ``x`` where ``mask`` holds (as ``np.median`` of those values); NaN in columns where it never does.
+
+    Below :data:`_SORT_ROWS` rows one sort of all columns does it (the dashboard's samples); above, a median per column.
+    """
+    count = mask.sum(axis=0)
     out = np.full(x.shape[1], np.nan)
-    for j in range(x.shape[1]):
-        if mask[:, j].any():
+    if x.shape[0] > _SORT_ROWS:
+        for j in np.flatnonzero(count):
             out[j] = float(np.median(x[mask[:, j], j]))
+        return out
+    s = np.sort(np.where(mask, x, np.inf), axis=0)  # the masked-out values last (NaN after them, as np.median sees it)
+    cols = np.flatnonzero(count)
+    m = count[cols]
+    hi, lo = s[m // 2, cols], s[np.maximum(m - 1, 0) // 2, cols]
+    out[cols] = np.where(m % 2 == 1, hi, (lo + hi) / 2)
+    has_nan = (np.isnan(x) & mask).any(axis=0)
+    out[has_nan] = np.nan
     return out
+
+
+#: Rows up to which :func:`_median_where` sorts every column at once.
+_SORT_ROWS = 20_000
 
 
 LIMIT_NAMES = {"chips": sp.LIMIT_NAMES[sp.CHIPS], "power": sp.LIMIT_NAMES[sp.POWER],
