@@ -178,18 +178,22 @@ def backlog_years(required: np.ndarray, available: np.ndarray, t0: int, cap_year
     """
     n, years = required.shape
     out = np.zeros((n, years))
+    ts = np.arange(t0 + 1, years)
+    if len(ts) == 0:
+        return out
     log_a = np.log(np.maximum(available, 1e-12))
     last = np.maximum(log_a[:, -1] - log_a[:, -2], 1e-9)
-    for t in range(t0 + 1, years):
-        goal = np.log(np.maximum(required[:, t], 1e-12))
-        delay = np.full(n, np.nan)
-        delay[log_a[:, t] >= goal] = 0.0
-        for tau in range(t + 1, years):
-            hit = np.isnan(delay) & (log_a[:, tau] >= goal)
-            if hit.any():
-                step = np.maximum(log_a[hit, tau] - log_a[hit, tau - 1], 1e-12)
-                delay[hit] = tau - t - 1 + np.clip((goal[hit] - log_a[hit, tau - 1]) / step, 0.0, 1.0)
-        rest = np.isnan(delay)
-        delay[rest] = years - 1 - t + (goal[rest] - log_a[rest, -1]) / last[rest]
-        out[:, t] = np.minimum(delay, cap_years)
+    goal = np.log(np.maximum(required[:, ts], 1e-12))  # [n, forecast years]
+    # the first year tau >= t whose stock reaches year t's goal, all (sample, t) at once
+    reach = (log_a[:, None, :] >= goal[:, :, None]) & (np.arange(years)[None, :] >= ts[:, None])
+    hit = reach.any(axis=2)
+    tau = np.where(hit, reach.argmax(axis=2), ts[None, :])
+    now = tau == ts[None, :]  # met in its own year (or never met: handled below)
+    prev = np.maximum(tau - 1, 0)
+    lo, at = np.take_along_axis(log_a, prev, 1), np.take_along_axis(log_a, tau, 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        later = tau - ts[None, :] - 1 + np.clip((goal - lo) / np.maximum(at - lo, 1e-12), 0.0, 1.0)
+        beyond = years - 1 - ts[None, :] + (goal - log_a[:, -1:]) / last[:, None]
+    delay = np.where(~hit, beyond, np.where(now, 0.0, later))
+    out[:, ts] = np.minimum(delay, cap_years)
     return out
