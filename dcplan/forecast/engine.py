@@ -350,7 +350,8 @@ def _forecast_from(scenario: Scenario, pieces: Sequence[Callable[[], tuple[Chain
 
     def summary(name: str) -> tuple[Any, np.ndarray | None]:
         vals = cat(lambda x: x.metrics[name])
-        return summarise(vals, metric_unit(name) or METRIC_UNITS["accelerators_installed"]), (vals if keep_samples else None)
+        unit = metric_unit(name) or METRIC_UNITS["accelerators_installed"]
+        return summarise(vals, unit, reorder=not keep_samples), (vals if keep_samples else None)
 
     done = thread_map(summary, names, threads=threads)
     metrics = {name: m for name, (m, _) in zip(names, done, strict=True)}
