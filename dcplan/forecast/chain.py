@@ -166,6 +166,11 @@ class Demand:
         """The same arrays for the samples ``idx`` (resampling or a chunk)."""
         return Demand(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
 
+    @staticmethod
+    def concat(parts: list[Demand]) -> Demand:
+        """The demand of consecutive blocks of samples, joined in order."""
+        return Demand(**{f.name: np.concatenate([getattr(x, f.name) for x in parts]) for f in fields(Demand)})
+
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class ChinaSupply:
@@ -437,6 +442,21 @@ def stage_demand(d: dict[str, np.ndarray], s: ChainSetup, n: int) -> Demand:
     return Demand(tokens=tokens, flop_per_token=fpt_mean, inference_flop=c_inf, training_flop=c_trend * h_train / np.maximum(h_trend, 1e-300),
                   inference_h100e=h_inf, training_h100e=h_train, training_trend_h100e=h_trend, training_budget_h100e=h_budget, other_h100e=h_other,
                   segment_h100e=seg_h)
+
+
+def stage_demand_blocks(d: dict[str, np.ndarray], s: ChainSetup, n: int) -> Demand:
+    """:func:`stage_demand` of ``n`` draws computed on blocks of rows, side by side on threads (dcplan.forecast.threads).
+
+    Every row's demand is its own (no array mixes samples), so the blocks joined are the arrays of
+    one call over all rows; below ``threads.PARALLEL_SAMPLES`` it is that one call.
+    """
+    from dcplan.forecast.threads import split, thread_map, threads_for
+
+    blocks = split(n, threads_for(n))
+    if len(blocks) == 1:
+        return stage_demand(d, s, n)
+    rows = lambda v, b: v[b] if np.ndim(v) and len(v) == n else v  # noqa: E731  (a draw [n, ...], or one value for all)
+    return Demand.concat(thread_map(lambda b: stage_demand({k: rows(v, b) for k, v in d.items()}, s, b.stop - b.start), blocks))
 
 
 def _segment_tokens(d: dict[str, np.ndarray], s: ChainSetup, n: int, yrs: np.ndarray, reb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -62,7 +62,7 @@ def effective_sample_size(w: np.ndarray) -> float:
 def resample_index(d: Mapping[str, np.ndarray], s: ch.ChainSetup, rng: np.random.Generator) -> tuple[np.ndarray, ch.Demand, float]:
     """Which draws the resampling keeps (indices into ``d``, non-decreasing, repeats allowed), the demand stage of all
     draws, and the effective sample size before resampling."""
-    dem = ch.stage_demand(dict(d), s, len(d["pue_ai"]))
+    dem = ch.stage_demand_blocks(dict(d), s, len(d["pue_ai"]))
     w = weights(start_fit_log_ratio(d, s, dem) - np.log(d["start_fit_target_ratio"]), d["start_fit_log_sigma"])
     return systematic_resample(w, rng), dem, effective_sample_size(w)
 

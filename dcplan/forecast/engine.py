@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -39,11 +40,15 @@ def select_years(scenario: Scenario, years: Sequence[int] | None) -> tuple[int, 
     return ys
 
 
-def region_metrics(out: ChainOutput, region: str) -> dict[str, np.ndarray]:
-    """World metrics, or one region's (see :func:`region_metric`)."""
-    names = [*out.metrics, *(f"accelerators_installed_{g}" for g in out.units_by_generation)]
+def metric_names(out: ChainOutput) -> list[str]:
+    """Every metric a chain output gives: the chain's and the installed accelerators of each generation."""
+    return [*out.metrics, *(f"accelerators_installed_{g}" for g in out.units_by_generation)]
+
+
+def region_metrics(out: ChainOutput, region: str, names: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+    """World metrics, or one region's (see :func:`region_metric`): all of them, or ``names`` (known ones)."""
     shares = _Shares(out, region)
-    return {name: region_metric(out, region, name, shares) for name in names}
+    return {name: region_metric(out, region, name, shares) for name in (metric_names(out) if names is None else names)}
 
 
 class _Shares:
@@ -200,8 +205,9 @@ def conditioned_draws(scenario: Scenario, setup: Any, samples: int, rng: np.rand
     return draws, demand
 
 
-def _chunk(draws: Mapping[str, np.ndarray], a: int) -> dict[str, np.ndarray]:
-    return {k: v[a : a + CHUNK] for k, v in draws.items()}
+def _chunk(draws: Mapping[str, np.ndarray], a: int, size: int | None = None) -> dict[str, np.ndarray]:
+    size = size or CHUNK
+    return {k: v[a : a + size] for k, v in draws.items()}
 
 
 def _rows(values: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
@@ -227,16 +233,18 @@ class DistinctRun:
 
 def distinct_run(scenario: Scenario, setup: Any, samples: int, rng: np.random.Generator, sampling: str = "lhs") -> DistinctRun:
     """Draw, condition (the same numbers as :func:`conditioned_draws` with the same generator) and run the chain once per distinct draw."""
-    draws, pieces = _distinct_pieces(scenario, setup, samples, rng, sampling)
+    draws, pieces = _distinct_pieces(scenario, setup, samples, rng, sampling, CHUNK)
     chunks, rows = [], []
-    for c, r in pieces:
+    for make in pieces:
+        c, r = make()
         chunks.append(c)
         rows.append(r)
     return DistinctRun(draws=draws, chunks=chunks, rows=rows)
 
 
-def _distinct_pieces(scenario: Scenario, setup: Any, samples: int, rng: np.random.Generator, sampling: str) -> tuple[dict[str, np.ndarray], Any]:
-    """The distinct conditioned draws, and an iterator of (chunk's chain output, its samples' rows), one chunk at a time."""
+def _distinct_pieces(scenario: Scenario, setup: Any, samples: int, rng: np.random.Generator, sampling: str,
+                     size: int) -> tuple[dict[str, np.ndarray], list[Callable[[], tuple[ChainOutput, np.ndarray]]]]:
+    """The distinct conditioned draws, and one function per chunk of ``size`` of them that runs its chain: (chain output, its samples' rows)."""
     from dcplan.forecast.conditioning import resample_index
 
     drawn = draw(scenario, samples, rng, sampling)
@@ -245,12 +253,11 @@ def _distinct_pieces(scenario: Scenario, setup: Any, samples: int, rng: np.rando
     draws, demand = {k: v[keep] for k, v in drawn.items()}, demand.take(keep)
     del drawn
 
-    def pieces():
-        for a in range(0, len(keep), CHUNK):
-            s0, s1 = np.searchsorted(rows, [a, a + CHUNK])
-            yield run_chain(_chunk(draws, a), setup, demand.take(slice(a, a + CHUNK))), rows[s0:s1] - a
+    def piece(a: int) -> tuple[ChainOutput, np.ndarray]:
+        s0, s1 = np.searchsorted(rows, [a, a + size])
+        return run_chain(_chunk(draws, a, size), setup, demand.take(slice(a, a + size))), rows[s0:s1] - a
 
-    return draws, pieces()
+    return draws, [functools.partial(piece, a) for a in range(0, len(keep), size)]
 
 
 def run_forecast(
@@ -278,21 +285,24 @@ def run_forecast(
     region = _check_region(region)
     scenario = apply_overrides(scenario, overrides)
     from dcplan import limits
-    from dcplan.forecast.threads import single_threaded_blas
+    from dcplan.forecast.threads import single_threaded_blas, threads_for
 
     limits.check_samples(samples, len(scenario.years))  # the memory it needs, before allocating
+    threads = threads_for(samples)
     with single_threaded_blas():
-        _, pieces = _distinct_pieces(scenario, setup_from(scenario), samples, np.random.default_rng(seed), sampling)
-        # each chunk is reduced to what the summary reads as soon as it is made, and dropped: memory holds one chunk's stages
+        # chunks run side by side on ``threads`` threads, each CHUNK / threads draws: memory holds CHUNK draws' stages at a time
+        _, pieces = _distinct_pieces(scenario, setup_from(scenario), samples, np.random.default_rng(seed), sampling, max(CHUNK // threads, 1))
+        # each chunk is reduced to what the summary reads as soon as it is made, and dropped
         return _forecast_from(scenario, pieces, samples=samples, seed=seed, years=years, region=region, keep_samples=keep_samples,
-                              observations=observations)
+                              observations=observations, threads=threads)
 
 
 def _forecast(scenario: Scenario, chunks: list[ChainOutput], *, samples: int, seed: int, years: Sequence[int] | None, region: str,
               keep_samples: bool, observations: Sequence[Any] | None, only: Sequence[str] | None = None,
               rows: Sequence[np.ndarray | None] | None = None) -> Forecast:
     """Summarise chain outputs into a :class:`Forecast` (percentiles per year per metric; ``only`` some; ``rows`` see :class:`DistinctRun`)."""
-    return _forecast_from(scenario, zip(chunks, rows or [None] * len(chunks), strict=True), samples=samples, seed=seed, years=years, region=region,
+    pieces = [functools.partial(lambda c, r: (c, r), c, r) for c, r in zip(chunks, rows or [None] * len(chunks), strict=True)]
+    return _forecast_from(scenario, pieces, samples=samples, seed=seed, years=years, region=region,
                           keep_samples=keep_samples, observations=observations, only=only)
 
 
@@ -306,36 +316,46 @@ class _Reduced:
     rows: np.ndarray | None
 
 
-def _forecast_from(scenario: Scenario, pieces: Iterable[tuple[ChainOutput, np.ndarray | None]], *, samples: int, seed: int,
+def _forecast_from(scenario: Scenario, pieces: Sequence[Callable[[], tuple[ChainOutput, np.ndarray | None]]], *, samples: int, seed: int,
                    years: Sequence[int] | None, region: str, keep_samples: bool, observations: Sequence[Any] | None,
-                   only: Sequence[str] | None = None) -> Forecast:
-    """:func:`_forecast` over (chunk, rows) pairs taken one at a time, each reduced (:class:`_Reduced`) before the next is made."""
+                   only: Sequence[str] | None = None, threads: int = 1) -> Forecast:
+    """:func:`_forecast` over functions that make (chunk, rows) pairs, each chunk reduced (:class:`_Reduced`) as soon as it is made.
+
+    The chunks, then the metrics' percentiles, run on ``threads`` threads (dcplan.forecast.threads); the numbers do not depend on it.
+    """
+    from dcplan.forecast.threads import thread_map
+
     ys = select_years(scenario, years)
     idx: list[int] | slice = [scenario.years.index(y) for y in ys]
     if idx == list(range(idx[0], idx[-1] + 1)):
         idx = slice(idx[0], idx[-1] + 1)  # a view, not a copy
-    wanted: list[Any] = []
-    reduced: list[_Reduced] = []
-    names: list[str] = []
-    for out, r in pieces:
-        per = region_metrics(out, region)
-        if not reduced:
-            if only is not None:
-                unknown = [m for m in only if m not in per]
-                if unknown:
-                    raise InputError("metric", f"unknown metric {unknown[0]!r}; available: {', '.join(per)}")
-            names = list(only) if only is not None else list(per)
-            wanted = _observed(scenario, [o for o in (observations or ()) if only is None or o.metric in only])
-        reduced.append(_Reduced(metrics={n: np.array(per[n][:, idx]) for n in names}, limits=_limit_arrays(out, scenario, ys),
-                                observed=_observed_values(out, scenario, wanted), rows=r))
-        del out, per
+    wanted = _observed(scenario, [o for o in (observations or ()) if only is None or o.metric in only])
+
+    def reduce(make: Callable[[], tuple[ChainOutput, np.ndarray | None]]) -> tuple[list[str], _Reduced]:
+        out, r = make()
+        known = metric_names(out)
+        if only is not None:
+            unknown = [m for m in only if m not in known]
+            if unknown:
+                raise InputError("metric", f"unknown metric {unknown[0]!r}; available: {', '.join(known)}")
+        names = list(only) if only is not None else known
+        per = region_metrics(out, region, names)
+        return names, _Reduced(metrics={n: np.array(per[n][:, idx]) for n in names}, limits=_limit_arrays(out, scenario, ys),
+                               observed=_observed_values(out, scenario, wanted), rows=r)
+
+    got = thread_map(reduce, pieces, threads=threads)
+    names, reduced = got[0][0], [x for _, x in got]
+    del got
     cat = lambda get: np.concatenate([_rows(get(x), x.rows) for x in reduced])  # noqa: E731
-    metrics, raw = {}, {}
-    for name in names:
-        vals = cat(lambda x: x.metrics[name])  # noqa: B023  (used at once)
-        metrics[name] = summarise(vals, metric_unit(name) or METRIC_UNITS["accelerators_installed"])
-        if keep_samples:
-            raw[name] = vals
+
+    def summary(name: str) -> tuple[Any, np.ndarray | None]:
+        vals = cat(lambda x: x.metrics[name])
+        unit = metric_unit(name) or METRIC_UNITS["accelerators_installed"]
+        return summarise(vals, unit, reorder=not keep_samples), (vals if keep_samples else None)
+
+    done = thread_map(summary, names, threads=threads)
+    metrics = {name: m for name, (m, _) in zip(names, done, strict=True)}
+    raw = {name: v for name, (_, v) in zip(names, done, strict=True)}
     limits = _limit_summaries(ys, {k: tuple(cat(lambda x: x.limits[k][i]) for i in range(3)) for k in reduced[0].limits})  # noqa: B023
     comparisons = _comparisons(scenario, wanted, {k: cat(lambda x: x.observed[k]) for k in reduced[0].observed})  # noqa: B023
     return Forecast(
@@ -397,12 +417,28 @@ def _limit_summaries(years: Sequence[int], arrays: Mapping[str, tuple[np.ndarray
 
 
 def _median_where(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Per column, the median of ``x`` where ``mask`` holds; NaN in columns where it never does."""
+    """Per column, the median of ``x`` where ``mask`` holds (as ``np.median`` of those values); NaN in columns where it never does.
+
+    Below :data:`_SORT_ROWS` rows one sort of all columns does it (the dashboard's samples); above, a median per column.
+    """
+    count = mask.sum(axis=0)
     out = np.full(x.shape[1], np.nan)
-    for j in range(x.shape[1]):
-        if mask[:, j].any():
+    if x.shape[0] > _SORT_ROWS:
+        for j in np.flatnonzero(count):
             out[j] = float(np.median(x[mask[:, j], j]))
+        return out
+    s = np.sort(np.where(mask, x, np.inf), axis=0)  # the masked-out values last (NaN after them, as np.median sees it)
+    cols = np.flatnonzero(count)
+    m = count[cols]
+    hi, lo = s[m // 2, cols], s[np.maximum(m - 1, 0) // 2, cols]
+    out[cols] = np.where(m % 2 == 1, hi, (lo + hi) / 2)
+    has_nan = (np.isnan(x) & mask).any(axis=0)
+    out[has_nan] = np.nan
     return out
+
+
+#: Rows up to which :func:`_median_where` sorts every column at once.
+_SORT_ROWS = 20_000
 
 
 LIMIT_NAMES = {"chips": sp.LIMIT_NAMES[sp.CHIPS], "power": sp.LIMIT_NAMES[sp.POWER],

@@ -58,10 +58,17 @@ def latin_hypercube(n: int, d: int, rng: np.random.Generator) -> np.ndarray:
     Conover 1979), the construction of ``scipy.stats.qmc.LatinHypercube`` with every column's
     permutation drawn in one vectorised call.
     """
+    return np.ascontiguousarray(latin_hypercube_t(n, d, rng).T)
+
+
+def latin_hypercube_t(n: int, d: int, rng: np.random.Generator) -> np.ndarray:
+    """:func:`latin_hypercube` transposed, [d, n]: each column's uniforms contiguous (the same numbers from the same generator)."""
     if d == 0:
-        return np.empty((n, 0))
-    perm = rng.permuted(np.broadcast_to(np.arange(n, dtype=np.float64), (d, n)), axis=1)
-    return (perm.T + rng.random((n, d))) / n
+        return np.empty((0, n))
+    u_t = rng.permuted(np.broadcast_to(np.arange(n, dtype=np.float64), (d, n)), axis=1)
+    u_t += rng.random((n, d)).T
+    u_t /= n
+    return u_t
 
 
 def sobol_points(n: int, d: int, rng: np.random.Generator) -> np.ndarray:
@@ -136,58 +143,72 @@ def target_correlation(scenario: Scenario, cols: list[Column]) -> np.ndarray:
 
 
 def iman_conover(u: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Reorder each column of ``u`` so the rank correlation approaches ``target`` (Iman & Conover 1982).
+    """Reorder each column of ``u`` [n, d] so the rank correlation approaches ``target`` (Iman & Conover 1982).
 
     Scores are van der Waerden normal scores of the current ranks; with E their correlation
     (Cholesky Q) and C the target (Cholesky P), T = S (Q^-1)^T P^T has correlation C, and each
     column of ``u`` is rearranged into the rank order of T's column. Marginals (and the Latin
     hypercube strata) are unchanged: only the pairing of values moves.
     """
+    return np.ascontiguousarray(iman_conover_t(np.array(u.T), target).T)
+
+
+def iman_conover_t(u_t: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """:func:`iman_conover` on the transposed uniforms [d, n] (each column contiguous), rearranged in place and returned.
+
+    Columns with no correlation to any other stay as they are; the correlated ones are
+    rearranged on :func:`~dcplan.forecast.threads.thread_map`'s threads, a block of columns each.
+    """
     from scipy.special import ndtri
 
-    n, d = u.shape
-    off = np.abs(target - np.eye(d)).sum(axis=0) > 0
-    if not off.any():
-        return u
-    if not off.all():  # independent columns stay as they are
-        out = u.copy()
-        out[:, off] = iman_conover(u[:, off], target[np.ix_(off, off)])
-        return out
+    from dcplan.forecast.threads import split, thread_map, threads_for
+
+    d, n = u_t.shape
+    off = np.flatnonzero(np.abs(target - np.eye(d)).sum(axis=0) > 0)
+    if len(off) == 0:
+        return u_t
     try:
-        p_chol = np.linalg.cholesky(target)
+        p_chol = np.linalg.cholesky(target[np.ix_(off, off)])
     except np.linalg.LinAlgError:
         raise InputError("correlations", "the rank-correlation matrix (driver pairs and year_correlation) is not positive definite; lower some rho") from None
-    ranks = _ranks(u)
-    scores = ndtri((ranks + 1.0) / (n + 1.0))
-    # every column of scores is a permutation of the same zero-mean vector: E = S^T S / sum(s^2)
-    try:
-        q_chol = np.linalg.cholesky(scores.T @ scores / np.dot(scores[:, 0], scores[:, 0]))
-        t = scores @ np.linalg.solve(q_chol, p_chol.T)
+    sub = u_t[off] if len(off) < d else u_t
+    ranks = _ranks_t(sub)
+    # every column of scores is a permutation of the same zero-mean vector of van der Waerden scores
+    scores = ndtri((np.arange(n) + 1.0) / (n + 1.0))[ranks]
+    try:  # E = S^T S / sum(s^2)
+        q_chol = np.linalg.cholesky(scores @ scores.T / np.dot(scores[0], scores[0]))
+        t = np.linalg.solve(q_chol, p_chol.T).T @ scores
     except np.linalg.LinAlgError:  # fewer samples than columns: skip the sample-correlation correction
-        t = scores @ p_chol.T
-    # column by column on contiguous rows: the k-th smallest value goes where T's column has rank k
-    u_t, r_t, t_t = np.ascontiguousarray(u.T), np.ascontiguousarray(ranks.T), np.ascontiguousarray(t.T)
-    out_t = np.empty_like(u_t)
-    sorted_j = np.empty(n)
-    for j in range(d):
-        sorted_j[r_t[j]] = u_t[j]
-        out_t[j, np.argsort(t_t[j])] = sorted_j
-    return np.ascontiguousarray(out_t.T)
+        t = p_chol @ scores
+    del scores
+
+    def rearrange(block: slice) -> None:
+        # the k-th smallest value of a column goes where T's column has rank k
+        sorted_j = np.empty(n)
+        for j in range(block.start, block.stop):
+            sorted_j[ranks[j]] = sub[j]
+            sub[j, np.argsort(t[j])] = sorted_j
+
+    thread_map(rearrange, split(len(off), threads_for(n)))
+    if sub is not u_t:
+        u_t[off] = sub
+    return u_t
 
 
-def _ranks(u: np.ndarray) -> np.ndarray:
-    """0-based ranks within each column; a Latin hypercube has one point per 1/n stratum, so floor(u n)."""
-    n = u.shape[0]
-    r = np.minimum((u * n).astype(np.int64), n - 1)
-    if np.array_equal(np.sort(r[:, 0]), np.arange(n)) and np.all(r.sum(axis=0) == n * (n - 1) // 2):
+def _ranks_t(u_t: np.ndarray) -> np.ndarray:
+    """0-based ranks within each row of ``u_t`` [d, n]; a Latin hypercube has one point per 1/n stratum, so floor(u n)."""
+    n = u_t.shape[1]
+    r = np.minimum((u_t * n).astype(np.int64), n - 1)
+    if np.array_equal(np.sort(r[0]), np.arange(n)) and np.all(r.sum(axis=1) == n * (n - 1) // 2):
         return r
-    return u.argsort(axis=0).argsort(axis=0)
+    return u_t.argsort(axis=1).argsort(axis=1)
 
 
 def transform(p: Parameter, u: np.ndarray) -> np.ndarray:
     """Uniforms -> values of ``p``, clipped to the driver's domain (tails of a lognormal gain below 1...)."""
     lo, hi = domain_bounds(p.name)
-    return np.clip(p.dist.ppf(u), lo, hi)
+    v = p.dist.ppf(u)
+    return np.clip(v, lo, hi, out=v) if v.ndim else np.clip(v, lo, hi)
 
 
 def share_vector(scenario: Scenario, group: str) -> np.ndarray:
@@ -259,20 +280,35 @@ def draw(scenario: Scenario, n: int, rng: np.random.Generator, method: str = "lh
         raise InputError("samples", f"must be at least 2, got {n}")
     if method not in METHODS:
         raise InputError("sampling", f"unknown sampling method {method!r}; use one of {', '.join(METHODS)}")
+    from dcplan.forecast.threads import split, thread_map, threads_for
+
     n_years = len(scenario.forecast_years)
     params = scenario.uncertain()
     cols = layout(params, n_years)
     d = sum(c.width for c in cols)
-    u = (latin_hypercube if method == "lhs" else sobol_points)(n, d + len(REGIONS), rng)
-    u_par, u_reg = u[:, :d], u[:, d:]
-    if any(c.width > 1 for c in cols) or scenario.correlations:
-        correlate = iman_conover if method == "lhs" else gaussian_copula
-        u_par = correlate(u_par, target_correlation(scenario, cols))
+    correlated = any(c.width > 1 for c in cols) or scenario.correlations
+    if method == "lhs":  # columns contiguous ([d, n]): Iman-Conover rearranges each column alone
+        u_t = latin_hypercube_t(n, d + len(REGIONS), rng)
+        if correlated:
+            iman_conover_t(u_t[:d], target_correlation(scenario, cols))
+        u_par, u_reg = u_t[:d].T, u_t[d:].T
+    else:
+        u = sobol_points(n, d + len(REGIONS), rng)
+        u_par, u_reg = u[:, :d], u[:, d:]
+        if correlated:
+            u_par = gaussian_copula(u_par, target_correlation(scenario, cols))
     out: dict[str, np.ndarray] = {k: np.full(n, v) for k, v in fixed_values(scenario).items()}
-    for p, c in zip(params, cols, strict=False):
+
+    def one(pc: tuple[Parameter, Column]) -> np.ndarray:
+        p, c = pc
         block = u_par[:, c.start : c.start + c.width]
-        out[p.name] = transform(p, block if c.width > 1 else block[:, 0])
-    out.update(share_draws(scenario, u_reg))
+        return np.ascontiguousarray(transform(p, block if c.width > 1 else block[:, 0]))
+
+    pairs = list(zip(params, cols, strict=False))
+    out.update({p.name: v for (p, _), v in zip(pairs, thread_map(one, pairs, threads=threads_for(n)), strict=True)})
+    rows = split(n, threads_for(n))
+    shares = thread_map(lambda r: share_draws(scenario, u_reg[r]), rows)
+    out.update({k: shares[0][k] if len(shares) == 1 else np.concatenate([x[k] for x in shares]) for k in shares[0]})
     return out
 
 

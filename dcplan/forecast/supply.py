@@ -119,54 +119,61 @@ def ahead(required: np.ndarray, lead_years: np.ndarray, first: int) -> np.ndarra
 
 
 def run_fleet(x: FleetInputs) -> Fleet:
-    """Step the fleet through the years (a loop over years, vectorised over samples)."""
+    """Step the fleet through the years (a loop over years, vectorised over samples).
+
+    Inside the loop the arrays are year-major ([years, n]: one year's samples contiguous, each
+    step reads and writes whole rows); they come back [n, years].
+    """
     n, years = x.peak_w_per_h100e.shape
-    ship, desired = np.zeros((n, years)), np.zeros((n, years))
-    short_c, short_p = np.zeros((n, years)), np.zeros((n, years))
-    binding = np.zeros((n, years), dtype=np.int8)
-    cap, added, onsite, onsite_added, chip_cap = (np.zeros((n, years)) for _ in range(5))
+    rows = lambda a: np.ascontiguousarray(a.T)  # noqa: E731
+    w_all, target, growth, per_unit = rows(x.peak_w_per_h100e), rows(x.target_h100e), rows(x.chip_growth), rows(x.h100e_per_unit)
+    grid_max, onsite_max, history = rows(x.grid_add_max_w), rows(x.onsite_add_max_w), rows(x.history_h100e)
+    ship, desired = np.zeros((years, n)), np.zeros((years, n))
+    short_c, short_p = np.zeros((years, n)), np.zeros((years, n))
+    binding = np.zeros((years, n), dtype=np.int8)
+    cap, added, onsite, onsite_added, chip_cap = (np.zeros((years, n)) for _ in range(5))
     units, short_frac = x.chip_units_start.copy(), np.zeros(n)
     live = np.zeros((2, n, years))  # surviving-stock layers the loop needs: H100e and peak W per shipped H100e
     prev_cap, prev_onsite = np.zeros(n), np.zeros(n)
     hr = x.headroom
     for t in range(years):
         surv = np.einsum("knv,nv->kn", live[:, :, :t], x.survival[:, t:0:-1]) if t else np.zeros((2, n))
-        w_t = x.peak_w_per_h100e[:, t]
+        w_t = w_all[t]
         if t <= x.t0:
-            ship[:, t] = x.history_h100e[:, t]
-            cap_t = np.maximum(prev_cap, (surv[1] + ship[:, t] * w_t) * (1.0 + hr))
+            ship[t] = history[t]
+            cap_t = np.maximum(prev_cap, (surv[1] + ship[t] * w_t) * (1.0 + hr))
             on_t = prev_onsite
             if t == x.t0:
-                chip_cap[:, t] = units * x.h100e_per_unit[:, t]
+                chip_cap[t] = units * per_unit[t]
         else:
             # packaging capacity grows on its path, and faster when orders exceed it: capacity is added
             # quarter by quarter, so half the response follows last year's shortfall, half this year's
-            want = np.maximum(x.target_h100e[:, t] - surv[0], 0.0)
-            planned = units * x.chip_growth[:, t] * x.h100e_per_unit[:, t]
+            want = np.maximum(target[t] - surv[0], 0.0)
+            planned = units * growth[t] * per_unit[t]
             short_now = np.where(want > planned, (want - planned) / np.where(want > 0, want, 1.0), 0.0)
-            units = units * (x.chip_growth[:, t] + x.chip_response * 0.5 * (short_frac + short_now))
-            chip_cap[:, t] = units * x.h100e_per_unit[:, t]
-            feasible = np.minimum(want, chip_cap[:, t])
+            units = units * (growth[t] + x.chip_response * 0.5 * (short_frac + short_now))
+            chip_cap[t] = units * per_unit[t]
+            feasible = np.minimum(want, chip_cap[t])
             short_frac = np.where(want > 0, (want - feasible) / np.where(want > 0, want, 1.0), 0.0)
             need = np.maximum((surv[1] + feasible * w_t) * (1.0 + hr) - prev_cap, 0.0)
-            grid = np.minimum(need, x.grid_add_max_w[:, t])
-            extra = np.minimum(need - grid, x.onsite_add_max_w[:, t])
+            grid = np.minimum(need, grid_max[t])
+            extra = np.minimum(need - grid, onsite_max[t])
             cap_t = prev_cap + grid + extra
             on_t = prev_onsite + extra
             room = np.maximum(cap_t - surv[1], 0.0) / w_t
-            ship[:, t] = np.minimum(feasible, room)
-            desired[:, t] = want
-            short_c[:, t] = want - feasible
-            short_p[:, t] = feasible - ship[:, t]
-            binding[:, t] = np.where(short_p[:, t] > 1e-9 * np.maximum(want, 1.0), POWER, np.where(short_c[:, t] > 1e-9 * np.maximum(want, 1.0), CHIPS, DEMAND))
-        live[0, :, t] = ship[:, t]
-        live[1, :, t] = ship[:, t] * w_t
-        added[:, t] = cap_t - prev_cap
-        onsite_added[:, t] = on_t - prev_onsite
-        cap[:, t], onsite[:, t] = cap_t, on_t
+            ship[t] = np.minimum(feasible, room)
+            desired[t] = want
+            short_c[t] = want - feasible
+            short_p[t] = feasible - ship[t]
+            binding[t] = np.where(short_p[t] > 1e-9 * np.maximum(want, 1.0), POWER, np.where(short_c[t] > 1e-9 * np.maximum(want, 1.0), CHIPS, DEMAND))
+        live[0, :, t] = ship[t]
+        live[1, :, t] = ship[t] * w_t
+        added[t] = cap_t - prev_cap
+        onsite_added[t] = on_t - prev_onsite
+        cap[t], onsite[t] = cap_t, on_t
         prev_cap, prev_onsite = cap_t, on_t
-    return Fleet(shipped_h100e=ship, chip_cap_h100e=chip_cap, desired_h100e=desired, binding=binding, short_chips_h100e=short_c, short_power_h100e=short_p,
-                 capacity_w=cap, capacity_added_w=added, onsite_capacity_w=onsite, onsite_added_w=onsite_added)
+    return Fleet(shipped_h100e=rows(ship), chip_cap_h100e=rows(chip_cap), desired_h100e=rows(desired), binding=rows(binding), short_chips_h100e=rows(short_c),
+                 short_power_h100e=rows(short_p), capacity_w=rows(cap), capacity_added_w=rows(added), onsite_capacity_w=rows(onsite), onsite_added_w=rows(onsite_added))
 
 
 def backlog_years(required: np.ndarray, available: np.ndarray, t0: int, cap_years: float = 15.0) -> np.ndarray:
@@ -178,18 +185,22 @@ def backlog_years(required: np.ndarray, available: np.ndarray, t0: int, cap_year
     """
     n, years = required.shape
     out = np.zeros((n, years))
+    ts = np.arange(t0 + 1, years)
+    if len(ts) == 0:
+        return out
     log_a = np.log(np.maximum(available, 1e-12))
     last = np.maximum(log_a[:, -1] - log_a[:, -2], 1e-9)
-    for t in range(t0 + 1, years):
-        goal = np.log(np.maximum(required[:, t], 1e-12))
-        delay = np.full(n, np.nan)
-        delay[log_a[:, t] >= goal] = 0.0
-        for tau in range(t + 1, years):
-            hit = np.isnan(delay) & (log_a[:, tau] >= goal)
-            if hit.any():
-                step = np.maximum(log_a[hit, tau] - log_a[hit, tau - 1], 1e-12)
-                delay[hit] = tau - t - 1 + np.clip((goal[hit] - log_a[hit, tau - 1]) / step, 0.0, 1.0)
-        rest = np.isnan(delay)
-        delay[rest] = years - 1 - t + (goal[rest] - log_a[rest, -1]) / last[rest]
-        out[:, t] = np.minimum(delay, cap_years)
+    goal = np.log(np.maximum(required[:, ts], 1e-12))  # [n, forecast years]
+    # the first year tau >= t whose stock reaches year t's goal, all (sample, t) at once
+    reach = (log_a[:, None, :] >= goal[:, :, None]) & (np.arange(years)[None, :] >= ts[:, None])
+    hit = reach.any(axis=2)
+    tau = np.where(hit, reach.argmax(axis=2), ts[None, :])
+    now = tau == ts[None, :]  # met in its own year (or never met: handled below)
+    prev = np.maximum(tau - 1, 0)
+    lo, at = np.take_along_axis(log_a, prev, 1), np.take_along_axis(log_a, tau, 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        later = tau - ts[None, :] - 1 + np.clip((goal - lo) / np.maximum(at - lo, 1e-12), 0.0, 1.0)
+        beyond = years - 1 - ts[None, :] + (goal - log_a[:, -1:]) / last[:, None]
+    delay = np.where(~hit, beyond, np.where(now, 0.0, later))
+    out[:, ts] = np.minimum(delay, cap_years)
     return out

@@ -201,3 +201,51 @@ def test_pue_links_ai_facility_power_to_it_power(base):
     fc = run_forecast(base, samples=200, seed=4, overrides={"pue_ai": 1.3, "pue_ai_floor": 1.3})
     for year in (2025, 2030, 2035):
         assert fc.at("ai_facility_power_mw", year) == pytest.approx(1.3 * fc.at("ai_it_power_mw", year), rel=1e-6)
+
+
+def test_threads_do_not_change_the_numbers(base, monkeypatch):
+    """The draw, the chunks and the percentiles run on threads (dcplan.forecast.threads): 1 and 3 threads give identical forecasts."""
+    from dcplan.forecast import engine, threads
+    from dcplan.io.market import read_observations
+
+    monkeypatch.setattr(threads, "PARALLEL_SAMPLES", 500)  # threads from 500 samples on, as from 20,000 in use
+    monkeypatch.setattr(engine, "CHUNK", 900)  # several chunks per thread
+    obs = read_observations()
+    got = {}
+    for n in ("1", "3"):
+        monkeypatch.setenv("DCPLAN_THREADS", n)
+        for sampling in ("lhs", "sobol"):
+            got[n, sampling] = run_forecast(base, samples=3000, seed=11, keep_samples=True, observations=obs, sampling=sampling, region="china")
+    for sampling in ("lhs", "sobol"):
+        one, three = got["1", sampling], got["3", sampling]
+        assert one.to_dict() == three.to_dict()
+        assert all(np.array_equal(one.raw[k], three.raw[k]) for k in one.raw)
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "two", "1.5"])
+def test_a_bad_thread_count_is_named(base, monkeypatch, value):
+    from dcplan.errors import InputError
+    from dcplan.forecast import threads
+
+    monkeypatch.setenv("DCPLAN_THREADS", value)
+    with pytest.raises(InputError, match="DCPLAN_THREADS"):
+        threads.thread_count()
+
+
+def test_median_where_is_numpys_median_of_the_masked_values():
+    """The limits' P50 shortfall: one sort of every column (small runs) gives np.median of each column's masked values, NaN and ties included."""
+    from dcplan.forecast.engine import _median_where
+
+    rng = np.random.default_rng(1)
+    for trial in range(200):
+        n, m = int(rng.integers(1, 60)), int(rng.integers(1, 6))
+        x = rng.normal(size=(n, m))
+        if trial % 3 == 0:
+            x = np.round(x, 1)  # ties
+        if trial % 7 == 0:
+            x[rng.random((n, m)) < 0.1] = np.nan
+        if trial % 11 == 0:
+            x[rng.random((n, m)) < 0.1] = np.inf
+        mask = rng.random((n, m)) < rng.random()
+        ref = np.array([float(np.median(x[mask[:, j], j])) if mask[:, j].any() else np.nan for j in range(m)])
+        assert np.array_equal(_median_where(x, mask), ref, equal_nan=True)
