@@ -1,6 +1,6 @@
 """Benchmark: ``dcplan report`` in all five formats, and its gather on each executor, side by side.
 
-usage: python scripts/bench_report.py [--rounds 3] [--compare BEFORE_TREE] [--gather]
+usage: python scripts/bench_report.py [--rounds 3] [--compare BEFORE_TREE ...] [--gather]
 
 - whole command, fresh process each: this tree with the default executor (a process pool and
   Chromium started while gathering), this tree with ``--executor serial``, and, with
@@ -79,7 +79,8 @@ def gather_alone(rounds: int) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--compare", type=Path, help="another checkout to time the same way (the 'before')")
+    ap.add_argument("--compare", type=Path, action="append", default=[],
+                    help="another checkout to time the same way (the 'before'); may be given more than once")
     ap.add_argument("--gather", action="store_true", help="time the gather alone on each executor, in this process")
     args = ap.parse_args()
     print(f"load average at start: {os.getloadavg()[0]:.2f}")
@@ -87,8 +88,8 @@ def main() -> None:
         gather_alone(args.rounds)
     else:
         runs: dict[str, tuple[Path, list[str]]] = {"this tree": (ROOT, []), "this tree, --executor serial": (ROOT, ["--executor", "serial"])}
-        if args.compare:
-            runs["before"] = (args.compare.resolve(), [])
+        for tree in args.compare:
+            runs[str(tree)] = (tree.resolve(), [])
         got: dict[str, list[tuple[float, float]]] = {k: [] for k in runs}
         with tempfile.TemporaryDirectory() as tmp:
             for _ in range(args.rounds):

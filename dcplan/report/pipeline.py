@@ -147,9 +147,11 @@ def run_parts(parts: Sequence[tuple[str, tuple]], executor: str = "serial") -> l
     this process instead; an error a part raises (an InputError among them) is raised here, as
     if it had run here.
     """
+    import functools
+    import os
     from concurrent.futures import BrokenExecutor
 
-    from dcplan.parallel import cpus
+    from dcplan.parallel import cpus, die_with_parent
     from dcplan.parallel import executor as engine
 
     spec = (executor or "serial").strip()
@@ -157,8 +159,9 @@ def run_parts(parts: Sequence[tuple[str, tuple]], executor: str = "serial") -> l
         spec = f"processes:{min(cpus(), len(parts))}"
     if spec != "serial":
         _preload()  # a forked worker starts with these loaded, once
+        local = spec.startswith("processes:")  # workers of this command end with it, even when it is killed
         try:
-            with engine(spec) as pool:
+            with engine(spec, warm=functools.partial(die_with_parent, os.getpid()) if local else None) as pool:
                 return pool.map(run_part, parts)
         except (BrokenExecutor, OSError, NotImplementedError, AssertionError, ImportError):
             pass  # no pool here: compute them in this process (a part's own error is raised again there)

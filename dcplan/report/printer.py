@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -54,7 +55,8 @@ class Printer:
         try:
             ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
             parent, child = ctx.Pipe()
-            process = ctx.Process(target=_serve, args=(child, exe, str(folder), timeout_s), name="dcplan-printer", daemon=True)
+            process = ctx.Process(target=_serve, args=(child, parent, os.getpid(), exe, str(folder), timeout_s), name="dcplan-printer",
+                                  daemon=True)
             process.start()
             child.close()
         except (OSError, ValueError, AssertionError):  # no child processes here (a daemon, a sandbox)
@@ -114,8 +116,17 @@ def _one_line(exc: BaseException) -> str:
     return f"{exc.__class__.__name__}: {exc}".splitlines()[0]
 
 
-def _serve(conn: Any, exe: str, folder: str, timeout_s: float) -> None:  # pragma: no cover - runs in the child process
-    """The child: start Chromium, compile plotly.js, then print what is asked, once."""
+def _serve(conn: Any, parents_end: Any, parent_pid: int, exe: str, folder: str, timeout_s: float) -> None:  # pragma: no cover - child
+    """The child: start Chromium, compile plotly.js, then print what is asked, once.
+
+    It ends with its parent, even a killed one (SIGTERM on the parent's death; Playwright's
+    driver then sees its pipe close and ends the browser), and closes its copy of the parent's
+    end of the pipe, so that ``recv`` ends in EOFError when the parent has closed its own.
+    """
+    from dcplan.parallel import die_with_parent
+
+    die_with_parent(parent_pid)
+    parents_end.close()
     here = Path(folder)
     try:
         from playwright.sync_api import sync_playwright

@@ -150,3 +150,41 @@ def test_no_chromium_no_printer(monkeypatch):
     assert printer.Printer.start() is None
     with printer.warm_printer() as p:
         assert p is None
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_nothing_outlives_a_killed_report_command(tmp_path):
+    """SIGKILL the command while it gathers on its pool with Chromium warming: its workers, the
+    printer, Playwright's driver and the browser all end (none is left holding memory)."""
+    import signal
+    import time
+
+    import psutil
+
+    proc = subprocess.Popen([sys.executable, "-m", "dcplan", "report", "--format", "json,pdf", "--executor", "processes:2",
+                             "--out", str(tmp_path / "r")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    me = psutil.Process(proc.pid)
+    deadline = time.monotonic() + 120
+    tree: list[psutil.Process] = []
+    def name(p: psutil.Process) -> str:
+        try:
+            return p.name()
+        except psutil.Error:  # ended meanwhile
+            return ""
+
+    while time.monotonic() < deadline and proc.poll() is None:
+        tree = me.children(recursive=True)
+        if any("chrom" in name(p) for p in tree) and sum("python" in name(p) for p in tree) >= 3:  # the printer and two pool workers
+            break
+        time.sleep(0.05)
+    else:
+        proc.kill()
+        pytest.fail("the pool and the browser were not seen running together")
+    tree = me.children(recursive=True)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    gone, alive = psutil.wait_procs(tree, timeout=20)
+    for p in alive:
+        p.kill()
+    assert alive == [], alive
