@@ -27,12 +27,20 @@ class InputError(DcplanError, ValueError):
         self.line = line
         super().__init__(self.one_line())
 
+    def __reduce__(self) -> tuple:
+        """Pickled with its fields (a worker process's error reaches the CLI whole: one line, exit 2)."""
+        return _rebuild, (type(self), self.field, self.message, self.file, self.line), self.__dict__
+
     def one_line(self) -> str:
         where = ""
         if self.file:
             where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
         field = f"{self.field}: " if self.field else ""
         return one_line(f"{where}{field}{self.message}")
+
+
+def _rebuild(cls: type[InputError], field: str, message: str, file: str | None, line: int | None) -> InputError:
+    return cls(field, message, file=file, line=line)
 
 
 #: Longest error line shown; a hostile file can put megabytes into a name that is echoed back.

@@ -134,6 +134,24 @@ def _dask(address: str | None = None, local_workers: int = 0, warm: Callable[[],
             cluster.close()
 
 
+def die_with_parent(parent_pid: int) -> None:
+    """In a child process: be sent SIGTERM when the process that started it ends, even killed
+    (Linux ``prctl(PR_SET_PDEATHSIG)``), so that no worker outlives a killed command; elsewhere
+    nothing. ``parent_pid`` is the parent's pid, to catch a parent that ended before this ran."""
+    import ctypes
+    import signal
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent_pid:
+        os._exit(1)  # the parent ended before the signal was armed
+
+
 def pieces(rows: int, workers: int, smallest: int = 500, largest: int = 20_000) -> list[slice]:
     """Row ranges cutting ``rows`` into about 4 pieces per worker (so a slow one does not hold the sweep), ``smallest``..``largest`` rows each."""
     size = min(largest, max(smallest, -(-rows // (4 * max(1, workers)))))

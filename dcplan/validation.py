@@ -14,6 +14,7 @@ prefill/decode sizing, fitted on nothing. The CLI and the reports show the resul
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from typing import Any
 
 
@@ -71,6 +72,9 @@ def validation_results(*, leave_one_out: bool = False, refit: bool = False) -> d
     held = [p for p in runs if p.row.role == "heldout"]
     held_searched = []
     for p in held:
+        if not p.row.layout:  # nothing published was fixed: the search above was the new user's search already
+            held_searched.append(replace(p, searched=True))
+            continue
         hw = get_hardware(p.row.hardware)
         held_searched.append(predict_run(p.row, get_model(p.row.model), hw, default_calibration(hw.name), search=True))
     serving, serving_held_out, serving_summary = _serving(refit)

@@ -19,6 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=whole, default=0, help="Monte Carlo seed (default 0)")
     p.add_argument("--samples", type=whole, default=10_000, help="forecast samples (default 10,000)")
     p.add_argument("--force", action="store_true", help="overwrite existing report files")
+    p.add_argument("--executor", default="local", metavar="WHERE",
+                   help="where the report's independent computations run: local (a process pool, the default), processes:N "
+                        "or serial (all in this process)")
     p.add_argument("--lang", default="en", help="language of the report's text: en (default) or zh (中文); the JSON format is the same in every language")
     p.set_defaults(handler=run)
 
@@ -34,9 +37,12 @@ def run(args: argparse.Namespace) -> int:
     paths = output_paths(args.out, formats)
     if not args.force:
         refuse_existing(paths)  # before the minute of work, not after it
-    report = build_report(gather(workload=args.workload, scenario=args.scenario, profile=args.profile, seed=args.seed, samples=args.samples,
-                                 measured=not args.no_measured), lang=lang)
-    result = write_report(report, paths, force=args.force)
+    from dcplan.report.printer import warm_printer
+
+    with warm_printer("pdf" in formats) as printer:  # Chromium starts while the inputs are gathered
+        report = build_report(gather(workload=args.workload, scenario=args.scenario, profile=args.profile, seed=args.seed,
+                                     samples=args.samples, measured=not args.no_measured, executor=args.executor), lang=lang)
+        result = write_report(report, paths, force=args.force, printer=printer)
     for fmt, path in result.written.items():
         print(f"wrote {fmt:5s} {path}")
     for fmt, why in result.failed.items():

@@ -214,20 +214,23 @@ def run(args: argparse.Namespace) -> int:
     profiles = Path(args.profiles)
     cal = profile_and_calibrate(profiles, args.profile)
 
+    from dcplan.report.printer import warm_printer
+
     workload = args.workload or str(default_workload())
-    _step(f"3. Capacity plan of {workload}")
-    inputs = gather(workload=workload, scenario=args.scenario, profile=str(cal), seed=0)
-    plan, fc = inputs.plan, inputs.forecast
-    _options_table(plan)
+    with warm_printer() as printer:  # Chromium starts while the plan and the forecast run
+        _step(f"3. Capacity plan of {workload}")
+        inputs = gather(workload=workload, scenario=args.scenario, profile=str(cal), seed=0, executor="local")
+        plan, fc = inputs.plan, inputs.forecast
+        _options_table(plan)
 
-    _step(f"4. Market forecast ({args.scenario})")
-    s = summary(plan, fc)
-    print(summary_lines(s, None)[1] if s.get("energy_twh") else f"forecast of {fc.years[0]}-{fc.years[-1]} done")
+        _step(f"4. Market forecast ({args.scenario})")
+        s = summary(plan, fc)
+        print(summary_lines(s, None)[1] if s.get("energy_twh") else f"forecast of {fc.years[0]}-{fc.years[-1]} done")
 
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = Path(args.reports) / f"run-{stamp}"
-    _step(f"5. Capacity report in {out}/")
-    res = write_report(build_report(inputs, lang), output_paths(str(out) + "/", ["html", "pdf", "xlsx", "md", "json"]))
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        out = Path(args.reports) / f"run-{stamp}"
+        _step(f"5. Capacity report in {out}/")
+        res = write_report(build_report(inputs, lang), output_paths(str(out) + "/", ["html", "pdf", "xlsx", "md", "json"]), printer=printer)
     for fmt, path in res.written.items():
         print(f"wrote {fmt:5s} {path}")
     for fmt, why in res.failed.items():

@@ -10,10 +10,13 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from dcplan.errors import DcplanError, InputError
 from dcplan.report.document import Report
+
+if TYPE_CHECKING:
+    from dcplan.report.printer import Printer
 
 DEFAULT_DIR = "reports"
 DEFAULT_STEM = "dcplan-report"
@@ -82,18 +85,50 @@ class WriteResult:
     failed: dict[str, str]
 
 
-def write_report(report: Report, paths: dict[str, Path], *, force: bool = False) -> WriteResult:
-    """Write every format; one format's failure leaves the others written and is reported."""
+def write_report(report: Report, paths: dict[str, Path], *, force: bool = False, printer: Printer | None = None) -> WriteResult:
+    """Write every format; one format's failure leaves the others written and is reported.
+
+    With a started ``printer`` (:mod:`dcplan.report.printer`) the PDF is asked for first and
+    printed by its warm browser while the other formats are written; if that browser is gone the
+    PDF is printed cold, as without one.
+    """
     from dcplan.report.writers import WRITERS
 
     if not force:
         refuse_existing(paths)
     written, failed = {}, {}
-    for fmt, path in paths.items():
+    asked = "pdf" in paths and printer is not None and _ask(printer, report)
+    for fmt, path in [*((f, p) for f, p in paths.items() if not (asked and f == "pdf")), *([("pdf", paths["pdf"])] if asked else [])]:
         try:
-            written[fmt] = WRITERS[fmt](report, path, overwrite=force)
+            written[fmt] = _write_pdf(report, path, force, printer) if asked and fmt == "pdf" else WRITERS[fmt](report, path, overwrite=force)
         except (DcplanError, OSError, RuntimeError, ValueError, TimeoutError) as exc:
             failed[fmt] = f"{exc.__class__.__name__}: {exc}".splitlines()[0]
         except Exception as exc:  # noqa: BLE001 - e.g. a browser failure: reported, others kept
             failed[fmt] = f"{exc.__class__.__name__}: {exc}".splitlines()[0]
-    return WriteResult(written=written, failed=failed)
+    order = list(paths)
+    return WriteResult(written=dict(sorted(written.items(), key=lambda kv: order.index(kv[0]))), failed=failed)
+
+
+def _ask(printer: Printer, report: Report) -> bool:
+    """Hand the print page to the warm browser; False when it cannot take it (then the PDF is printed cold)."""
+    from dcplan.report.printer import PrinterUnavailable
+    from dcplan.report.writers import footer, write_print_page
+
+    try:
+        write_print_page(report, printer.folder)
+        printer.ask(footer(report))
+    except (PrinterUnavailable, OSError):
+        return False
+    return True
+
+
+def _write_pdf(report: Report, path: Path, force: bool, printer: Printer) -> Path:
+    from dcplan.io.yamlio import write_atomic
+    from dcplan.report.printer import PrinterUnavailable
+    from dcplan.report.writers import write_pdf
+
+    try:
+        data = printer.result()
+    except PrinterUnavailable:
+        return write_pdf(report, path, overwrite=force)
+    return write_atomic(path, lambda fh: fh.write(data), binary=True, overwrite=force)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, Sequence
+
+from dcplan.errors import InputError
 
 #: Samples of the report's forecast (the CLI default) and of the scenario comparison/backtest.
 FORECAST_SAMPLES = 10_000
@@ -65,6 +67,7 @@ def gather(
     samples: int = FORECAST_SAMPLES,
     created: str | None = None,
     measured: bool = True,
+    executor: str = "serial",
 ) -> ReportInputs:
     """Run every stage for a report. ``workload_text`` (the dashboard's editor) wins over ``workload``.
 
@@ -73,17 +76,20 @@ def gather(
     profile is reported but cannot calibrate the plan's accelerators. Without one, options with
     a shipped measured calibration use it (unless ``measured`` is False) and section 2 shows the
     first of them, or the first shipped one when no option has one.
+
+    The inputs are read and checked here; the independent computations (plan, forecasts, Sobol,
+    tornado, backtest, validation) then run where ``executor`` says (:func:`dcplan.parallel.executor`:
+    ``serial``, ``local`` a process pool, ``processes:N``...). Each is a pure function of its
+    arguments, so the result is the same wherever they ran; a pool that cannot start or breaks
+    falls back to running them here.
     """
+    from dcplan import limits
     from dcplan.capacity.loaders import load_plan_inputs, parse_workload_text, read_cost_defaults, resolve
-    from dcplan.capacity.plan import plan_capacity
-    from dcplan.forecast.backtest import run_backtest
-    from dcplan.forecast.engine import run_forecast
+    from dcplan.forecast.engine import select_years
     from dcplan.forecast.roadmap import generation_table
-    from dcplan.forecast.sensitivity import sobol, tornado
     from dcplan.io.catalog import default_calibration
     from dcplan.io.market import read_observations
     from dcplan.io.scenario import list_scenarios, load_scenario
-    from dcplan.validation import validation_results
 
     calibration = _calibration_report(profile) if profile else None
     plan_profile = profile if calibration is not None and calibration["calibration"].hardware else None
@@ -96,30 +102,155 @@ def gather(
                          model_files=False)
     else:
         inputs = load_plan_inputs(workload or default_workload(), profile=plan_profile, measured=measured)
-    plan = plan_capacity(inputs)
-    if calibration is None and measured:
-        calibration = _measured_report([o.hardware for o in plan.options])
     obs = read_observations()
     sc = load_scenario(scenario)
-    fc = run_forecast(sc, samples=samples, seed=seed, observations=obs)
-    others = tuple(run_forecast(load_scenario(name), samples=COMPARISON_SAMPLES, seed=seed, observations=obs) for name in list_scenarios())
-    year = 2030 if 2030 in fc.years else fc.years[len(fc.years) // 2]
+    if samples < 2:
+        raise InputError("samples", f"must be at least 2, got {samples}")
+    years = select_years(sc, None)  # the forecast's years (run_forecast's default)
+    limits.check_samples(samples, len(sc.years))  # before any work, as run_forecast checks it
+    year = 2030 if 2030 in years else years[len(years) // 2]
+    names = list_scenarios()
+    parts: list[tuple[str, tuple]] = [  # the plan first (its errors are the user's), then the longest
+        ("plan", (inputs, calibration, measured)),
+        ("sobol", (sc, year, seed)),
+        ("validation", ()),
+        ("forecast", (sc, samples, seed, obs)),
+        ("backtest", (sc, obs, seed)),
+        *(("comparison", (name, seed, obs)) for name in names),
+        ("tornado", (sc, year)),
+    ]
+    plan_etc, sobol, validation, fc, backtest, *others, tornado = run_parts(parts, executor)
+    plan, calibration, profile_calibration = plan_etc
     return ReportInputs(
         plan=plan,
         forecast=fc,
-        scenarios=others,
-        tornado=tornado(sc, metric="energy_twh", year=year),
-        sobol=sobol(sc, metric="energy_twh", year=year, base_samples=SOBOL_SAMPLES, seed=seed),
+        scenarios=tuple(others),
+        tornado=tornado,
+        sobol=sobol,
         roadmap=tuple(generation_table(sc.generations, sc.h100e_peak_flops_per_s)),
-        backtest=run_backtest(sc, obs, samples=COMPARISON_SAMPLES, seed=seed),
-        validation=validation_results(),
+        backtest=backtest,
+        validation=validation,
         calibration=calibration,
-        profile_calibration=_profile_calibration(calibration),
+        profile_calibration=profile_calibration,
         calibration_defaults=default_calibration(),
         created=created or _inputs_date(),
         seed=seed,
         sensitivity_year=year,
     )
+
+
+def run_parts(parts: Sequence[tuple[str, tuple]], executor: str = "serial") -> list[Any]:
+    """The result of each ``(name, args)`` part (:data:`PARTS`), in order, computed where ``executor`` says.
+
+    ``local`` is a process pool of one worker per CPU, at most one per part. A pool that cannot
+    start here (no process support, a daemon process) or whose worker dies computes the parts in
+    this process instead; an error a part raises (an InputError among them) is raised here, as
+    if it had run here.
+    """
+    import functools
+    import os
+    from concurrent.futures import BrokenExecutor
+
+    from dcplan.parallel import cpus, die_with_parent
+    from dcplan.parallel import executor as engine
+
+    spec = (executor or "serial").strip()
+    if spec == "local":
+        spec = f"processes:{min(cpus(), len(parts))}"
+    if spec != "serial":
+        _preload()  # a forked worker starts with these loaded, once
+        local = spec.startswith("processes:")  # workers of this command end with it, even when it is killed
+        try:
+            with engine(spec, warm=functools.partial(die_with_parent, os.getpid()) if local else None) as pool:
+                return pool.map(run_part, parts)
+        except (BrokenExecutor, OSError, NotImplementedError, AssertionError, ImportError):
+            pass  # no pool here: compute them in this process (a part's own error is raised again there)
+    return [run_part(part) for part in parts]
+
+
+def run_part(part: tuple[str, tuple]) -> Any:
+    """One part of the gather: its function of :data:`PARTS` on its arguments."""
+    name, args = part
+    return PARTS[name](*args)
+
+
+def _preload() -> None:
+    """Import what the parts use before a pool forks its workers (each would import them again)."""
+    import scipy.stats  # noqa: F401
+
+    import dcplan.calibrate.at_scale  # noqa: F401
+    import dcplan.capacity.plan  # noqa: F401
+    import dcplan.forecast.backtest  # noqa: F401
+    import dcplan.forecast.engine  # noqa: F401
+    import dcplan.forecast.sensitivity  # noqa: F401
+    import dcplan.validation  # noqa: F401
+
+
+def _sobol(sc: Any, year: int, seed: int) -> Any:
+    """Sobol indices; their bootstrap intervals drawn from numpy's global random state seeded with ``seed``.
+
+    ``scipy.stats`` ``SobolResult.bootstrap`` takes no generator: it draws its resamples from
+    numpy's global ``RandomState``, so without this the intervals would change from run to run
+    (and with the process that computed them) for the same seed.
+    """
+    import numpy as np
+
+    from dcplan.forecast.sensitivity import sobol
+
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        return sobol(sc, metric="energy_twh", year=year, base_samples=SOBOL_SAMPLES, seed=seed)
+    finally:
+        np.random.set_state(state)
+
+
+def _validation() -> dict[str, Any]:
+    from dcplan.validation import validation_results
+
+    return validation_results()
+
+
+def _forecast(sc: Any, samples: int, seed: int, obs: Any) -> Any:
+    from dcplan.forecast.engine import run_forecast
+
+    return run_forecast(sc, samples=samples, seed=seed, observations=obs)
+
+
+def _comparison(name: str, seed: int, obs: Any) -> Any:
+    from dcplan.forecast.engine import run_forecast
+    from dcplan.io.scenario import load_scenario
+
+    return run_forecast(load_scenario(name), samples=COMPARISON_SAMPLES, seed=seed, observations=obs)
+
+
+def _plan(inputs: Any, calibration: Any, measured: bool) -> tuple[Any, Any, Any]:
+    """The plan, the calibration section 2 shows and its measured-vs-predicted record."""
+    from dcplan.capacity.plan import plan_capacity
+
+    plan = plan_capacity(inputs)
+    if calibration is None and measured:
+        calibration = _measured_report([o.hardware for o in plan.options])
+    return plan, calibration, _profile_calibration(calibration)
+
+
+def _backtest(sc: Any, obs: Any, seed: int) -> Any:
+    from dcplan.forecast.backtest import run_backtest
+
+    return run_backtest(sc, obs, samples=COMPARISON_SAMPLES, seed=seed)
+
+
+def _tornado(sc: Any, year: int) -> Any:
+    from dcplan.forecast.sensitivity import tornado
+
+    return tornado(sc, metric="energy_twh", year=year)
+
+
+#: The independent computations of a report, by name (:func:`run_parts`).
+PARTS: dict[str, Callable[..., Any]] = {
+    "sobol": _sobol, "validation": _validation, "forecast": _forecast, "comparison": _comparison, "plan": _plan,
+    "backtest": _backtest, "tornado": _tornado,
+}
 
 
 def _calibration_report(profile: str) -> Any:

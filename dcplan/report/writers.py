@@ -198,8 +198,13 @@ def _section_html(s: Section, index: int, static: bool, _: Translator = ENGLISH)
     return "\n".join(parts)
 
 
-def render_html(report: Report, *, print_mode: bool = False) -> str:
-    """The report as one self-contained HTML document (plotly.js embedded, no network)."""
+def render_html(report: Report, *, print_mode: bool = False, plotly_src: str | None = None) -> str:
+    """The report as one self-contained HTML document (plotly.js embedded, no network).
+
+    ``plotly_src`` (the PDF's print page only) loads plotly.js from that relative file instead,
+    so that a browser which has already compiled it once (:mod:`dcplan.report.printer`) does
+    not compile it again.
+    """
     from plotly.offline import get_plotlyjs
 
     _ = translator(report.lang)
@@ -211,10 +216,14 @@ def render_html(report: Report, *, print_mode: bool = False) -> str:
     return (
         f"<!doctype html><html lang='{_.html_lang}'><head><meta charset='utf-8'>"
         f"<meta name='viewport' content='width=device-width,initial-scale=1'><title>{html.escape(report.title)}</title>"
-        f"<style>{css}</style><script>{get_plotlyjs()}</script></head><body><div class='wrap'>"
+        f"<style>{css}</style>{_script(plotly_src) if plotly_src else f'<script>{get_plotlyjs()}</script>'}</head><body><div class='wrap'>"
         f"<h1>{html.escape(report.title)}</h1><p class='subtitle'>{html.escape(report.subtitle)} · {inputs}</p>"
         f"<nav class='toc'><strong>{contents}</strong><ol>{toc}</ol></nav>{body}</div></body></html>"
     )
+
+
+def _script(src: str) -> str:
+    return f"<script src=\"{html.escape(src)}\"></script>"
 
 
 def write_html(report: Report, path: Path, *, overwrite: bool = False) -> Path:
@@ -232,14 +241,55 @@ _FOOTER = (
 )
 
 
-def _footer(report: Report) -> str:
+def footer(report: Report) -> str:
+    """The PDF's page footer: the title and "page N of M", in the report's language."""
     _ = translator(report.lang)
     page = _("page {page} of {pages}").format(page="<span class='pageNumber'></span>", pages="<span class='totalPages'></span>")
     return _FOOTER.format(title=html.escape(report.title), page=page, fonts=FONTS)
 
 
+#: The page the print HTML is laid out in before printing (CSS pixels), and where plotly.js sits beside it.
+VIEWPORT = {"width": 1000, "height": 1400}
+PLOTLY_FILE = "plotly.min.js"
+PRINT_FILE = "report.html"
+
+
+def write_plotly(folder: Path) -> Path:
+    """plotly.js as a file in ``folder`` (the print page loads it from there)."""
+    from plotly.offline import get_plotlyjs
+
+    path = folder / PLOTLY_FILE
+    path.write_text(get_plotlyjs(), encoding="utf-8")
+    return path
+
+
+def write_print_page(report: Report, folder: Path) -> Path:
+    """The report's print HTML in ``folder``, loading plotly.js from :func:`write_plotly`'s file."""
+    src = folder / PRINT_FILE
+    src.write_text(render_html(report, print_mode=True, plotly_src=PLOTLY_FILE), encoding="utf-8")
+    return src
+
+
+def print_page(page: Any, src: Path, footer: str, timeout_s: float) -> bytes:
+    """PDF bytes of the print HTML at ``src``, opened in a Playwright ``page``, once every chart is drawn."""
+    page.goto(src.as_uri(), wait_until="load", timeout=timeout_s * 1000)
+    page.wait_for_function(
+        "() => Array.from(document.querySelectorAll('.plot')).every(d => d.querySelector('.main-svg'))",
+        timeout=timeout_s * 1000,
+    )
+    return page.pdf(
+        format="A4",
+        print_background=True,
+        display_header_footer=True,
+        header_template="<div></div>",
+        footer_template=footer,
+        margin={"top": "14mm", "bottom": "16mm", "left": "12mm", "right": "12mm"},
+    )
+
+
 def render_pdf(report: Report, *, chromium: str | None = None, timeout_s: float = 60.0) -> bytes:
-    """PDF bytes of the report's print HTML, rendered by headless Chromium."""
+    """PDF bytes of the report's print HTML, rendered by a headless Chromium started for it
+    (:class:`dcplan.report.printer.Printer` starts one ahead of time)."""
     import tempfile
 
     from playwright.sync_api import sync_playwright
@@ -248,25 +298,12 @@ def render_pdf(report: Report, *, chromium: str | None = None, timeout_s: float 
 
     exe = chromium or find_chromium()
     with tempfile.TemporaryDirectory(prefix="dcplan-report-") as tmp:
-        src = Path(tmp) / "report.html"
-        src.write_text(render_html(report, print_mode=True), encoding="utf-8")
+        write_plotly(Path(tmp))
+        src = write_print_page(report, Path(tmp))
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=exe, args=CHROMIUM_FLAGS)
             try:
-                page = browser.new_page(viewport={"width": 1000, "height": 1400})
-                page.goto(src.as_uri(), wait_until="load", timeout=timeout_s * 1000)
-                page.wait_for_function(
-                    "() => Array.from(document.querySelectorAll('.plot')).every(d => d.querySelector('.main-svg'))",
-                    timeout=timeout_s * 1000,
-                )
-                return page.pdf(
-                    format="A4",
-                    print_background=True,
-                    display_header_footer=True,
-                    header_template="<div></div>",
-                    footer_template=_footer(report),
-                    margin={"top": "14mm", "bottom": "16mm", "left": "12mm", "right": "12mm"},
-                )
+                return print_page(browser.new_page(viewport=VIEWPORT), src, footer(report), timeout_s)
             finally:
                 browser.close()
 
