@@ -20,6 +20,7 @@ the pieces ran.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
@@ -96,7 +97,8 @@ def _processes(n: int, warm: Callable[[], Any] | None) -> Iterator[Pool]:
     if n == 1:
         yield Pool("serial", 1, map)
         return
-    with ProcessPoolExecutor(max_workers=n, initializer=warm) as pool:
+    # every worker ends with the command, even when it is killed (die_with_parent), then warms up
+    with ProcessPoolExecutor(max_workers=n, initializer=functools.partial(_start_worker, os.getpid(), warm)) as pool:
         if warm is not None:
             list(pool.map(_call, [_noop] * n))  # start the workers (each runs ``warm`` as it starts)
         yield Pool(f"processes:{n}", n, pool.map)
@@ -104,6 +106,12 @@ def _processes(n: int, warm: Callable[[], Any] | None) -> Iterator[Pool]:
 
 def _noop() -> None:
     return None
+
+
+def _start_worker(parent_pid: int, warm: Callable[[], Any] | None) -> None:
+    die_with_parent(parent_pid)
+    if warm is not None:
+        warm()
 
 
 def _dask(address: str | None = None, local_workers: int = 0, warm: Callable[[], Any] | None = None) -> Iterator[Pool]:

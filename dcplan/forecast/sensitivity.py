@@ -286,19 +286,29 @@ def sobol(scenario: Scenario, *, metric: str = "energy_twh", year: int = 2030, r
         f_ab = np.concatenate(pool.map(sobol_rows, [scenario] * k, [a] * k, [b] * k, parts, [metric] * k, [year] * k, [region] * k))
     res = stats.sobol_indices(func={"f_A": f_a[None, :], "f_B": f_b[None, :], "f_AB": f_ab[:, None, :]}, n=n)
     return _indices(res, scenario, tuple(groups), [f_a, f_b, f_ab.ravel()], metric=metric, year=year, region=region, n=n, confidence=confidence,
-                    n_resamples=n_resamples)
+                    n_resamples=n_resamples, seed=seed)
 
 
 def _indices(res, scenario: Scenario, names: tuple[str, ...], outputs: list[np.ndarray], *, metric: str, year: int, region: str, n: int,
-             confidence: float, n_resamples: int) -> SobolIndices:
-    """Point indices and bootstrap intervals of a ``scipy.stats.sobol_indices`` result."""
+             confidence: float, n_resamples: int, seed: int) -> SobolIndices:
+    """Point indices and bootstrap intervals of a ``scipy.stats.sobol_indices`` result.
+
+    ``SobolResult.bootstrap`` takes no generator: it resamples from numpy's global random state,
+    so that state is seeded with ``seed`` for the call (and restored after it): the same seed
+    gives the same intervals, in any process.
+    """
     from scipy import stats
 
-    with warnings.catch_warnings():
-        # a driver that cannot move the metric has a degenerate bootstrap (every resample 0): its interval is the point
-        warnings.simplefilter("ignore", RuntimeWarning)
-        warnings.simplefilter("ignore", getattr(stats, "DegenerateDataWarning", RuntimeWarning))
-        boot = res.bootstrap(confidence_level=confidence, n_resamples=n_resamples)
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        with warnings.catch_warnings():
+            # a driver that cannot move the metric has a degenerate bootstrap (every resample 0): its interval is the point
+            warnings.simplefilter("ignore", RuntimeWarning)
+            warnings.simplefilter("ignore", getattr(stats, "DegenerateDataWarning", RuntimeWarning))
+            boot = res.bootstrap(confidence_level=confidence, n_resamples=n_resamples)
+    finally:
+        np.random.set_state(state)
     s1, st = np.ravel(res.first_order), np.ravel(res.total_order)
 
     def ci(c, point: np.ndarray) -> tuple[tuple[float, float], ...]:

@@ -147,11 +147,9 @@ def run_parts(parts: Sequence[tuple[str, tuple]], executor: str = "serial") -> l
     this process instead; an error a part raises (an InputError among them) is raised here, as
     if it had run here.
     """
-    import functools
-    import os
     from concurrent.futures import BrokenExecutor
 
-    from dcplan.parallel import cpus, die_with_parent
+    from dcplan.parallel import cpus
     from dcplan.parallel import executor as engine
 
     spec = (executor or "serial").strip()
@@ -159,9 +157,8 @@ def run_parts(parts: Sequence[tuple[str, tuple]], executor: str = "serial") -> l
         spec = f"processes:{min(cpus(), len(parts))}"
     if spec != "serial":
         _preload()  # a forked worker starts with these loaded, once
-        local = spec.startswith("processes:")  # workers of this command end with it, even when it is killed
-        try:
-            with engine(spec, warm=functools.partial(die_with_parent, os.getpid()) if local else None) as pool:
+        try:  # a process pool's workers end with this command, even when it is killed (dcplan.parallel)
+            with engine(spec) as pool:
                 return pool.map(run_part, parts)
         except (BrokenExecutor, OSError, NotImplementedError, AssertionError, ImportError):
             pass  # no pool here: compute them in this process (a part's own error is raised again there)
@@ -187,22 +184,10 @@ def _preload() -> None:
 
 
 def _sobol(sc: Any, year: int, seed: int) -> Any:
-    """Sobol indices; their bootstrap intervals drawn from numpy's global random state seeded with ``seed``.
-
-    ``scipy.stats`` ``SobolResult.bootstrap`` takes no generator: it draws its resamples from
-    numpy's global ``RandomState``, so without this the intervals would change from run to run
-    (and with the process that computed them) for the same seed.
-    """
-    import numpy as np
-
+    """Sobol indices of energy in ``year``, with their bootstrap intervals (seeded with ``seed``: the same wherever they ran)."""
     from dcplan.forecast.sensitivity import sobol
 
-    state = np.random.get_state()
-    np.random.seed(seed)
-    try:
-        return sobol(sc, metric="energy_twh", year=year, base_samples=SOBOL_SAMPLES, seed=seed)
-    finally:
-        np.random.set_state(state)
+    return sobol(sc, metric="energy_twh", year=year, base_samples=SOBOL_SAMPLES, seed=seed)
 
 
 def _validation() -> dict[str, Any]:

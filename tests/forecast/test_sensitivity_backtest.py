@@ -53,3 +53,15 @@ def test_vintage_scenario_truncates_history_and_keeps_the_chain(base):
     assert DEFAULT_VINTAGES == (2019, 2020, 2022)
     with pytest.raises(InputError, match="vintage"):
         vintage_scenario(base, 2030)
+
+
+def test_sobol_intervals_repeat_with_the_seed_and_leave_numpys_state_alone(base):
+    """scipy's bootstrap resamples from numpy's global state: sobol seeds it for the call, so one seed gives one set of
+    intervals, and the caller's global random stream is where it was."""
+    np.random.seed(123)
+    expected_next = np.random.random()
+    np.random.seed(123)
+    one = sobol(base, metric="energy_twh", year=2030, base_samples=16, seed=4, n_resamples=20)
+    assert np.random.random() == expected_next
+    two = sobol(base, metric="energy_twh", year=2030, base_samples=16, seed=4, n_resamples=20)
+    assert one.first_order_ci == two.first_order_ci and one.total_order_ci == two.total_order_ci
