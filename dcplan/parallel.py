@@ -122,7 +122,20 @@ def _dask(address: str | None = None, local_workers: int = 0, warm: Callable[[],
     cluster = None
     try:
         if address is None:
-            cluster = LocalCluster(n_workers=local_workers, threads_per_worker=1, processes=True, dashboard_address=None)
+            import dask
+
+            # Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536, which also fixes glibc's mmap threshold at
+            # 128 kB: every temporary array of the chain is then a fresh mapping, and its pages fault in again (twice
+            # the time per piece, measured: BENCHMARKS.md "Big sweeps"); keep the rest of its environment
+            # (None unsets it); the nanny writes its variables into this process's environment to pass them on: put it back
+            environ = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), "MALLOC_TRIM_THRESHOLD_": None}
+            saved = dict(os.environ)
+            try:
+                with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+                    cluster = LocalCluster(n_workers=local_workers, threads_per_worker=1, processes=True, dashboard_address=None)
+            finally:
+                os.environ.clear()
+                os.environ.update(saved)
             client = Client(cluster)
         else:
             client = Client(address, timeout=30)

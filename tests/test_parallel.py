@@ -68,3 +68,29 @@ def test_sobol_on_a_local_dask_cluster_of_two_processes(base):
         here = sobol(base, base_samples=8, n_resamples=10, pool=pool)
     assert ran_on.startswith("dask tcp://127.0.0.1")
     assert on_dask.first_order == here.first_order and on_dask.total_order == here.total_order
+
+
+def _worker_environ() -> dict[str, str | None]:
+    import os
+
+    return {k: os.environ.get(k) for k in ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS")}
+
+
+@pytest.mark.slow
+def test_dask_local_workers_keep_glibcs_dynamic_mmap_threshold(monkeypatch):
+    """dask-local:N starts its workers without Dask's MALLOC_TRIM_THRESHOLD_ (it fixes glibc's mmap threshold at 128 kB and
+    doubles the chain's time there), keeps the rest of Dask's worker environment (one BLAS/OpenMP thread), and leaves this
+    process's environment as it was (Dask's nanny writes its variables into it)."""
+    import os
+
+    pytest.importorskip("distributed")
+    from distributed import get_client
+
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)  # a LocalCluster started earlier in this process leaves it set
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    before = dict(os.environ)
+    with executor("dask-local:2") as pool:
+        assert pool.workers == 2
+        got = list(get_client().run(_worker_environ).values())
+        assert dict(os.environ) == before
+    assert got == [{"MALLOC_TRIM_THRESHOLD_": None, "OMP_NUM_THREADS": "1"}] * 2
