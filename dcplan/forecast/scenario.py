@@ -344,7 +344,7 @@ class Distribution:
         return np.interp(ndtri(u), z_grid, v_grid)
 
     def median(self) -> float:
-        return float(self.ppf(np.array([0.5]))[0])
+        return _median(self)
 
     def support(self) -> tuple[float, float]:
         """Smallest and largest values the distribution can take (inf where unbounded)."""
@@ -367,6 +367,12 @@ class Distribution:
             if getattr(self, k) is not None:
                 out[k] = getattr(self, k)
         return out
+
+
+@functools.lru_cache(maxsize=4096)
+def _median(dist: Distribution) -> float:
+    """A distribution's median, once per distinct distribution (the parameter table asks for every driver's on each dashboard update)."""
+    return float(dist.ppf(np.array([0.5]))[0])
 
 
 _EXACT_BELOW = 4096
