@@ -641,6 +641,7 @@ def build_report(x, lang: str = "en") -> Report:
         "forecast": x.forecast.to_dict(),
         "scenarios": [{"name": f.scenario, "metrics": {k: v.as_dict() for k, v in f.metrics.items()}, "years": list(f.years)} for f in x.scenarios],
         "sensitivity": x.tornado.to_dict(),
+        "sobol": x.sobol.to_dict() if x.sobol is not None else None,
         "backtest": x.backtest.to_dict(),
         "validation": to_json(x.validation),
         "calibration": ({k: v for k, v in x.calibration.items() if k != "calibration"} if x.calibration is not None else None),

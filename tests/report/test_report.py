@@ -92,6 +92,11 @@ def test_xlsx_reads_back_to_the_json_numbers(written):
     assert list(got["P50"]) == pytest.approx(energy["p50"])
     assert {"timeline", "assumptions", "validation training", "validation inference"} <= set(sheets)
     assert pd.api.types.is_numeric_dtype(options["IT power [MW]"])
+    # the Sobol indices travel in the JSON too: the sheet's rows are its 15 largest total-order indices
+    sobol, indices = sheets["sobol"], data["sobol"]["indices"]
+    assert data["sobol"]["metric"] == "energy_twh" and len(indices) > 15
+    assert list(sobol["Driver"]) == [r["name"] for r in indices[:15]]
+    assert list(sobol["Total order"]) == pytest.approx([r["total_order"] for r in indices[:15]])
 
 
 def test_markdown_has_sections_and_tables(written):
