@@ -15,12 +15,22 @@ from dcplan.io.profile import read_profile
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _as_from_a_terminal() -> None:
+    """In the child before exec: Ctrl-C's default action, and a low CPU priority (nice 10).
+
+    A suite started in the background by a non-interactive shell (``make test &``) runs with SIGINT
+    ignored, and Python then installs no KeyboardInterrupt handler: reset it, as a terminal would
+    deliver Ctrl-C. The tiny sweep's second pass lasts ~0.15 s, so on a busy machine the test must
+    get the CPU first to read "sweep 1 of" and signal the profiler before that pass ends.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    os.nice(10)
+
+
 def _start(out: Path, *extra: str) -> subprocess.Popen:
-    """The profiler at a low CPU priority (nice 10): the tiny sweep's second pass lasts ~0.15 s, so on a busy machine the test
-    must get the CPU first to read "sweep 1 of" and signal the profiler before that pass ends."""
     return subprocess.Popen([sys.executable, "-m", "dcplan", "profile", "--device", "cpu", "--out", str(out), *extra],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"}, preexec_fn=lambda: os.nice(10))
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"}, preexec_fn=_as_from_a_terminal)
 
 
 def _wait_for_measurement(proc: subprocess.Popen, timeout: float = 120) -> list[str]:
