@@ -350,8 +350,7 @@ def _forecast_from(scenario: Scenario, pieces: Sequence[Callable[[], tuple[Chain
 
     def summary(name: str) -> tuple[Any, np.ndarray | None]:
         vals = cat(lambda x: x.metrics[name])
-        unit = metric_unit(name) or METRIC_UNITS["accelerators_installed"]
-        return summarise(vals, unit, reorder=not keep_samples), (vals if keep_samples else None)
+        return summarise(vals, metric_unit(name) or METRIC_UNITS["accelerators_installed"]), (vals if keep_samples else None)
 
     done = thread_map(summary, names, threads=threads)
     metrics = {name: m for name, (m, _) in zip(names, done, strict=True)}
@@ -417,28 +416,12 @@ def _limit_summaries(years: Sequence[int], arrays: Mapping[str, tuple[np.ndarray
 
 
 def _median_where(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Per column, the median of ``x`` where ``mask`` holds (as ``np.median`` of those values); NaN in columns where it never does.
-
-    Below :data:`_SORT_ROWS` rows one sort of all columns does it (the dashboard's samples); above, a median per column.
-    """
-    count = mask.sum(axis=0)
+    """Per column, the median of ``x`` where ``mask`` holds; NaN in columns where it never does."""
     out = np.full(x.shape[1], np.nan)
-    if x.shape[0] > _SORT_ROWS:
-        for j in np.flatnonzero(count):
+    for j in range(x.shape[1]):
+        if mask[:, j].any():
             out[j] = float(np.median(x[mask[:, j], j]))
-        return out
-    s = np.sort(np.where(mask, x, np.inf), axis=0)  # the masked-out values last (NaN after them, as np.median sees it)
-    cols = np.flatnonzero(count)
-    m = count[cols]
-    hi, lo = s[m // 2, cols], s[np.maximum(m - 1, 0) // 2, cols]
-    out[cols] = np.where(m % 2 == 1, hi, (lo + hi) / 2)
-    has_nan = (np.isnan(x) & mask).any(axis=0)
-    out[has_nan] = np.nan
     return out
-
-
-#: Rows up to which :func:`_median_where` sorts every column at once.
-_SORT_ROWS = 20_000
 
 
 LIMIT_NAMES = {"chips": sp.LIMIT_NAMES[sp.CHIPS], "power": sp.LIMIT_NAMES[sp.POWER],

@@ -22,13 +22,10 @@ class MetricSummary:
         return {"p10": list(self.p10), "p50": list(self.p50), "p90": list(self.p90), "mean": list(self.mean), "unit": self.unit}
 
 
-def summarise(values: np.ndarray, unit: str, *, reorder: bool = False) -> MetricSummary:
-    """[n, years] samples -> MetricSummary (NaN where the metric is undefined that year).
-
-    ``reorder``: the caller gives ``values`` away, so the percentiles partition it in place (no copy; the mean is taken first).
-    """
+def summarise(values: np.ndarray, unit: str) -> MetricSummary:
+    """[n, years] samples -> MetricSummary (NaN where the metric is undefined that year)."""
+    q = np.quantile(values, [0.1, 0.5, 0.9], axis=0)
     mean = values.mean(axis=0)
-    q = np.quantile(values, [0.1, 0.5, 0.9], axis=0, overwrite_input=reorder)
     return MetricSummary(unit=unit, p10=tuple(map(float, q[0])), p50=tuple(map(float, q[1])), p90=tuple(map(float, q[2])), mean=tuple(map(float, mean)))
 
 

@@ -207,8 +207,7 @@ def _ranks_t(u_t: np.ndarray) -> np.ndarray:
 def transform(p: Parameter, u: np.ndarray) -> np.ndarray:
     """Uniforms -> values of ``p``, clipped to the driver's domain (tails of a lognormal gain below 1...)."""
     lo, hi = domain_bounds(p.name)
-    v = p.dist.ppf(u)
-    return np.clip(v, lo, hi, out=v) if v.ndim else np.clip(v, lo, hi)
+    return np.clip(p.dist.ppf(u), lo, hi)
 
 
 def share_vector(scenario: Scenario, group: str) -> np.ndarray:

@@ -329,14 +329,9 @@ class Distribution:
             return np.where(u < fc, left, right)
         from scipy.special import betaincinv, ndtri
 
-        if self.kind == "lognormal":  # exp(mu + sigma z), in place on the normal scores
+        if self.kind == "lognormal":
             mu, sigma = self.lognormal_mu_sigma()
-            z = ndtri(u)
-            if not isinstance(z, np.ndarray):  # a single value
-                return np.exp(mu + sigma * z)
-            z *= sigma
-            z += mu
-            return np.exp(z, out=z)
+            return np.exp(mu + sigma * ndtri(u))
         a, b = self.beta_ab()
         if u.size <= _EXACT_BELOW:
             return betaincinv(a, b, u)

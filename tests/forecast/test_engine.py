@@ -231,21 +231,3 @@ def test_a_bad_thread_count_is_named(base, monkeypatch, value):
     with pytest.raises(InputError, match="DCPLAN_THREADS"):
         threads.thread_count()
 
-
-def test_median_where_is_numpys_median_of_the_masked_values():
-    """The limits' P50 shortfall: one sort of every column (small runs) gives np.median of each column's masked values, NaN and ties included."""
-    from dcplan.forecast.engine import _median_where
-
-    rng = np.random.default_rng(1)
-    for trial in range(200):
-        n, m = int(rng.integers(1, 60)), int(rng.integers(1, 6))
-        x = rng.normal(size=(n, m))
-        if trial % 3 == 0:
-            x = np.round(x, 1)  # ties
-        if trial % 7 == 0:
-            x[rng.random((n, m)) < 0.1] = np.nan
-        if trial % 11 == 0:
-            x[rng.random((n, m)) < 0.1] = np.inf
-        mask = rng.random((n, m)) < rng.random()
-        ref = np.array([float(np.median(x[mask[:, j], j])) if mask[:, j].any() else np.nan for j in range(m)])
-        assert np.array_equal(_median_where(x, mask), ref, equal_nan=True)
